@@ -1,0 +1,718 @@
+/*
+ * arrjit-bench: times arrjit against hand-written fused C loops.
+ *
+ * For each workload: make the inputs (deterministic, and touched so that page
+ * faults are not timed), warm up once (this compiles the kernel), time --reps
+ * runs of arrjit and of each hand loop, check arrjit's output against every
+ * hand loop's, and print one table row or JSON line. A failed call or a
+ * mismatch prints FAIL and makes the exit status 1; the other workloads still
+ * run, so one broken kernel cannot hide behind another or be timed silently.
+ *
+ * Only the public API (arrjit.h) is used. Both sides run 1 + reps times on
+ * the same kind of buffers (aj_array_new), so in-place workloads end equal.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "arrjit.h"
+#include "handloops.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAXIN	5
+#define MAXHAND 2
+#define MAXREPS 10000
+
+/* Tolerances: relative difference, measured against max(|want|, 1) so that
+ * cancellation near zero (mix5) cannot raise a false alarm when one side
+ * contracts a*b+c into an FMA. */
+#define TOL_ARITH 1e-12
+#define TOL_MATH  1e-14
+
+enum { SIDE_AJ, SIDE_HAND };
+
+typedef struct bench {
+	aj_ctx *ctx;
+	aj_prog *prog;
+	int64_t n;	     /* output elements, or iterations for seed */
+	aj_array *in[MAXIN]; /* what the expression reads (views for strided) */
+	aj_array *src[2];    /* strided: the whole arrays the views look into */
+	aj_array *out[2];    /* [SIDE_AJ] written by arrjit, [SIDE_HAND] by C */
+	aj_array *init;	     /* seed: the value of a before every run */
+	double s;	     /* exp_mix: the scalar */
+} bench;
+
+typedef struct hand {
+	const char *name; /* NULL ends the list */
+	void (*run)(bench *b);
+} hand;
+
+typedef struct workload {
+	const char *name;
+	int64_t n, nquick; /* elements (of the sources for strided_add), or
+			      iterations for seed */
+	int nin;
+	int bytes;  /* bytes that must move per output element or iteration */
+	double tol; /* TOL_ARITH or TOL_MATH */
+	bool per_iter; /* report ns per iteration instead of ms per run */
+	aj_status (*setup)(bench *b, int64_t n, int nin);
+	aj_status (*run)(bench *b); /* one arrjit run, through aj_sync() */
+	/* Untimed, before each run of a side; or NULL. */
+	void (*reset)(bench *b, int side);
+	hand hand[MAXHAND + 1];
+} workload;
+
+typedef struct timing {
+	double med, min, max; /* ns per run */
+} timing;
+
+typedef struct options {
+	bool quick, json;
+	int reps;
+	const char *filter;
+} options;
+
+/* ---- data ------------------------------------------------------------- */
+
+static double *f64(const aj_array *a)
+{
+	return aj_array_data(a);
+}
+
+/* A 64-bit LCG (Knuth's MMIX constants): the same values on every machine,
+ * uniform in [0.5, 1.5) so exp and tanh stay far from overflow. */
+static void fill_lcg(aj_array *a, uint64_t seed)
+{
+	double *x = f64(a);
+	int64_t n = aj_array_size(a);
+	uint64_t st = seed * 0x9e3779b97f4a7c15u + 1;
+	for (int64_t i = 0; i < n; i++) {
+		st = st * 6364136223846793005u + 1442695040888963407u;
+		x[i] = 0.5 + (double)(st >> 11) * 0x1.0p-53;
+	}
+}
+
+/* Outputs start as NaN: this faults their pages in before timing, and a
+ * kernel that writes nothing fails the check. */
+static void fill_nan(aj_array *a)
+{
+	double *x = f64(a);
+	int64_t n = aj_array_size(a);
+	for (int64_t i = 0; i < n; i++)
+		x[i] = NAN;
+}
+
+static aj_status new_f64(bench *b, int ndim, const int64_t *shape,
+			 aj_array **out)
+{
+	return aj_array_new(b->ctx, AJ_FLOAT64, ndim, shape, out);
+}
+
+static aj_status new_outputs(bench *b, int ndim, const int64_t *shape)
+{
+	for (int side = 0; side < 2; side++) {
+		aj_status s = new_f64(b, ndim, shape, &b->out[side]);
+		if (s != AJ_OK)
+			return s;
+		fill_nan(b->out[side]);
+	}
+	return AJ_OK;
+}
+
+/* nin inputs of n elements and two outputs. */
+static aj_status setup_flat(bench *b, int64_t n, int nin)
+{
+	b->n = n;
+	b->s = 0.75;
+	for (int i = 0; i < nin; i++) {
+		aj_status s = new_f64(b, 1, &n, &b->in[i]);
+		if (s != AJ_OK)
+			return s;
+		fill_lcg(b->in[i], (uint64_t)i + 1);
+	}
+	return new_outputs(b, 1, &n);
+}
+
+/* The output is also the input; both sides start from the same values. */
+static aj_status setup_inplace(bench *b, int64_t n, int nin)
+{
+	b->n = n;
+	aj_status s = new_outputs(b, 1, &n);
+	if (s != AJ_OK)
+		return s;
+	fill_lcg(b->out[SIDE_AJ], 1);
+	fill_lcg(b->out[SIDE_HAND], 1);
+	return AJ_OK;
+}
+
+/* nin sources of n elements, read through [::2] views. */
+static aj_status setup_strided(bench *b, int64_t n, int nin)
+{
+	aj_slice every2 = {AJ_DEFAULT, AJ_DEFAULT, 2};
+	for (int i = 0; i < nin; i++) {
+		aj_status s = new_f64(b, 1, &n, &b->src[i]);
+		if (s == AJ_OK)
+			s = aj_view_slice(b->ctx, b->src[i], &every2,
+					  &b->in[i]);
+		if (s != AJ_OK)
+			return s;
+		fill_lcg(b->src[i], (uint64_t)i + 1);
+	}
+	b->n = aj_array_size(b->in[0]);
+	return new_outputs(b, 1, &b->n);
+}
+
+/* 3x3 arrays a (one per side, reset from init before each run) and b. */
+static aj_status setup_seed(bench *b, int64_t n, int nin)
+{
+	static const int64_t shape[2] = {3, 3};
+	b->n = n;
+	aj_status s = new_f64(b, 2, shape, &b->in[0]);
+	if (s == AJ_OK)
+		s = new_f64(b, 2, shape, &b->init);
+	if (s != AJ_OK)
+		return s;
+	fill_lcg(b->in[0], 1);
+	fill_lcg(b->init, 2);
+	return new_outputs(b, 2, shape);
+}
+
+static void reset_seed(bench *b, int side)
+{
+	memcpy(f64(b->out[side]), f64(b->init), 9 * sizeof(double));
+}
+
+static void bench_free(bench *b)
+{
+	for (int i = 0; i < MAXIN; i++)
+		aj_array_free(b->in[i]);
+	for (int i = 0; i < 2; i++) {
+		aj_array_free(b->src[i]);
+		aj_array_free(b->out[i]);
+	}
+	aj_array_free(b->init);
+	aj_prog_free(b->prog);
+}
+
+/* ---- arrjit side -------------------------------------------------------- */
+
+static aj_expr leaf(bench *b, int i)
+{
+	return aj_leaf(b->prog, b->in[i]);
+}
+
+static aj_expr num(bench *b, double v)
+{
+	return aj_scalar_f64(b->prog, v);
+}
+
+static aj_status assign_sync(bench *b, aj_expr e)
+{
+	aj_status s = aj_assign(b->prog, b->out[SIDE_AJ], e);
+	return s != AJ_OK ? s : aj_sync(b->prog);
+}
+
+/* a += b*i through the ordinary lazy API, one statement and sync per i. */
+static aj_status run_seed(bench *b)
+{
+	aj_prog *p = b->prog;
+	aj_array *a = b->out[SIDE_AJ];
+	for (int64_t i = 0; i < b->n; i++) {
+		aj_expr bi = aj_mul(p, leaf(b, 0), num(b, (double)i));
+		aj_status s = aj_assign(p, a, aj_add(p, aj_leaf(p, a), bi));
+		if (s == AJ_OK)
+			s = aj_sync(p);
+		if (s != AJ_OK)
+			return s;
+	}
+	return AJ_OK;
+}
+
+static aj_status run_add1(bench *b)
+{
+	aj_prog *p = b->prog;
+	return assign_sync(b,
+			   aj_add(p, aj_leaf(p, b->out[SIDE_AJ]), num(b, 1)));
+}
+
+static aj_status run_scale(bench *b)
+{
+	return assign_sync(b, aj_mul(b->prog, leaf(b, 0), num(b, 2)));
+}
+
+static aj_status run_axpy2(bench *b)
+{
+	aj_prog *p = b->prog;
+	aj_expr x = aj_mul(p, num(b, 2), leaf(b, 0));
+	aj_expr y = aj_mul(p, num(b, 3), leaf(b, 1));
+	return assign_sync(b, aj_add(p, x, y));
+}
+
+static aj_status run_mix5(bench *b)
+{
+	aj_prog *p = b->prog;
+	aj_expr ab = aj_mul(p, leaf(b, 0), leaf(b, 1));
+	aj_expr cd = aj_mul(p, leaf(b, 2), leaf(b, 3));
+	return assign_sync(b, aj_sub(p, aj_add(p, ab, cd), leaf(b, 4)));
+}
+
+static aj_status run_exp_mix(bench *b)
+{
+	aj_prog *p = b->prog;
+	aj_expr e = aj_unary(p, AJ_OP_EXP, leaf(b, 0));
+	return assign_sync(b,
+			   aj_add(p, aj_mul(p, e, num(b, b->s)), leaf(b, 1)));
+}
+
+static aj_status run_tanh(bench *b)
+{
+	return assign_sync(b, aj_unary(b->prog, AJ_OP_TANH, leaf(b, 0)));
+}
+
+static aj_status run_strided_add(bench *b)
+{
+	return assign_sync(b, aj_add(b->prog, leaf(b, 0), leaf(b, 1)));
+}
+
+/* ---- hand side ---------------------------------------------------------- */
+
+static double *hout(bench *b)
+{
+	return f64(b->out[SIDE_HAND]);
+}
+
+static void hand_seed(bench *b)
+{
+	hl_seed(b->n, hout(b), f64(b->in[0]));
+}
+
+static void hand_add1(bench *b)
+{
+	hl_add1(b->n, hout(b));
+}
+
+static void hand_scale(bench *b)
+{
+	hl_scale(b->n, hout(b), f64(b->in[0]));
+}
+
+static void hand_axpy2(bench *b)
+{
+	hl_axpy2(b->n, hout(b), f64(b->in[0]), f64(b->in[1]));
+}
+
+static void hand_mix5(bench *b)
+{
+	hl_mix5(b->n, hout(b), f64(b->in[0]), f64(b->in[1]), f64(b->in[2]),
+		f64(b->in[3]), f64(b->in[4]));
+}
+
+static void hand_exp_mix_sleef(bench *b)
+{
+	hl_exp_mix_sleef(b->n, hout(b), f64(b->in[0]), f64(b->in[1]), b->s);
+}
+
+static void hand_exp_mix_libm(bench *b)
+{
+	hl_exp_mix_libm(b->n, hout(b), f64(b->in[0]), f64(b->in[1]), b->s);
+}
+
+static void hand_tanh_sleef(bench *b)
+{
+	hl_tanh_sleef(b->n, hout(b), f64(b->in[0]));
+}
+
+static void hand_tanh_libm(bench *b)
+{
+	hl_tanh_libm(b->n, hout(b), f64(b->in[0]));
+}
+
+static void hand_strided_add(bench *b)
+{
+	hl_strided_add(b->n, hout(b), f64(b->src[0]), f64(b->src[1]));
+}
+
+/* ---- the workloads ------------------------------------------------------ */
+
+/* Packed a few fields to a line: clang-format would give each its own. */
+// clang-format off
+static const workload workloads[] = {
+	{.name = "seed", .n = 1000000, .nquick = 200000, .nin = 1,
+	 .bytes = 3 * 9 * 8, .tol = TOL_ARITH, .per_iter = true,
+	 .setup = setup_seed, .run = run_seed, .reset = reset_seed,
+	 .hand = {{"fused", hand_seed}}},
+	{.name = "inplace_add1", .n = 10000000, .nquick = 2000000, .nin = 0,
+	 .bytes = 16, .tol = TOL_ARITH, .setup = setup_inplace,
+	 .run = run_add1, .hand = {{"fused", hand_add1}}},
+	{.name = "scale", .n = 10000000, .nquick = 2000000, .nin = 1,
+	 .bytes = 16, .tol = TOL_ARITH, .setup = setup_flat,
+	 .run = run_scale, .hand = {{"fused", hand_scale}}},
+	{.name = "axpy2", .n = 10000000, .nquick = 2000000, .nin = 2,
+	 .bytes = 24, .tol = TOL_ARITH, .setup = setup_flat,
+	 .run = run_axpy2, .hand = {{"fused", hand_axpy2}}},
+	{.name = "mix5", .n = 10000000, .nquick = 2000000, .nin = 5,
+	 .bytes = 48, .tol = TOL_ARITH, .setup = setup_flat,
+	 .run = run_mix5, .hand = {{"fused", hand_mix5}}},
+	{.name = "exp_mix", .n = 10000000, .nquick = 1000000, .nin = 2,
+	 .bytes = 24, .tol = TOL_MATH, .setup = setup_flat,
+	 .run = run_exp_mix,
+	 .hand = {{"sleef", hand_exp_mix_sleef}, {"libm", hand_exp_mix_libm}}},
+	{.name = "tanh", .n = 10000000, .nquick = 1000000, .nin = 1,
+	 .bytes = 16, .tol = TOL_MATH, .setup = setup_flat, .run = run_tanh,
+	 .hand = {{"sleef", hand_tanh_sleef}, {"libm", hand_tanh_libm}}},
+	{.name = "strided_add", .n = 10000000, .nquick = 2000000, .nin = 2,
+	 .bytes = 24, .tol = TOL_ARITH, .setup = setup_strided,
+	 .run = run_strided_add, .hand = {{"fused", hand_strided_add}}},
+};
+// clang-format on
+#define NWORKLOAD ((int)(sizeof(workloads) / sizeof(workloads[0])))
+
+/* ---- timing and checking ------------------------------------------------ */
+
+static double now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
+}
+
+static int cmp_double(const void *x, const void *y)
+{
+	double a = *(const double *)x, b = *(const double *)y;
+	return (a > b) - (a < b);
+}
+
+static timing summarize(double *ns, int reps)
+{
+	qsort(ns, (size_t)reps, sizeof(double), cmp_double);
+	double med =
+	    reps % 2 ? ns[reps / 2] : (ns[reps / 2 - 1] + ns[reps / 2]) / 2;
+	return (timing){med, ns[0], ns[reps - 1]};
+}
+
+/*
+ * One warm-up run, then reps timed runs of arrjit (h == NULL) or of hand
+ * loop h. ns has room for reps values. Stops at the first failed arrjit run.
+ */
+static aj_status time_runs(const workload *w, bench *b, const hand *h, int reps,
+			   double *ns, timing *t)
+{
+	int side = h ? SIDE_HAND : SIDE_AJ;
+	for (int r = -1; r < reps; r++) {
+		aj_status s = AJ_OK;
+		if (w->reset)
+			w->reset(b, side);
+		double t0 = now_ns();
+		if (h)
+			h->run(b);
+		else
+			s = w->run(b);
+		double t1 = now_ns();
+		if (s != AJ_OK)
+			return s;
+		if (r >= 0)
+			ns[r] = t1 - t0;
+	}
+	*t = summarize(ns, reps);
+	return AJ_OK;
+}
+
+/* Largest |got - want| / max(|want|, 1) over all elements; NaN counts as
+ * infinite. *at gets the element where it happens. */
+static double max_rel_diff(const aj_array *got, const aj_array *want,
+			   int64_t *at)
+{
+	const double *g = f64(got), *x = f64(want);
+	int64_t n = aj_array_size(want);
+	double worst = 0;
+	*at = 0;
+	for (int64_t i = 0; i < n; i++) {
+		double d = fabs(g[i] - x[i]) / fmax(fabs(x[i]), 1.0);
+		if (isnan(d))
+			d = INFINITY;
+		if (d > worst) {
+			worst = d;
+			*at = i;
+		}
+	}
+	return worst;
+}
+
+/* ---- output ------------------------------------------------------------- */
+
+static void json_string(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void print_header(const options *o, aj_ctx *ctx)
+{
+	static const char *names[] = {"host", "scalar", "avx2", "avx512"};
+	unsigned isa = (unsigned)aj_ctx_isa(ctx);
+	if (o->json)
+		return;
+	printf("arrjit-bench%s: reps %d, arrjit isa %s, SLEEF hand loops %s\n",
+	       o->quick ? " --quick" : "", o->reps, isa < 4 ? names[isa] : "?",
+	       hl_sleef_isa());
+	printf("%-13s %9s %-5s %10s %21s %7s %10s %-6s %7s %s\n", "workload",
+	       "n", "unit", "arrjit", "spread (min..max)", "GB/s", "hand-C",
+	       "hand", "ratio", "check");
+}
+
+/* A call failed: no row, just the marker and the library's message. */
+static void print_fail(const options *o, const workload *w, const char *what,
+		       const char *msg)
+{
+	fprintf(stderr, "arrjit-bench: FAIL %s: %s: %s\n", w->name, what, msg);
+	if (o->json) {
+		printf("{\"workload\":\"%s\",\"ok\":false,\"error\":", w->name);
+		json_string(what);
+		printf(",\"message\":");
+		json_string(msg);
+		printf("}\n");
+	} else {
+		printf("%-13s FAIL %s: %s\n", w->name, what, msg);
+	}
+}
+
+typedef struct result {
+	int64_t n;    /* the workload's n */
+	double unit;  /* ns per reported unit: 1e6 (ms) or iterations (ns/it) */
+	double bytes; /* per run */
+	timing aj, hand[MAXHAND];
+	double diff[MAXHAND];
+	int nhand;
+	bool ok;
+} result;
+
+static void print_row(const options *o, const workload *w, const result *r)
+{
+	const char *unit = w->per_iter ? "ns/it" : "ms";
+	char spread[64];
+	snprintf(spread, sizeof spread, "%.3f..%.3f", r->aj.min / r->unit,
+		 r->aj.max / r->unit);
+	for (int h = 0; h < r->nhand; h++) {
+		const char *check = r->diff[h] <= w->tol ? "ok" : "FAIL";
+		double ratio = r->aj.med / r->hand[h].med;
+		double hmed = r->hand[h].med / r->unit;
+		if (h == 0)
+			printf("%-13s %9lld %-5s %10.3f %21s %7.2f %10.3f "
+			       "%-6s %7.2f %s\n",
+			       w->name, (long long)r->n, unit,
+			       r->aj.med / r->unit, spread,
+			       r->bytes / r->aj.med, hmed, w->hand[h].name,
+			       ratio, check);
+		else
+			printf("%-13s %9s %-5s %10s %21s %7s %10.3f %-6s %7.2f "
+			       "%s\n",
+			       "", "", "", "", "", "", hmed, w->hand[h].name,
+			       ratio, check);
+	}
+}
+
+static void json_timing(const char *key, timing t, double unit, double bytes)
+{
+	printf(
+	    "\"%s\":{\"median\":%.6g,\"min\":%.6g,\"max\":%.6g,\"gbps\":%.4g}",
+	    key, t.med / unit, t.min / unit, t.max / unit, bytes / t.med);
+}
+
+static void print_json(const options *o, const workload *w, const result *r)
+{
+	printf("{\"workload\":\"%s\",\"n\":%lld,\"unit\":\"%s\",\"reps\":%d,"
+	       "\"bytes\":%.0f,",
+	       w->name, (long long)r->n, w->per_iter ? "ns/it" : "ms", o->reps,
+	       r->bytes);
+	json_timing("arrjit", r->aj, r->unit, r->bytes);
+	printf(",\"hand\":[");
+	for (int h = 0; h < r->nhand; h++) {
+		printf("%s{\"name\":\"%s\",", h ? "," : "", w->hand[h].name);
+		json_timing("time", r->hand[h], r->unit, r->bytes);
+		printf(",\"ratio\":%.4g,\"max_rel_diff\":",
+		       r->aj.med / r->hand[h].med);
+		/* JSON has no infinity; a NaN in the output shows as null. */
+		if (isfinite(r->diff[h]))
+			printf("%.3g}", r->diff[h]);
+		else
+			printf("null}");
+	}
+	printf("],\"ratio\":%.4g,\"tol\":%.3g,\"ok\":%s}\n",
+	       r->aj.med / r->hand[0].med, w->tol, r->ok ? "true" : "false");
+}
+
+static void print_stats(const options *o, aj_ctx *ctx)
+{
+	aj_stats st;
+	aj_ctx_stats(ctx, &st);
+	if (o->json)
+		printf(
+		    "{\"stats\":{\"kernels_compiled\":%llu,\"cache_hits\":%llu,"
+		    "\"kernels_run\":%llu,\"compile_ms\":%.3f}}\n",
+		    (unsigned long long)st.kernels_compiled,
+		    (unsigned long long)st.cache_hits,
+		    (unsigned long long)st.kernels_run,
+		    (double)st.compile_ns / 1e6);
+	else
+		printf("\nkernels compiled %llu, cache hits %llu, kernels run "
+		       "%llu, compile %.1f ms\n",
+		       (unsigned long long)st.kernels_compiled,
+		       (unsigned long long)st.cache_hits,
+		       (unsigned long long)st.kernels_run,
+		       (double)st.compile_ns / 1e6);
+}
+
+/* ---- driver ------------------------------------------------------------- */
+
+/* Times every hand loop of w and checks arrjit's output against each. */
+static void run_hands(const options *o, const workload *w, bench *b, double *ns,
+		      result *r)
+{
+	r->ok = true;
+	for (int h = 0; h < MAXHAND && w->hand[h].name; h++) {
+		int64_t at;
+		time_runs(w, b, &w->hand[h], o->reps, ns, &r->hand[h]);
+		r->diff[h] =
+		    max_rel_diff(b->out[SIDE_AJ], b->out[SIDE_HAND], &at);
+		r->nhand = h + 1;
+		if (r->diff[h] <= w->tol)
+			continue;
+		r->ok = false;
+		fprintf(
+		    stderr,
+		    "arrjit-bench: FAIL %s: arrjit vs %s: max rel diff %.3g > "
+		    "%.3g at element %lld: arrjit %.17g, hand %.17g\n",
+		    w->name, w->hand[h].name, r->diff[h], w->tol, (long long)at,
+		    f64(b->out[SIDE_AJ])[at], f64(b->out[SIDE_HAND])[at]);
+	}
+}
+
+/* Sets up, times, checks and prints one workload; false on any failure. */
+static bool run_workload(const options *o, aj_ctx *ctx, const workload *w,
+			 double *ns)
+{
+	bench b = {.ctx = ctx};
+	result r = {.n = o->quick ? w->nquick : w->n};
+	bool ok = false;
+	aj_status s = aj_prog_new(ctx, &b.prog);
+	if (s == AJ_OK)
+		s = w->setup(&b, r.n, w->nin);
+	if (s != AJ_OK) {
+		print_fail(o, w, "setup", aj_ctx_errmsg(ctx));
+		goto out;
+	}
+	s = time_runs(w, &b, NULL, o->reps, ns, &r.aj);
+	if (s != AJ_OK) {
+		print_fail(o, w, "arrjit run", aj_prog_errmsg(b.prog));
+		goto out;
+	}
+	run_hands(o, w, &b, ns, &r);
+	r.unit = w->per_iter ? (double)b.n : 1e6;
+	r.bytes = (double)w->bytes * (double)b.n;
+	if (o->json)
+		print_json(o, w, &r);
+	else
+		print_row(o, w, &r);
+	ok = r.ok;
+out:
+	fflush(stdout);
+	bench_free(&b);
+	return ok;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: arrjit-bench [--quick] [--filter SUBSTR] [--json] "
+		   "[--reps N]\nworkloads:");
+	for (int i = 0; i < NWORKLOAD; i++)
+		fprintf(f, " %s", workloads[i].name);
+	fprintf(f, "\n");
+}
+
+/* Returns false (after printing usage) on a bad command line. */
+static bool parse_args(int argc, char **argv, options *o)
+{
+	int i;
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		char *end;
+		if (!strcmp(a, "--quick")) {
+			o->quick = true;
+		} else if (!strcmp(a, "--json")) {
+			o->json = true;
+		} else if (!strcmp(a, "--filter") && i + 1 < argc) {
+			o->filter = argv[++i];
+		} else if (!strcmp(a, "--reps") && i + 1 < argc) {
+			long v = strtol(argv[++i], &end, 10);
+			if (*end || v < 1 || v > MAXREPS)
+				goto bad;
+			o->reps = (int)v;
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			exit(0);
+		} else {
+			goto bad;
+		}
+	}
+	if (!o->reps)
+		o->reps = o->quick ? 5 : 7;
+	return true;
+bad:
+	fprintf(stderr, "arrjit-bench: bad argument '%s'\n", argv[i]);
+	usage(stderr);
+	return false;
+}
+
+int main(int argc, char **argv)
+{
+	options o = {0};
+	if (!parse_args(argc, argv, &o))
+		return 2;
+	int nrun = 0, nfail = 0;
+	for (int i = 0; i < NWORKLOAD; i++)
+		nrun += !o.filter || strstr(workloads[i].name, o.filter);
+	if (!nrun) {
+		fprintf(stderr, "arrjit-bench: no workload matches '%s'\n",
+			o.filter);
+		usage(stderr);
+		return 2;
+	}
+	aj_ctx *ctx;
+	if (aj_ctx_new(&ctx) != AJ_OK) {
+		fprintf(stderr, "arrjit-bench: aj_ctx_new failed\n");
+		return 1;
+	}
+	double *ns = malloc((size_t)o.reps * sizeof(double));
+	if (!ns) {
+		fprintf(stderr, "arrjit-bench: out of memory\n");
+		return 1;
+	}
+	print_header(&o, ctx);
+	for (int i = 0, k = 0; i < NWORKLOAD; i++) {
+		const workload *w = &workloads[i];
+		if (o.filter && !strstr(w->name, o.filter))
+			continue;
+		fprintf(stderr, "arrjit-bench: [%d/%d] %s, n %lld, reps %d\n",
+			++k, nrun, w->name,
+			(long long)(o.quick ? w->nquick : w->n), o.reps);
+		nfail += !run_workload(&o, ctx, w, ns);
+	}
+	print_stats(&o, ctx);
+	if (nfail && !o.json)
+		printf("FAIL: %d of %d workloads\n", nfail, nrun);
+	free(ns);
+	aj_ctx_free(ctx);
+	return nfail ? 1 : 0;
+}

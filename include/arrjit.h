@@ -1,0 +1,307 @@
+/*
+ * arrjit: lazy, fused, JIT-compiled array expressions over caller memory.
+ *
+ * The one public header. Handles are opaque; every call takes its context or
+ * handle first; there is no global state.
+ *
+ *   aj_ctx    the engine: JIT, kernel cache, statistics. Thread-safe: one
+ *             context may be shared by many threads.
+ *   aj_array  a strided view of memory (wrapped caller memory or an owned,
+ *             64-byte aligned buffer). Immutable: views make new handles.
+ *   aj_prog   a lazy program: expression nodes and pending assignments.
+ *             Used by one thread at a time; make one per thread.
+ *   aj_expr   a node of a program, passed by value. Valid until the next
+ *             aj_sync() of its program; a stale handle is reported as
+ *             AJ_ERR_STALE, never dereferenced.
+ *
+ * Errors. Calls that can fail return aj_status; the message is read with
+ * aj_ctx_errmsg() or aj_prog_errmsg(). Expression builders (aj_binary, ...)
+ * return an aj_expr instead: on error they return AJ_EXPR_NONE and record the
+ * first error in the program, which the next aj_assign() or aj_sync()
+ * returns (the way SQLite's parser keeps nErr). Building is therefore cheap
+ * and error checks happen once per statement. Nothing is ever written to an
+ * output when a call fails.
+ *
+ * Lifetimes. Arrays passed to aj_leaf() must stay alive, and their memory
+ * unchanged by others, until the aj_sync() that runs the work using them.
+ */
+#ifndef ARRJIT_H
+#define ARRJIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define AJ_MAX_NDIM 32
+
+typedef enum aj_status {
+	AJ_OK = 0,
+	AJ_ERR_ARG,      /* NULL handle or argument out of range */
+	AJ_ERR_DTYPE,    /* dtype not allowed for an operation, cast or output */
+	AJ_ERR_SHAPE,    /* shapes do not broadcast, or ndim over AJ_MAX_NDIM */
+	AJ_ERR_OVERFLOW, /* size or byte extent overflows int64 */
+	AJ_ERR_BOUNDS,   /* view or index outside its buffer */
+	AJ_ERR_LAYOUT,   /* reshape not expressible as a view of these strides */
+	AJ_ERR_OVERLAP,  /* output overlaps an input or itself unsupportedly */
+	AJ_ERR_READONLY, /* assignment to a read-only (broadcast) view */
+	AJ_ERR_PARSE,    /* bad expression text; the message names the column */
+	AJ_ERR_NAME,     /* unknown name in expression text */
+	AJ_ERR_STALE,    /* expression handle from before the last aj_sync() */
+	AJ_ERR_NOMEM,    /* allocation failed */
+	AJ_ERR_JIT,      /* LLVM failed to build or compile a kernel */
+} aj_status;
+
+/*
+ * dtypes. X(ID, name, size in bytes, kind) with kind b (bool), i (signed
+ * int), f (float). Order is the enum order.
+ */
+#define AJ_DTYPE_TABLE(X)               \
+	X(BOOL, "bool", 1, 'b')         \
+	X(INT32, "int32", 4, 'i')       \
+	X(INT64, "int64", 8, 'i')       \
+	X(FLOAT32, "float32", 4, 'f')   \
+	X(FLOAT64, "float64", 8, 'f')
+
+typedef enum aj_dtype {
+#define X(id, name, size, kind) AJ_##id,
+	AJ_DTYPE_TABLE(X)
+#undef X
+	AJ_NDTYPE
+} aj_dtype;
+
+/*
+ * Operations: the one table. Everything that knows about ops (enum, names,
+ * type rules, parser, printer, key, code generator) expands it.
+ *
+ * X(ID, name, nin, kind, rule, sleef, ulp)
+ *   ID     enum suffix: AJ_OP_ID
+ *   name   NumPy's name; the expression language accepts it as a call
+ *   nin    number of operands
+ *   kind   LEAF, CAST, UNARY (exact arithmetic), MATH (float functions),
+ *          BINARY, CMP (to bool), SELECT. Kinds are contiguous.
+ *   rule   result dtype: SAME (the promoted operands), FLOAT (promoted,
+ *          then at least float: ints go to float64, bool to float32), BOOL
+ *   sleef  SLEEF family used for vector and scalar code ("" = inline code)
+ *   ulp    max error, in ULP of the result, for float32 and float64 inputs
+ *          against the correctly rounded result (0 = exact). SLEEF's u10
+ *          functions are bounded by 1.0 ULP; sqrt is correctly rounded.
+ */
+#define AJ_OP_TABLE(X)                                              \
+	X(ARRAY, "array", 0, LEAF, SAME, "", 0)                     \
+	X(SCALAR, "scalar", 0, LEAF, SAME, "", 0)                   \
+	X(CAST, "astype", 1, CAST, SAME, "", 0)                     \
+	X(NEG, "negative", 1, UNARY, SAME, "", 0)                   \
+	X(ABS, "absolute", 1, UNARY, SAME, "", 0)                   \
+	X(SQRT, "sqrt", 1, MATH, FLOAT, "", 0)                      \
+	X(EXP, "exp", 1, MATH, FLOAT, "exp", 1)                     \
+	X(LOG, "log", 1, MATH, FLOAT, "log", 1)                     \
+	X(SIN, "sin", 1, MATH, FLOAT, "sin", 1)                     \
+	X(COS, "cos", 1, MATH, FLOAT, "cos", 1)                     \
+	X(TANH, "tanh", 1, MATH, FLOAT, "tanh", 1)                  \
+	X(ADD, "add", 2, BINARY, SAME, "", 0)                       \
+	X(SUB, "subtract", 2, BINARY, SAME, "", 0)                  \
+	X(MUL, "multiply", 2, BINARY, SAME, "", 0)                  \
+	X(DIV, "true_divide", 2, BINARY, FLOAT, "", 0)              \
+	X(POW, "power", 2, BINARY, SAME, "pow", 1)                  \
+	X(MIN, "minimum", 2, BINARY, SAME, "", 0)                   \
+	X(MAX, "maximum", 2, BINARY, SAME, "", 0)                   \
+	X(EQ, "equal", 2, CMP, BOOL, "", 0)                         \
+	X(NE, "not_equal", 2, CMP, BOOL, "", 0)                     \
+	X(LT, "less", 2, CMP, BOOL, "", 0)                          \
+	X(LE, "less_equal", 2, CMP, BOOL, "", 0)                    \
+	X(GT, "greater", 2, CMP, BOOL, "", 0)                       \
+	X(GE, "greater_equal", 2, CMP, BOOL, "", 0)                 \
+	X(WHERE, "where", 3, SELECT, SAME, "", 0)
+
+typedef enum aj_op {
+#define X(id, name, nin, kind, rule, sleef, ulp) AJ_OP_##id,
+	AJ_OP_TABLE(X)
+#undef X
+	AJ_NOP
+} aj_op;
+
+/* Vector instruction sets a context may generate code for. */
+typedef enum aj_isa {
+	AJ_ISA_HOST = 0, /* the best the running CPU has */
+	AJ_ISA_SCALAR,   /* no explicit vectors (reference and debugging) */
+	AJ_ISA_AVX2,     /* 256-bit vectors */
+	AJ_ISA_AVX512,   /* 512-bit vectors */
+} aj_isa;
+
+typedef struct aj_ctx aj_ctx;
+typedef struct aj_array aj_array;
+typedef struct aj_prog aj_prog;
+
+/* An expression node. id 0 is AJ_EXPR_NONE, the result of a failed build. */
+typedef struct aj_expr {
+	uint32_t id;
+} aj_expr;
+#define AJ_EXPR_NONE ((aj_expr){0})
+
+typedef struct aj_stats {
+	uint64_t kernels_compiled; /* kernels built by the JIT */
+	uint64_t cache_hits;       /* kernel lookups answered by the cache */
+	uint64_t kernels_run;      /* kernel invocations */
+	uint64_t compile_ns;       /* total time spent building kernels */
+} aj_stats;
+
+/* ---- context ---------------------------------------------------------- */
+
+aj_status aj_ctx_new(aj_ctx **out);
+void aj_ctx_free(aj_ctx *ctx);
+/* The message of the most recent failed call on ctx (from any thread). */
+const char *aj_ctx_errmsg(const aj_ctx *ctx);
+/* Selects the vector ISA for kernels built from now on; part of the cache
+ * key. AJ_ERR_ARG if the host cannot run it. */
+aj_status aj_ctx_set_isa(aj_ctx *ctx, aj_isa isa);
+aj_isa aj_ctx_isa(const aj_ctx *ctx);
+void aj_ctx_stats(const aj_ctx *ctx, aj_stats *out);
+const char *aj_dtype_name(aj_dtype t);
+size_t aj_dtype_size(aj_dtype t);
+const char *aj_op_name(aj_op op);
+
+/* ---- arrays and views ------------------------------------------------- */
+
+/*
+ * Wraps caller memory without copying. buf holds nbytes bytes; element
+ * (i0, i1, ...) lives at buf + offset + sum(ik * strides[k]). strides are in
+ * bytes, of any sign or zero; NULL means C order. Every element must lie in
+ * [buf, buf + nbytes), else AJ_ERR_BOUNDS. The caller keeps ownership.
+ */
+aj_status aj_array_wrap(aj_ctx *ctx, void *buf, size_t nbytes, int64_t offset,
+			aj_dtype dtype, int ndim, const int64_t *shape,
+			const int64_t *strides, aj_array **out);
+/* An owned, zero-filled, 64-byte aligned, C-order array. */
+aj_status aj_array_new(aj_ctx *ctx, aj_dtype dtype, int ndim,
+		       const int64_t *shape, aj_array **out);
+/* Frees the handle; owned memory goes when its last view is freed. */
+void aj_array_free(aj_array *a);
+
+aj_dtype aj_array_dtype(const aj_array *a);
+int aj_array_ndim(const aj_array *a);
+const int64_t *aj_array_shape(const aj_array *a);
+const int64_t *aj_array_strides(const aj_array *a);
+/* Address of element (0, 0, ...). */
+void *aj_array_data(const aj_array *a);
+int64_t aj_array_size(const aj_array *a);
+bool aj_array_readonly(const aj_array *a);
+
+/* NumPy slice semantics: negative start/stop count from the end, bounds are
+ * clamped, AJ_DEFAULT takes the default for the step's sign. step != 0. */
+#define AJ_DEFAULT INT64_MIN
+typedef struct aj_slice {
+	int64_t start, stop, step;
+} aj_slice;
+#define AJ_ALL ((aj_slice){AJ_DEFAULT, AJ_DEFAULT, 1})
+
+/* s has one entry per axis of a. */
+aj_status aj_view_slice(aj_ctx *ctx, const aj_array *a, const aj_slice *s,
+			aj_array **out);
+/* Selects index i (negative counts from the end) of axis, dropping it. */
+aj_status aj_view_index(aj_ctx *ctx, const aj_array *a, int axis, int64_t i,
+			aj_array **out);
+/* out axis k is a's axis perm[k]; perm NULL reverses the axes (.T). */
+aj_status aj_view_permute(aj_ctx *ctx, const aj_array *a, const int *perm,
+			  aj_array **out);
+/* New shape with at most one -1; AJ_ERR_LAYOUT when no view can do it. */
+aj_status aj_view_reshape(aj_ctx *ctx, const aj_array *a, int ndim,
+			  const int64_t *shape, aj_array **out);
+/* NumPy broadcast_to; the result is read-only. */
+aj_status aj_view_broadcast(aj_ctx *ctx, const aj_array *a, int ndim,
+			    const int64_t *shape, aj_array **out);
+/* Inserts a length-1 axis at position axis (negative counts from the end). */
+aj_status aj_view_expand_dims(aj_ctx *ctx, const aj_array *a, int axis,
+			      aj_array **out);
+
+/* ---- programs and expressions ----------------------------------------- */
+
+aj_status aj_prog_new(aj_ctx *ctx, aj_prog **out);
+void aj_prog_free(aj_prog *p);
+const char *aj_prog_errmsg(const aj_prog *p);
+
+aj_expr aj_leaf(aj_prog *p, const aj_array *a);
+/* Scalars are runtime parameters: their values are not compiled into the
+ * code. These are "weak" (NEP 50): a Python int or float, whose dtype yields
+ * to the array it meets (float32 array * 2.5 stays float32). */
+aj_expr aj_scalar_f64(aj_prog *p, double v);
+aj_expr aj_scalar_i64(aj_prog *p, int64_t v);
+aj_expr aj_scalar_bool(aj_prog *p, bool v);
+/* A strong scalar of an exact dtype, like np.float32(v). */
+aj_expr aj_scalar(aj_prog *p, aj_dtype t, double v);
+
+/* Applies op to n operands (n must be the op's arity). */
+aj_expr aj_apply(aj_prog *p, aj_op op, int n, const aj_expr *args);
+aj_expr aj_unary(aj_prog *p, aj_op op, aj_expr x);
+aj_expr aj_binary(aj_prog *p, aj_op op, aj_expr x, aj_expr y);
+aj_expr aj_where(aj_prog *p, aj_expr cond, aj_expr x, aj_expr y);
+/* NumPy astype (unsafe casting): float to int truncates; NaN and
+ * out-of-range values give the type's minimum, as NumPy on x86. */
+aj_expr aj_cast(aj_prog *p, aj_expr x, aj_dtype t);
+
+static inline aj_expr aj_add(aj_prog *p, aj_expr x, aj_expr y)
+{
+	return aj_binary(p, AJ_OP_ADD, x, y);
+}
+static inline aj_expr aj_sub(aj_prog *p, aj_expr x, aj_expr y)
+{
+	return aj_binary(p, AJ_OP_SUB, x, y);
+}
+static inline aj_expr aj_mul(aj_prog *p, aj_expr x, aj_expr y)
+{
+	return aj_binary(p, AJ_OP_MUL, x, y);
+}
+static inline aj_expr aj_div(aj_prog *p, aj_expr x, aj_expr y)
+{
+	return aj_binary(p, AJ_OP_DIV, x, y);
+}
+
+aj_dtype aj_expr_dtype(const aj_prog *p, aj_expr e);
+/* ndim of e, or -1 for an invalid handle; shape copied to shape if not NULL */
+int aj_expr_shape(const aj_prog *p, aj_expr e, int64_t *shape);
+
+/*
+ * Parses numexpr-like text into an expression: names, numbers, True/False,
+ * + - * / **, unary -, comparisons, calls such as exp(a), where(c, x, y),
+ * pow(x, y), float32(x). names[i] is bound to values[i]. Errors give
+ * AJ_ERR_PARSE or AJ_ERR_NAME with "column N" in the message.
+ */
+aj_status aj_parse(aj_prog *p, const char *text, int nname,
+		   const char *const *names, const aj_expr *values,
+		   aj_expr *out);
+
+/*
+ * out[...] = e. e must broadcast to out's shape; its dtype must cast to
+ * out's dtype under NumPy's same_kind rule (use aj_cast otherwise). out may
+ * be an input (in place). The work is pending until aj_sync().
+ */
+aj_status aj_assign(aj_prog *p, aj_array *out, aj_expr e);
+/* Runs all pending assignments. On failure none of them writes anything. */
+aj_status aj_sync(aj_prog *p);
+
+/* ---- inspection ------------------------------------------------------- */
+
+typedef enum aj_stage {
+	AJ_STAGE_DAG,   /* the expression graph */
+	AJ_STAGE_FUSED, /* kernels: loop nest, operands, instructions */
+	AJ_STAGE_IR,    /* LLVM IR as generated */
+	AJ_STAGE_OPT,   /* LLVM IR after optimisation */
+	AJ_STAGE_ASM,   /* host assembly */
+	AJ_STAGE_KEY,   /* cache key */
+} aj_stage;
+
+/*
+ * Text for one stage of the pending assignments (or, if e is not
+ * AJ_EXPR_NONE, of e assigned to a fresh C-order output). *text is
+ * allocated; release it with aj_string_free(). Nothing is run or cached.
+ */
+aj_status aj_dump(aj_prog *p, aj_expr e, aj_stage stage, char **text);
+void aj_string_free(char *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

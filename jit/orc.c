@@ -1,0 +1,183 @@
+/*
+ * Compiling with ORC LLJIT, one module per kernel, and the pass pipeline.
+ *
+ * The JIT's target machine comes from DetectHost, which carries the host
+ * CPU and features (AVX2/AVX-512): without them SLEEF vector calls would be
+ * passed in the wrong registers. SLEEF's functions resolve from SLEEF's
+ * own library (pinned by soname at build time), the rest from the process.
+ */
+#include "alloc.h"
+#include "llvm.h"
+
+#include <llvm-c/LLJIT.h>
+#include <llvm-c/Orc.h>
+#include <llvm-c/Transforms/PassBuilder.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct aj_jit {
+	LLVMOrcLLJITRef jit;
+	LLVMOrcJITDylibRef dylib;
+	LLVMTargetMachineRef tm; /* for the optimisation passes */
+	unsigned nkernel;        /* names kernels aj_k<n> */
+};
+
+aj_status aj_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm, char *err,
+		      size_t errlen)
+{
+	LLVMPassBuilderOptionsRef opt = LLVMCreatePassBuilderOptions();
+	LLVMErrorRef e = LLVMRunPasses(m, "default<O3>", tm, opt);
+	LLVMDisposePassBuilderOptions(opt);
+	if (e) {
+		aj_llvm_error(e, err, errlen);
+		return AJ_ERR_JIT;
+	}
+	return AJ_OK;
+}
+
+static aj_status make_lljit(aj_jit *j, char *err, size_t errlen)
+{
+	LLVMOrcJITTargetMachineBuilderRef jtmb;
+	LLVMErrorRef e = LLVMOrcJITTargetMachineBuilderDetectHost(&jtmb);
+	if (e)
+		goto fail;
+	LLVMOrcLLJITBuilderRef b = LLVMOrcCreateLLJITBuilder();
+	LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(b, jtmb);
+	if ((e = LLVMOrcCreateLLJIT(&j->jit, b)))
+		goto fail;
+	j->dylib = LLVMOrcLLJITGetMainJITDylib(j->jit);
+	char prefix = LLVMOrcLLJITGetGlobalPrefix(j->jit);
+	LLVMOrcDefinitionGeneratorRef sleef, process;
+	/* SLEEF first, from its own library; then the process (memset and
+	 * friends that LLVM may introduce) */
+	e = LLVMOrcCreateDynamicLibrarySearchGeneratorForPath(
+		&sleef, AJ_SLEEF_SONAME, prefix, NULL, NULL);
+	if (e)
+		goto fail;
+	LLVMOrcJITDylibAddGenerator(j->dylib, sleef);
+	e = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&process, prefix,
+								  NULL, NULL);
+	if (e)
+		goto fail;
+	LLVMOrcJITDylibAddGenerator(j->dylib, process);
+	return AJ_OK;
+fail:
+	aj_llvm_error(e, err, errlen);
+	return AJ_ERR_JIT;
+}
+
+aj_status aj_jit_new(aj_jit **out, char *err, size_t errlen)
+{
+	aj_llvm_init();
+	aj_jit *j = aj_calloc(1, sizeof *j);
+	if (!j) {
+		snprintf(err, errlen, "out of memory");
+		return AJ_ERR_NOMEM;
+	}
+	aj_status s = aj_host_tm(&j->tm, err, errlen);
+	if (s == AJ_OK)
+		s = make_lljit(j, err, errlen);
+	if (s != AJ_OK) {
+		aj_jit_free(j);
+		return s;
+	}
+	*out = j;
+	return AJ_OK;
+}
+
+void aj_jit_free(aj_jit *j)
+{
+	if (!j)
+		return;
+	if (j->jit)
+		LLVMConsumeError(LLVMOrcDisposeLLJIT(j->jit));
+	if (j->tm)
+		LLVMDisposeTargetMachine(j->tm);
+	aj_free(j);
+}
+
+aj_status aj_jit_compile(aj_jit *j, const aj_kdesc *k, aj_kernel_fn *fn,
+			 char *err, size_t errlen)
+{
+	char name[32];
+	snprintf(name, sizeof name, "aj_k%u", j->nkernel++);
+	LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();
+	LLVMContextRef c = LLVMOrcThreadSafeContextGetContext(tsc);
+	LLVMModuleRef m;
+	aj_status s = aj_emit_kernel(c, k, name, &m, err, errlen);
+	if (s == AJ_OK) {
+		aj_module_target(m, j->tm);
+		s = aj_optimize(m, j->tm, err, errlen);
+		if (s != AJ_OK)
+			LLVMDisposeModule(m);
+	}
+	if (s != AJ_OK) {
+		LLVMOrcDisposeThreadSafeContext(tsc);
+		return s;
+	}
+	LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(m, tsc);
+	LLVMOrcDisposeThreadSafeContext(tsc); /* the module keeps it alive */
+	LLVMErrorRef e = LLVMOrcLLJITAddLLVMIRModule(j->jit, j->dylib, tsm);
+	if (e) {
+		LLVMOrcDisposeThreadSafeModule(tsm);
+		aj_llvm_error(e, err, errlen);
+		return AJ_ERR_JIT;
+	}
+	LLVMOrcExecutorAddress addr;
+	if ((e = LLVMOrcLLJITLookup(j->jit, &addr, name))) {
+		aj_llvm_error(e, err, errlen);
+		return AJ_ERR_JIT;
+	}
+	*fn = (aj_kernel_fn)(uintptr_t)addr;
+	return AJ_OK;
+}
+
+static aj_status text_asm(LLVMTargetMachineRef tm, LLVMModuleRef m, char **text,
+			  char *err, size_t errlen)
+{
+	LLVMMemoryBufferRef buf;
+	char *msg = NULL;
+	if (LLVMTargetMachineEmitToMemoryBuffer(tm, m, LLVMAssemblyFile, &msg, &buf)) {
+		snprintf(err, errlen, "LLVM codegen: %s", msg);
+		LLVMDisposeMessage(msg);
+		return AJ_ERR_JIT;
+	}
+	size_t n = LLVMGetBufferSize(buf);
+	*text = aj_malloc(n + 1);
+	if (*text) {
+		memcpy(*text, LLVMGetBufferStart(buf), n);
+		(*text)[n] = '\0';
+	}
+	LLVMDisposeMemoryBuffer(buf);
+	return *text ? AJ_OK : AJ_ERR_NOMEM;
+}
+
+aj_status aj_jit_text(const aj_kdesc *k, aj_stage stage, char **text,
+		      char *err, size_t errlen)
+{
+	LLVMTargetMachineRef tm;
+	aj_status s = aj_host_tm(&tm, err, errlen);
+	if (s != AJ_OK)
+		return s;
+	LLVMContextRef c = LLVMContextCreate();
+	LLVMModuleRef m;
+	s = aj_emit_kernel(c, k, "aj_kernel", &m, err, errlen);
+	if (s == AJ_OK) {
+		aj_module_target(m, tm);
+		if (stage != AJ_STAGE_IR)
+			s = aj_optimize(m, tm, err, errlen);
+		if (s == AJ_OK && stage == AJ_STAGE_ASM) {
+			s = text_asm(tm, m, text, err, errlen);
+		} else if (s == AJ_OK) {
+			char *ir = LLVMPrintModuleToString(m);
+			*text = aj_strdup(ir);
+			LLVMDisposeMessage(ir);
+			s = *text ? AJ_OK : AJ_ERR_NOMEM;
+		}
+		LLVMDisposeModule(m);
+	}
+	LLVMContextDispose(c);
+	LLVMDisposeTargetMachine(tm);
+	return s;
+}

@@ -1,0 +1,89 @@
+/*
+ * The host as a code generation target: which vector ISA it offers and a
+ * target machine with its exact CPU and features.
+ */
+#include "llvm.h"
+
+#include <llvm-c/Target.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+static void init(void)
+{
+	LLVMInitializeNativeTarget();
+	LLVMInitializeNativeAsmPrinter();
+	LLVMInitializeNativeAsmParser();
+}
+
+void aj_llvm_init(void)
+{
+	pthread_once(&init_once, init);
+}
+
+static bool has_feature(const char *features, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *s = features; (s = strstr(s, name)); s += n)
+		if ((s[n] == ',' || s[n] == '\0') && s > features && s[-1] == '+')
+			return true;
+	return false;
+}
+
+aj_isa aj_jit_host_isa(void)
+{
+	char *f = LLVMGetHostCPUFeatures();
+	aj_isa isa = AJ_ISA_SCALAR;
+	if (has_feature(f, "avx2") && has_feature(f, "fma"))
+		isa = AJ_ISA_AVX2;
+	if (isa == AJ_ISA_AVX2 && has_feature(f, "avx512f") &&
+	    has_feature(f, "avx512dq") && has_feature(f, "avx512vl"))
+		isa = AJ_ISA_AVX512;
+	LLVMDisposeMessage(f);
+	return isa;
+}
+
+aj_status aj_host_tm(LLVMTargetMachineRef *tm, char *err, size_t errlen)
+{
+	aj_llvm_init();
+	char *triple = LLVMGetDefaultTargetTriple();
+	char *msg = NULL;
+	LLVMTargetRef target;
+	if (LLVMGetTargetFromTriple(triple, &target, &msg)) {
+		snprintf(err, errlen, "LLVM target %s: %s", triple, msg);
+		LLVMDisposeMessage(msg);
+		LLVMDisposeMessage(triple);
+		return AJ_ERR_JIT;
+	}
+	char *cpu = LLVMGetHostCPUName(), *feat = LLVMGetHostCPUFeatures();
+	*tm = LLVMCreateTargetMachine(target, triple, cpu, feat,
+				      LLVMCodeGenLevelAggressive, LLVMRelocPIC,
+				      LLVMCodeModelDefault);
+	LLVMDisposeMessage(cpu);
+	LLVMDisposeMessage(feat);
+	LLVMDisposeMessage(triple);
+	if (!*tm) {
+		snprintf(err, errlen, "LLVM could not create a target machine");
+		return AJ_ERR_JIT;
+	}
+	return AJ_OK;
+}
+
+void aj_module_target(LLVMModuleRef m, LLVMTargetMachineRef tm)
+{
+	char *triple = LLVMGetTargetMachineTriple(tm);
+	LLVMSetTarget(m, triple);
+	LLVMDisposeMessage(triple);
+	LLVMTargetDataRef dl = LLVMCreateTargetDataLayout(tm);
+	LLVMSetModuleDataLayout(m, dl);
+	LLVMDisposeTargetData(dl);
+}
+
+void aj_llvm_error(LLVMErrorRef e, char *err, size_t errlen)
+{
+	char *msg = LLVMGetErrorMessage(e);
+	snprintf(err, errlen, "LLVM: %s", msg);
+	LLVMDisposeErrorMessage(msg);
+}

@@ -1,0 +1,728 @@
+/*
+ * Arrays and views: wrapping caller memory, owned buffers, and the NumPy
+ * view operations (slice, index, permute, reshape, broadcast, expand_dims).
+ * A view is a new handle over the same bytes; nothing is ever copied.
+ *
+ * Invariants, established when a handle is made and kept by every view:
+ * - Shape entries are >= 0, and the nonzero ones times the itemsize multiply
+ *   to at most INT64_MAX (NumPy's "array is too big" rule), so sizes, byte
+ *   counts and C-order strides never overflow.
+ * - Every element of a non-empty array lies in [lo, hi). aj_array_wrap checks
+ *   this with overflow-checked arithmetic; views only select or repeat their
+ *   parent's elements. Hence index * stride for an in-range index, and sums
+ *   of such terms, fit int64 and are computed unchecked.
+ * - data lies in [lo, hi]. An empty array has no element (0, 0, ...), so its
+ *   data is never dereferenced and views of it leave data where it is rather
+ *   than forming addresses of absent elements.
+ * - Owned memory (buf != NULL) is refcounted: each handle holds one
+ *   reference, and the last aj_array_free() releases the memory.
+ */
+#include "core.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+/* NumPy would try; we refuse, since no machine here has 256 TiB. */
+#define MAX_OWNED_BYTES ((int64_t)1 << 48)
+#define SHAPE_TEXT	128
+
+static int64_t itemsize(aj_dtype t)
+{
+	return aj_dtypes[t].size;
+}
+
+/* p + off without forming NULL + 0, which C leaves undefined. */
+static char *at(char *p, int64_t off)
+{
+	return off ? p + off : p;
+}
+
+/* a * b modulo 2^64, as NumPy computes it. Only products that feed the
+ * stride of an axis that never addresses memory (length <= 1, or in an empty
+ * array) can wrap. */
+static int64_t wrapmul(int64_t a, int64_t b)
+{
+	int64_t r;
+	(void)__builtin_mul_overflow(a, b, &r);
+	return r;
+}
+
+/* "(3, 4)" for error messages, truncated to fit buf[SHAPE_TEXT]. */
+static const char *shape_str(char *buf, int ndim, const int64_t *shape)
+{
+	size_t n = 0;
+	n += snprintf(buf, SHAPE_TEXT, "(");
+	for (int k = 0; k < ndim && n < SHAPE_TEXT; k++)
+		n += snprintf(buf + n, SHAPE_TEXT - n, "%s%" PRId64,
+			      k ? ", " : "", shape[k]);
+	if (n < SHAPE_TEXT)
+		snprintf(buf + n, SHAPE_TEXT - n, ndim == 1 ? ",)" : ")");
+	return buf;
+}
+
+/* Element count, or -1 when the nonzero extents times isz overflow int64. */
+static int64_t count_elems(int ndim, const int64_t *shape, int64_t isz)
+{
+	int64_t bytes = isz;
+	bool empty = false;
+	for (int k = 0; k < ndim; k++) {
+		if (shape[k] == 0)
+			empty = true;
+		else if (!aj_mul_ok(bytes, shape[k], &bytes))
+			return -1;
+	}
+	return empty ? 0 : bytes / isz;
+}
+
+static bool is_empty(const aj_array *a)
+{
+	for (int k = 0; k < a->ndim; k++)
+		if (a->shape[k] == 0)
+			return true;
+	return false;
+}
+
+/* Checks ndim and shape for an array of dtype t (already validated). */
+static aj_status check_shape(aj_ctx *ctx, const char *fn, aj_dtype t, int ndim,
+			     const int64_t *shape)
+{
+	char s[SHAPE_TEXT];
+	if (ndim < 0 || ndim > AJ_MAX_NDIM)
+		return aj_ctx_error(ctx, AJ_ERR_SHAPE,
+				    "%s: ndim %d outside [0, %d]", fn, ndim,
+				    AJ_MAX_NDIM);
+	if (ndim > 0 && !shape)
+		return aj_ctx_error(ctx, AJ_ERR_ARG, "%s: shape is NULL", fn);
+	for (int k = 0; k < ndim; k++)
+		if (shape[k] < 0)
+			return aj_ctx_error(ctx, AJ_ERR_SHAPE,
+					    "%s: negative extent in shape %s",
+					    fn, shape_str(s, ndim, shape));
+	if (count_elems(ndim, shape, itemsize(t)) < 0)
+		return aj_ctx_error(ctx, AJ_ERR_OVERFLOW,
+				    "%s: array too big: shape %s of %s "
+				    "overflows int64 bytes",
+				    fn, shape_str(s, ndim, shape),
+				    aj_dtypes[t].name);
+	return AJ_OK;
+}
+
+/* NumPy's C-order strides; zero extents count as one, as NumPy does. */
+static void fill_c_strides(aj_array *a)
+{
+	int64_t sd = itemsize(a->dtype);
+	for (int k = a->ndim - 1; k >= 0; k--) {
+		a->strides[k] = sd;
+		if (a->shape[k])
+			sd *= a->shape[k];
+	}
+}
+
+/* Validates dtype and shape, then fills t as a C-order array with no
+ * memory yet. */
+static aj_status fill_header(aj_ctx *ctx, const char *fn, aj_dtype dtype,
+			     int ndim, const int64_t *shape, aj_array *t)
+{
+	if ((unsigned)dtype >= AJ_NDTYPE)
+		return aj_ctx_error(ctx, AJ_ERR_DTYPE, "%s: unknown dtype %d",
+				    fn, (int)dtype);
+	aj_status st = check_shape(ctx, fn, dtype, ndim, shape);
+	if (st)
+		return st;
+	memset(t, 0, sizeof *t);
+	t->ctx = ctx;
+	t->dtype = dtype;
+	t->ndim = ndim;
+	if (ndim > 0)
+		memcpy(t->shape, shape, (size_t)ndim * sizeof *shape);
+	fill_c_strides(t);
+	return AJ_OK;
+}
+
+/* Byte offsets, relative to data, of the lowest and highest element of a
+ * non-empty array; false if a sum overflows int64. */
+static bool offset_range(const aj_array *a, int64_t *lo, int64_t *hi)
+{
+	*lo = *hi = 0;
+	for (int k = 0; k < a->ndim; k++) {
+		int64_t e;
+		if (!aj_mul_ok(a->shape[k] - 1, a->strides[k], &e))
+			return false;
+		if (!aj_add_ok(e < 0 ? *lo : *hi, e, e < 0 ? lo : hi))
+			return false;
+	}
+	return true;
+}
+
+bool aj_array_extent(const aj_array *a, char **first, char **last)
+{
+	int64_t lo, hi;
+	if (is_empty(a) || !offset_range(a, &lo, &hi))
+		return false;
+	*first = a->data + lo;
+	*last = a->data + hi + itemsize(a->dtype) - 1;
+	return true;
+}
+
+/* Checks that t, placed offset bytes into buf[0 .. nbytes), has all its
+ * elements inside the buffer. */
+static aj_status check_wrap_bounds(aj_ctx *ctx, const aj_array *t,
+				   const void *buf, size_t nbytes,
+				   int64_t offset)
+{
+	const char *fn = "aj_array_wrap";
+	if (nbytes > (size_t)INT64_MAX)
+		return aj_ctx_error(ctx, AJ_ERR_OVERFLOW,
+				    "%s: nbytes %zu overflows int64", fn,
+				    nbytes);
+	int64_t n = (int64_t)nbytes, lo, hi;
+	bool empty = is_empty(t);
+	if (!buf && (n > 0 || !empty))
+		return aj_ctx_error(ctx, AJ_ERR_ARG,
+				    "%s: buf is NULL but the array has "
+				    "elements or nbytes is %" PRId64,
+				    fn, n);
+	if (offset < 0 || offset > n)
+		return aj_ctx_error(ctx, AJ_ERR_BOUNDS,
+				    "%s: offset %" PRId64
+				    " outside the %" PRId64 "-byte buffer",
+				    fn, offset, n);
+	if (empty)
+		return AJ_OK;
+	if (!offset_range(t, &lo, &hi) || !aj_add_ok(lo, offset, &lo) ||
+	    !aj_add_ok(hi, offset, &hi) ||
+	    !aj_add_ok(hi, itemsize(t->dtype), &hi))
+		return aj_ctx_error(ctx, AJ_ERR_OVERFLOW,
+				    "%s: byte extent of the elements "
+				    "overflows int64",
+				    fn);
+	if (lo < 0 || hi > n)
+		return aj_ctx_error(ctx, AJ_ERR_BOUNDS,
+				    "%s: elements span bytes [%" PRId64
+				    ", %" PRId64 ") of a %" PRId64
+				    "-byte buffer",
+				    fn, lo, hi, n);
+	return AJ_OK;
+}
+
+/* Copies the finished handle t to the heap, taking a reference on its
+ * owner. The only allocation of a view, so failures before it leak nothing. */
+static aj_status publish(aj_ctx *ctx, const aj_array *t, aj_array **out)
+{
+	aj_array *a = aj_malloc(sizeof *a);
+	if (!a)
+		return aj_ctx_error(ctx, AJ_ERR_NOMEM,
+				    "out of memory for an array handle");
+	*a = *t;
+	if (a->buf)
+		atomic_fetch_add(&a->buf->refs, 1);
+	*out = a;
+	return AJ_OK;
+}
+
+aj_status aj_array_wrap(aj_ctx *ctx, void *buf, size_t nbytes, int64_t offset,
+			aj_dtype dtype, int ndim, const int64_t *shape,
+			const int64_t *strides, aj_array **out)
+{
+	aj_array t;
+	if (!ctx)
+		return AJ_ERR_ARG;
+	if (!out)
+		return aj_ctx_error(ctx, AJ_ERR_ARG,
+				    "aj_array_wrap: out is NULL");
+	aj_status st =
+	    fill_header(ctx, "aj_array_wrap", dtype, ndim, shape, &t);
+	if (st)
+		return st;
+	if (strides && ndim > 0)
+		memcpy(t.strides, strides, (size_t)ndim * sizeof *strides);
+	st = check_wrap_bounds(ctx, &t, buf, nbytes, offset);
+	if (st)
+		return st;
+	t.lo = buf;
+	t.hi = at(buf, (int64_t)nbytes);
+	t.data = at(buf, offset);
+	return publish(ctx, &t, out);
+}
+
+/* Gives t a zero-filled, 64-byte aligned buffer of nbytes, with no
+ * references yet (publish takes the first). */
+static aj_status alloc_buf(aj_ctx *ctx, int64_t nbytes, aj_array *t)
+{
+	aj_buf *b = aj_malloc(sizeof *b);
+	void *mem = aj_aligned_alloc(64, (size_t)nbytes);
+	if (!b || !mem) {
+		aj_free(b);
+		aj_free(mem);
+		return aj_ctx_error(ctx, AJ_ERR_NOMEM,
+				    "aj_array_new: out of memory for %" PRId64
+				    " bytes",
+				    nbytes);
+	}
+	memset(mem, 0, (size_t)nbytes);
+	atomic_init(&b->refs, 0);
+	b->mem = mem;
+	t->buf = b;
+	t->lo = t->data = mem;
+	t->hi = at(mem, nbytes);
+	return AJ_OK;
+}
+
+aj_status aj_array_new(aj_ctx *ctx, aj_dtype dtype, int ndim,
+		       const int64_t *shape, aj_array **out)
+{
+	aj_array t;
+	if (!ctx)
+		return AJ_ERR_ARG;
+	if (!out)
+		return aj_ctx_error(ctx, AJ_ERR_ARG,
+				    "aj_array_new: out is NULL");
+	aj_status st = fill_header(ctx, "aj_array_new", dtype, ndim, shape, &t);
+	if (st)
+		return st;
+	int64_t nbytes =
+	    count_elems(ndim, shape, itemsize(dtype)) * itemsize(dtype);
+	if (nbytes > MAX_OWNED_BYTES)
+		return aj_ctx_error(ctx, AJ_ERR_OVERFLOW,
+				    "aj_array_new: %" PRId64
+				    " bytes is over the limit of 2^48",
+				    nbytes);
+	st = alloc_buf(ctx, nbytes, &t);
+	if (st)
+		return st;
+	st = publish(ctx, &t, out);
+	if (st) {
+		aj_free(t.buf->mem);
+		aj_free(t.buf);
+	}
+	return st;
+}
+
+void aj_array_free(aj_array *a)
+{
+	if (!a)
+		return;
+	if (a->buf && atomic_fetch_sub(&a->buf->refs, 1) == 1) {
+		aj_free(a->buf->mem);
+		aj_free(a->buf);
+	}
+	aj_free(a);
+}
+
+aj_dtype aj_array_dtype(const aj_array *a)
+{
+	return a->dtype;
+}
+
+int aj_array_ndim(const aj_array *a)
+{
+	return a->ndim;
+}
+
+const int64_t *aj_array_shape(const aj_array *a)
+{
+	return a->shape;
+}
+
+const int64_t *aj_array_strides(const aj_array *a)
+{
+	return a->strides;
+}
+
+void *aj_array_data(const aj_array *a)
+{
+	return a->data;
+}
+
+int64_t aj_array_size(const aj_array *a)
+{
+	return count_elems(a->ndim, a->shape, itemsize(a->dtype));
+}
+
+bool aj_array_readonly(const aj_array *a)
+{
+	return a->readonly;
+}
+
+static aj_status check_view_args(aj_ctx *ctx, const char *fn, const aj_array *a,
+				 aj_array **out)
+{
+	if (!ctx)
+		return AJ_ERR_ARG;
+	if (!a || !out)
+		return aj_ctx_error(ctx, AJ_ERR_ARG, "%s: %s is NULL", fn,
+				    a ? "out" : "array");
+	return AJ_OK;
+}
+
+/* Common checks of the view calls; on success t is a copy of a, to edit. */
+static aj_status view_start(aj_ctx *ctx, const char *fn, const aj_array *a,
+			    aj_array **out, aj_array *t)
+{
+	aj_status st = check_view_args(ctx, fn, a, out);
+	if (st)
+		return st;
+	*t = *a;
+	t->ctx = ctx;
+	return AJ_OK;
+}
+
+/* Maps axis from [-n, n) onto [0, n); false when outside. */
+static bool norm_axis(int *axis, int n)
+{
+	if (*axis < -n || *axis >= n)
+		return false;
+	if (*axis < 0)
+		*axis += n;
+	return true;
+}
+
+/* One bound of Python's slice.indices(): negative counts from the end, then
+ * clamps to [lower, upper]; AJ_DEFAULT gives dflt. */
+static int64_t clamp_bound(int64_t i, int64_t n, int64_t lower, int64_t upper,
+			   int64_t dflt)
+{
+	if (i == AJ_DEFAULT)
+		return dflt;
+	if (i < 0) {
+		i += n;
+		return i < lower ? lower : i;
+	}
+	return i > upper ? upper : i;
+}
+
+/* Python's range(n)[s]: its first index and its length. step != 0; an
+ * AJ_DEFAULT step is 1, like Python's None. */
+static void slice_indices(aj_slice s, int64_t n, int64_t *first, int64_t *len)
+{
+	int64_t step = s.step == AJ_DEFAULT ? 1 : s.step;
+	int64_t lower = step < 0 ? -1 : 0, upper = step < 0 ? n - 1 : n;
+	int64_t b =
+	    clamp_bound(s.start, n, lower, upper, step < 0 ? upper : lower);
+	int64_t e =
+	    clamp_bound(s.stop, n, lower, upper, step < 0 ? lower : upper);
+	if (step < 0)
+		*len = b > e ? (b - e - 1) / -step + 1 : 0;
+	else
+		*len = e > b ? (e - b - 1) / step + 1 : 0;
+	*first = b;
+}
+
+aj_status aj_view_slice(aj_ctx *ctx, const aj_array *a, const aj_slice *s,
+			aj_array **out)
+{
+	aj_array t;
+	int64_t first[AJ_MAX_NDIM];
+	aj_status st = view_start(ctx, "aj_view_slice", a, out, &t);
+	if (st)
+		return st;
+	if (!s && a->ndim > 0)
+		return aj_ctx_error(ctx, AJ_ERR_ARG,
+				    "aj_view_slice: slices are NULL");
+	for (int k = 0; k < a->ndim; k++) {
+		if (s[k].step == 0)
+			return aj_ctx_error(ctx, AJ_ERR_ARG,
+					    "aj_view_slice: step 0 on axis %d",
+					    k);
+		int64_t step = s[k].step == AJ_DEFAULT ? 1 : s[k].step;
+		slice_indices(s[k], a->shape[k], &first[k], &t.shape[k]);
+		t.strides[k] = wrapmul(a->strides[k], step);
+	}
+	if (!is_empty(&t))
+		for (int k = 0; k < a->ndim; k++)
+			t.data += first[k] * a->strides[k];
+	return publish(ctx, &t, out);
+}
+
+aj_status aj_view_index(aj_ctx *ctx, const aj_array *a, int axis, int64_t i,
+			aj_array **out)
+{
+	aj_array t;
+	aj_status st = view_start(ctx, "aj_view_index", a, out, &t);
+	if (st)
+		return st;
+	if (!norm_axis(&axis, a->ndim))
+		return aj_ctx_error(ctx, AJ_ERR_ARG,
+				    "aj_view_index: axis %d out of range for "
+				    "%d dimensions",
+				    axis, a->ndim);
+	int64_t n = a->shape[axis];
+	if (i < -n || i >= n)
+		return aj_ctx_error(
+		    ctx, AJ_ERR_BOUNDS,
+		    "aj_view_index: index %" PRId64
+		    " out of range for axis %d of length %" PRId64,
+		    i, axis, n);
+	if (i < 0)
+		i += n;
+	t.ndim--;
+	for (int k = axis; k < t.ndim; k++) {
+		t.shape[k] = a->shape[k + 1];
+		t.strides[k] = a->strides[k + 1];
+	}
+	if (!is_empty(&t))
+		t.data += i * a->strides[axis];
+	return publish(ctx, &t, out);
+}
+
+/* Fills p from perm (NULL: reversed axes), normalising negative axes;
+ * perm must be a permutation of the ndim axes. */
+static aj_status fill_perm(aj_ctx *ctx, int ndim, const int *perm, int *p)
+{
+	bool seen[AJ_MAX_NDIM] = {false};
+	for (int k = 0; k < ndim; k++) {
+		int ax = perm ? perm[k] : ndim - 1 - k;
+		if (!norm_axis(&ax, ndim))
+			return aj_ctx_error(ctx, AJ_ERR_ARG,
+					    "aj_view_permute: axis %d out of "
+					    "range for %d dimensions",
+					    ax, ndim);
+		if (seen[ax])
+			return aj_ctx_error(ctx, AJ_ERR_ARG,
+					    "aj_view_permute: axis %d repeated",
+					    ax);
+		seen[ax] = true;
+		p[k] = ax;
+	}
+	return AJ_OK;
+}
+
+aj_status aj_view_permute(aj_ctx *ctx, const aj_array *a, const int *perm,
+			  aj_array **out)
+{
+	aj_array t;
+	int p[AJ_MAX_NDIM];
+	aj_status st = view_start(ctx, "aj_view_permute", a, out, &t);
+	if (st)
+		return st;
+	st = fill_perm(ctx, a->ndim, perm, p);
+	if (st)
+		return st;
+	for (int k = 0; k < a->ndim; k++) {
+		t.shape[k] = a->shape[p[k]];
+		t.strides[k] = a->strides[p[k]];
+	}
+	return publish(ctx, &t, out);
+}
+
+/* NumPy's C-contiguity: strides are C order, ignoring length-1 axes; an
+ * empty array is contiguous. */
+static bool is_c_contiguous(const aj_array *a)
+{
+	int64_t sd = itemsize(a->dtype);
+	bool contig = true;
+	for (int k = a->ndim - 1; k >= 0; k--) {
+		if (a->shape[k] == 0)
+			return true;
+		if (a->shape[k] != 1) {
+			contig = contig && a->strides[k] == sd;
+			sd *= a->shape[k];
+		}
+	}
+	return contig;
+}
+
+/*
+ * NumPy's _attempt_nocopy_reshape, C order, for a non-empty a and t holding
+ * a's view with its new shape. Drops a's length-1 axes, then walks old and
+ * new axes together, grouping runs whose extents have equal products. A
+ * group's old axes merge only if each stride equals the next axis's extent
+ * times its stride; its new axes then take C-order strides ending in the
+ * group's last old stride. Trailing new length-1 axes take the last stride.
+ * False when some group cannot merge.
+ */
+static bool nocopy_reshape(const aj_array *a, aj_array *t)
+{
+	int64_t od[AJ_MAX_NDIM], os[AJ_MAX_NDIM], m;
+	const int64_t *nd = t->shape;
+	int64_t *ns = t->strides;
+	int on = 0, oi = 0, oj = 1, ni = 0, nj = 1;
+	for (int k = 0; k < a->ndim; k++)
+		if (a->shape[k] != 1) {
+			od[on] = a->shape[k];
+			os[on++] = a->strides[k];
+		}
+	while (ni < t->ndim && oi < on) {
+		int64_t np = nd[ni], op = od[oi];
+		while (np != op)
+			if (np < op)
+				np *= nd[nj++];
+			else
+				op *= od[oj++];
+		for (int ok = oi; ok < oj - 1; ok++)
+			if (!aj_mul_ok(od[ok + 1], os[ok + 1], &m) ||
+			    os[ok] != m)
+				return false;
+		ns[nj - 1] = os[oj - 1];
+		for (int nk = nj - 1; nk > ni; nk--)
+			ns[nk - 1] = wrapmul(ns[nk], nd[nk]);
+		ni = nj++;
+		oi = oj++;
+	}
+	int64_t last = ni >= 1 ? ns[ni - 1] : itemsize(t->dtype);
+	for (int nk = ni; nk < t->ndim; nk++)
+		ns[nk] = last;
+	return true;
+}
+
+/* Strides for t, a's view given a new shape of the same size, as NumPy's
+ * reshape picks them; false when no view can express it. */
+static bool fill_reshape_strides(const aj_array *a, aj_array *t)
+{
+	if (is_c_contiguous(a)) {
+		fill_c_strides(t);
+		return true;
+	}
+	return nocopy_reshape(a, t);
+}
+
+static aj_status reshape_mismatch(aj_ctx *ctx, const aj_array *a, int ndim,
+				  const int64_t *shape)
+{
+	char s[SHAPE_TEXT];
+	return aj_ctx_error(ctx, AJ_ERR_SHAPE,
+			    "aj_view_reshape: cannot reshape array of size "
+			    "%" PRId64 " into shape %s",
+			    aj_array_size(a), shape_str(s, ndim, shape));
+}
+
+/* Copies shape into t, resolving one -1 so that the sizes match (NumPy's
+ * _fix_unknown_dimension). */
+static aj_status fill_new_shape(aj_ctx *ctx, const aj_array *a, int ndim,
+				const int64_t *shape, aj_array *t)
+{
+	int unknown = -1;
+	int64_t known = 1, size = aj_array_size(a);
+	for (int k = 0; k < ndim; k++) {
+		t->shape[k] = shape[k];
+		if (shape[k] == -1 && unknown < 0)
+			unknown = k;
+		else if (shape[k] < 0)
+			return aj_ctx_error(ctx, AJ_ERR_SHAPE,
+					    "aj_view_reshape: %s",
+					    shape[k] == -1 ? "more than one -1"
+							   : "negative extent");
+		else if (!aj_mul_ok(known, shape[k], &known))
+			return reshape_mismatch(ctx, a, ndim, shape);
+	}
+	if (unknown < 0 ? known != size : known == 0 || size % known)
+		return reshape_mismatch(ctx, a, ndim, shape);
+	if (unknown >= 0)
+		t->shape[unknown] = size / known;
+	t->ndim = ndim;
+	return AJ_OK;
+}
+
+static bool same_shape(const aj_array *a, int ndim, const int64_t *shape)
+{
+	if (ndim != a->ndim)
+		return false;
+	for (int k = 0; k < ndim; k++)
+		if (shape[k] != a->shape[k])
+			return false;
+	return true;
+}
+
+static aj_status layout_error(aj_ctx *ctx, const aj_array *a, const aj_array *t)
+{
+	char s[SHAPE_TEXT], st[SHAPE_TEXT], ns[SHAPE_TEXT];
+	return aj_ctx_error(ctx, AJ_ERR_LAYOUT,
+			    "aj_view_reshape: shape %s with byte strides %s "
+			    "cannot be viewed as shape %s; assign it to a "
+			    "new array first",
+			    shape_str(s, a->ndim, a->shape),
+			    shape_str(st, a->ndim, a->strides),
+			    shape_str(ns, t->ndim, t->shape));
+}
+
+aj_status aj_view_reshape(aj_ctx *ctx, const aj_array *a, int ndim,
+			  const int64_t *shape, aj_array **out)
+{
+	aj_array t;
+	aj_status st = view_start(ctx, "aj_view_reshape", a, out, &t);
+	if (st)
+		return st;
+	if (ndim < 0 || ndim > AJ_MAX_NDIM)
+		return aj_ctx_error(ctx, AJ_ERR_SHAPE,
+				    "aj_view_reshape: ndim %d outside [0, %d]",
+				    ndim, AJ_MAX_NDIM);
+	if (ndim > 0 && !shape)
+		return aj_ctx_error(ctx, AJ_ERR_ARG,
+				    "aj_view_reshape: shape is NULL");
+	/* NumPy returns an unchanged shape as is, strides and all. */
+	if (same_shape(a, ndim, shape))
+		return publish(ctx, &t, out);
+	st = fill_new_shape(ctx, a, ndim, shape, &t);
+	if (!st)
+		st =
+		    check_shape(ctx, "aj_view_reshape", t.dtype, ndim, t.shape);
+	if (st)
+		return st;
+	if (!fill_reshape_strides(a, &t))
+		return layout_error(ctx, a, &t);
+	return publish(ctx, &t, out);
+}
+
+static aj_status broadcast_error(aj_ctx *ctx, const aj_array *a, int ndim,
+				 const int64_t *shape)
+{
+	char s[SHAPE_TEXT], ts[SHAPE_TEXT];
+	return aj_ctx_error(
+	    ctx, AJ_ERR_SHAPE,
+	    "aj_view_broadcast: cannot broadcast shape %s to %s",
+	    shape_str(s, a->ndim, a->shape), shape_str(ts, ndim, shape));
+}
+
+/*
+ * NumPy broadcast_to: a's axes align with the last ones of shape; each must
+ * equal its target or be 1. Length-1 and new leading axes get stride 0, as
+ * in the views NumPy's iterator makes.
+ */
+aj_status aj_view_broadcast(aj_ctx *ctx, const aj_array *a, int ndim,
+			    const int64_t *shape, aj_array **out)
+{
+	aj_array t;
+	const char *fn = "aj_view_broadcast";
+	aj_status st = view_start(ctx, fn, a, out, &t);
+	if (!st)
+		st = check_shape(ctx, fn, a->dtype, ndim, shape);
+	if (st)
+		return st;
+	int lead = ndim - a->ndim;
+	if (lead < 0)
+		return broadcast_error(ctx, a, ndim, shape);
+	for (int k = 0; k < ndim; k++) {
+		int64_t from = k < lead ? 1 : a->shape[k - lead];
+		if (from != shape[k] && from != 1)
+			return broadcast_error(ctx, a, ndim, shape);
+		t.shape[k] = shape[k];
+		t.strides[k] = from == 1 ? 0 : a->strides[k - lead];
+	}
+	t.ndim = ndim;
+	t.readonly = true;
+	return publish(ctx, &t, out);
+}
+
+/* NumPy's expand_dims is this reshape, which never needs a copy. */
+aj_status aj_view_expand_dims(aj_ctx *ctx, const aj_array *a, int axis,
+			      aj_array **out)
+{
+	int64_t shape[AJ_MAX_NDIM];
+	aj_status st = check_view_args(ctx, "aj_view_expand_dims", a, out);
+	if (st)
+		return st;
+	if (a->ndim == AJ_MAX_NDIM)
+		return aj_ctx_error(ctx, AJ_ERR_SHAPE,
+				    "aj_view_expand_dims: array already has "
+				    "%d dimensions",
+				    AJ_MAX_NDIM);
+	if (!norm_axis(&axis, a->ndim + 1))
+		return aj_ctx_error(ctx, AJ_ERR_ARG,
+				    "aj_view_expand_dims: axis %d outside "
+				    "[%d, %d]",
+				    axis, -a->ndim - 1, a->ndim);
+	for (int k = 0, j = 0; k <= a->ndim; k++)
+		shape[k] = k == axis ? 1 : a->shape[j++];
+	return aj_view_reshape(ctx, a, a->ndim + 1, shape, out);
+}

@@ -1,0 +1,172 @@
+/*
+ * Internal objects: context, arrays, programs and their nodes, plus the
+ * dtype and op tables expanded from arrjit.h.
+ *
+ * Invariants:
+ * - An aj_array's shape and strides never change; views are new handles that
+ *   share a refcounted aj_buf when the memory is owned.
+ * - A program's nodes live in p->node[0 .. p->nnode); node id = p->id_base +
+ *   index + 1, so a handle from before the last aj_sync() is recognisably
+ *   stale (id <= id_base) rather than silently reused.
+ * - Node shapes are already broadcast; node dtypes already promoted.
+ */
+#ifndef AJ_CORE_H
+#define AJ_CORE_H
+
+#include "alloc.h"
+#include "arrjit.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#define AJ_ERRMSG_MAX 512
+
+/* ---- dtypes ---- */
+
+typedef struct aj_dtype_info {
+	const char *name;
+	int size;
+	char kind; /* 'b', 'i', 'f' */
+} aj_dtype_info;
+
+extern const aj_dtype_info aj_dtypes[AJ_NDTYPE];
+
+static inline bool aj_is_float(aj_dtype t)
+{
+	return aj_dtypes[t].kind == 'f';
+}
+static inline bool aj_is_int(aj_dtype t)
+{
+	return aj_dtypes[t].kind == 'i';
+}
+
+/* NumPy's promotion of two dtypes; each may be weak (a Python scalar). */
+aj_dtype aj_promote(aj_dtype a, bool aweak, aj_dtype b, bool bweak,
+		    bool *weak);
+/* NumPy's can_cast(from, to, "same_kind"). */
+bool aj_can_cast_same_kind(aj_dtype from, aj_dtype to);
+/* Parses a dtype name ("float32"); -1 if unknown. */
+int aj_dtype_from_name(const char *name, size_t len);
+
+/* ---- ops ---- */
+
+typedef enum aj_opkind {
+	AJ_KIND_LEAF,
+	AJ_KIND_CAST,
+	AJ_KIND_UNARY,
+	AJ_KIND_MATH,
+	AJ_KIND_BINARY,
+	AJ_KIND_CMP,
+	AJ_KIND_SELECT,
+} aj_opkind;
+
+typedef enum aj_oprule { AJ_RULE_SAME, AJ_RULE_FLOAT, AJ_RULE_BOOL } aj_oprule;
+
+typedef struct aj_op_info {
+	const char *name;
+	int nin;
+	aj_opkind kind;
+	aj_oprule rule;
+	const char *sleef; /* SLEEF family, "" for inline code */
+	int ulp;
+} aj_op_info;
+
+extern const aj_op_info aj_ops[AJ_NOP];
+
+/* ---- context ---- */
+
+typedef struct aj_cache aj_cache;
+typedef struct aj_jit aj_jit;
+
+struct aj_ctx {
+	aj_isa isa;        /* resolved: never AJ_ISA_HOST */
+	aj_isa host_isa;   /* best the host can run */
+	aj_jit *jit;       /* created on first compile */
+	aj_cache *cache;
+	pthread_mutex_t lock; /* guards jit creation, compiles and errmsg */
+	_Atomic uint64_t kernels_compiled, cache_hits, kernels_run, compile_ns;
+	char errmsg[AJ_ERRMSG_MAX];
+};
+
+aj_status aj_ctx_error(aj_ctx *ctx, aj_status s, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* ---- arrays ---- */
+
+typedef struct aj_buf {
+	_Atomic int64_t refs;
+	void *mem;
+} aj_buf;
+
+struct aj_array {
+	aj_ctx *ctx;
+	aj_buf *buf;     /* owner of the memory, or NULL for wrapped memory */
+	char *data;      /* element (0, 0, ...) */
+	char *lo, *hi;   /* the buffer: every element lies in [lo, hi) */
+	aj_dtype dtype;
+	int ndim;
+	bool readonly;
+	int64_t shape[AJ_MAX_NDIM];
+	int64_t strides[AJ_MAX_NDIM]; /* bytes */
+};
+
+/* Byte range [*first, *last] touched by a's elements; false when empty. */
+bool aj_array_extent(const aj_array *a, char **first, char **last);
+
+/* ---- programs ---- */
+
+typedef union aj_scalar_val {
+	double f;
+	int64_t i;
+} aj_scalar_val;
+
+typedef struct aj_node {
+	uint8_t op;    /* aj_op */
+	uint8_t dtype; /* aj_dtype of the result */
+	uint8_t weak;  /* 1: Python scalar semantics (NEP 50) */
+	uint8_t ndim;
+	uint32_t arg[3];      /* operand node indices, for nin > 0 */
+	const int64_t *shape; /* ndim entries, broadcast */
+	union {
+		const aj_array *array; /* for AJ_OP_ARRAY */
+		aj_scalar_val scalar;  /* for AJ_OP_SCALAR: f for floats, i else */
+	} u;
+} aj_node;
+
+typedef struct aj_assignment {
+	aj_array *out;
+	uint32_t node;
+} aj_assignment;
+
+typedef struct aj_memo aj_memo;
+
+struct aj_prog {
+	aj_ctx *ctx;
+	aj_node *node;
+	uint32_t nnode, cap;
+	uint32_t id_base;   /* ids <= id_base are stale */
+	aj_assignment *pending;
+	uint32_t npending, cappending;
+	aj_arena arena;     /* node shapes and per-sync scratch */
+	aj_memo *memo;      /* recent kernels, looked up without locking */
+	aj_status err;      /* first builder error since the last report */
+	char errmsg[AJ_ERRMSG_MAX];
+};
+
+/* Records an error in p (the first one sticks until reported). */
+aj_status aj_prog_error(aj_prog *p, aj_status s, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Takes and clears the pending builder error. */
+aj_status aj_prog_take_error(aj_prog *p);
+/* The node behind e, or NULL (with an error recorded) if e is bad. */
+const aj_node *aj_prog_node(aj_prog *p, aj_expr e);
+
+/* Broadcasts shapes a and b (NumPy rules) into out; ndim via *nd. */
+aj_status aj_broadcast_shapes(int na, const int64_t *a, int nb,
+			      const int64_t *b, int *nd, int64_t *out);
+
+/* Runs the pipeline over the pending assignments (run.c). */
+aj_status aj_run(aj_prog *p);
+
+#endif

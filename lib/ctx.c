@@ -1,0 +1,91 @@
+/*
+ * The context: engine state shared by every program and thread (JIT, kernel
+ * cache, statistics), and its error message.
+ */
+#include "cache.h"
+#include "core.h"
+#include "jit.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+aj_status aj_ctx_error(aj_ctx *ctx, aj_status s, const char *fmt, ...)
+{
+	if (!ctx)
+		return s;
+	va_list ap;
+	va_start(ap, fmt);
+	pthread_mutex_lock(&ctx->lock);
+	vsnprintf(ctx->errmsg, sizeof ctx->errmsg, fmt, ap);
+	pthread_mutex_unlock(&ctx->lock);
+	va_end(ap);
+	return s;
+}
+
+aj_status aj_ctx_new(aj_ctx **out)
+{
+	if (!out)
+		return AJ_ERR_ARG;
+	*out = NULL;
+	aj_ctx *ctx = aj_calloc(1, sizeof *ctx);
+	if (!ctx)
+		return AJ_ERR_NOMEM;
+	ctx->cache = aj_cache_new();
+	if (!ctx->cache) {
+		aj_free(ctx);
+		return AJ_ERR_NOMEM;
+	}
+	pthread_mutex_init(&ctx->lock, NULL);
+	ctx->host_isa = aj_jit_host_isa();
+	ctx->isa = ctx->host_isa;
+	*out = ctx;
+	return AJ_OK;
+}
+
+void aj_ctx_free(aj_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	aj_cache_free(ctx->cache);
+	aj_jit_free(ctx->jit);
+	pthread_mutex_destroy(&ctx->lock);
+	aj_free(ctx);
+}
+
+const char *aj_ctx_errmsg(const aj_ctx *ctx)
+{
+	return ctx ? ctx->errmsg : "NULL context";
+}
+
+aj_status aj_ctx_set_isa(aj_ctx *ctx, aj_isa isa)
+{
+	if (!ctx)
+		return AJ_ERR_ARG;
+	if (isa == AJ_ISA_HOST)
+		isa = ctx->host_isa;
+	bool ok = isa == AJ_ISA_SCALAR ||
+		  (isa == AJ_ISA_AVX2 && ctx->host_isa >= AJ_ISA_AVX2) ||
+		  (isa == AJ_ISA_AVX512 && ctx->host_isa == AJ_ISA_AVX512);
+	if (!ok)
+		return aj_ctx_error(ctx, AJ_ERR_ARG,
+				    "this CPU cannot run the requested ISA (%d)",
+				    (int)isa);
+	ctx->isa = isa;
+	return AJ_OK;
+}
+
+aj_isa aj_ctx_isa(const aj_ctx *ctx)
+{
+	return ctx ? ctx->isa : AJ_ISA_SCALAR;
+}
+
+void aj_ctx_stats(const aj_ctx *ctx, aj_stats *out)
+{
+	if (!ctx || !out)
+		return;
+	out->kernels_compiled = atomic_load(&ctx->kernels_compiled);
+	out->cache_hits = atomic_load(&ctx->cache_hits);
+	out->kernels_run = atomic_load(&ctx->kernels_run);
+	out->compile_ns = atomic_load(&ctx->compile_ns);
+}

@@ -1,0 +1,468 @@
+/*
+ * Programs and the lazy expression DAG.
+ *
+ * Builders append nodes; a node's operands always precede it, so the node
+ * array is already in topological order and later passes walk it without
+ * recursion. Shapes are broadcast and dtypes resolved here, at build time,
+ * so a bad expression fails at the call that made it. Builders record the
+ * first error in the program and return AJ_EXPR_NONE; an AJ_EXPR_NONE
+ * operand propagates without a second message.
+ */
+#include "cache.h"
+#include "core.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+aj_status aj_prog_error(aj_prog *p, aj_status s, const char *fmt, ...)
+{
+	if (p->err != AJ_OK)
+		return s;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(p->errmsg, sizeof p->errmsg, fmt, ap);
+	va_end(ap);
+	p->err = s;
+	return s;
+}
+
+aj_status aj_prog_take_error(aj_prog *p)
+{
+	aj_status s = p->err;
+	p->err = AJ_OK;
+	return s;
+}
+
+const char *aj_prog_errmsg(const aj_prog *p)
+{
+	return p ? p->errmsg : "NULL program";
+}
+
+aj_status aj_prog_new(aj_ctx *ctx, aj_prog **out)
+{
+	if (!out)
+		return AJ_ERR_ARG;
+	*out = NULL;
+	if (!ctx)
+		return AJ_ERR_ARG;
+	aj_prog *p = aj_calloc(1, sizeof *p);
+	if (!p)
+		return aj_ctx_error(ctx, AJ_ERR_NOMEM, "out of memory");
+	p->memo = aj_memo_new();
+	if (!p->memo) {
+		aj_free(p);
+		return aj_ctx_error(ctx, AJ_ERR_NOMEM, "out of memory");
+	}
+	p->ctx = ctx;
+	*out = p;
+	return AJ_OK;
+}
+
+void aj_prog_free(aj_prog *p)
+{
+	if (!p)
+		return;
+	aj_memo_free(p->memo);
+	aj_arena_free(&p->arena);
+	aj_free(p->node);
+	aj_free(p->pending);
+	aj_free(p);
+}
+
+/* The node behind e, without recording anything; NULL if e is not live. */
+static const aj_node *node_at(const aj_prog *p, aj_expr e)
+{
+	if (!p || e.id <= p->id_base || e.id - p->id_base > p->nnode)
+		return NULL;
+	return &p->node[e.id - p->id_base - 1];
+}
+
+const aj_node *aj_prog_node(aj_prog *p, aj_expr e)
+{
+	const aj_node *n = node_at(p, e);
+	if (n)
+		return n;
+	if (e.id == 0)
+		aj_prog_error(p, AJ_ERR_ARG, "invalid expression (a failed build)");
+	else if (e.id <= p->id_base)
+		aj_prog_error(p, AJ_ERR_STALE,
+			      "expression %u is from before the last aj_sync",
+			      e.id);
+	else
+		aj_prog_error(p, AJ_ERR_ARG, "unknown expression %u", e.id);
+	return NULL;
+}
+
+static aj_expr push(aj_prog *p, const aj_node *n)
+{
+	if (p->nnode == p->cap) {
+		uint32_t cap = p->cap ? 2 * p->cap : 64;
+		aj_node *a = aj_realloc(p->node, (size_t)cap * sizeof *a);
+		if (!a) {
+			aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+			return AJ_EXPR_NONE;
+		}
+		p->node = a;
+		p->cap = cap;
+	}
+	if (p->id_base > UINT32_MAX - p->cap) /* ids wrap: start afresh */
+		p->id_base = 0;
+	p->node[p->nnode++] = *n;
+	return (aj_expr){p->id_base + p->nnode};
+}
+
+aj_expr aj_leaf(aj_prog *p, const aj_array *a)
+{
+	if (!p)
+		return AJ_EXPR_NONE;
+	if (!a) {
+		aj_prog_error(p, AJ_ERR_ARG, "aj_leaf: NULL array");
+		return AJ_EXPR_NONE;
+	}
+	aj_node n = {.op = AJ_OP_ARRAY, .dtype = a->dtype, .ndim = a->ndim,
+		     .shape = a->shape};
+	n.u.array = a;
+	return push(p, &n);
+}
+
+static aj_expr scalar(aj_prog *p, aj_dtype t, bool weak, aj_scalar_val v)
+{
+	if (!p)
+		return AJ_EXPR_NONE;
+	aj_node n = {.op = AJ_OP_SCALAR, .dtype = t, .weak = weak};
+	n.u.scalar = v;
+	return push(p, &n);
+}
+
+aj_expr aj_scalar_f64(aj_prog *p, double v)
+{
+	return scalar(p, AJ_FLOAT64, true, (aj_scalar_val){.f = v});
+}
+
+aj_expr aj_scalar_i64(aj_prog *p, int64_t v)
+{
+	return scalar(p, AJ_INT64, true, (aj_scalar_val){.i = v});
+}
+
+aj_expr aj_scalar_bool(aj_prog *p, bool v)
+{
+	return scalar(p, AJ_BOOL, true, (aj_scalar_val){.i = v});
+}
+
+static bool int_fits(aj_dtype t, int64_t v)
+{
+	return t == AJ_INT64 || (t == AJ_INT32 && v >= INT32_MIN && v <= INT32_MAX);
+}
+
+/* Like np.float32(v), np.int32(v), np.bool_(v). */
+aj_expr aj_scalar(aj_prog *p, aj_dtype t, double v)
+{
+	if (!p)
+		return AJ_EXPR_NONE;
+	aj_scalar_val s;
+	if ((unsigned)t >= AJ_NDTYPE) {
+		aj_prog_error(p, AJ_ERR_DTYPE, "aj_scalar: bad dtype %d", (int)t);
+		return AJ_EXPR_NONE;
+	}
+	if (aj_is_float(t)) {
+		s.f = t == AJ_FLOAT32 ? (float)v : v;
+	} else if (t == AJ_BOOL) {
+		s.i = v != 0;
+	} else if (!(v >= -0x1p63 && v < 0x1p63) || !int_fits(t, (int64_t)v)) {
+		aj_prog_error(p, AJ_ERR_OVERFLOW, "%g does not fit in %s", v,
+			      aj_dtypes[t].name);
+		return AJ_EXPR_NONE;
+	} else {
+		s.i = (int64_t)v;
+	}
+	return scalar(p, t, false, s);
+}
+
+aj_status aj_broadcast_shapes(int na, const int64_t *a, int nb,
+			      const int64_t *b, int *nd, int64_t *out)
+{
+	int n = na > nb ? na : nb;
+	for (int k = 0; k < n; k++) {
+		int64_t x = k < n - na ? 1 : a[k - (n - na)];
+		int64_t y = k < n - nb ? 1 : b[k - (n - nb)];
+		if (x != y && x != 1 && y != 1)
+			return AJ_ERR_SHAPE;
+		out[k] = x == 1 ? y : x;
+	}
+	*nd = n;
+	return AJ_OK;
+}
+
+static void format_shape(char *buf, size_t len, int nd, const int64_t *s)
+{
+	size_t k = (size_t)snprintf(buf, len, "(");
+	for (int i = 0; i < nd && k < len; i++)
+		k += (size_t)snprintf(buf + k, len - k, i ? ", %lld" : "%lld",
+				      (long long)s[i]);
+	if (k < len)
+		snprintf(buf + k, len - k, nd == 1 ? ",)" : ")");
+}
+
+/* Broadcast shape of the operands into n; false (error recorded) if none. */
+static bool broadcast_args(aj_prog *p, aj_op op, int nin,
+			   const aj_node *const *arg, aj_node *n)
+{
+	int64_t shape[AJ_MAX_NDIM];
+	int nd = 0;
+	const int64_t *same = arg[0]->shape;
+	for (int i = 0; i < nin; i++) {
+		if (arg[i]->shape != same && arg[i]->ndim)
+			same = NULL;
+		if (aj_broadcast_shapes(nd, shape, arg[i]->ndim, arg[i]->shape,
+					&nd, shape) == AJ_OK)
+			continue;
+		char sa[256], sb[256];
+		format_shape(sa, sizeof sa, arg[0]->ndim, arg[0]->shape);
+		format_shape(sb, sizeof sb, arg[i]->ndim, arg[i]->shape);
+		aj_prog_error(p, AJ_ERR_SHAPE,
+			      "%s: operands could not be broadcast together with "
+			      "shapes %s %s", aj_ops[op].name, sa, sb);
+		return false;
+	}
+	n->ndim = (uint8_t)nd;
+	if (same && arg[0]->ndim == nd) { /* common case: no new shape */
+		n->shape = same;
+		return true;
+	}
+	int64_t *s = aj_arena_alloc(&p->arena, (size_t)(nd ? nd : 1) * 8);
+	if (!s) {
+		aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+		return false;
+	}
+	memcpy(s, shape, (size_t)nd * sizeof *s);
+	n->shape = s;
+	return true;
+}
+
+/* Weak Python ints must fit the integer dtype they meet (NEP 50). */
+static bool check_weak_ints(aj_prog *p, int nin, const aj_node *const *arg,
+			    aj_dtype t)
+{
+	for (int i = 0; i < nin; i++) {
+		const aj_node *a = arg[i];
+		if (a->op == AJ_OP_SCALAR && a->weak && a->dtype == AJ_INT64 &&
+		    aj_is_int(t) && !int_fits(t, a->u.scalar.i)) {
+			aj_prog_error(p, AJ_ERR_OVERFLOW,
+				      "Python integer %lld out of bounds for %s",
+				      (long long)a->u.scalar.i, aj_dtypes[t].name);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The float dtype an op computes in for operand dtype t. */
+static aj_dtype to_float(aj_op op, aj_dtype t)
+{
+	if (aj_is_float(t))
+		return t;
+	/* NumPy gives float16 for math on bool; we have no float16 and take
+	 * float32, which holds every value float16 would. Division of bools
+	 * is float64 in NumPy too. */
+	if (t == AJ_BOOL && op != AJ_OP_DIV)
+		return AJ_FLOAT32;
+	return AJ_FLOAT64;
+}
+
+static bool check_bool_op(aj_prog *p, aj_op op, aj_dtype t)
+{
+	if (t != AJ_BOOL)
+		return true;
+	const char *why = NULL;
+	if (op == AJ_OP_NEG)
+		why = "negative of a bool is not supported; use logical not";
+	else if (op == AJ_OP_SUB)
+		why = "subtract of bools is not supported; use logical xor";
+	else if (op == AJ_OP_POW)
+		why = "power of bools gives int8, which arrjit lacks";
+	if (why)
+		aj_prog_error(p, AJ_ERR_DTYPE, "%s", why);
+	return why == NULL;
+}
+
+/* Result dtype and weakness of op applied to arg (NumPy's rules). */
+static bool resolve_dtype(aj_prog *p, aj_op op, int nin,
+			  const aj_node *const *arg, aj_node *n)
+{
+	bool weak = arg[0]->weak;
+	aj_dtype t = arg[0]->dtype;
+	int first = aj_ops[op].kind == AJ_KIND_SELECT ? 1 : 0;
+	if (first) {
+		t = arg[1]->dtype;
+		weak = arg[1]->weak;
+	}
+	for (int i = first + 1; i < nin; i++)
+		t = aj_promote(t, weak, arg[i]->dtype, arg[i]->weak, &weak);
+	if (!check_bool_op(p, op, t) || !check_weak_ints(p, nin, arg, t))
+		return false;
+	switch (aj_ops[op].rule) {
+	case AJ_RULE_SAME:
+		break;
+	case AJ_RULE_FLOAT:
+		t = to_float(op, t);
+		weak = weak && aj_ops[op].kind != AJ_KIND_MATH;
+		break;
+	case AJ_RULE_BOOL:
+		t = AJ_BOOL;
+		break;
+	}
+	n->dtype = (uint8_t)t;
+	n->weak = weak;
+	return true;
+}
+
+aj_expr aj_apply(aj_prog *p, aj_op op, int nin, const aj_expr *args)
+{
+	if (!p)
+		return AJ_EXPR_NONE;
+	if ((unsigned)op >= AJ_NOP || aj_ops[op].kind <= AJ_KIND_CAST) {
+		aj_prog_error(p, AJ_ERR_ARG, "aj_apply: op %d is not applicable"
+			      " (use aj_leaf, aj_scalar_* or aj_cast)", (int)op);
+		return AJ_EXPR_NONE;
+	}
+	if (nin != aj_ops[op].nin || !args) {
+		aj_prog_error(p, AJ_ERR_ARG, "%s takes %d operands, not %d",
+			      aj_ops[op].name, aj_ops[op].nin, nin);
+		return AJ_EXPR_NONE;
+	}
+	const aj_node *arg[3];
+	for (int i = 0; i < nin; i++)
+		if (!(arg[i] = aj_prog_node(p, args[i])))
+			return AJ_EXPR_NONE;
+	aj_node n = {.op = (uint8_t)op};
+	if (!broadcast_args(p, op, nin, arg, &n) ||
+	    !resolve_dtype(p, op, nin, arg, &n))
+		return AJ_EXPR_NONE;
+	for (int i = 0; i < nin; i++)
+		n.arg[i] = args[i].id - p->id_base - 1;
+	return push(p, &n);
+}
+
+aj_expr aj_unary(aj_prog *p, aj_op op, aj_expr x)
+{
+	return aj_apply(p, op, 1, &x);
+}
+
+aj_expr aj_binary(aj_prog *p, aj_op op, aj_expr x, aj_expr y)
+{
+	aj_expr a[2] = {x, y};
+	return aj_apply(p, op, 2, a);
+}
+
+aj_expr aj_where(aj_prog *p, aj_expr c, aj_expr x, aj_expr y)
+{
+	aj_expr a[3] = {c, x, y};
+	return aj_apply(p, AJ_OP_WHERE, 3, a);
+}
+
+aj_expr aj_cast(aj_prog *p, aj_expr x, aj_dtype t)
+{
+	if (!p)
+		return AJ_EXPR_NONE;
+	const aj_node *a = aj_prog_node(p, x);
+	if (!a)
+		return AJ_EXPR_NONE;
+	if ((unsigned)t >= AJ_NDTYPE) {
+		aj_prog_error(p, AJ_ERR_DTYPE, "aj_cast: bad dtype %d", (int)t);
+		return AJ_EXPR_NONE;
+	}
+	aj_node n = {.op = AJ_OP_CAST, .dtype = (uint8_t)t, .ndim = a->ndim,
+		     .shape = a->shape};
+	n.arg[0] = x.id - p->id_base - 1;
+	return push(p, &n);
+}
+
+aj_dtype aj_expr_dtype(const aj_prog *p, aj_expr e)
+{
+	const aj_node *n = node_at(p, e);
+	return n ? (aj_dtype)n->dtype : AJ_NDTYPE;
+}
+
+int aj_expr_shape(const aj_prog *p, aj_expr e, int64_t *shape)
+{
+	const aj_node *n = node_at(p, e);
+	if (!n)
+		return -1;
+	if (shape && n->ndim)
+		memcpy(shape, n->shape, n->ndim * sizeof *shape);
+	return n->ndim;
+}
+
+/* e must broadcast to out (as NumPy's out=), and cast same_kind. */
+static aj_status check_assign(aj_prog *p, const aj_array *out, const aj_node *n)
+{
+	if (out->readonly)
+		return aj_prog_error(p, AJ_ERR_READONLY,
+				     "output is a read-only (broadcast) view");
+	bool ok = n->ndim <= out->ndim;
+	for (int k = 0; ok && k < n->ndim; k++) {
+		int64_t d = n->shape[k], o = out->shape[out->ndim - n->ndim + k];
+		ok = d == o || d == 1;
+	}
+	if (!ok) {
+		char se[256], so[256];
+		format_shape(se, sizeof se, n->ndim, n->shape);
+		format_shape(so, sizeof so, out->ndim, out->shape);
+		return aj_prog_error(p, AJ_ERR_SHAPE, "cannot assign shape %s "
+				     "to output of shape %s", se, so);
+	}
+	if (!aj_can_cast_same_kind(n->dtype, out->dtype))
+		return aj_prog_error(p, AJ_ERR_DTYPE, "cannot cast %s to %s "
+				     "output under same_kind; use aj_cast",
+				     aj_dtypes[n->dtype].name,
+				     aj_dtypes[out->dtype].name);
+	return AJ_OK;
+}
+
+aj_status aj_assign(aj_prog *p, aj_array *out, aj_expr e)
+{
+	if (!p)
+		return AJ_ERR_ARG;
+	if (p->err != AJ_OK)
+		return aj_prog_take_error(p);
+	const aj_node *n = NULL;
+	if (!out)
+		aj_prog_error(p, AJ_ERR_ARG, "aj_assign: NULL output");
+	else if ((n = aj_prog_node(p, e)))
+		check_assign(p, out, n);
+	if (p->err != AJ_OK)
+		return aj_prog_take_error(p);
+	if (p->npending == p->cappending) {
+		uint32_t cap = p->cappending ? 2 * p->cappending : 8;
+		aj_assignment *a = aj_realloc(p->pending, cap * sizeof *a);
+		if (!a) {
+			aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+			return aj_prog_take_error(p);
+		}
+		p->pending = a;
+		p->cappending = cap;
+	}
+	p->pending[p->npending++] = (aj_assignment){out, e.id - p->id_base - 1};
+	return AJ_OK;
+}
+
+/* Forgets every node and pending assignment; handles become stale. */
+static void reset(aj_prog *p)
+{
+	p->id_base += p->nnode;
+	p->nnode = 0;
+	p->npending = 0;
+	aj_arena_reset(&p->arena);
+}
+
+aj_status aj_sync(aj_prog *p)
+{
+	if (!p)
+		return AJ_ERR_ARG;
+	aj_status s = p->err != AJ_OK ? aj_prog_take_error(p) : aj_run(p);
+	if (s != AJ_OK && p->err != AJ_OK)
+		aj_prog_take_error(p);
+	reset(p);
+	return s;
+}

@@ -1,0 +1,212 @@
+/*
+ * Text forms of each stage, for arrjit-dump and for tests: the DAG, the
+ * fused kernels and their cache keys here; LLVM IR and assembly from jit/.
+ * The forms are stable, so they make golden outputs.
+ */
+#include "cache.h"
+#include "fuse.h"
+#include "jit.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct text {
+	char *s;
+	size_t len, cap;
+	bool nomem;
+} text;
+
+static void add(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add(text *t, const char *fmt, ...)
+{
+	va_list ap;
+	for (;;) {
+		size_t room = t->cap - t->len;
+		va_start(ap, fmt);
+		int n = vsnprintf(t->s ? t->s + t->len : NULL, t->s ? room : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			return;
+		if (t->s && (size_t)n < room) {
+			t->len += (size_t)n;
+			return;
+		}
+		size_t cap = (t->cap + (size_t)n + 64) * 2;
+		char *s = aj_realloc(t->s, cap);
+		if (!s) {
+			t->nomem = true;
+			return;
+		}
+		t->s = s;
+		t->cap = cap;
+	}
+}
+
+static void add_shape(text *t, int nd, const int64_t *s)
+{
+	add(t, "(");
+	for (int i = 0; i < nd; i++)
+		add(t, i ? ", %lld" : "%lld", (long long)s[i]);
+	add(t, nd == 1 ? ",)" : ")");
+}
+
+static void dump_node(text *t, const aj_prog *p, uint32_t i)
+{
+	const aj_node *n = &p->node[i];
+	add(t, "%%%u = %s", i, aj_ops[n->op].name);
+	if (n->op == AJ_OP_ARRAY)
+		add(t, " @%p", (void *)n->u.array->data);
+	else if (n->op == AJ_OP_SCALAR && aj_is_float(n->dtype))
+		add(t, " %.17g", n->u.scalar.f);
+	else if (n->op == AJ_OP_SCALAR)
+		add(t, " %lld", (long long)n->u.scalar.i);
+	for (int k = 0; k < aj_ops[n->op].nin; k++)
+		add(t, k ? ", %%%u" : " %%%u", n->arg[k]);
+	add(t, " : %s%s ", aj_dtypes[n->dtype].name, n->weak ? " (weak)" : "");
+	add_shape(t, n->ndim, n->shape);
+	add(t, "\n");
+}
+
+static void dump_dag(text *t, const aj_prog *p, uint32_t nassign,
+		     const aj_assignment *a)
+{
+	uint32_t last = 0;
+	for (uint32_t i = 0; i < nassign; i++)
+		if (a[i].node > last)
+			last = a[i].node;
+	for (uint32_t i = 0; i <= last && i < p->nnode; i++)
+		dump_node(t, p, i);
+	for (uint32_t i = 0; i < nassign; i++) {
+		add(t, "out%u @%p %s ", i, (void *)a[i].out->data,
+		    aj_dtypes[a[i].out->dtype].name);
+		add_shape(t, a[i].out->ndim, a[i].out->shape);
+		add(t, " <- %%%u\n", a[i].node);
+	}
+}
+
+static const char *class_name(int c)
+{
+	return c == AJ_SC_CONTIG ? "contig" : c == AJ_SC_ZERO ? "bcast" : "strided";
+}
+
+static void dump_kernel(text *t, const aj_kcall *c, int idx)
+{
+	const aj_kdesc *k = &c->k;
+	add(t, "kernel %d: %d loop%s ", idx, k->ndim, k->ndim == 1 ? "" : "s");
+	add_shape(t, k->ndim, c->shape);
+	add(t, ", %lld elements\n", (long long)c->nelem);
+	for (int o = 0; o < k->nop; o++) {
+		add(t, "  %s%d %s %s strides ", o < k->nout ? "out" : "in",
+		    o < k->nout ? o : o - k->nout, aj_dtypes[k->op_dtype[o]].name,
+		    class_name(k->op_class[o]));
+		add_shape(t, k->ndim, c->strides + o * k->ndim);
+		add(t, "\n");
+	}
+	for (int i = 0; i < k->nval; i++) {
+		const aj_kval *v = &k->val[i];
+		add(t, "  v%d = %s", i, aj_ops[v->op].name);
+		if (v->op == AJ_OP_ARRAY)
+			add(t, " in%u", v->arg[0] - (uint32_t)k->nout);
+		else if (v->op == AJ_OP_SCALAR)
+			add(t, " $%u", v->arg[0]);
+		else
+			for (int j = 0; j < aj_ops[v->op].nin; j++)
+				add(t, j ? ", v%u" : " v%u", v->arg[j]);
+		add(t, " : %s\n", aj_dtypes[v->dtype].name);
+	}
+	for (int o = 0; o < k->nout; o++)
+		add(t, "  out%d <- v%u\n", o, k->out_val[o]);
+}
+
+static void dump_key(text *t, const aj_key *key)
+{
+	add(t, "%016llx %zu bytes\n", (unsigned long long)key->hash, key->len);
+	for (size_t i = 0; i < key->len; i++)
+		add(t, "%02x%s", key->bytes[i], i % 32 == 31 || i + 1 == key->len ? "\n" : "");
+}
+
+static aj_status dump_stage(aj_prog *p, aj_stage stage, uint32_t n,
+			    const aj_assignment *a, text *t)
+{
+	if (stage == AJ_STAGE_DAG) {
+		dump_dag(t, p, n, a);
+		return AJ_OK;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		aj_kcall c;
+		aj_key key;
+		aj_status s = aj_fuse(p, &a[i], &c);
+		if (s != AJ_OK)
+			return s;
+		if (stage == AJ_STAGE_FUSED) {
+			dump_kernel(t, &c, (int)i);
+		} else if (stage == AJ_STAGE_KEY) {
+			if (aj_key_of(&c.k, &p->arena, &key) != AJ_OK)
+				return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+			dump_key(t, &key);
+		} else {
+			char err[AJ_ERRMSG_MAX] = "out of memory", *s2 = NULL;
+			s = aj_jit_text(&c.k, stage, &s2, err, sizeof err);
+			if (s != AJ_OK)
+				return aj_prog_error(p, s, "%s", err);
+			add(t, "%s", s2);
+			aj_free(s2);
+		}
+	}
+	return AJ_OK;
+}
+
+/* The assignment e would make into a fresh C-order output (*tmp). */
+static aj_status assignment_of(aj_prog *p, aj_expr e, aj_array **tmp,
+			       aj_assignment *one)
+{
+	const aj_node *node = aj_prog_node(p, e);
+	if (!node)
+		return p->err;
+	int64_t shape[AJ_MAX_NDIM];
+	memcpy(shape, node->shape, node->ndim * sizeof *shape);
+	if (aj_array_new(p->ctx, node->dtype, node->ndim, shape, tmp) != AJ_OK)
+		return aj_prog_error(p, AJ_ERR_NOMEM, "%s", aj_ctx_errmsg(p->ctx));
+	*one = (aj_assignment){*tmp, e.id - p->id_base - 1};
+	return AJ_OK;
+}
+
+aj_status aj_dump(aj_prog *p, aj_expr e, aj_stage stage, char **out)
+{
+	if (!p)
+		return AJ_ERR_ARG;
+	if (!out || (unsigned)stage > AJ_STAGE_KEY)
+		aj_prog_error(p, AJ_ERR_ARG, "aj_dump: bad argument");
+	if (p->err != AJ_OK)
+		return aj_prog_take_error(p);
+	*out = NULL;
+	aj_array *tmp = NULL;
+	aj_assignment one, *a = p->pending;
+	uint32_t n = p->npending;
+	text t = {0};
+	aj_status s = AJ_OK;
+	if (e.id != 0) {
+		s = assignment_of(p, e, &tmp, &one);
+		a = &one;
+		n = 1;
+	}
+	add(&t, "%s", "");
+	if (s == AJ_OK)
+		s = dump_stage(p, stage, n, a, &t);
+	aj_array_free(tmp);
+	if (s == AJ_OK && t.nomem)
+		s = aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+	if (s != AJ_OK) {
+		aj_free(t.s);
+		aj_prog_take_error(p);
+		return s;
+	}
+	*out = t.s;
+	return AJ_OK;
+}
+
+void aj_string_free(char *s)
+{
+	aj_free(s);
+}

@@ -1,0 +1,289 @@
+/*
+ * Fusion: one pending assignment `out = e` becomes one kernel call.
+ *
+ * Rule: every node reachable from e is computed inside the one loop nest,
+ * element by element; nothing is materialised. Leaves become loads (arrays)
+ * or runtime parameters (scalars), so the kernel's structure does not
+ * depend on data, shapes or scalar values.
+ *
+ * Lowering walks the reachable nodes in index order (operands first) and
+ * emits SSA values: each op's operands are cast to the dtype it computes in
+ * (NumPy's loop selection), and identical values are shared (CSE by
+ * hash-consing). The output is operand 0; inputs follow, one per distinct
+ * view.
+ *
+ * Aliasing rule: out may be an input only as the identical view (same
+ * address, dtype size and strides on every axis that varies): then each
+ * element is read before it is written at the same index, so the in-place
+ * kernel equals NumPy's result. Any other overlap is refused for now.
+ */
+#include "fuse.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { NONE = UINT32_MAX };
+
+typedef struct lower {
+	aj_prog *p;
+	aj_kcall *call;
+	aj_kval *val;
+	int nval;
+	uint32_t *cse;      /* hash slots holding value index + 1 */
+	uint32_t cse_mask;
+	const aj_array **opnd; /* inputs and output; 0 is the output */
+	int nop;
+	uint32_t *node_val; /* value of each node, NONE if unreachable */
+} lower;
+
+static uint32_t hash_val(const aj_kval *v)
+{
+	uint64_t h = v->op | (uint64_t)v->dtype << 8;
+	for (int i = 0; i < 3; i++)
+		h = (h ^ v->arg[i]) * 0x9E3779B97F4A7C15ull;
+	return (uint32_t)(h >> 32);
+}
+
+/* Appends v, or returns the identical value already there. */
+static uint32_t emit(lower *L, aj_op op, aj_dtype t, uint32_t a, uint32_t b,
+		     uint32_t c)
+{
+	aj_kval v = {.op = (uint8_t)op, .dtype = (uint8_t)t, .arg = {a, b, c}};
+	uint32_t i = hash_val(&v) & L->cse_mask;
+	for (;; i = (i + 1) & L->cse_mask) {
+		uint32_t s = L->cse[i];
+		if (s == 0)
+			break;
+		if (memcmp(&L->val[s - 1], &v, sizeof v) == 0)
+			return s - 1;
+	}
+	L->val[L->nval] = v;
+	L->cse[i] = (uint32_t)++L->nval;
+	return (uint32_t)L->nval - 1;
+}
+
+static uint32_t as(lower *L, uint32_t v, aj_dtype t)
+{
+	if (L->val[v].dtype == t)
+		return v;
+	return emit(L, AJ_OP_CAST, t, v, 0, 0);
+}
+
+/* Same address, element size, shape and strides: element i of one is
+ * element i of the other. */
+static bool same_elements(const aj_array *a, const aj_array *b)
+{
+	return a->data == b->data &&
+	       aj_dtypes[a->dtype].size == aj_dtypes[b->dtype].size &&
+	       a->ndim == b->ndim &&
+	       !memcmp(a->shape, b->shape, a->ndim * sizeof a->shape[0]) &&
+	       !memcmp(a->strides, b->strides, a->ndim * sizeof a->strides[0]);
+}
+
+static bool same_view(const aj_array *a, const aj_array *b)
+{
+	return a == b || (a->dtype == b->dtype && same_elements(a, b));
+}
+
+static uint32_t operand(lower *L, const aj_array *a)
+{
+	int o = 1;
+	while (o < L->nop && !same_view(L->opnd[o], a))
+		o++;
+	if (o == L->nop)
+		L->opnd[L->nop++] = a;
+	return (uint32_t)o;
+}
+
+static uint32_t lower_leaf(lower *L, const aj_node *n)
+{
+	aj_kcall *c = L->call;
+	if (n->op == AJ_OP_ARRAY)
+		return emit(L, AJ_OP_ARRAY, n->dtype, operand(L, n->u.array), 0, 0);
+	int s = c->k.nscalar++;
+	c->k.scalar_dtype[s] = n->dtype;
+	uint64_t slot = 0;
+	if (n->dtype == AJ_FLOAT32) {
+		float f = (float)n->u.scalar.f;
+		memcpy(&slot, &f, sizeof f);
+	} else if (n->dtype == AJ_FLOAT64) {
+		memcpy(&slot, &n->u.scalar.f, 8);
+	} else {
+		/* ints and bool: the low bytes of the int64, little-endian */
+		memcpy(&slot, &n->u.scalar.i, 8);
+	}
+	c->scalars[s] = slot;
+	return emit(L, AJ_OP_SCALAR, n->dtype, (uint32_t)s, 0, 0);
+}
+
+static uint32_t lower_node(lower *L, const aj_node *n)
+{
+	const aj_node *node = L->p->node;
+	uint32_t a[3];
+	for (int i = 0; i < aj_ops[n->op].nin; i++)
+		a[i] = L->node_val[n->arg[i]];
+	aj_dtype t = n->dtype;
+	switch (aj_ops[n->op].kind) {
+	case AJ_KIND_LEAF:
+		return lower_leaf(L, n);
+	case AJ_KIND_CAST:
+		return as(L, a[0], t);
+	case AJ_KIND_UNARY:
+	case AJ_KIND_MATH:
+		return emit(L, n->op, t, as(L, a[0], t), 0, 0);
+	case AJ_KIND_BINARY:
+		return emit(L, n->op, t, as(L, a[0], t), as(L, a[1], t), 0);
+	case AJ_KIND_CMP: {
+		const aj_node *x = &node[n->arg[0]], *y = &node[n->arg[1]];
+		bool weak;
+		aj_dtype ct = aj_promote(x->dtype, x->weak, y->dtype, y->weak, &weak);
+		return emit(L, n->op, AJ_BOOL, as(L, a[0], ct), as(L, a[1], ct), 0);
+	}
+	case AJ_KIND_SELECT:
+		return emit(L, n->op, t, as(L, a[0], AJ_BOOL), as(L, a[1], t),
+			    as(L, a[2], t));
+	}
+	return NONE;
+}
+
+/* Marks the nodes reachable from root; returns how many. */
+static uint32_t mark(aj_prog *p, uint32_t root, uint32_t *node_val)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i <= root; i++)
+		node_val[i] = NONE;
+	node_val[root] = 0;
+	for (uint32_t i = root + 1; i-- > 0;) {
+		if (node_val[i] == NONE)
+			continue;
+		n++;
+		const aj_node *nd = &p->node[i];
+		for (int k = 0; k < aj_ops[nd->op].nin; k++)
+			node_val[nd->arg[k]] = 0;
+	}
+	return n;
+}
+
+static bool alloc_lower(lower *L, aj_arena *A, uint32_t root)
+{
+	L->node_val = aj_arena_alloc(A, (root + 1) * sizeof(uint32_t));
+	if (!L->node_val)
+		return false;
+	uint32_t nreach = mark(L->p, root, L->node_val);
+	/* each node adds at most 1 value plus 3 casts; plus the output cast */
+	uint32_t cap = 4 * nreach + 2, slots = 16;
+	while (slots < 2 * cap)
+		slots *= 2;
+	aj_kcall *c = L->call;
+	L->val = aj_arena_alloc(A, cap * sizeof *L->val);
+	L->cse = aj_arena_alloc(A, slots * sizeof *L->cse);
+	L->opnd = aj_arena_alloc(A, (nreach + 1) * sizeof *L->opnd);
+	c->k.scalar_dtype = aj_arena_alloc(A, nreach);
+	c->scalars = aj_arena_alloc(A, nreach * sizeof *c->scalars);
+	if (!L->val || !L->cse || !L->opnd || !c->k.scalar_dtype || !c->scalars)
+		return false;
+	memset(L->cse, 0, slots * sizeof *L->cse);
+	L->cse_mask = slots - 1;
+	return true;
+}
+
+/* Self-overlap: does some element of a share bytes with another? Exact for
+ * strides that nest (each at least the extent of the smaller ones). */
+static bool self_overlaps(const aj_array *a)
+{
+	int64_t ext[AJ_MAX_NDIM], n = 0;
+	for (int d = 0; d < a->ndim; d++) {
+		if (a->shape[d] == 0)
+			return false;
+		if (a->shape[d] > 1)
+			ext[n++] = d;
+	}
+	/* sort the varying axes by |stride| ascending */
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && llabs(a->strides[ext[j]]) <
+				     llabs(a->strides[ext[j - 1]]); j--) {
+			int64_t t = ext[j];
+			ext[j] = ext[j - 1];
+			ext[j - 1] = t;
+		}
+	int64_t span = aj_dtypes[a->dtype].size;
+	for (int i = 0; i < n; i++) {
+		int64_t s = llabs(a->strides[ext[i]]);
+		if (s < span)
+			return true;
+		span = s * (a->shape[ext[i]] - 1) + span;
+	}
+	return false;
+}
+
+static aj_status check_alias(aj_prog *p, const lower *L)
+{
+	const aj_array *out = L->opnd[0];
+	if (self_overlaps(out))
+		return aj_prog_error(p, AJ_ERR_OVERLAP, "output elements overlap "
+				     "each other in memory");
+	char *olo, *ohi, *lo, *hi;
+	if (!aj_array_extent(out, &olo, &ohi))
+		return AJ_OK;
+	for (int o = 1; o < L->nop; o++) {
+		const aj_array *in = L->opnd[o];
+		if (!aj_array_extent(in, &lo, &hi) || hi < olo || lo > ohi)
+			continue;
+		if (same_elements(in, out))
+			continue;
+		return aj_prog_error(p, AJ_ERR_OVERLAP,
+				     "output partially overlaps input %d (another "
+				     "view of the same memory): not supported yet", o);
+	}
+	return AJ_OK;
+}
+
+/* Operand strides in out's iteration space: broadcast axes get stride 0. */
+static aj_status fill_strides(aj_prog *p, const lower *L, aj_kcall *c)
+{
+	const aj_array *out = L->opnd[0];
+	int nd = out->ndim, nop = L->nop;
+	int64_t *st = aj_arena_alloc(&p->arena, (size_t)(nop * (nd ? nd : 1)) * 8);
+	c->ptr = aj_arena_alloc(&p->arena, (size_t)nop * sizeof *c->ptr);
+	c->k.op_dtype = aj_arena_alloc(&p->arena, (size_t)nop);
+	if (!st || !c->ptr || !c->k.op_dtype)
+		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+	for (int o = 0; o < nop; o++) {
+		const aj_array *a = L->opnd[o];
+		int lead = nd - a->ndim;
+		for (int d = 0; d < nd; d++) {
+			int ad = d - lead;
+			bool bcast = ad < 0 || (a->shape[ad] == 1 && out->shape[d] != 1);
+			st[o * nd + d] = bcast ? 0 : a->strides[ad];
+		}
+		c->ptr[o] = a->data;
+		c->k.op_dtype[o] = a->dtype;
+	}
+	c->k.nop = nop;
+	if (aj_sched(&p->arena, c, nd, out->shape, st) != AJ_OK)
+		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+	return AJ_OK;
+}
+
+aj_status aj_fuse(aj_prog *p, const aj_assignment *as_, aj_kcall *call)
+{
+	memset(call, 0, sizeof *call);
+	call->k.isa = p->ctx->isa;
+	lower L = {.p = p, .call = call};
+	if (!alloc_lower(&L, &p->arena, as_->node))
+		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+	L.opnd[L.nop++] = as_->out;
+	for (uint32_t i = 0; i <= as_->node; i++)
+		if (L.node_val[i] != NONE)
+			L.node_val[i] = lower_node(&L, &p->node[i]);
+	uint32_t *out_val = aj_arena_alloc(&p->arena, sizeof *out_val);
+	if (!out_val)
+		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+	out_val[0] = as(&L, L.node_val[as_->node], as_->out->dtype);
+	call->k.val = L.val;
+	call->k.nval = L.nval;
+	call->k.nout = 1;
+	call->k.out_val = out_val;
+	aj_status s = check_alias(p, &L);
+	return s != AJ_OK ? s : fill_strides(p, &L, call);
+}

@@ -1,0 +1,24 @@
+/*
+ * Passes between the DAG and the JIT: fusion of one assignment into a kernel
+ * call (fuse.c), the aliasing check of its output (fuse.c), and the loop
+ * nest over its iteration space (sched.c).
+ */
+#ifndef AJ_FUSE_H
+#define AJ_FUSE_H
+
+#include "core.h"
+#include "kernel.h"
+
+/* Lowers pending assignment a into *call (scratch in p's arena). */
+aj_status aj_fuse(aj_prog *p, const aj_assignment *a, aj_kcall *call);
+
+/*
+ * Fills call's loop nest from the full iteration space: ndim axes of extent
+ * shape[d], strides[o*ndim + d] for each of call->k.nop operands, whose
+ * base pointers are in call->ptr. Sets k.ndim, k.op_class, shape, strides,
+ * nelem, and may move call->ptr (flipped axes).
+ */
+aj_status aj_sched(aj_arena *arena, aj_kcall *call, int ndim,
+		   const int64_t *shape, const int64_t *strides);
+
+#endif

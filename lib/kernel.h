@@ -1,0 +1,68 @@
+/*
+ * A fused kernel as the rest of the library sees it: a structural
+ * description (what the JIT compiles and the cache keys on) and the runtime
+ * arguments of one call. No LLVM here.
+ *
+ * A kernel is a loop nest of k.ndim loops over operands 0..nop-1 (outputs
+ * first). Its body is a list of SSA values; value i may use only values
+ * before it, and every binary op's operands already share one dtype (the
+ * fusion pass inserts the casts).
+ *
+ * Generated code has the signature of aj_kernel_fn:
+ *   ptr[o]              address of operand o's element (0, ..., 0)
+ *   shape[d]            extent of loop d (d = ndim-1 is innermost)
+ *   strides[o*ndim + d] byte stride of operand o along loop d
+ *   scalars             8-byte slots, each holding a value of its dtype
+ *   [lo, hi)            the range of loop 0 this call covers
+ */
+#ifndef AJ_KERNEL_H
+#define AJ_KERNEL_H
+
+#include "arrjit.h"
+
+#include <stdint.h>
+
+typedef void (*aj_kernel_fn)(char *const *ptr, const int64_t *shape,
+			     const int64_t *strides, const void *scalars,
+			     int64_t lo, int64_t hi);
+
+/* Stride class of an operand along the innermost loop. */
+typedef enum aj_sclass {
+	AJ_SC_CONTIG, /* stride == itemsize */
+	AJ_SC_ZERO,   /* stride == 0: broadcast, loop-invariant */
+	AJ_SC_ANY,    /* anything else, read at run time */
+} aj_sclass;
+
+typedef struct aj_kval {
+	uint8_t op;     /* aj_op */
+	uint8_t dtype;  /* aj_dtype of the value */
+	uint16_t pad;   /* zero, so the struct hashes canonically */
+	uint32_t arg[3]; /* value indices; for AJ_OP_ARRAY arg[0] is the
+			    operand, for AJ_OP_SCALAR the scalar slot */
+} aj_kval;
+
+typedef struct aj_kdesc {
+	aj_isa isa;          /* resolved, never AJ_ISA_HOST */
+	int ndim;            /* loops, >= 1 */
+	int nval;
+	aj_kval *val;
+	int nop, nout;       /* operands; outputs are 0..nout-1 */
+	uint8_t *op_dtype;   /* nop entries */
+	uint8_t *op_class;   /* nop entries, aj_sclass */
+	uint32_t *out_val;   /* nout entries: value stored to output k */
+	int nscalar;
+	uint8_t *scalar_dtype; /* nscalar entries */
+} aj_kdesc;
+
+/* One call of a kernel: description plus arguments. */
+typedef struct aj_kcall {
+	aj_kdesc k;
+	char **ptr;          /* nop */
+	int64_t *shape;      /* k.ndim */
+	int64_t *strides;    /* nop * k.ndim */
+	uint64_t *scalars;   /* nscalar slots */
+	int64_t nelem;       /* product of shape; 0: nothing to run */
+	aj_kernel_fn fn;     /* filled by the cache */
+} aj_kcall;
+
+#endif

@@ -1,0 +1,119 @@
+/*
+ * The loop nest for one kernel call. Rules, applied in order:
+ *
+ *  1. Axes of extent 1 are dropped; an axis of extent 0 empties the call.
+ *  2. An axis along which output 0 runs backwards is flipped for every
+ *     operand (each base moves to that axis's last element): elementwise
+ *     work does not care about order, and the output then streams forward.
+ *  3. Axes are ordered by output 0's |stride|, largest outermost, so the
+ *     innermost loop runs along its smallest stride. Ties keep C order.
+ *  4. Adjacent axes merge when, for every operand, the outer stride equals
+ *     the inner stride times the inner extent.
+ *  5. The innermost stride of each operand gets its class: itemsize is
+ *     CONTIG, 0 is ZERO, anything else ANY. A nest of one element is made
+ *     CONTIG throughout.
+ */
+#include "fuse.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct axis {
+	int64_t n;
+	int64_t key; /* |stride| of output 0, for ordering */
+	int src;     /* original axis */
+} axis;
+
+/* Insertion sort, stable, by key descending (rule 3). */
+static void order_axes(axis *ax, int nd)
+{
+	for (int i = 1; i < nd; i++) {
+		axis t = ax[i];
+		int j = i;
+		for (; j > 0 && ax[j - 1].key < t.key; j--)
+			ax[j] = ax[j - 1];
+		ax[j] = t;
+	}
+}
+
+static bool mergeable(const int64_t *st, int nop, int nd, int outer, int inner,
+		      int64_t ninner)
+{
+	for (int o = 0; o < nop; o++)
+		if (st[o * nd + outer] != st[o * nd + inner] * ninner)
+			return false;
+	return true;
+}
+
+aj_status aj_sched(aj_arena *arena, aj_kcall *call, int ndim,
+		   const int64_t *shape, const int64_t *strides)
+{
+	int nop = call->k.nop;
+	axis ax[AJ_MAX_NDIM];
+	int nd = 0;
+	call->nelem = 1;
+	for (int d = 0; d < ndim; d++) {
+		if (shape[d] == 0)
+			call->nelem = 0;
+		if (shape[d] <= 1)
+			continue; /* rule 1 */
+		int64_t s0 = strides[d];
+		if (s0 < 0) /* rule 2 */
+			for (int o = 0; o < nop; o++)
+				call->ptr[o] += (shape[d] - 1) * strides[o * ndim + d];
+		ax[nd++] = (axis){shape[d], s0 < 0 ? -s0 : s0, d};
+	}
+	order_axes(ax, nd);
+
+	int cap = nd ? nd : 1;
+	int64_t *sh = aj_arena_alloc(arena, (size_t)cap * 8);
+	int64_t *st = aj_arena_alloc(arena, (size_t)(cap * nop) * 8);
+	uint8_t *cls = aj_arena_alloc(arena, (size_t)nop);
+	if (!sh || !st || !cls)
+		return AJ_ERR_NOMEM;
+	for (int k = 0; k < nd; k++) {
+		sh[k] = ax[k].n;
+		for (int o = 0; o < nop; o++) {
+			int64_t s = strides[o * ndim + ax[k].src];
+			st[o * cap + k] = strides[ax[k].src] < 0 ? -s : s;
+		}
+	}
+	/* rule 4: merge in place, walking from the innermost axis out */
+	int m = nd;
+	for (int k = nd - 2; k >= 0; k--) {
+		if (!mergeable(st, nop, cap, k, k + 1, sh[k + 1]))
+			continue;
+		sh[k] *= sh[k + 1];
+		for (int o = 0; o < nop; o++)
+			st[o * cap + k] = st[o * cap + k + 1];
+		memmove(&sh[k + 1], &sh[k + 2], (size_t)(m - k - 2) * 8);
+		for (int o = 0; o < nop; o++)
+			memmove(&st[o * cap + k + 1], &st[o * cap + k + 2],
+				(size_t)(m - k - 2) * 8);
+		m--;
+	}
+	if (m == 0) { /* one element */
+		m = 1;
+		sh[0] = 1;
+		for (int o = 0; o < nop; o++)
+			st[o * cap] = 0;
+	}
+	/* compact the strides to nop x m */
+	for (int o = 0; o < nop; o++)
+		memmove(&st[o * m], &st[o * cap], (size_t)m * 8);
+	for (int o = 0; o < nop; o++) { /* rule 5 */
+		int64_t s = st[o * m + m - 1];
+		int64_t size = aj_dtypes[call->k.op_dtype[o]].size;
+		if (sh[m - 1] == 1)
+			st[o * m + m - 1] = s = size;
+		cls[o] = s == size ? AJ_SC_CONTIG : s == 0 ? AJ_SC_ZERO : AJ_SC_ANY;
+	}
+	call->k.ndim = m;
+	call->k.op_class = cls;
+	call->shape = sh;
+	call->strides = st;
+	if (call->nelem)
+		for (int k = 0; k < m; k++)
+			call->nelem *= sh[k];
+	return AJ_OK;
+}

@@ -1,0 +1,73 @@
+/* Helpers shared by the tests; see ref.h. */
+#include "ref.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+uint64_t ref_rand(uint64_t *state)
+{
+	uint64_t x = *state ? *state : 0x9E3779B97F4A7C15ull;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * 0x2545F4914F6CDD1Dull;
+}
+
+double ref_uniform(uint64_t *state, double lo, double hi)
+{
+	double u = (double)(ref_rand(state) >> 11) * 0x1.0p-53;
+	return lo + (hi - lo) * u;
+}
+
+/* Maps a double to an integer line where adjacent doubles differ by 1. */
+static int64_t ordered64(double x)
+{
+	int64_t i;
+	memcpy(&i, &x, sizeof i);
+	return i < 0 ? INT64_MIN - i : i;
+}
+
+static int32_t ordered32(float x)
+{
+	int32_t i;
+	memcpy(&i, &x, sizeof i);
+	return i < 0 ? INT32_MIN - i : i;
+}
+
+double ref_ulp64(double got, double want)
+{
+	if (isnan(got) || isnan(want))
+		return isnan(got) && isnan(want) ? 0 : 1e300;
+	if (got == want)
+		return 0;
+	return fabs((double)ordered64(got) - (double)ordered64(want));
+}
+
+double ref_ulp32(float got, float want)
+{
+	if (isnan(got) || isnan(want))
+		return isnan(got) && isnan(want) ? 0 : 1e300;
+	if (got == want)
+		return 0;
+	return fabs((double)ordered32(got) - (double)ordered32(want));
+}
+
+void ref_ok_ctx(aj_ctx *ctx, aj_status s, const char *what, const char *file, int line)
+{
+	if (s != AJ_OK) {
+		print_error("%s:%d: %s failed (%d): %s\n", file, line, what, (int)s,
+			    ctx ? aj_ctx_errmsg(ctx) : "");
+		_fail(file, line);
+	}
+}
+
+void ref_ok_prog(aj_prog *p, aj_status s, const char *what, const char *file, int line)
+{
+	if (s != AJ_OK) {
+		print_error("%s:%d: %s failed (%d): %s\n", file, line, what, (int)s,
+			    p ? aj_prog_errmsg(p) : "");
+		_fail(file, line);
+	}
+}

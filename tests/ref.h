@@ -1,0 +1,33 @@
+/*
+ * Shared helpers for the cmocka tests: deterministic random data, ULP
+ * distances, and small wrappers that turn aj_status failures into test
+ * failures with the library's message.
+ */
+#ifndef AJ_TEST_REF_H
+#define AJ_TEST_REF_H
+
+#include "arrjit.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+/* xorshift64*: the same sequence on every machine. */
+uint64_t ref_rand(uint64_t *state);
+/* Uniform in [lo, hi). */
+double ref_uniform(uint64_t *state, double lo, double hi);
+
+/* Distance in units in the last place between two doubles (floats); NaN vs
+ * NaN is 0, NaN vs number is huge. */
+double ref_ulp64(double got, double want);
+double ref_ulp32(float got, float want);
+
+/* Fails the test with ctx's or p's message unless s == AJ_OK. */
+#define REF_OK_CTX(ctx, call) ref_ok_ctx((ctx), (call), #call, __FILE__, __LINE__)
+#define REF_OK_PROG(p, call) ref_ok_prog((p), (call), #call, __FILE__, __LINE__)
+void ref_ok_ctx(aj_ctx *ctx, aj_status s, const char *what, const char *file, int line);
+void ref_ok_prog(aj_prog *p, aj_status s, const char *what, const char *file, int line);
+
+#endif

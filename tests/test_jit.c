@@ -1,0 +1,193 @@
+/*
+ * Code generation and scheduling as seen through the dump stages: the loop
+ * nest the scheduler picks (merged, innermost along out's smallest stride),
+ * the stride classes, and vector IR with SLEEF calls for each ISA the host
+ * can run.
+ */
+#include "ref.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct env {
+	aj_ctx *ctx;
+	aj_prog *p;
+} env;
+
+static int setup(void **state)
+{
+	env *E = calloc(1, sizeof *E);
+	if (aj_ctx_new(&E->ctx) || aj_prog_new(E->ctx, &E->p))
+		return -1;
+	*state = E;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	env *E = *state;
+	aj_prog_free(E->p);
+	aj_ctx_free(E->ctx);
+	free(E);
+	return 0;
+}
+
+/* Dumps `exp(a)*s + b` at stage with a, b float64 of n elements. */
+static char *dump_exp(env *E, aj_stage stage, int64_t n)
+{
+	aj_array *a, *b;
+	REF_OK_CTX(E->ctx, aj_array_new(E->ctx, AJ_FLOAT64, 1, &n, &a));
+	REF_OK_CTX(E->ctx, aj_array_new(E->ctx, AJ_FLOAT64, 1, &n, &b));
+	aj_prog *p = E->p;
+	aj_expr e = aj_add(p, aj_mul(p, aj_unary(p, AJ_OP_EXP, aj_leaf(p, a)),
+				     aj_scalar_f64(p, 3)),
+			   aj_leaf(p, b));
+	char *text = NULL;
+	REF_OK_PROG(p, aj_dump(p, e, stage, &text));
+	REF_OK_PROG(p, aj_sync(p));
+	aj_array_free(a);
+	aj_array_free(b);
+	return text;
+}
+
+static void expect_in(const char *text, const char *what)
+{
+	if (!strstr(text, what))
+		fail_msg("expected \"%s\" in:\n%s", what, text);
+}
+
+static void test_vector_ir_per_isa(void **state)
+{
+	env *E = *state;
+	aj_isa host = aj_ctx_isa(E->ctx);
+	static const struct {
+		aj_isa isa;
+		const char *vec, *sleef, *reg;
+	} want[] = {
+		{AJ_ISA_AVX2, "<4 x double>", "Sleef_expd4_u10avx2", "ymm"},
+		{AJ_ISA_AVX512, "<8 x double>", "Sleef_expd8_u10avx512f", "zmm"},
+	};
+	int tried = 0;
+	for (int i = 0; i < 2; i++) {
+		if (aj_ctx_set_isa(E->ctx, want[i].isa) != AJ_OK)
+			continue;
+		tried++;
+		char *opt = dump_exp(E, AJ_STAGE_OPT, 1024);
+		expect_in(opt, want[i].vec);
+		expect_in(opt, want[i].sleef);
+		expect_in(opt, "Sleef_exp_u10"); /* the scalar tail */
+		aj_string_free(opt);
+		char *asm_ = dump_exp(E, AJ_STAGE_ASM, 1024);
+		expect_in(asm_, want[i].reg);
+		aj_string_free(asm_);
+	}
+	if (host != AJ_ISA_SCALAR)
+		assert_true(tried > 0);
+	REF_OK_CTX(E->ctx, aj_ctx_set_isa(E->ctx, AJ_ISA_SCALAR));
+	char *ir = dump_exp(E, AJ_STAGE_IR, 1024);
+	assert_null(strstr(ir, "x double>"));
+	expect_in(ir, "Sleef_exp_u10");
+	aj_string_free(ir);
+	REF_OK_CTX(E->ctx, aj_ctx_set_isa(E->ctx, host));
+}
+
+static char *dump_fused(env *E, aj_array *out, aj_expr e)
+{
+	char *text = NULL;
+	REF_OK_PROG(E->p, aj_assign(E->p, out, e));
+	REF_OK_PROG(E->p, aj_dump(E->p, AJ_EXPR_NONE, AJ_STAGE_FUSED, &text));
+	REF_OK_PROG(E->p, aj_sync(E->p));
+	return text;
+}
+
+static void test_schedule(void **state)
+{
+	env *E = *state;
+	aj_ctx *ctx = E->ctx;
+	aj_prog *p = E->p;
+	int64_t s3[3] = {3, 4, 5}, s2[2] = {4, 5}, col[2] = {4, 1};
+	aj_array *a, *b, *o, *m, *mt, *c, *o2;
+	REF_OK_CTX(ctx, aj_array_new(ctx, AJ_FLOAT64, 3, s3, &a));
+	REF_OK_CTX(ctx, aj_array_new(ctx, AJ_FLOAT64, 3, s3, &b));
+	REF_OK_CTX(ctx, aj_array_new(ctx, AJ_FLOAT64, 3, s3, &o));
+	/* contiguous operands merge into one loop */
+	char *t = dump_fused(E, o, aj_add(p, aj_leaf(p, a), aj_leaf(p, b)));
+	expect_in(t, "1 loop (60,)");
+	expect_in(t, "in0 float64 contig");
+	aj_string_free(t);
+	/* a transposed output: the inner loop follows out's contiguous axis */
+	int64_t s54[2] = {5, 4};
+	REF_OK_CTX(ctx, aj_array_new(ctx, AJ_FLOAT64, 2, s54, &m));
+	REF_OK_CTX(ctx, aj_view_permute(ctx, m, NULL, &mt)); /* (4, 5) */
+	REF_OK_CTX(ctx, aj_array_new(ctx, AJ_FLOAT64, 2, s2, &o2));
+	t = dump_fused(E, mt, aj_add(p, aj_leaf(p, o2), aj_scalar_f64(p, 1)));
+	expect_in(t, "out0 float64 contig");
+	expect_in(t, "in0 float64 strided");
+	aj_string_free(t);
+	/* a column broadcast along the inner loop is loop-invariant */
+	REF_OK_CTX(ctx, aj_array_new(ctx, AJ_FLOAT64, 2, col, &c));
+	t = dump_fused(E, o2, aj_mul(p, aj_leaf(p, o2), aj_leaf(p, c)));
+	expect_in(t, "2 loops (4, 5)");
+	expect_in(t, "float64 bcast");
+	aj_string_free(t);
+	/* the same input twice is one operand, the same value once (CSE) */
+	t = dump_fused(E, o2, aj_add(p, aj_unary(p, AJ_OP_EXP, aj_leaf(p, o2)),
+				     aj_unary(p, AJ_OP_EXP, aj_leaf(p, o2))));
+	assert_null(strstr(t, "in1"));
+	assert_non_null(strstr(t, "exp"));
+	assert_null(strstr(strstr(t, "exp") + 1, "exp"));
+	aj_string_free(t);
+	aj_array *arrays[] = {a, b, o, m, mt, c, o2};
+	for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++)
+		aj_array_free(arrays[i]);
+}
+
+/* Large inputs run through the vector body many times; every ISA agrees
+ * with the scalar code bit for bit on exact ops. */
+static void test_isas_agree(void **state)
+{
+	env *E = *state;
+	aj_ctx *ctx = E->ctx;
+	aj_prog *p = E->p;
+	aj_isa host = aj_ctx_isa(ctx);
+	int64_t n = 100003;
+	aj_array *a, *b, *ref, *o;
+	REF_OK_CTX(ctx, aj_array_new(ctx, AJ_FLOAT32, 1, &n, &a));
+	REF_OK_CTX(ctx, aj_array_new(ctx, AJ_FLOAT64, 1, &n, &b));
+	REF_OK_CTX(ctx, aj_array_new(ctx, AJ_FLOAT64, 1, &n, &ref));
+	REF_OK_CTX(ctx, aj_array_new(ctx, AJ_FLOAT64, 1, &n, &o));
+	uint64_t st = 1;
+	for (int64_t i = 0; i < n; i++) {
+		((float *)aj_array_data(a))[i] = (float)ref_uniform(&st, -10, 10);
+		((double *)aj_array_data(b))[i] = ref_uniform(&st, -10, 10);
+	}
+	static const aj_isa isas[] = {AJ_ISA_SCALAR, AJ_ISA_AVX2, AJ_ISA_AVX512};
+	for (int i = 0; i < 3; i++) {
+		if (aj_ctx_set_isa(ctx, isas[i]) != AJ_OK)
+			continue;
+		aj_array *dst = i == 0 ? ref : o;
+		aj_expr x = aj_leaf(p, a), y = aj_leaf(p, b);
+		aj_expr e = aj_where(p, aj_binary(p, AJ_OP_GT, x, y),
+				     aj_sub(p, aj_mul(p, x, y), aj_scalar_f64(p, 0.5)),
+				     aj_binary(p, AJ_OP_MAX, x, aj_div(p, y, x)));
+		REF_OK_PROG(p, aj_assign(p, dst, e));
+		REF_OK_PROG(p, aj_sync(p));
+		if (i > 0)
+			assert_memory_equal(aj_array_data(o), aj_array_data(ref), (size_t)n * 8);
+	}
+	REF_OK_CTX(ctx, aj_ctx_set_isa(ctx, host));
+	aj_array_free(a);
+	aj_array_free(b);
+	aj_array_free(ref);
+	aj_array_free(o);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_vector_ir_per_isa),
+		cmocka_unit_test(test_schedule),
+		cmocka_unit_test(test_isas_agree),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,21 @@
+#!/bin/sh
+# Installs what the build needs from Debian 12's archive, or says how.
+# Root: apt-get install what is missing. Otherwise: print the command, fail.
+set -e
+pkgs="cmake make gcc pkg-config llvm-19-dev libsleef-dev libcmocka-dev"
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" = 0 ]; then
+	echo "deps: installing$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends $missing
+else
+	echo "deps: missing packages. Run:"
+	echo "  sudo apt-get install -y$missing"
+	exit 1
+fi
