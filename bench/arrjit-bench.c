@@ -2,14 +2,16 @@
  * arrjit-bench: times arrjit against hand-written fused C loops.
  *
  * For each workload: make the inputs (deterministic, and touched so that page
- * faults are not timed), warm up once (this compiles the kernel), time --reps
- * runs of arrjit and of each hand loop, check arrjit's output against every
- * hand loop's, and print one table row or JSON line. A failed call or a
- * mismatch prints FAIL and makes the exit status 1; the other workloads still
- * run, so one broken kernel cannot hide behind another or be timed silently.
+ * faults are not timed), warm up every side once (for arrjit this compiles
+ * the kernel), time --reps rounds that run arrjit and each hand loop in turn,
+ * check arrjit's output against every hand loop's, and print one table row
+ * or JSON line. A failed call or a mismatch prints FAIL and makes the exit
+ * status 1; the other workloads still run, so a wrong kernel is never timed
+ * silently.
  *
- * Only the public API (arrjit.h) is used. Both sides run 1 + reps times on
- * the same kind of buffers (aj_array_new), so in-place workloads end equal.
+ * Only the public API (arrjit.h) is used. Every side has its own output, of
+ * the same kind (aj_array_new), and runs 1 + reps times, so in-place
+ * workloads end equal.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -32,7 +34,9 @@
 #define TOL_ARITH 1e-12
 #define TOL_MATH  1e-14
 
-enum { SIDE_AJ, SIDE_HAND };
+/* Side 0 is arrjit; side 1 + h is hand loop h. Each writes its own output. */
+#define SIDE_AJ 0
+#define NSIDE	(1 + MAXHAND)
 
 typedef struct bench {
 	aj_ctx *ctx;
@@ -40,9 +44,11 @@ typedef struct bench {
 	int64_t n;	     /* output elements, or iterations for seed */
 	aj_array *in[MAXIN]; /* what the expression reads (views for strided) */
 	aj_array *src[2];    /* strided: the whole arrays the views look into */
-	aj_array *out[2];    /* [SIDE_AJ] written by arrjit, [SIDE_HAND] by C */
-	aj_array *init;	     /* seed: the value of a before every run */
-	double s;	     /* exp_mix: the scalar */
+	aj_array *out[NSIDE]; /* out[side], written by that side */
+	int nside;	      /* 1 + the workload's hand loops */
+	int side;	      /* the side running now */
+	aj_array *init;	      /* seed: the value of a before every run */
+	double s;	      /* exp_mix: the scalar */
 } bench;
 
 typedef struct hand {
@@ -113,7 +119,7 @@ static aj_status new_f64(bench *b, int ndim, const int64_t *shape,
 
 static aj_status new_outputs(bench *b, int ndim, const int64_t *shape)
 {
-	for (int side = 0; side < 2; side++) {
+	for (int side = 0; side < b->nside; side++) {
 		aj_status s = new_f64(b, ndim, shape, &b->out[side]);
 		if (s != AJ_OK)
 			return s;
@@ -136,15 +142,15 @@ static aj_status setup_flat(bench *b, int64_t n, int nin)
 	return new_outputs(b, 1, &n);
 }
 
-/* The output is also the input; both sides start from the same values. */
+/* The output is also the input; all sides start from the same values. */
 static aj_status setup_inplace(bench *b, int64_t n, int nin)
 {
 	b->n = n;
 	aj_status s = new_outputs(b, 1, &n);
 	if (s != AJ_OK)
 		return s;
-	fill_lcg(b->out[SIDE_AJ], 1);
-	fill_lcg(b->out[SIDE_HAND], 1);
+	for (int side = 0; side < b->nside; side++)
+		fill_lcg(b->out[side], 1);
 	return AJ_OK;
 }
 
@@ -165,7 +171,7 @@ static aj_status setup_strided(bench *b, int64_t n, int nin)
 	return new_outputs(b, 1, &b->n);
 }
 
-/* 3x3 arrays a (one per side, reset from init before each run) and b. */
+/* 3x3 arrays: b, and a per side, reset from init before each run. */
 static aj_status setup_seed(bench *b, int64_t n, int nin)
 {
 	static const int64_t shape[2] = {3, 3};
@@ -189,10 +195,10 @@ static void bench_free(bench *b)
 {
 	for (int i = 0; i < MAXIN; i++)
 		aj_array_free(b->in[i]);
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 2; i++)
 		aj_array_free(b->src[i]);
+	for (int i = 0; i < NSIDE; i++)
 		aj_array_free(b->out[i]);
-	}
 	aj_array_free(b->init);
 	aj_prog_free(b->prog);
 }
@@ -281,7 +287,7 @@ static aj_status run_strided_add(bench *b)
 
 static double *hout(bench *b)
 {
-	return f64(b->out[SIDE_HAND]);
+	return f64(b->out[b->side]);
 }
 
 static void hand_seed(bench *b)
@@ -393,30 +399,39 @@ static timing summarize(double *ns, int reps)
 	return (timing){med, ns[0], ns[reps - 1]};
 }
 
-/*
- * One warm-up run, then reps timed runs of arrjit (h == NULL) or of hand
- * loop h. ns has room for reps values. Stops at the first failed arrjit run.
- */
-static aj_status time_runs(const workload *w, bench *b, const hand *h, int reps,
-			   double *ns, timing *t)
+/* Runs side b->side once; only arrjit can fail. */
+static aj_status run_side(const workload *w, bench *b)
 {
-	int side = h ? SIDE_HAND : SIDE_AJ;
+	if (b->side == SIDE_AJ)
+		return w->run(b);
+	w->hand[b->side - 1].run(b);
+	return AJ_OK;
+}
+
+/*
+ * One warm-up run of every side (for arrjit this compiles the kernel), then
+ * reps rounds that each time every side once. Interleaving the sides spreads
+ * drifting machine noise evenly over them. ns has room for NSIDE * reps
+ * values; t gets one timing per side. Stops at the first failed arrjit run.
+ */
+static aj_status time_sides(const workload *w, bench *b, int reps, double *ns,
+			    timing *t)
+{
 	for (int r = -1; r < reps; r++) {
-		aj_status s = AJ_OK;
-		if (w->reset)
-			w->reset(b, side);
-		double t0 = now_ns();
-		if (h)
-			h->run(b);
-		else
-			s = w->run(b);
-		double t1 = now_ns();
-		if (s != AJ_OK)
-			return s;
-		if (r >= 0)
-			ns[r] = t1 - t0;
+		for (b->side = 0; b->side < b->nside; b->side++) {
+			if (w->reset)
+				w->reset(b, b->side);
+			double t0 = now_ns();
+			aj_status s = run_side(w, b);
+			double t1 = now_ns();
+			if (s != AJ_OK)
+				return s;
+			if (r >= 0)
+				ns[b->side * reps + r] = t1 - t0;
+		}
 	}
-	*t = summarize(ns, reps);
+	for (int side = 0; side < b->nside; side++)
+		t[side] = summarize(ns + side * reps, reps);
 	return AJ_OK;
 }
 
@@ -492,29 +507,29 @@ typedef struct result {
 	int64_t n;    /* the workload's n */
 	double unit;  /* ns per reported unit: 1e6 (ms) or iterations (ns/it) */
 	double bytes; /* per run */
-	timing aj, hand[MAXHAND];
+	timing t[NSIDE]; /* per side */
 	double diff[MAXHAND];
 	int nhand;
-	bool ok;
+	bool ok; /* every hand loop agrees with arrjit */
 } result;
 
 static void print_row(const options *o, const workload *w, const result *r)
 {
 	const char *unit = w->per_iter ? "ns/it" : "ms";
 	char spread[64];
-	snprintf(spread, sizeof spread, "%.3f..%.3f", r->aj.min / r->unit,
-		 r->aj.max / r->unit);
+	snprintf(spread, sizeof spread, "%.3f..%.3f",
+		 r->t[SIDE_AJ].min / r->unit, r->t[SIDE_AJ].max / r->unit);
 	for (int h = 0; h < r->nhand; h++) {
 		const char *check = r->diff[h] <= w->tol ? "ok" : "FAIL";
-		double ratio = r->aj.med / r->hand[h].med;
-		double hmed = r->hand[h].med / r->unit;
+		double ratio = r->t[SIDE_AJ].med / r->t[1 + h].med;
+		double hmed = r->t[1 + h].med / r->unit;
 		if (h == 0)
 			printf("%-13s %9lld %-5s %10.3f %21s %7.2f %10.3f "
 			       "%-6s %7.2f %s\n",
 			       w->name, (long long)r->n, unit,
-			       r->aj.med / r->unit, spread,
-			       r->bytes / r->aj.med, hmed, w->hand[h].name,
-			       ratio, check);
+			       r->t[SIDE_AJ].med / r->unit, spread,
+			       r->bytes / r->t[SIDE_AJ].med, hmed,
+			       w->hand[h].name, ratio, check);
 		else
 			printf("%-13s %9s %-5s %10s %21s %7s %10.3f %-6s %7.2f "
 			       "%s\n",
@@ -536,13 +551,13 @@ static void print_json(const options *o, const workload *w, const result *r)
 	       "\"bytes\":%.0f,",
 	       w->name, (long long)r->n, w->per_iter ? "ns/it" : "ms", o->reps,
 	       r->bytes);
-	json_timing("arrjit", r->aj, r->unit, r->bytes);
+	json_timing("arrjit", r->t[SIDE_AJ], r->unit, r->bytes);
 	printf(",\"hand\":[");
 	for (int h = 0; h < r->nhand; h++) {
 		printf("%s{\"name\":\"%s\",", h ? "," : "", w->hand[h].name);
-		json_timing("time", r->hand[h], r->unit, r->bytes);
+		json_timing("time", r->t[1 + h], r->unit, r->bytes);
 		printf(",\"ratio\":%.4g,\"max_rel_diff\":",
-		       r->aj.med / r->hand[h].med);
+		       r->t[SIDE_AJ].med / r->t[1 + h].med);
 		/* JSON has no infinity; a NaN in the output shows as null. */
 		if (isfinite(r->diff[h]))
 			printf("%.3g}", r->diff[h]);
@@ -550,7 +565,8 @@ static void print_json(const options *o, const workload *w, const result *r)
 			printf("null}");
 	}
 	printf("],\"ratio\":%.4g,\"tol\":%.3g,\"ok\":%s}\n",
-	       r->aj.med / r->hand[0].med, w->tol, r->ok ? "true" : "false");
+	       r->t[SIDE_AJ].med / r->t[1].med, w->tol,
+	       r->ok ? "true" : "false");
 }
 
 static void print_stats(const options *o, aj_ctx *ctx)
@@ -576,17 +592,15 @@ static void print_stats(const options *o, aj_ctx *ctx)
 
 /* ---- driver ------------------------------------------------------------- */
 
-/* Times every hand loop of w and checks arrjit's output against each. */
-static void run_hands(const options *o, const workload *w, bench *b, double *ns,
-		      result *r)
+/* Checks arrjit's output against every hand loop's. */
+static void check_hands(const workload *w, bench *b, result *r)
 {
 	r->ok = true;
-	for (int h = 0; h < MAXHAND && w->hand[h].name; h++) {
+	for (int h = 0; h + 1 < b->nside; h++) {
+		const double *got = f64(b->out[SIDE_AJ]);
+		const double *want = f64(b->out[1 + h]);
 		int64_t at;
-		time_runs(w, b, &w->hand[h], o->reps, ns, &r->hand[h]);
-		r->diff[h] =
-		    max_rel_diff(b->out[SIDE_AJ], b->out[SIDE_HAND], &at);
-		r->nhand = h + 1;
+		r->diff[h] = max_rel_diff(b->out[SIDE_AJ], b->out[1 + h], &at);
 		if (r->diff[h] <= w->tol)
 			continue;
 		r->ok = false;
@@ -595,7 +609,7 @@ static void run_hands(const options *o, const workload *w, bench *b, double *ns,
 		    "arrjit-bench: FAIL %s: arrjit vs %s: max rel diff %.3g > "
 		    "%.3g at element %lld: arrjit %.17g, hand %.17g\n",
 		    w->name, w->hand[h].name, r->diff[h], w->tol, (long long)at,
-		    f64(b->out[SIDE_AJ])[at], f64(b->out[SIDE_HAND])[at]);
+		    got[at], want[at]);
 	}
 }
 
@@ -603,9 +617,12 @@ static void run_hands(const options *o, const workload *w, bench *b, double *ns,
 static bool run_workload(const options *o, aj_ctx *ctx, const workload *w,
 			 double *ns)
 {
-	bench b = {.ctx = ctx};
+	bench b = {.ctx = ctx, .nside = 1};
 	result r = {.n = o->quick ? w->nquick : w->n};
 	bool ok = false;
+	while (b.nside < NSIDE && w->hand[b.nside - 1].name)
+		b.nside++;
+	r.nhand = b.nside - 1;
 	aj_status s = aj_prog_new(ctx, &b.prog);
 	if (s == AJ_OK)
 		s = w->setup(&b, r.n, w->nin);
@@ -613,12 +630,12 @@ static bool run_workload(const options *o, aj_ctx *ctx, const workload *w,
 		print_fail(o, w, "setup", aj_ctx_errmsg(ctx));
 		goto out;
 	}
-	s = time_runs(w, &b, NULL, o->reps, ns, &r.aj);
+	s = time_sides(w, &b, o->reps, ns, r.t);
 	if (s != AJ_OK) {
 		print_fail(o, w, "arrjit run", aj_prog_errmsg(b.prog));
 		goto out;
 	}
-	run_hands(o, w, &b, ns, &r);
+	check_hands(w, &b, &r);
 	r.unit = w->per_iter ? (double)b.n : 1e6;
 	r.bytes = (double)w->bytes * (double)b.n;
 	if (o->json)
@@ -694,7 +711,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "arrjit-bench: aj_ctx_new failed\n");
 		return 1;
 	}
-	double *ns = malloc((size_t)o.reps * sizeof(double));
+	double *ns = malloc((size_t)o.reps * NSIDE * sizeof(double));
 	if (!ns) {
 		fprintf(stderr, "arrjit-bench: out of memory\n");
 		return 1;

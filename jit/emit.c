@@ -19,6 +19,7 @@
  * Registers hold bools as i1; memory holds them as i8 (0 or 1; any nonzero
  * byte reads as true).
  */
+#include "alloc.h"
 #include "core.h"
 #include "llvm.h"
 
@@ -41,6 +42,7 @@ typedef struct emitter {
 	bool *inv;            /* value is invariant along the inner loop */
 	LLVMValueRef *hoisted; /* invariant values at width 1 */
 	LLVMValueRef *cur;    /* values of the body being emitted */
+	LLVMValueRef *base;   /* operand base pointers at loop 0 */
 } emitter;
 
 /* ---- types and small helpers ---- */
@@ -590,7 +592,7 @@ static void emit_function(emitter *E, const char *name)
 	E->a_lo = LLVMGetParam(E->fn, 4);
 	E->a_hi = LLVMGetParam(E->fn, 5);
 	LLVMPositionBuilderAtEnd(E->B, LLVMAppendBasicBlockInContext(E->C, E->fn, "entry"));
-	LLVMValueRef base[k->nop], cur[k->nval];
+	LLVMValueRef *base = E->base;
 	for (int d = 0; d < k->ndim; d++)
 		E->shape[d] = load_i64(E, E->a_shape, d);
 	for (int s = 0; s < k->nop * k->ndim; s++)
@@ -609,7 +611,7 @@ static void emit_function(emitter *E, const char *name)
 		E->a_lo = LLVMConstInt(E->i64, 0, 0);
 	}
 	fill_invariant(E);
-	emit_nest(E, 0, base, cur);
+	emit_nest(E, 0, base, E->cur);
 	LLVMBuildRetVoid(E->B);
 }
 
@@ -627,14 +629,29 @@ aj_status aj_emit_kernel(LLVMContextRef c, const aj_kdesc *k, const char *name,
 	E.f64 = LLVMDoubleTypeInContext(c);
 	E.ptr = LLVMPointerTypeInContext(c, 0);
 	E.lanes = pick_lanes(k);
-	LLVMValueRef shape[k->ndim], stride[k->nop * k->ndim], hoisted[k->nval];
-	bool inv[k->nval];
-	E.shape = shape;
-	E.stride = stride;
-	E.hoisted = hoisted;
-	E.inv = inv;
-	emit_function(&E, name);
+	/* per-value tables on the heap: expressions may have many thousands */
+	size_t nv = (size_t)k->nval, ns = (size_t)(k->nop * k->ndim);
+	E.shape = aj_calloc((size_t)k->ndim, sizeof *E.shape);
+	E.stride = aj_calloc(ns, sizeof *E.stride);
+	E.hoisted = aj_calloc(nv, sizeof *E.hoisted);
+	E.cur = aj_calloc(nv, sizeof *E.cur);
+	E.base = aj_calloc((size_t)k->nop, sizeof *E.base);
+	E.inv = aj_calloc(nv, sizeof *E.inv);
+	bool ok = E.shape && E.stride && E.hoisted && E.cur && E.base && E.inv;
+	if (ok)
+		emit_function(&E, name);
+	aj_free(E.shape);
+	aj_free(E.stride);
+	aj_free(E.hoisted);
+	aj_free(E.cur);
+	aj_free(E.base);
+	aj_free(E.inv);
 	LLVMDisposeBuilder(E.B);
+	if (!ok) {
+		snprintf(err, errlen, "out of memory");
+		LLVMDisposeModule(E.M);
+		return AJ_ERR_NOMEM;
+	}
 	char *msg = NULL;
 	if (LLVMVerifyModule(E.M, LLVMReturnStatusAction, &msg)) {
 		snprintf(err, errlen, "generated IR does not verify: %s", msg);

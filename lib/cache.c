@@ -184,7 +184,7 @@ static uint64_t now_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
-/* Builds the kernel under the context lock, unless another thread already
+/* Builds the kernel under the context's JIT lock, unless another thread already
  * has. Compiles are serialised per context: LLVM work is the slow part and
  * a second compile of the same key would be wasted. */
 static aj_status compile(aj_prog *p, const aj_kdesc *k, const aj_key *key,
@@ -193,7 +193,7 @@ static aj_status compile(aj_prog *p, const aj_kdesc *k, const aj_key *key,
 	aj_ctx *ctx = p->ctx;
 	char err[AJ_ERRMSG_MAX] = "";
 	aj_status s = AJ_OK;
-	pthread_mutex_lock(&ctx->lock);
+	pthread_mutex_lock(&ctx->jit_lock);
 	pthread_mutex_lock(&ctx->cache->lock);
 	*fn = table_find(ctx->cache, key);
 	pthread_mutex_unlock(&ctx->cache->lock);
@@ -212,7 +212,7 @@ static aj_status compile(aj_prog *p, const aj_kdesc *k, const aj_key *key,
 	} else if (*fn) {
 		atomic_fetch_add(&ctx->cache_hits, 1);
 	}
-	pthread_mutex_unlock(&ctx->lock);
+	pthread_mutex_unlock(&ctx->jit_lock);
 	if (s != AJ_OK)
 		return aj_prog_error(p, s, "%s", err[0] ? err : "out of memory");
 	return AJ_OK;

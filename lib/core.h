@@ -84,7 +84,8 @@ struct aj_ctx {
 	aj_isa host_isa;   /* best the host can run */
 	aj_jit *jit;       /* created on first compile */
 	aj_cache *cache;
-	pthread_mutex_t lock; /* guards jit creation, compiles and errmsg */
+	pthread_mutex_t jit_lock; /* guards jit creation and compiles */
+	pthread_mutex_t err_lock; /* guards errmsg */
 	_Atomic uint64_t kernels_compiled, cache_hits, kernels_run, compile_ns;
 	char errmsg[AJ_ERRMSG_MAX];
 };

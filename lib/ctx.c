@@ -16,9 +16,9 @@ aj_status aj_ctx_error(aj_ctx *ctx, aj_status s, const char *fmt, ...)
 		return s;
 	va_list ap;
 	va_start(ap, fmt);
-	pthread_mutex_lock(&ctx->lock);
+	pthread_mutex_lock(&ctx->err_lock);
 	vsnprintf(ctx->errmsg, sizeof ctx->errmsg, fmt, ap);
-	pthread_mutex_unlock(&ctx->lock);
+	pthread_mutex_unlock(&ctx->err_lock);
 	va_end(ap);
 	return s;
 }
@@ -36,7 +36,8 @@ aj_status aj_ctx_new(aj_ctx **out)
 		aj_free(ctx);
 		return AJ_ERR_NOMEM;
 	}
-	pthread_mutex_init(&ctx->lock, NULL);
+	pthread_mutex_init(&ctx->jit_lock, NULL);
+	pthread_mutex_init(&ctx->err_lock, NULL);
 	ctx->host_isa = aj_jit_host_isa();
 	ctx->isa = ctx->host_isa;
 	*out = ctx;
@@ -49,7 +50,8 @@ void aj_ctx_free(aj_ctx *ctx)
 		return;
 	aj_cache_free(ctx->cache);
 	aj_jit_free(ctx->jit);
-	pthread_mutex_destroy(&ctx->lock);
+	pthread_mutex_destroy(&ctx->jit_lock);
+	pthread_mutex_destroy(&ctx->err_lock);
 	aj_free(ctx);
 }
 

@@ -123,6 +123,7 @@ typedef struct parser {
 
 static aj_expr parse_expr(parser *ps);
 static aj_expr parse_unary(parser *ps);
+static aj_expr parse_left(parser *ps, enum level lv);
 
 /* ---- errors ---- */
 
@@ -584,6 +585,12 @@ static aj_expr parse_unary(parser *ps)
 	return built(ps, aj_apply(ps->p, (aj_op)op, 1, &x), at);
 }
 
+/* An operand of level lv: the next tighter level. */
+static aj_expr parse_operand(parser *ps, enum level lv)
+{
+	return lv == LV_LEFT_LAST ? parse_unary(ps) : parse_left(ps, lv + 1);
+}
+
 /*
  * sum  := term (('+' | '-') term)*
  * term := unary (('*' | '/') unary)*
@@ -591,14 +598,12 @@ static aj_expr parse_unary(parser *ps)
  */
 static aj_expr parse_left(parser *ps, enum level lv)
 {
-	aj_expr lhs =
-	    lv == LV_LEFT_LAST ? parse_unary(ps) : parse_left(ps, lv + 1);
+	aj_expr lhs = parse_operand(ps, lv);
 	const struct oper *o;
 	while (lhs.id != AJ_EXPR_NONE.id && (o = infix_at(ps, lv)) != NULL) {
 		const char *at = ps->tok.start;
 		advance(ps);
-		aj_expr rhs = lv == LV_LEFT_LAST ? parse_unary(ps)
-						 : parse_left(ps, lv + 1);
+		aj_expr rhs = parse_operand(ps, lv);
 		if (rhs.id == AJ_EXPR_NONE.id)
 			return rhs;
 		lhs = apply2(ps, o->infix, lhs, rhs, at);

@@ -5,6 +5,7 @@
  */
 #include "ref.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,12 +152,80 @@ static void test_key_dump_shape_independent(void **state)
 	aj_ctx_free(ctx);
 }
 
+enum { NTHREAD = 4, TITER = 3000, TN = 37 };
+
+typedef struct worker {
+	aj_ctx *ctx;
+	int id;
+	int bad; /* elements that differed from the C result */
+} worker;
+
+/* One of three kernel structures, chosen by i: every thread shares them. */
+static void *work(void *arg)
+{
+	worker *w = arg;
+	aj_prog *p;
+	if (aj_prog_new(w->ctx, &p) != AJ_OK) {
+		w->bad = -1;
+		return NULL;
+	}
+	double x[TN], y[TN];
+	int64_t n = TN;
+	aj_array *a, *o;
+	aj_array_wrap(w->ctx, x, sizeof x, 0, AJ_FLOAT64, 1, &n, NULL, &a);
+	aj_array_wrap(w->ctx, y, sizeof y, 0, AJ_FLOAT64, 1, &n, NULL, &o);
+	for (int i = 0; i < TITER; i++) {
+		for (int k = 0; k < TN; k++)
+			x[k] = w->id + k + 0.5 * i;
+		aj_expr e = aj_leaf(p, a), s = aj_scalar_f64(p, i);
+		int kind = (i + w->id) % 3;
+		e = kind == 0 ? aj_add(p, e, s) : kind == 1 ? aj_mul(p, e, s)
+							  : aj_sub(p, e, s);
+		if (aj_assign(p, o, e) != AJ_OK || aj_sync(p) != AJ_OK) {
+			w->bad = -1;
+			break;
+		}
+		for (int k = 0; k < TN; k++) {
+			double want = kind == 0 ? x[k] + i : kind == 1 ? x[k] * i : x[k] - i;
+			w->bad += y[k] != want;
+		}
+	}
+	aj_array_free(a);
+	aj_array_free(o);
+	aj_prog_free(p);
+	return NULL;
+}
+
+/* One context, several threads with their own programs: correct results,
+ * and each structure compiled exactly once. */
+static void test_threads_share_cache(void **state)
+{
+	aj_ctx *ctx;
+	REF_OK_CTX(NULL, aj_ctx_new(&ctx));
+	pthread_t t[NTHREAD];
+	worker w[NTHREAD];
+	for (int i = 0; i < NTHREAD; i++) {
+		w[i] = (worker){ctx, i, 0};
+		assert_int_equal(pthread_create(&t[i], NULL, work, &w[i]), 0);
+	}
+	for (int i = 0; i < NTHREAD; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(w[i].bad, 0);
+	}
+	aj_stats st;
+	aj_ctx_stats(ctx, &st);
+	assert_int_equal(st.kernels_compiled, 3);
+	assert_int_equal(st.kernels_run, NTHREAD * TITER);
+	aj_ctx_free(ctx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_seed_loop),
 		cmocka_unit_test(test_key_structure),
 		cmocka_unit_test(test_key_dump_shape_independent),
+		cmocka_unit_test(test_threads_share_cache),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
