@@ -20,7 +20,7 @@ asan: deps
 
 test: build asan
 	ctest --test-dir $(BUILD) --output-on-failure
-	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
+	ASAN_OPTIONS=detect_leaks=1 \
 		ctest --test-dir $(ASAN) --output-on-failure
 
 bench: build

@@ -86,9 +86,12 @@ typedef enum aj_dtype {
  *   rule   result dtype: SAME (the promoted operands), FLOAT (promoted,
  *          then at least float: ints go to float64, bool to float32), BOOL
  *   sleef  SLEEF family used for vector and scalar code ("" = inline code)
- *   ulp    max error, in ULP of the result, for float32 and float64 inputs
- *          against the correctly rounded result (0 = exact). SLEEF's u10
- *          functions are bounded by 1.0 ULP; sqrt is correctly rounded.
+ *   ulp    max error in ULP of the result dtype against the correctly
+ *          rounded result (0 = exact), for float32 and float64 alike. The
+ *          SLEEF u10 functions are specified at 1.0 ULP; tests/test_ops.c
+ *          measures each over 200k inputs per dtype against long-double
+ *          libm and finds at most 1 ULP. sqrt is correctly rounded; + - * /
+ *          and comparisons are exact IEEE operations.
  */
 #define AJ_OP_TABLE(X)                                              \
 	X(ARRAY, "array", 0, LEAF, SAME, "", 0)                     \

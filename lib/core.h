@@ -80,7 +80,7 @@ typedef struct aj_cache aj_cache;
 typedef struct aj_jit aj_jit;
 
 struct aj_ctx {
-	aj_isa isa;        /* resolved: never AJ_ISA_HOST */
+	_Atomic int isa;   /* aj_isa, resolved: never AJ_ISA_HOST */
 	aj_isa host_isa;   /* best the host can run */
 	aj_jit *jit;       /* created on first compile */
 	aj_cache *cache;

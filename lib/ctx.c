@@ -73,13 +73,13 @@ aj_status aj_ctx_set_isa(aj_ctx *ctx, aj_isa isa)
 		return aj_ctx_error(ctx, AJ_ERR_ARG,
 				    "this CPU cannot run the requested ISA (%d)",
 				    (int)isa);
-	ctx->isa = isa;
+	atomic_store(&ctx->isa, isa);
 	return AJ_OK;
 }
 
 aj_isa aj_ctx_isa(const aj_ctx *ctx)
 {
-	return ctx ? ctx->isa : AJ_ISA_SCALAR;
+	return ctx ? (aj_isa)atomic_load(&ctx->isa) : AJ_ISA_SCALAR;
 }
 
 void aj_ctx_stats(const aj_ctx *ctx, aj_stats *out)

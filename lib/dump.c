@@ -55,12 +55,14 @@ static void dump_node(text *t, const aj_prog *p, uint32_t i)
 {
 	const aj_node *n = &p->node[i];
 	add(t, "%%%u = %s", i, aj_ops[n->op].name);
-	if (n->op == AJ_OP_ARRAY)
-		add(t, " @%p", (void *)n->u.array->data);
-	else if (n->op == AJ_OP_SCALAR && aj_is_float(n->dtype))
+	if (n->op == AJ_OP_ARRAY) {
+		add(t, " strides ");
+		add_shape(t, n->u.array->ndim, n->u.array->strides);
+	} else if (n->op == AJ_OP_SCALAR && aj_is_float(n->dtype)) {
 		add(t, " %.17g", n->u.scalar.f);
-	else if (n->op == AJ_OP_SCALAR)
+	} else if (n->op == AJ_OP_SCALAR) {
 		add(t, " %lld", (long long)n->u.scalar.i);
+	}
 	for (int k = 0; k < aj_ops[n->op].nin; k++)
 		add(t, k ? ", %%%u" : " %%%u", n->arg[k]);
 	add(t, " : %s%s ", aj_dtypes[n->dtype].name, n->weak ? " (weak)" : "");
@@ -68,19 +70,30 @@ static void dump_node(text *t, const aj_prog *p, uint32_t i)
 	add(t, "\n");
 }
 
-static void dump_dag(text *t, const aj_prog *p, uint32_t nassign,
+/* The nodes the assignments reach, in order; no addresses, so the text is
+ * the same from run to run. */
+static void dump_dag(text *t, aj_prog *p, uint32_t nassign,
 		     const aj_assignment *a)
 {
-	uint32_t last = 0;
+	uint8_t *live = aj_arena_alloc(&p->arena, p->nnode ? p->nnode : 1);
+	if (!live) {
+		t->nomem = true;
+		return;
+	}
+	memset(live, 0, p->nnode);
 	for (uint32_t i = 0; i < nassign; i++)
-		if (a[i].node > last)
-			last = a[i].node;
-	for (uint32_t i = 0; i <= last && i < p->nnode; i++)
-		dump_node(t, p, i);
+		live[a[i].node] = 1;
+	for (uint32_t i = p->nnode; i-- > 0;)
+		for (int k = 0; live[i] && k < aj_ops[p->node[i].op].nin; k++)
+			live[p->node[i].arg[k]] = 1;
+	for (uint32_t i = 0; i < p->nnode; i++)
+		if (live[i])
+			dump_node(t, p, i);
 	for (uint32_t i = 0; i < nassign; i++) {
-		add(t, "out%u @%p %s ", i, (void *)a[i].out->data,
-		    aj_dtypes[a[i].out->dtype].name);
+		add(t, "out%u %s ", i, aj_dtypes[a[i].out->dtype].name);
 		add_shape(t, a[i].out->ndim, a[i].out->shape);
+		add(t, " strides ");
+		add_shape(t, a[i].out->ndim, a[i].out->strides);
 		add(t, " <- %%%u\n", a[i].node);
 	}
 }

@@ -268,7 +268,7 @@ static aj_status fill_strides(aj_prog *p, const lower *L, aj_kcall *c)
 aj_status aj_fuse(aj_prog *p, const aj_assignment *as_, aj_kcall *call)
 {
 	memset(call, 0, sizeof *call);
-	call->k.isa = p->ctx->isa;
+	call->k.isa = (aj_isa)atomic_load_explicit(&p->ctx->isa, memory_order_relaxed);
 	lower L = {.p = p, .call = call};
 	if (!alloc_lower(&L, &p->arena, as_->node))
 		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
