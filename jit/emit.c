@@ -64,9 +64,9 @@ static LLVMTypeRef type_of(emitter *E, aj_dtype t, int w, bool memory)
 	return w == 1 ? e : LLVMVectorType(e, (unsigned)w);
 }
 
-static LLVMValueRef const_int(LLVMTypeRef t, int64_t v, int w)
+/* Constant c in all w lanes (c itself when w == 1). */
+static LLVMValueRef const_lanes(LLVMValueRef c, int w)
 {
-	LLVMValueRef c = LLVMConstInt(t, (unsigned long long)v, 1);
 	if (w == 1)
 		return c;
 	LLVMValueRef e[64];
@@ -75,15 +75,14 @@ static LLVMValueRef const_int(LLVMTypeRef t, int64_t v, int w)
 	return LLVMConstVector(e, (unsigned)w);
 }
 
+static LLVMValueRef const_int(LLVMTypeRef t, int64_t v, int w)
+{
+	return const_lanes(LLVMConstInt(t, (unsigned long long)v, 1), w);
+}
+
 static LLVMValueRef const_real(LLVMTypeRef t, double v, int w)
 {
-	LLVMValueRef c = LLVMConstReal(t, v);
-	if (w == 1)
-		return c;
-	LLVMValueRef e[64];
-	for (int i = 0; i < w; i++)
-		e[i] = c;
-	return LLVMConstVector(e, (unsigned)w);
+	return const_lanes(LLVMConstReal(t, v), w);
 }
 
 static LLVMValueRef splat(emitter *E, LLVMValueRef x, int w)

@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 uint64_t ref_rand(uint64_t *state)
@@ -70,4 +71,23 @@ void ref_ok_prog(aj_prog *p, aj_status s, const char *what, const char *file, in
 			    p ? aj_prog_errmsg(p) : "");
 		_fail(file, line);
 	}
+}
+
+int ref_env_setup(void **state)
+{
+	ref_env *E = calloc(1, sizeof *E);
+	if (!E || aj_ctx_new(&E->ctx) != AJ_OK ||
+	    aj_prog_new(E->ctx, &E->p) != AJ_OK)
+		return -1;
+	*state = E;
+	return 0;
+}
+
+int ref_env_teardown(void **state)
+{
+	ref_env *E = *state;
+	aj_prog_free(E->p);
+	aj_ctx_free(E->ctx);
+	free(E);
+	return 0;
 }

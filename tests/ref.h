@@ -24,6 +24,14 @@ double ref_uniform(uint64_t *state, double lo, double hi);
 double ref_ulp64(double got, double want);
 double ref_ulp32(float got, float want);
 
+/* A context and a program: the fixture most tests share. */
+typedef struct ref_env {
+	aj_ctx *ctx;
+	aj_prog *p;
+} ref_env;
+int ref_env_setup(void **state);
+int ref_env_teardown(void **state);
+
 /* Fails the test with ctx's or p's message unless s == AJ_OK. */
 #define REF_OK_CTX(ctx, call) ref_ok_ctx((ctx), (call), #call, __FILE__, __LINE__)
 #define REF_OK_PROG(p, call) ref_ok_prog((p), (call), #call, __FILE__, __LINE__)

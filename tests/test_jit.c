@@ -9,28 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct env {
-	aj_ctx *ctx;
-	aj_prog *p;
-} env;
+typedef ref_env env;
 
-static int setup(void **state)
-{
-	env *E = calloc(1, sizeof *E);
-	if (aj_ctx_new(&E->ctx) || aj_prog_new(E->ctx, &E->p))
-		return -1;
-	*state = E;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	env *E = *state;
-	aj_prog_free(E->p);
-	aj_ctx_free(E->ctx);
-	free(E);
-	return 0;
-}
 
 /* Dumps `exp(a)*s + b` at stage with a, b float64 of n elements. */
 static char *dump_exp(env *E, aj_stage stage, int64_t n)
@@ -189,5 +169,5 @@ int main(void)
 		cmocka_unit_test(test_schedule),
 		cmocka_unit_test(test_isas_agree),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, ref_env_setup, ref_env_teardown);
 }

@@ -227,10 +227,7 @@ static void check_elem(aj_op op, aj_dtype rt, val got, val want, const char *wha
 			 (long long)want.i, ulp);
 }
 
-typedef struct env {
-	aj_ctx *ctx;
-	aj_prog *p;
-} env;
+typedef ref_env env;
 
 static const int op_nin[] = {
 #define X(id, name, nin, ...) nin,
@@ -375,23 +372,6 @@ static void all_ops(env *E)
 	}
 }
 
-static int setup(void **state)
-{
-	env *E = calloc(1, sizeof *E);
-	if (aj_ctx_new(&E->ctx) || aj_prog_new(E->ctx, &E->p))
-		return -1;
-	*state = E;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	env *E = *state;
-	aj_prog_free(E->p);
-	aj_ctx_free(E->ctx);
-	free(E);
-	return 0;
-}
 
 static void test_ops_each_isa(void **state)
 {
@@ -747,5 +727,5 @@ int main(void)
 		cmocka_unit_test(test_zero_d_and_empty),
 		cmocka_unit_test(test_broadcast_outer),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, ref_env_setup, ref_env_teardown);
 }
