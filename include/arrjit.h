@@ -56,15 +56,24 @@ typedef enum aj_status {
 } aj_status;
 
 /*
- * dtypes. X(ID, name, size in bytes, kind) with kind b (bool), i (signed
- * int), f (float). Order is the enum order.
+ * dtypes: NumPy's, but float16. X(ID, name, size in bytes, kind) with kind
+ * b (bool), i (signed int), u (unsigned int), f (float), c (complex: two
+ * floats, real then imaginary). Order is the enum order.
  */
-#define AJ_DTYPE_TABLE(X)               \
-	X(BOOL, "bool", 1, 'b')         \
-	X(INT32, "int32", 4, 'i')       \
-	X(INT64, "int64", 8, 'i')       \
-	X(FLOAT32, "float32", 4, 'f')   \
-	X(FLOAT64, "float64", 8, 'f')
+#define AJ_DTYPE_TABLE(X)                       \
+	X(BOOL, "bool", 1, 'b')                 \
+	X(INT8, "int8", 1, 'i')                 \
+	X(INT16, "int16", 2, 'i')               \
+	X(INT32, "int32", 4, 'i')               \
+	X(INT64, "int64", 8, 'i')               \
+	X(UINT8, "uint8", 1, 'u')               \
+	X(UINT16, "uint16", 2, 'u')             \
+	X(UINT32, "uint32", 4, 'u')             \
+	X(UINT64, "uint64", 8, 'u')             \
+	X(FLOAT32, "float32", 4, 'f')           \
+	X(FLOAT64, "float64", 8, 'f')           \
+	X(COMPLEX64, "complex64", 8, 'c')       \
+	X(COMPLEX128, "complex128", 16, 'c')
 
 typedef enum aj_dtype {
 #define X(id, name, size, kind) AJ_##id,

@@ -49,13 +49,13 @@ typedef struct emitter {
 
 static LLVMTypeRef elem_type(emitter *E, aj_dtype t, bool memory)
 {
-	switch (t) {
-	case AJ_BOOL: return memory ? E->i8 : E->i1;
-	case AJ_INT32: return E->i32;
-	case AJ_INT64: return E->i64;
-	case AJ_FLOAT32: return E->f32;
-	default: return E->f64;
-	}
+	if (t == AJ_BOOL)
+		return memory ? E->i8 : E->i1;
+	if (t == AJ_FLOAT32)
+		return E->f32;
+	if (t == AJ_FLOAT64)
+		return E->f64;
+	return LLVMIntTypeInContext(E->C, (unsigned)aj_dtypes[t].size * 8);
 }
 
 static LLVMTypeRef type_of(emitter *E, aj_dtype t, int w, bool memory)
@@ -177,6 +177,53 @@ static void loop_end(emitter *E, loop *L, int64_t step)
 
 /* ---- values ---- */
 
+/* The smallest signed integer of `bits` bits. */
+static int64_t int_min(int bits)
+{
+	return bits == 64 ? INT64_MIN : -(INT64_C(1) << (bits - 1));
+}
+
+/* x86's truncating float -> int of `bits` (cvttsd2si): NaN and
+ * out-of-range values give the minimum int; plain fptosi would be poison. */
+static LLVMValueRef cvtt(emitter *E, LLVMValueRef x, int bits, int w)
+{
+	LLVMTypeRef ft = LLVMTypeOf(x);
+	LLVMTypeRef fe = w == 1 ? ft : LLVMGetElementType(ft);
+	LLVMTypeRef it = LLVMIntTypeInContext(E->C, (unsigned)bits);
+	LLVMValueRef lo = const_real(fe, -ldexp(1.0, bits - 1), w);
+	LLVMValueRef hi = const_real(fe, ldexp(1.0, bits - 1), w);
+	LLVMValueRef ok = LLVMBuildAnd(
+		E->B, LLVMBuildFCmp(E->B, LLVMRealOGE, x, lo, ""),
+		LLVMBuildFCmp(E->B, LLVMRealOLT, x, hi, ""), "");
+	LLVMValueRef v = LLVMBuildFPToSI(E->B, x, w == 1 ? it : LLVMVectorType(it, (unsigned)w), "");
+	return LLVMBuildSelect(E->B, ok, v, const_int(it, int_min(bits), w), "");
+}
+
+/*
+ * float -> int as NumPy computes it on x86 (its casts are C conversions
+ * compiled for x86-64): 1- and 2-byte targets truncate a 32-bit
+ * conversion; uint32/uint64 convert x - 2^(n-1) and flip the top bit when
+ * x >= 2^(n-1). So -1.0 gives 255 as uint8, 2^64-1 as uint64, and NaN the
+ * minimum (or 2^(n-1) for the unsigned ones).
+ */
+static LLVMValueRef float_to_int(emitter *E, LLVMValueRef x, aj_dtype to, int w)
+{
+	int bits = aj_dtypes[to].size * 8;
+	LLVMTypeRef t = type_of(E, to, w, false);
+	if (bits < 32)
+		return LLVMBuildTrunc(E->B, cvtt(E, x, 32, w), t, "");
+	if (aj_is_signed(to))
+		return cvtt(E, x, bits, w);
+	LLVMTypeRef ft = LLVMTypeOf(x);
+	LLVMValueRef half = const_real(w == 1 ? ft : LLVMGetElementType(ft),
+				       ldexp(1.0, bits - 1), w);
+	LLVMValueRef big = LLVMBuildFCmp(E->B, LLVMRealOGE, x, half, "");
+	LLVMValueRef hi = LLVMBuildXor(
+		E->B, cvtt(E, LLVMBuildFSub(E->B, x, half, ""), bits, w),
+		const_int(elem_type(E, to, false), int_min(bits), w), "");
+	return LLVMBuildSelect(E->B, big, hi, cvtt(E, x, bits, w), "");
+}
+
 static LLVMValueRef emit_cast(emitter *E, LLVMValueRef x, aj_dtype from,
 			      aj_dtype to, int w)
 {
@@ -191,25 +238,13 @@ static LLVMValueRef emit_cast(emitter *E, LLVMValueRef x, aj_dtype from,
 		return aj_is_float(to) ? LLVMBuildUIToFP(E->B, x, t, "")
 				       : LLVMBuildZExt(E->B, x, t, "");
 	if (aj_is_int(from) && aj_is_int(to))
-		return LLVMBuildIntCast2(E->B, x, t, 1, "");
+		return LLVMBuildIntCast2(E->B, x, t, aj_is_signed(from), "");
 	if (aj_is_int(from))
-		return LLVMBuildSIToFP(E->B, x, t, "");
+		return aj_is_signed(from) ? LLVMBuildSIToFP(E->B, x, t, "")
+					  : LLVMBuildUIToFP(E->B, x, t, "");
 	if (aj_is_float(to))
 		return LLVMBuildFPCast(E->B, x, t, "");
-	/* float -> int: NaN and out-of-range give the minimum, as x86's
-	 * cvttsd2si does for NumPy; fptosi alone would be poison there. */
-	int bits = aj_dtypes[to].size * 8;
-	LLVMTypeRef ft = LLVMTypeOf(x);
-	LLVMTypeRef fe = w == 1 ? ft : LLVMGetElementType(ft);
-	LLVMValueRef lo = const_real(fe, -ldexp(1.0, bits - 1), w);
-	LLVMValueRef hi = const_real(fe, ldexp(1.0, bits - 1), w);
-	LLVMValueRef ok = LLVMBuildAnd(
-		E->B, LLVMBuildFCmp(E->B, LLVMRealOGE, x, lo, ""),
-		LLVMBuildFCmp(E->B, LLVMRealOLT, x, hi, ""), "");
-	LLVMValueRef v = LLVMBuildFPToSI(E->B, x, t, "");
-	LLVMValueRef min = const_int(elem_type(E, to, false),
-				     bits == 64 ? INT64_MIN : INT32_MIN, w);
-	return LLVMBuildSelect(E->B, ok, v, min, "");
+	return float_to_int(E, x, to, w);
 }
 
 /* Applies a scalar function lane by lane. */
@@ -246,14 +281,15 @@ static LLVMValueRef emit_sleef(emitter *E, aj_op op, aj_dtype t, int w,
 }
 
 /*
- * Integer power by squaring, as an internal function per width: wraps like
- * NumPy. A negative exponent gives 1/b**-e truncated (1, -1 or 0); NumPy
- * raises there instead.
+ * Integer power by squaring, as an internal function per type: wraps like
+ * NumPy. For signed types a negative exponent gives 1/b**-e truncated (1,
+ * -1 or 0); NumPy raises there instead.
  */
-static LLVMValueRef ipow_fn(emitter *E, LLVMTypeRef t, LLVMTypeRef *fty)
+static LLVMValueRef ipow_fn(emitter *E, aj_dtype dt, LLVMTypeRef *fty)
 {
 	char name[32];
-	snprintf(name, sizeof name, "aj_ipow_i%u", LLVMGetIntTypeWidth(t));
+	LLVMTypeRef t = elem_type(E, dt, false);
+	snprintf(name, sizeof name, "aj_ipow_%s", aj_dtypes[dt].name);
 	LLVMTypeRef params[2] = {t, t};
 	LLVMValueRef f = LLVMGetNamedFunction(E->M, name);
 	*fty = LLVMFunctionType(t, params, 2, 0);
@@ -271,10 +307,12 @@ static LLVMValueRef ipow_fn(emitter *E, LLVMTypeRef t, LLVMTypeRef *fty)
 	LLVMValueRef base = LLVMGetParam(f, 0), e = LLVMGetParam(f, 1);
 	LLVMValueRef zero = LLVMConstInt(t, 0, 0), one = LLVMConstInt(t, 1, 0);
 	LLVMPositionBuilderAtEnd(b, entry);
-	LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, e, zero, ""), neg, head);
+	LLVMValueRef isneg = aj_is_signed(dt) ? LLVMBuildICmp(b, LLVMIntSLT, e, zero, "")
+					      : LLVMConstInt(E->i1, 0, 0);
+	LLVMBuildCondBr(b, isneg, neg, head);
 	/* b == 1: 1; b == -1: +-1 by parity; otherwise 0 */
 	LLVMPositionBuilderAtEnd(b, neg);
-	LLVMValueRef odd = LLVMBuildTrunc(b, e, LLVMInt1TypeInContext(E->C), "");
+	LLVMValueRef odd = LLVMBuildTrunc(b, e, E->i1, "");
 	LLVMValueRef m1 = LLVMBuildSelect(b, odd, LLVMConstAllOnes(t), one, "");
 	LLVMValueRef r = LLVMBuildSelect(
 		b, LLVMBuildICmp(b, LLVMIntEQ, base, one, ""), one,
@@ -287,7 +325,7 @@ static LLVMValueRef ipow_fn(emitter *E, LLVMTypeRef t, LLVMTypeRef *fty)
 		     n = LLVMBuildPhi(b, t, "n");
 	LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntNE, n, zero, ""), body, done);
 	LLVMPositionBuilderAtEnd(b, body);
-	LLVMValueRef bit = LLVMBuildTrunc(b, n, LLVMInt1TypeInContext(E->C), "");
+	LLVMValueRef bit = LLVMBuildTrunc(b, n, E->i1, "");
 	LLVMValueRef acc2 = LLVMBuildSelect(b, bit, LLVMBuildMul(b, acc, x, ""), acc, "");
 	LLVMValueRef x2 = LLVMBuildMul(b, x, x, "");
 	LLVMValueRef n2 = LLVMBuildLShr(b, n, one, "");
@@ -307,13 +345,15 @@ static LLVMValueRef emit_pow(emitter *E, aj_dtype t, int w, LLVMValueRef *x)
 {
 	if (aj_is_float(t))
 		return emit_sleef(E, AJ_OP_POW, t, w, x);
-	LLVMTypeRef fty, et = elem_type(E, t, false);
-	LLVMValueRef f = ipow_fn(E, et, &fty);
+	LLVMTypeRef fty;
+	LLVMValueRef f = ipow_fn(E, t, &fty);
 	if (w == 1)
 		return LLVMBuildCall2(E->B, fty, f, x, 2, "");
 	return per_lane(E, f, fty, x, 2, w, type_of(E, t, w, false));
 }
 
+/* NumPy's minimum is (a < b || isnan(a)) ? a : b, maximum likewise with
+ * >: NaN propagates, and between equal values (-0.0, 0.0) b wins. */
 static LLVMValueRef emit_minmax(emitter *E, aj_op op, aj_dtype t,
 				LLVMValueRef *x)
 {
@@ -321,10 +361,16 @@ static LLVMValueRef emit_minmax(emitter *E, aj_op op, aj_dtype t,
 	if (t == AJ_BOOL)
 		return min ? LLVMBuildAnd(E->B, x[0], x[1], "")
 			   : LLVMBuildOr(E->B, x[0], x[1], "");
-	/* NumPy's minimum/maximum propagate NaN: llvm.minimum/maximum */
-	const char *name = aj_is_float(t) ? (min ? "llvm.minimum" : "llvm.maximum")
-					  : (min ? "llvm.smin" : "llvm.smax");
-	return intrinsic(E, name, LLVMTypeOf(x[0]), x, 2);
+	if (aj_is_int(t)) {
+		const char *name = aj_is_signed(t) ? (min ? "llvm.smin" : "llvm.smax")
+						   : (min ? "llvm.umin" : "llvm.umax");
+		return intrinsic(E, name, LLVMTypeOf(x[0]), x, 2);
+	}
+	LLVMValueRef pick = LLVMBuildOr(
+		E->B,
+		LLVMBuildFCmp(E->B, min ? LLVMRealOLT : LLVMRealOGT, x[0], x[1], ""),
+		LLVMBuildFCmp(E->B, LLVMRealUNO, x[0], x[0], ""), "");
+	return LLVMBuildSelect(E->B, pick, x[0], x[1], "");
 }
 
 static LLVMValueRef emit_cmp(emitter *E, aj_op op, aj_dtype t, LLVMValueRef *x)
@@ -339,7 +385,7 @@ static LLVMValueRef emit_cmp(emitter *E, aj_op op, aj_dtype t, LLVMValueRef *x)
 	int i = op - AJ_OP_EQ;
 	if (aj_is_float(t))
 		return LLVMBuildFCmp(E->B, fp[i], x[0], x[1], "");
-	return LLVMBuildICmp(E->B, t == AJ_BOOL ? up[i] : sp[i], x[0], x[1], "");
+	return LLVMBuildICmp(E->B, aj_is_signed(t) ? sp[i] : up[i], x[0], x[1], "");
 }
 
 static LLVMValueRef emit_arith(emitter *E, aj_op op, aj_dtype t,
@@ -364,7 +410,7 @@ static LLVMValueRef emit_arith(emitter *E, aj_op op, aj_dtype t,
 		return f ? LLVMBuildFNeg(E->B, x[0], "")
 			 : LLVMBuildNeg(E->B, x[0], "");
 	case AJ_OP_ABS:
-		if (b)
+		if (b || aj_is_unsigned(t))
 			return x[0];
 		if (f)
 			return intrinsic(E, "llvm.fabs", LLVMTypeOf(x[0]), x, 1);

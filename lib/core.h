@@ -27,7 +27,7 @@
 typedef struct aj_dtype_info {
 	const char *name;
 	int size;
-	char kind; /* 'b', 'i', 'f' */
+	char kind; /* 'b', 'i', 'u', 'f', 'c' */
 } aj_dtype_info;
 
 extern const aj_dtype_info aj_dtypes[AJ_NDTYPE];
@@ -36,9 +36,22 @@ static inline bool aj_is_float(aj_dtype t)
 {
 	return aj_dtypes[t].kind == 'f';
 }
+/* Signed or unsigned integer (not bool). */
 static inline bool aj_is_int(aj_dtype t)
 {
+	return aj_dtypes[t].kind == 'i' || aj_dtypes[t].kind == 'u';
+}
+static inline bool aj_is_signed(aj_dtype t)
+{
 	return aj_dtypes[t].kind == 'i';
+}
+static inline bool aj_is_unsigned(aj_dtype t)
+{
+	return aj_dtypes[t].kind == 'u';
+}
+static inline bool aj_is_complex(aj_dtype t)
+{
+	return aj_dtypes[t].kind == 'c';
 }
 
 /* NumPy's promotion of two dtypes; each may be weak (a Python scalar). */
@@ -46,6 +59,8 @@ aj_dtype aj_promote(aj_dtype a, bool aweak, aj_dtype b, bool bweak,
 		    bool *weak);
 /* NumPy's can_cast(from, to, "same_kind"). */
 bool aj_can_cast_same_kind(aj_dtype from, aj_dtype to);
+/* Whether v is representable in integer (or bool) dtype t. */
+bool aj_int_fits(aj_dtype t, int64_t v);
 /* Parses a dtype name ("float32"); -1 if unknown. */
 int aj_dtype_from_name(const char *name, size_t len);
 

@@ -150,27 +150,27 @@ aj_expr aj_scalar_bool(aj_prog *p, bool v)
 	return scalar(p, AJ_BOOL, true, (aj_scalar_val){.i = v});
 }
 
-static bool int_fits(aj_dtype t, int64_t v)
-{
-	return t == AJ_INT64 || (t == AJ_INT32 && v >= INT32_MIN && v <= INT32_MAX);
-}
-
-/* Like np.float32(v), np.int32(v), np.bool_(v). */
+/* Like np.float32(v), np.uint8(v), np.bool_(v): v must be representable
+ * (an integral value in range for integer dtypes). */
 aj_expr aj_scalar(aj_prog *p, aj_dtype t, double v)
 {
 	if (!p)
 		return AJ_EXPR_NONE;
 	aj_scalar_val s;
-	if ((unsigned)t >= AJ_NDTYPE) {
-		aj_prog_error(p, AJ_ERR_DTYPE, "aj_scalar: bad dtype %d", (int)t);
+	if ((unsigned)t >= AJ_NDTYPE || aj_is_complex(t)) {
+		aj_prog_error(p, AJ_ERR_DTYPE, "aj_scalar: no real scalar of "
+			      "dtype %d", (int)t);
 		return AJ_EXPR_NONE;
 	}
 	if (aj_is_float(t)) {
 		s.f = t == AJ_FLOAT32 ? (float)v : v;
 	} else if (t == AJ_BOOL) {
 		s.i = v != 0;
-	} else if (!(v >= -0x1p63 && v < 0x1p63) || !int_fits(t, (int64_t)v)) {
-		aj_prog_error(p, AJ_ERR_OVERFLOW, "%g does not fit in %s", v,
+	} else if (t == AJ_UINT64 && v >= 0x1p63 && v < 0x1p64) {
+		s.i = (int64_t)(uint64_t)v; /* stored as its bit pattern */
+	} else if (!(v >= -0x1p63 && v < 0x1p63) || v != (double)(int64_t)v ||
+		   !aj_int_fits(t, (int64_t)v)) {
+		aj_prog_error(p, AJ_ERR_OVERFLOW, "%.17g is not a %s value", v,
 			      aj_dtypes[t].name);
 		return AJ_EXPR_NONE;
 	} else {
@@ -247,7 +247,7 @@ static bool check_weak_ints(aj_prog *p, int nin, const aj_node *const *arg,
 	for (int i = 0; i < nin; i++) {
 		const aj_node *a = arg[i];
 		if (a->op == AJ_OP_SCALAR && a->weak && a->dtype == AJ_INT64 &&
-		    aj_is_int(t) && !int_fits(t, a->u.scalar.i)) {
+		    aj_is_int(t) && !aj_int_fits(t, a->u.scalar.i)) {
 			aj_prog_error(p, AJ_ERR_OVERFLOW,
 				      "Python integer %lld out of bounds for %s",
 				      (long long)a->u.scalar.i, aj_dtypes[t].name);
@@ -257,17 +257,20 @@ static bool check_weak_ints(aj_prog *p, int nin, const aj_node *const *arg,
 	return true;
 }
 
-/* The float dtype an op computes in for operand dtype t. */
+/*
+ * The float dtype an op computes in for operand dtype t. Division of bools
+ * and ints is float64, as in NumPy. Math functions follow NumPy's loops:
+ * 1- and 2-byte ints and bool would get float16 there; arrjit has no
+ * float16 and gives float32 (which holds every float16 value) for 1-byte
+ * types, float32 for 2-byte ints as NumPy does, float64 for wider ones.
+ */
 static aj_dtype to_float(aj_op op, aj_dtype t)
 {
-	if (aj_is_float(t))
+	if (aj_is_float(t) || aj_is_complex(t))
 		return t;
-	/* NumPy gives float16 for math on bool; we have no float16 and take
-	 * float32, which holds every value float16 would. Division of bools
-	 * is float64 in NumPy too. */
-	if (t == AJ_BOOL && op != AJ_OP_DIV)
-		return AJ_FLOAT32;
-	return AJ_FLOAT64;
+	if (op == AJ_OP_DIV || aj_dtypes[t].size > 2)
+		return AJ_FLOAT64;
+	return AJ_FLOAT32;
 }
 
 static bool check_bool_op(aj_prog *p, aj_op op, aj_dtype t)
@@ -284,6 +287,17 @@ static bool check_bool_op(aj_prog *p, aj_op op, aj_dtype t)
 	if (why)
 		aj_prog_error(p, AJ_ERR_DTYPE, "%s", why);
 	return why == NULL;
+}
+
+/* Complex arrays can be wrapped, viewed, loaded and saved; kernels do not
+ * compute with them yet. */
+static bool check_real(aj_prog *p, const char *what, aj_dtype t)
+{
+	if (!aj_is_complex(t))
+		return true;
+	aj_prog_error(p, AJ_ERR_DTYPE, "%s: complex (%s) arithmetic is not "
+		      "supported yet", what, aj_dtypes[t].name);
+	return false;
 }
 
 /* Result dtype and weakness of op applied to arg (NumPy's rules). */
@@ -333,7 +347,8 @@ aj_expr aj_apply(aj_prog *p, aj_op op, int nin, const aj_expr *args)
 	}
 	const aj_node *arg[3];
 	for (int i = 0; i < nin; i++)
-		if (!(arg[i] = aj_prog_node(p, args[i])))
+		if (!(arg[i] = aj_prog_node(p, args[i])) ||
+		    !check_real(p, aj_ops[op].name, arg[i]->dtype))
 			return AJ_EXPR_NONE;
 	aj_node n = {.op = (uint8_t)op};
 	if (!broadcast_args(p, op, nin, arg, &n) ||
@@ -372,6 +387,8 @@ aj_expr aj_cast(aj_prog *p, aj_expr x, aj_dtype t)
 		aj_prog_error(p, AJ_ERR_DTYPE, "aj_cast: bad dtype %d", (int)t);
 		return AJ_EXPR_NONE;
 	}
+	if (!check_real(p, "astype", a->dtype) || !check_real(p, "astype", t))
+		return AJ_EXPR_NONE;
 	aj_node n = {.op = AJ_OP_CAST, .dtype = (uint8_t)t, .ndim = a->ndim,
 		     .shape = a->shape};
 	n.arg[0] = x.id - p->id_base - 1;
@@ -412,6 +429,9 @@ static aj_status check_assign(aj_prog *p, const aj_array *out, const aj_node *n)
 		return aj_prog_error(p, AJ_ERR_SHAPE, "cannot assign shape %s "
 				     "to output of shape %s", se, so);
 	}
+	if (!check_real(p, "assignment", n->dtype) ||
+	    !check_real(p, "assignment", out->dtype))
+		return p->err;
 	if (!aj_can_cast_same_kind(n->dtype, out->dtype))
 		return aj_prog_error(p, AJ_ERR_DTYPE, "cannot cast %s to %s "
 				     "output under same_kind; use aj_cast",

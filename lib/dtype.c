@@ -43,25 +43,47 @@ int aj_dtype_from_name(const char *name, size_t len)
 	return -1;
 }
 
-/* Kind order b < i < f: a kind "above" another can hold it. */
+/* Promotion rank: a kind of higher rank can hold values of a lower one. */
 static int kind_rank(aj_dtype t)
 {
 	switch (aj_dtypes[t].kind) {
 	case 'b': return 0;
-	case 'i': return 1;
-	default: return 2;
+	case 'i':
+	case 'u': return 1;
+	case 'f': return 2;
+	default: return 3;
 	}
 }
 
+static aj_dtype of_size(char kind, int size)
+{
+	for (int t = 0; t < AJ_NDTYPE; t++)
+		if (aj_dtypes[t].kind == kind && aj_dtypes[t].size == size)
+			return (aj_dtype)t;
+	return AJ_NDTYPE;
+}
+
+/* No float16 here: where NumPy would pick it, float32. */
 static aj_dtype float_of_size(int size)
 {
 	return size <= 4 ? AJ_FLOAT32 : AJ_FLOAT64;
 }
 
+/* A signed and an unsigned int: the signed one if it is larger, else a
+ * signed int twice the unsigned one's size, else (uint64) float64. */
+static aj_dtype promote_mixed_ints(aj_dtype s, aj_dtype u)
+{
+	int ss = aj_dtypes[s].size, us = aj_dtypes[u].size;
+	if (ss > us)
+		return s;
+	return us < 8 ? of_size('i', 2 * us) : AJ_FLOAT64;
+}
+
 /*
- * Strong promotion, NumPy's table: within a kind the larger wins; an int
+ * Strong promotion, NumPy's table. Within a kind the larger wins; an int
  * meeting a float needs a float of at least twice the int's size (int32 +
- * float32 = float64), capped at float64.
+ * float32 = float64), capped at float64; a complex promotes its component
+ * float with the other operand.
  */
 static aj_dtype promote_strong(aj_dtype a, aj_dtype b)
 {
@@ -72,13 +94,20 @@ static aj_dtype promote_strong(aj_dtype a, aj_dtype b)
 		a = b;
 		b = t;
 	}
+	char ka = aj_dtypes[a].kind, kb = aj_dtypes[b].kind;
 	int sa = aj_dtypes[a].size, sb = aj_dtypes[b].size;
-	if (kind_rank(a) == kind_rank(b))
-		return sa >= sb ? a : b;
-	if (aj_dtypes[b].kind == 'b')
+	if (kb == 'b')
 		return a;
-	/* a float, b int */
-	return float_of_size(sa >= 2 * sb ? sa : 2 * sb);
+	if (ka == 'c') {
+		aj_dtype fb = kb == 'c' ? float_of_size(sb / 2) : b;
+		aj_dtype f = promote_strong(float_of_size(sa / 2), fb);
+		return of_size('c', 2 * aj_dtypes[f].size);
+	}
+	if (ka == kb)
+		return sa >= sb ? a : b;
+	if (ka == 'f')
+		return kb == 'f' ? a : float_of_size(sa >= 2 * sb ? sa : 2 * sb);
+	return ka == 'i' ? promote_mixed_ints(a, b) : promote_mixed_ints(b, a);
 }
 
 /*
@@ -105,8 +134,22 @@ aj_dtype aj_promote(aj_dtype a, bool aweak, aj_dtype b, bool bweak, bool *weak)
 	return promote_strong(a, b);
 }
 
-/* same_kind: safe casts, or casts within a kind (float64 -> float32). */
+/* same_kind: casting up NumPy's kind order b < u < i < f < c, or within a
+ * kind whatever the size (float64 -> float32). */
 bool aj_can_cast_same_kind(aj_dtype from, aj_dtype to)
 {
-	return kind_rank(from) <= kind_rank(to);
+	static const char order[] = "buifc";
+	return strchr(order, aj_dtypes[from].kind) <= strchr(order, aj_dtypes[to].kind);
+}
+
+bool aj_int_fits(aj_dtype t, int64_t v)
+{
+	int bits = aj_dtypes[t].size * 8;
+	switch (aj_dtypes[t].kind) {
+	case 'b': return v == 0 || v == 1;
+	case 'u': return v >= 0 && (bits == 64 || v < (INT64_C(1) << bits));
+	case 'i': return bits == 64 || (v >= -(INT64_C(1) << (bits - 1)) &&
+					v < (INT64_C(1) << (bits - 1)));
+	default: return true;
+	}
 }
