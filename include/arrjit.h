@@ -48,11 +48,13 @@ typedef enum aj_status {
 	AJ_ERR_LAYOUT,   /* reshape not expressible as a view of these strides */
 	AJ_ERR_OVERLAP,  /* output overlaps an input or itself unsupportedly */
 	AJ_ERR_READONLY, /* assignment to a read-only (broadcast) view */
-	AJ_ERR_PARSE,    /* bad expression text; the message names the column */
+	AJ_ERR_PARSE,    /* bad expression text (the message names the column)
+			    or a malformed .npy file */
 	AJ_ERR_NAME,     /* unknown name in expression text */
 	AJ_ERR_STALE,    /* expression handle from before the last aj_sync() */
 	AJ_ERR_NOMEM,    /* allocation failed */
 	AJ_ERR_JIT,      /* LLVM failed to build or compile a kernel */
+	AJ_ERR_IO,       /* a file could not be opened, read or written */
 } aj_status;
 
 /*
@@ -90,44 +92,98 @@ typedef enum aj_dtype {
  *   ID     enum suffix: AJ_OP_ID
  *   name   NumPy's name; the expression language accepts it as a call
  *   nin    number of operands
- *   kind   LEAF, CAST, UNARY (exact arithmetic), MATH (float functions),
- *          BINARY, CMP (to bool), SELECT. Kinds are contiguous.
- *   rule   result dtype: SAME (the promoted operands), FLOAT (promoted,
- *          then at least float: ints go to float64, bool to float32), BOOL
- *   sleef  SLEEF family used for vector and scalar code ("" = inline code)
+ *   kind   how operands are typed and the op lowered; kinds are contiguous:
+ *          LEAF; CAST; UNARY and BINARY (operands cast to the result dtype);
+ *          MATH (float functions, operands cast to the result dtype); CMP
+ *          (operands promoted together, result bool); PRED (a test of one
+ *          operand, result bool); LOGIC (operands as truth values, result
+ *          bool); SELECT (where: condition as truth value); CLIP.
+ *   rule   result dtype: SAME (the promoted operands), NOBOOL (SAME, but
+ *          bool computes as int8, as NumPy's loops do), FLOAT (promoted,
+ *          then at least float: 1-byte types go to float32 where NumPy
+ *          has float16, 2-byte ints to float32, wider ints to float64),
+ *          BOOL, BITS (ints or bool only), SHIFT (ints only; bool as int8)
+ *   sleef  SLEEF family and accuracy ("exp_u10", "fmod" for exact ones),
+ *          "" for inline code or an LLVM intrinsic
  *   ulp    max error in ULP of the result dtype against the correctly
  *          rounded result (0 = exact), for float32 and float64 alike. The
- *          SLEEF u10 functions are specified at 1.0 ULP; tests/test_ops.c
- *          measures each over 200k inputs per dtype against long-double
- *          libm and finds at most 1 ULP. sqrt is correctly rounded; + - * /
- *          and comparisons are exact IEEE operations.
+ *          SLEEF u10 functions are specified at 1.0 ULP and hypot (u05) at
+ *          0.5001; tests/test_ops.c measures each over 200k inputs per
+ *          dtype against long-double libm. sqrt, floor, ceil, trunc, rint
+ *          are exact; + - * / and comparisons are exact IEEE operations.
  */
-#define AJ_OP_TABLE(X)                                              \
-	X(ARRAY, "array", 0, LEAF, SAME, "", 0)                     \
-	X(SCALAR, "scalar", 0, LEAF, SAME, "", 0)                   \
-	X(CAST, "astype", 1, CAST, SAME, "", 0)                     \
-	X(NEG, "negative", 1, UNARY, SAME, "", 0)                   \
-	X(ABS, "absolute", 1, UNARY, SAME, "", 0)                   \
-	X(SQRT, "sqrt", 1, MATH, FLOAT, "", 0)                      \
-	X(EXP, "exp", 1, MATH, FLOAT, "exp", 1)                     \
-	X(LOG, "log", 1, MATH, FLOAT, "log", 1)                     \
-	X(SIN, "sin", 1, MATH, FLOAT, "sin", 1)                     \
-	X(COS, "cos", 1, MATH, FLOAT, "cos", 1)                     \
-	X(TANH, "tanh", 1, MATH, FLOAT, "tanh", 1)                  \
-	X(ADD, "add", 2, BINARY, SAME, "", 0)                       \
-	X(SUB, "subtract", 2, BINARY, SAME, "", 0)                  \
-	X(MUL, "multiply", 2, BINARY, SAME, "", 0)                  \
-	X(DIV, "true_divide", 2, BINARY, FLOAT, "", 0)              \
-	X(POW, "power", 2, BINARY, SAME, "pow", 1)                  \
-	X(MIN, "minimum", 2, BINARY, SAME, "", 0)                   \
-	X(MAX, "maximum", 2, BINARY, SAME, "", 0)                   \
-	X(EQ, "equal", 2, CMP, BOOL, "", 0)                         \
-	X(NE, "not_equal", 2, CMP, BOOL, "", 0)                     \
-	X(LT, "less", 2, CMP, BOOL, "", 0)                          \
-	X(LE, "less_equal", 2, CMP, BOOL, "", 0)                    \
-	X(GT, "greater", 2, CMP, BOOL, "", 0)                       \
-	X(GE, "greater_equal", 2, CMP, BOOL, "", 0)                 \
-	X(WHERE, "where", 3, SELECT, SAME, "", 0)
+#define AJ_OP_TABLE(X)                                                  \
+	X(ARRAY, "array", 0, LEAF, SAME, "", 0)                         \
+	X(SCALAR, "scalar", 0, LEAF, SAME, "", 0)                       \
+	X(CAST, "astype", 1, CAST, SAME, "", 0)                         \
+	X(NEG, "negative", 1, UNARY, SAME, "", 0)                       \
+	X(ABS, "absolute", 1, UNARY, SAME, "", 0)                       \
+	X(SQUARE, "square", 1, UNARY, NOBOOL, "", 0)                    \
+	X(RECIPROCAL, "reciprocal", 1, UNARY, NOBOOL, "", 0)              \
+	X(SIGN, "sign", 1, UNARY, SAME, "", 0)                          \
+	X(INVERT, "invert", 1, UNARY, BITS, "", 0)                      \
+	X(SQRT, "sqrt", 1, MATH, FLOAT, "", 0)                          \
+	X(CBRT, "cbrt", 1, MATH, FLOAT, "cbrt_u10", 1)                  \
+	X(EXP, "exp", 1, MATH, FLOAT, "exp_u10", 1)                     \
+	X(EXP2, "exp2", 1, MATH, FLOAT, "exp2_u10", 1)                  \
+	X(EXPM1, "expm1", 1, MATH, FLOAT, "expm1_u10", 1)               \
+	X(LOG, "log", 1, MATH, FLOAT, "log_u10", 1)                     \
+	X(LOG2, "log2", 1, MATH, FLOAT, "log2_u10", 1)                  \
+	X(LOG10, "log10", 1, MATH, FLOAT, "log10_u10", 1)               \
+	X(LOG1P, "log1p", 1, MATH, FLOAT, "log1p_u10", 1)               \
+	X(SIN, "sin", 1, MATH, FLOAT, "sin_u10", 1)                     \
+	X(COS, "cos", 1, MATH, FLOAT, "cos_u10", 1)                     \
+	X(TAN, "tan", 1, MATH, FLOAT, "tan_u10", 1)                     \
+	X(ARCSIN, "arcsin", 1, MATH, FLOAT, "asin_u10", 1)              \
+	X(ARCCOS, "arccos", 1, MATH, FLOAT, "acos_u10", 1)              \
+	X(ARCTAN, "arctan", 1, MATH, FLOAT, "atan_u10", 1)              \
+	X(SINH, "sinh", 1, MATH, FLOAT, "sinh_u10", 1)                  \
+	X(COSH, "cosh", 1, MATH, FLOAT, "cosh_u10", 1)                  \
+	X(TANH, "tanh", 1, MATH, FLOAT, "tanh_u10", 1)                  \
+	X(ARCSINH, "arcsinh", 1, MATH, FLOAT, "asinh_u10", 1)           \
+	X(ARCCOSH, "arccosh", 1, MATH, FLOAT, "acosh_u10", 1)           \
+	X(ARCTANH, "arctanh", 1, MATH, FLOAT, "atanh_u10", 1)           \
+	X(FLOOR, "floor", 1, MATH, FLOAT, "", 0)                        \
+	X(CEIL, "ceil", 1, MATH, FLOAT, "", 0)                          \
+	X(TRUNC, "trunc", 1, MATH, FLOAT, "", 0)                        \
+	X(RINT, "rint", 1, MATH, FLOAT, "", 0)                          \
+	X(ADD, "add", 2, BINARY, SAME, "", 0)                           \
+	X(SUB, "subtract", 2, BINARY, SAME, "", 0)                      \
+	X(MUL, "multiply", 2, BINARY, SAME, "", 0)                      \
+	X(DIV, "true_divide", 2, BINARY, FLOAT, "", 0)                  \
+	X(FLOORDIV, "floor_divide", 2, BINARY, NOBOOL, "", 0)           \
+	X(REM, "remainder", 2, BINARY, NOBOOL, "", 0)                   \
+	X(FMOD, "fmod", 2, BINARY, NOBOOL, "fmod", 0)                   \
+	X(POW, "power", 2, BINARY, NOBOOL, "pow_u10", 1)                \
+	X(MIN, "minimum", 2, BINARY, SAME, "", 0)                       \
+	X(MAX, "maximum", 2, BINARY, SAME, "", 0)                       \
+	X(FMIN, "fmin", 2, BINARY, SAME, "", 0)                         \
+	X(FMAX, "fmax", 2, BINARY, SAME, "", 0)                         \
+	X(ARCTAN2, "arctan2", 2, BINARY, FLOAT, "atan2_u10", 1)         \
+	X(HYPOT, "hypot", 2, BINARY, FLOAT, "hypot_u05", 1)             \
+	X(COPYSIGN, "copysign", 2, BINARY, FLOAT, "", 0)                \
+	X(NEXTAFTER, "nextafter", 2, BINARY, FLOAT, "nextafter", 0)     \
+	X(BITAND, "bitwise_and", 2, BINARY, BITS, "", 0)                \
+	X(BITOR, "bitwise_or", 2, BINARY, BITS, "", 0)                  \
+	X(BITXOR, "bitwise_xor", 2, BINARY, BITS, "", 0)                \
+	X(LSHIFT, "left_shift", 2, BINARY, SHIFT, "", 0)                \
+	X(RSHIFT, "right_shift", 2, BINARY, SHIFT, "", 0)               \
+	X(EQ, "equal", 2, CMP, BOOL, "", 0)                             \
+	X(NE, "not_equal", 2, CMP, BOOL, "", 0)                         \
+	X(LT, "less", 2, CMP, BOOL, "", 0)                              \
+	X(LE, "less_equal", 2, CMP, BOOL, "", 0)                        \
+	X(GT, "greater", 2, CMP, BOOL, "", 0)                           \
+	X(GE, "greater_equal", 2, CMP, BOOL, "", 0)                     \
+	X(ISNAN, "isnan", 1, PRED, BOOL, "", 0)                         \
+	X(ISINF, "isinf", 1, PRED, BOOL, "", 0)                         \
+	X(ISFINITE, "isfinite", 1, PRED, BOOL, "", 0)                   \
+	X(SIGNBIT, "signbit", 1, PRED, BOOL, "", 0)                     \
+	X(LNOT, "logical_not", 1, LOGIC, BOOL, "", 0)                   \
+	X(LAND, "logical_and", 2, LOGIC, BOOL, "", 0)                   \
+	X(LOR, "logical_or", 2, LOGIC, BOOL, "", 0)                     \
+	X(LXOR, "logical_xor", 2, LOGIC, BOOL, "", 0)                   \
+	X(WHERE, "where", 3, SELECT, SAME, "", 0)                       \
+	X(CLIP, "clip", 3, CLIP, SAME, "", 0)
 
 typedef enum aj_op {
 #define X(id, name, nin, kind, rule, sleef, ulp) AJ_OP_##id,
@@ -293,6 +349,27 @@ aj_status aj_parse(aj_prog *p, const char *text, int nname,
 aj_status aj_assign(aj_prog *p, aj_array *out, aj_expr e);
 /* Runs all pending assignments. On failure none of them writes anything. */
 aj_status aj_sync(aj_prog *p);
+
+/* ---- .npy files -------------------------------------------------------- */
+
+/*
+ * Loads a .npy file (format 1.0, 2.0 or 3.0; C or Fortran order; any dtype
+ * above, little- or big-endian, big-endian converted on load) into a new
+ * owned array. A Fortran-order file becomes an array with Fortran strides
+ * (no copy). Errors name the file and what is wrong with it.
+ */
+aj_status aj_npy_load(aj_ctx *ctx, const char *path, aj_array **out);
+/* The same from memory: buf holds a whole .npy file of len bytes. */
+aj_status aj_npy_load_mem(aj_ctx *ctx, const void *buf, size_t len,
+			  const char *name, aj_array **out);
+/*
+ * name (required) is what error messages call the buffer.
+ *
+ * Writes a as a C-order .npy file (format 1.0, or 2.0 if the header needs
+ * it), whatever a's strides. The file appears whole or not at all: it is
+ * written to a temporary in the same directory and renamed.
+ */
+aj_status aj_npy_save(aj_ctx *ctx, const char *path, const aj_array *a);
 
 /* ---- inspection ------------------------------------------------------- */
 

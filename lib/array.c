@@ -24,7 +24,6 @@
 #include <string.h>
 
 /* NumPy would try; we refuse, since no machine here has 256 TiB. */
-#define MAX_OWNED_BYTES ((int64_t)1 << 48)
 #define SHAPE_TEXT	128
 
 static int64_t itemsize(aj_dtype t)
@@ -283,7 +282,7 @@ aj_status aj_array_new(aj_ctx *ctx, aj_dtype dtype, int ndim,
 		return st;
 	int64_t nbytes =
 	    count_elems(ndim, shape, itemsize(dtype)) * itemsize(dtype);
-	if (nbytes > MAX_OWNED_BYTES)
+	if (nbytes > AJ_MAX_ARRAY_BYTES)
 		return aj_ctx_error(ctx, AJ_ERR_OVERFLOW,
 				    "aj_array_new: %" PRId64
 				    " bytes is over the limit of 2^48",
@@ -506,9 +505,7 @@ aj_status aj_view_permute(aj_ctx *ctx, const aj_array *a, const int *perm,
 	return publish(ctx, &t, out);
 }
 
-/* NumPy's C-contiguity: strides are C order, ignoring length-1 axes; an
- * empty array is contiguous. */
-static bool is_c_contiguous(const aj_array *a)
+bool aj_array_is_c_contiguous(const aj_array *a)
 {
 	int64_t sd = itemsize(a->dtype);
 	bool contig = true;
@@ -570,7 +567,7 @@ static bool nocopy_reshape(const aj_array *a, aj_array *t)
  * reshape picks them; false when no view can express it. */
 static bool fill_reshape_strides(const aj_array *a, aj_array *t)
 {
-	if (is_c_contiguous(a)) {
+	if (aj_array_is_c_contiguous(a)) {
 		fill_c_strides(t);
 		return true;
 	}

@@ -73,17 +73,27 @@ typedef enum aj_opkind {
 	AJ_KIND_MATH,
 	AJ_KIND_BINARY,
 	AJ_KIND_CMP,
+	AJ_KIND_PRED,
+	AJ_KIND_LOGIC,
 	AJ_KIND_SELECT,
+	AJ_KIND_CLIP,
 } aj_opkind;
 
-typedef enum aj_oprule { AJ_RULE_SAME, AJ_RULE_FLOAT, AJ_RULE_BOOL } aj_oprule;
+typedef enum aj_oprule {
+	AJ_RULE_SAME,
+	AJ_RULE_NOBOOL,
+	AJ_RULE_FLOAT,
+	AJ_RULE_BOOL,
+	AJ_RULE_BITS,
+	AJ_RULE_SHIFT,
+} aj_oprule;
 
 typedef struct aj_op_info {
 	const char *name;
 	int nin;
 	aj_opkind kind;
 	aj_oprule rule;
-	const char *sleef; /* SLEEF family, "" for inline code */
+	const char *sleef; /* SLEEF family and accuracy, "" for inline code */
 	int ulp;
 } aj_op_info;
 
@@ -126,6 +136,14 @@ struct aj_array {
 	int64_t shape[AJ_MAX_NDIM];
 	int64_t strides[AJ_MAX_NDIM]; /* bytes */
 };
+
+/* The largest buffer arrjit allocates for one array (absurd sizes are
+ * refused before trying). */
+#define AJ_MAX_ARRAY_BYTES ((int64_t)1 << 48)
+
+/* NumPy's C-contiguity: C strides, ignoring length-1 axes; empty arrays
+ * are contiguous. */
+bool aj_array_is_c_contiguous(const aj_array *a);
 
 /* Byte range [*first, *last] touched by a's elements; false when empty. */
 bool aj_array_extent(const aj_array *a, char **first, char **last);

@@ -273,20 +273,26 @@ static aj_dtype to_float(aj_op op, aj_dtype t)
 	return AJ_FLOAT32;
 }
 
+/* NumPy refuses these on bool: -b, b - b and sign(b). */
 static bool check_bool_op(aj_prog *p, aj_op op, aj_dtype t)
 {
-	if (t != AJ_BOOL)
+	if (t != AJ_BOOL || (op != AJ_OP_NEG && op != AJ_OP_SUB && op != AJ_OP_SIGN))
 		return true;
-	const char *why = NULL;
-	if (op == AJ_OP_NEG)
-		why = "negative of a bool is not supported; use logical not";
-	else if (op == AJ_OP_SUB)
-		why = "subtract of bools is not supported; use logical xor";
-	else if (op == AJ_OP_POW)
-		why = "power of bools gives int8, which arrjit lacks";
-	if (why)
-		aj_prog_error(p, AJ_ERR_DTYPE, "%s", why);
-	return why == NULL;
+	aj_prog_error(p, AJ_ERR_DTYPE, "%s of bools is not supported%s",
+		      aj_ops[op].name, op == AJ_OP_NEG ? "; use logical_not"
+				       : op == AJ_OP_SUB ? "; use logical_xor" : "");
+	return false;
+}
+
+/* Bitwise ops need ints (shifts) or ints and bools (and, or, xor, ~). */
+static bool check_int_op(aj_prog *p, aj_op op, aj_dtype t)
+{
+	aj_oprule r = aj_ops[op].rule;
+	if ((r != AJ_RULE_BITS && r != AJ_RULE_SHIFT) || aj_is_int(t) || t == AJ_BOOL)
+		return true;
+	aj_prog_error(p, AJ_ERR_DTYPE, "%s is not defined for %s",
+		      aj_ops[op].name, aj_dtypes[t].name);
+	return false;
 }
 
 /* Complex arrays can be wrapped, viewed, loaded and saved; kernels do not
@@ -304,28 +310,54 @@ static bool check_real(aj_prog *p, const char *what, aj_dtype t)
 static bool resolve_dtype(aj_prog *p, aj_op op, int nin,
 			  const aj_node *const *arg, aj_node *n)
 {
-	bool weak = arg[0]->weak;
-	aj_dtype t = arg[0]->dtype;
 	int first = aj_ops[op].kind == AJ_KIND_SELECT ? 1 : 0;
-	if (first) {
-		t = arg[1]->dtype;
-		weak = arg[1]->weak;
+	/* A float function of two int arrays finds NumPy's first loop both
+	 * can reach safely: each int becomes its own float before promotion
+	 * (uint16 and int8 give float32). A weak scalar promotes first (bool
+	 * array and Python int: int64, so float64). True division of ints is
+	 * float64 throughout. */
+	bool per_operand = aj_ops[op].rule == AJ_RULE_FLOAT && op != AJ_OP_DIV;
+	for (int i = first; i < nin; i++)
+		per_operand = per_operand && !arg[i]->weak;
+	bool weak = arg[first]->weak;
+	aj_dtype t = arg[first]->dtype;
+	if (per_operand)
+		t = to_float(op, t);
+	for (int i = first + 1; i < nin; i++) {
+		aj_dtype ti = arg[i]->dtype;
+		if (per_operand)
+			ti = to_float(op, ti);
+		t = aj_promote(t, weak, ti, arg[i]->weak, &weak);
 	}
-	for (int i = first + 1; i < nin; i++)
-		t = aj_promote(t, weak, arg[i]->dtype, arg[i]->weak, &weak);
-	if (!check_bool_op(p, op, t) || !check_weak_ints(p, nin, arg, t))
+	if (!check_bool_op(p, op, t) || !check_int_op(p, op, t))
 		return false;
+	/* operands are cast to the promoted dtype for comparisons, else to the
+	 * result: a Python int must fit there (int32 / 2**40 is float64) */
+	aj_dtype operand_t = t;
 	switch (aj_ops[op].rule) {
 	case AJ_RULE_SAME:
+	case AJ_RULE_BITS:
+		break;
+	case AJ_RULE_NOBOOL:
+	case AJ_RULE_SHIFT:
+		if (t == AJ_BOOL)
+			t = AJ_INT8;
 		break;
 	case AJ_RULE_FLOAT:
 		t = to_float(op, t);
-		weak = weak && aj_ops[op].kind != AJ_KIND_MATH;
+		/* 2 / 3 stays a Python float; np.exp(2.0) is a float64 */
+		weak = weak && op == AJ_OP_DIV;
 		break;
 	case AJ_RULE_BOOL:
 		t = AJ_BOOL;
 		break;
 	}
+	if (aj_ops[op].rule != AJ_RULE_BOOL)
+		operand_t = t;
+	if (aj_ops[op].kind == AJ_KIND_LOGIC || aj_ops[op].kind == AJ_KIND_PRED)
+		operand_t = AJ_BOOL; /* truth values: any Python int will do */
+	if (!check_weak_ints(p, nin, arg, operand_t))
+		return false;
 	n->dtype = (uint8_t)t;
 	n->weak = weak;
 	return true;

@@ -133,12 +133,20 @@ static uint32_t lower_node(lower *L, const aj_node *n)
 		return emit(L, n->op, t, as(L, a[0], t), 0, 0);
 	case AJ_KIND_BINARY:
 		return emit(L, n->op, t, as(L, a[0], t), as(L, a[1], t), 0);
+	case AJ_KIND_CLIP:
+		return emit(L, n->op, t, as(L, a[0], t), as(L, a[1], t),
+			    as(L, a[2], t));
 	case AJ_KIND_CMP: {
 		const aj_node *x = &node[n->arg[0]], *y = &node[n->arg[1]];
 		bool weak;
 		aj_dtype ct = aj_promote(x->dtype, x->weak, y->dtype, y->weak, &weak);
 		return emit(L, n->op, AJ_BOOL, as(L, a[0], ct), as(L, a[1], ct), 0);
 	}
+	case AJ_KIND_PRED: /* tests the operand in its own dtype */
+		return emit(L, n->op, AJ_BOOL, a[0], 0, 0);
+	case AJ_KIND_LOGIC:
+		return emit(L, n->op, AJ_BOOL, as(L, a[0], AJ_BOOL),
+			    n->op == AJ_OP_LNOT ? 0 : as(L, a[1], AJ_BOOL), 0);
 	case AJ_KIND_SELECT:
 		return emit(L, n->op, t, as(L, a[0], AJ_BOOL), as(L, a[1], t),
 			    as(L, a[2], t));

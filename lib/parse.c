@@ -33,18 +33,22 @@ AJ_OP_TABLE(X)
 /*
  * Binding levels of infix operators, loosest first, as in Python. The levels
  * from LV_LEFT_FIRST to LV_LEFT_LAST are left-associative and parsed by one
- * loop; a new operator of that kind (| ^ & << >> between comparison and sum,
- * % // beside * /) is a new row in opers[] and, if needed, a new level here.
+ * loop; a new operator of that kind is a new row in opers[] and, if needed,
+ * a new level here.
  * Levels looser than comparison (not, and, or) get their own function above
  * parse_comparison().
  */
 enum level {
 	LV_NONE,  /* not an infix operator */
 	LV_CMP,	  /* == != < <= > >=: non-associative */
+	LV_OR,	  /* | (logical or on bools) */
+	LV_XOR,	  /* ^ */
+	LV_AND,	  /* & (logical and on bools) */
+	LV_SHIFT, /* << >> */
 	LV_SUM,	  /* + - */
-	LV_TERM,  /* * / */
+	LV_TERM,  /* * / // % */
 	LV_POWER, /* **: right-associative, see parse_power() */
-	LV_LEFT_FIRST = LV_SUM,
+	LV_LEFT_FIRST = LV_OR,
 	LV_LEFT_LAST = LV_TERM,
 };
 
@@ -71,8 +75,16 @@ static const struct oper {
     {">=", LV_CMP, AJ_OP_GE, NO_PREFIX},
     {"+", LV_SUM, AJ_OP_ADD, IDENTITY},
     {"-", LV_SUM, AJ_OP_SUB, AJ_OP_NEG},
+    {"|", LV_OR, AJ_OP_BITOR, NO_PREFIX},
+    {"^", LV_XOR, AJ_OP_BITXOR, NO_PREFIX},
+    {"&", LV_AND, AJ_OP_BITAND, NO_PREFIX},
+    {"<<", LV_SHIFT, AJ_OP_LSHIFT, NO_PREFIX},
+    {">>", LV_SHIFT, AJ_OP_RSHIFT, NO_PREFIX},
     {"*", LV_TERM, AJ_OP_MUL, NO_PREFIX},
     {"/", LV_TERM, AJ_OP_DIV, NO_PREFIX},
+    {"//", LV_TERM, AJ_OP_FLOORDIV, NO_PREFIX},
+    {"%", LV_TERM, AJ_OP_REM, NO_PREFIX},
+    {"~", LV_NONE, AJ_NOP, AJ_OP_INVERT},
     {"**", LV_POWER, AJ_OP_POW, NO_PREFIX},
     {"(", LV_NONE, AJ_NOP, NO_PREFIX},
     {")", LV_NONE, AJ_NOP, NO_PREFIX},
@@ -87,6 +99,8 @@ static const struct alias {
     {"abs", AJ_OP_ABS},
     {"pow", AJ_OP_POW},
     {"divide", AJ_OP_DIV},
+    {"mod", AJ_OP_REM},
+    {"round", AJ_OP_RINT},
 };
 
 enum tkind {
@@ -571,7 +585,7 @@ static aj_expr parse_power(parser *ps)
 	return apply2(ps, o->infix, base, exp, at);
 }
 
-/* unary := ('-' | '+') unary | power */
+/* unary := ('-' | '+' | '~') unary | power */
 static aj_expr parse_unary(parser *ps)
 {
 	if (ps->tok.kind != TK_OPER || ps->tok.u.oper->prefix == NO_PREFIX)

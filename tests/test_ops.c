@@ -5,9 +5,8 @@
  * run, with lengths that leave vector tails.
  *
  * Exact ops must match bit for bit (NaN matches NaN). SLEEF functions must
- * be within 1 ULP of glibc's libm on these inputs (float32: of libm's double
- * result rounded to float), and, in the wide sweep, within 1 ULP of the
- * correctly rounded result.
+ * be within 1 ULP of the correctly rounded result (long-double libm rounded
+ * to the result dtype), here on special values and in a wide sweep below.
  */
 #include "ref.h"
 
@@ -84,6 +83,8 @@ static int64_t wrap(aj_dtype t, uint64_t x)
 	}
 }
 
+static val ref_cast(val x, aj_dtype from, aj_dtype to);
+
 static int64_t ipow(int64_t b, int64_t e, aj_dtype t)
 {
 	if (e < 0 && !is_unsigned(t))
@@ -95,36 +96,119 @@ static int64_t ipow(int64_t b, int64_t e, aj_dtype t)
 	return wrap(t, r);
 }
 
-/* NumPy: minimum = (a < b || isnan(a)) ? a : b; maximum likewise. */
-static double fmin_np(double a, double b)
+/* The smallest and largest value of integer dtype t, as 64-bit patterns. */
+static void int_range(aj_dtype t, int64_t *lo, int64_t *hi)
 {
-	return (a < b || isnan(a)) ? a : b;
+	int bits = (int)aj_dtype_size(t) * 8;
+	if (is_unsigned(t)) {
+		*lo = 0;
+		*hi = bits == 64 ? -1 : (int64_t)((UINT64_C(1) << bits) - 1);
+	} else {
+		*lo = bits == 64 ? INT64_MIN : -(INT64_C(1) << (bits - 1));
+		*hi = bits == 64 ? INT64_MAX : (INT64_C(1) << (bits - 1)) - 1;
+	}
 }
 
-static double fmax_np(double a, double b)
+/* Rounds to the computation's precision: float32 ops done in double and
+ * rounded after each step are exactly float32 arithmetic. */
+static double rnd(double x, bool f32)
 {
-	return (a > b || isnan(a)) ? a : b;
+	return f32 ? (double)(float)x : x;
+}
+
+/* NumPy's npy_divmod, step by step in the operands' precision. */
+static double np_divmod(double a, double b, double *modulus, bool f32)
+{
+	double mod = fmod(a, b); /* exact, so no rounding needed */
+	if (b == 0) {
+		*modulus = mod;
+		return rnd(a / b, f32);
+	}
+	double div = rnd(rnd(a - mod, f32) / b, f32);
+	if (mod != 0) {
+		if ((b < 0) != (mod < 0)) {
+			mod = rnd(mod + b, f32);
+			div = rnd(div - 1.0, f32);
+		}
+	} else {
+		mod = copysign(0, b);
+	}
+	double fd;
+	if (div != 0) {
+		fd = floor(div);
+		if (rnd(div - fd, f32) > 0.5)
+			fd = rnd(fd + 1.0, f32);
+	} else {
+		fd = copysign(0, rnd(a / b, f32));
+	}
+	*modulus = mod;
+	return fd;
+}
+
+static double np_sign(double x)
+{
+	return x > 0 ? 1.0 : x < 0 ? -1.0 : isnan(x) ? x : 0.0;
+}
+
+static double np_clip(double x, double lo, double hi)
+{
+	double m = (isnan(x) || x > lo) ? x : lo;
+	return (isnan(m) || m < hi) ? m : hi;
 }
 
 static val ref_float(aj_op op, double x, double y, bool f32)
 {
 	val r = {0, 0};
+	double m;
 	switch (op) {
 	case AJ_OP_NEG: r.f = -x; break;
 	case AJ_OP_ABS: r.f = fabs(x); break;
+	case AJ_OP_SQUARE: r.f = x * x; break;
+	case AJ_OP_RECIPROCAL: r.f = 1.0 / x; break;
+	case AJ_OP_SIGN: r.f = np_sign(x); break;
 	case AJ_OP_SQRT: r.f = f32 ? sqrtf((float)x) : sqrt(x); break;
+	case AJ_OP_CBRT: r.f = cbrt(x); break;
 	case AJ_OP_EXP: r.f = exp(x); break;
+	case AJ_OP_EXP2: r.f = exp2(x); break;
+	case AJ_OP_EXPM1: r.f = expm1(x); break;
 	case AJ_OP_LOG: r.f = log(x); break;
+	case AJ_OP_LOG2: r.f = log2(x); break;
+	case AJ_OP_LOG10: r.f = log10(x); break;
+	case AJ_OP_LOG1P: r.f = log1p(x); break;
 	case AJ_OP_SIN: r.f = sin(x); break;
 	case AJ_OP_COS: r.f = cos(x); break;
+	case AJ_OP_TAN: r.f = tan(x); break;
+	case AJ_OP_ARCSIN: r.f = asin(x); break;
+	case AJ_OP_ARCCOS: r.f = acos(x); break;
+	case AJ_OP_ARCTAN: r.f = atan(x); break;
+	case AJ_OP_SINH: r.f = sinh(x); break;
+	case AJ_OP_COSH: r.f = cosh(x); break;
 	case AJ_OP_TANH: r.f = tanh(x); break;
+	case AJ_OP_ARCSINH: r.f = asinh(x); break;
+	case AJ_OP_ARCCOSH: r.f = acosh(x); break;
+	case AJ_OP_ARCTANH: r.f = atanh(x); break;
+	case AJ_OP_FLOOR: r.f = floor(x); break;
+	case AJ_OP_CEIL: r.f = ceil(x); break;
+	case AJ_OP_TRUNC: r.f = trunc(x); break;
+	case AJ_OP_RINT: r.f = nearbyint(x); break;
 	case AJ_OP_ADD: r.f = x + y; break;
 	case AJ_OP_SUB: r.f = x - y; break;
 	case AJ_OP_MUL: r.f = x * y; break;
 	case AJ_OP_DIV: r.f = x / y; break;
+	case AJ_OP_FLOORDIV: r.f = np_divmod(x, y, &m, f32); break;
+	case AJ_OP_REM: np_divmod(x, y, &r.f, f32); break;
+	case AJ_OP_FMOD: r.f = fmod(x, y); break;
 	case AJ_OP_POW: r.f = pow(x, y); break;
-	case AJ_OP_MIN: r.f = fmin_np(x, y); break;
-	case AJ_OP_MAX: r.f = fmax_np(x, y); break;
+	case AJ_OP_MIN: r.f = (x < y || isnan(x)) ? x : y; break;
+	case AJ_OP_MAX: r.f = (x > y || isnan(x)) ? x : y; break;
+	case AJ_OP_FMIN: r.f = (x < y || isnan(y)) ? x : y; break;
+	case AJ_OP_FMAX: r.f = (x > y || isnan(y)) ? x : y; break;
+	case AJ_OP_ARCTAN2: r.f = atan2(x, y); break;
+	case AJ_OP_HYPOT: r.f = hypot(x, y); break;
+	case AJ_OP_COPYSIGN: r.f = copysign(x, y); break;
+	case AJ_OP_NEXTAFTER:
+		r.f = f32 ? nextafterf((float)x, (float)y) : nextafter(x, y);
+		break;
 	case AJ_OP_EQ: r.i = x == y; break;
 	case AJ_OP_NE: r.i = x != y; break;
 	case AJ_OP_LT: r.i = x < y; break;
@@ -144,22 +228,72 @@ static int cmp_int(int64_t x, int64_t y, aj_dtype t)
 	return x < y ? -1 : x != y;
 }
 
+/* NumPy's integer //, % and fmod, with its zero and overflow results. */
+static int64_t ref_idiv(aj_op op, int64_t a, int64_t b, aj_dtype t)
+{
+	if (b == 0)
+		return 0;
+	if (is_unsigned(t)) {
+		uint64_t ua = (uint64_t)a, ub = (uint64_t)b;
+		return (int64_t)(op == AJ_OP_FLOORDIV ? ua / ub : ua % ub);
+	}
+	int64_t lo, hi;
+	int_range(t, &lo, &hi);
+	if (a == lo && b == -1)
+		return op == AJ_OP_FLOORDIV ? lo : 0;
+	int64_t q = a / b, r = a % b;
+	if (op == AJ_OP_FMOD)
+		return r;
+	bool adj = r != 0 && ((r < 0) != (b < 0));
+	return op == AJ_OP_FLOORDIV ? q - adj : r + (adj ? b : 0);
+}
+
+static int64_t ref_shift(aj_op op, int64_t a, int64_t b, aj_dtype t)
+{
+	uint64_t bits = aj_dtype_size(t) * 8, n = (uint64_t)b;
+	if (!is_unsigned(t) && b < 0)
+		n = UINT64_MAX; /* NumPy compares the count as unsigned */
+	if (op == AJ_OP_LSHIFT)
+		return n < bits ? wrap(t, (uint64_t)a << n) : 0;
+	if (is_unsigned(t))
+		return n < bits ? (int64_t)((uint64_t)a >> n) : 0;
+	return n < bits ? a >> n : (a < 0 ? -1 : 0);
+}
+
 static val ref_int(aj_op op, int64_t x, int64_t y, aj_dtype t)
 {
 	val r = {0, 0};
 	uint64_t ux = (uint64_t)x, uy = (uint64_t)y;
 	int c = cmp_int(x, y, t);
+	bool b = t == AJ_BOOL;
 	switch (op) {
 	case AJ_OP_NEG: r.i = wrap(t, 0 - ux); break;
 	case AJ_OP_ABS:
-		r.i = t == AJ_BOOL || is_unsigned(t) ? x : wrap(t, x < 0 ? 0 - ux : ux);
+		r.i = b || is_unsigned(t) ? x : wrap(t, x < 0 ? 0 - ux : ux);
 		break;
-	case AJ_OP_ADD: r.i = t == AJ_BOOL ? (x | y) : wrap(t, ux + uy); break;
+	case AJ_OP_SQUARE: r.i = wrap(t, ux * ux); break;
+	case AJ_OP_RECIPROCAL: { /* NumPy: 1.0 / x in double, converted back */
+		val q = {1.0 / (is_unsigned(t) ? (double)ux : (double)x), 0};
+		r = ref_cast(q, AJ_FLOAT64, t);
+		break;
+	}
+	case AJ_OP_SIGN:
+		r.i = b ? x : (cmp_int(x, 0, t) > 0) - (!is_unsigned(t) && x < 0);
+		break;
+	case AJ_OP_INVERT: r.i = b ? !x : wrap(t, ~ux); break;
+	case AJ_OP_ADD: r.i = b ? (x | y) : wrap(t, ux + uy); break;
 	case AJ_OP_SUB: r.i = wrap(t, ux - uy); break;
-	case AJ_OP_MUL: r.i = t == AJ_BOOL ? (x & y) : wrap(t, ux * uy); break;
+	case AJ_OP_MUL: r.i = b ? (x & y) : wrap(t, ux * uy); break;
+	case AJ_OP_FLOORDIV: case AJ_OP_REM: case AJ_OP_FMOD:
+		r.i = wrap(t, (uint64_t)ref_idiv(op, x, y, t));
+		break;
 	case AJ_OP_POW: r.i = ipow(x, y, t); break;
-	case AJ_OP_MIN: r.i = c < 0 ? x : y; break;
-	case AJ_OP_MAX: r.i = c > 0 ? x : y; break;
+	case AJ_OP_MIN: case AJ_OP_FMIN: r.i = c < 0 ? x : y; break;
+	case AJ_OP_MAX: case AJ_OP_FMAX: r.i = c > 0 ? x : y; break;
+	case AJ_OP_BITAND: r.i = x & y; break;
+	case AJ_OP_BITOR: r.i = x | y; break;
+	case AJ_OP_BITXOR: r.i = x ^ y; break;
+	case AJ_OP_LSHIFT: case AJ_OP_RSHIFT: r.i = ref_shift(op, x, y, t); break;
 	case AJ_OP_EQ: r.i = c == 0; break;
 	case AJ_OP_NE: r.i = c != 0; break;
 	case AJ_OP_LT: r.i = c < 0; break;
@@ -171,34 +305,99 @@ static val ref_int(aj_op op, int64_t x, int64_t y, aj_dtype t)
 	return r;
 }
 
+static bool truth(aj_dtype t, val x)
+{
+	return is_float(t) ? (x.f != 0 || isnan(x.f)) : x.i != 0;
+}
+
+/* isnan & co. and the logical ops, for any operand dtype. */
+static val ref_bool_op(aj_op op, aj_dtype t, val x, val y)
+{
+	val r = {0, 0};
+	bool f = is_float(t);
+	switch (op) {
+	case AJ_OP_ISNAN: r.i = f && isnan(x.f); break;
+	case AJ_OP_ISINF: r.i = f && isinf(x.f); break;
+	case AJ_OP_ISFINITE: r.i = !f || isfinite(x.f); break;
+	case AJ_OP_SIGNBIT:
+		r.i = f ? signbit(x.f) != 0 : (!is_unsigned(t) && t != AJ_BOOL && x.i < 0);
+		break;
+	case AJ_OP_LNOT: r.i = !truth(t, x); break;
+	case AJ_OP_LAND: r.i = truth(t, x) && truth(t, y); break;
+	case AJ_OP_LOR: r.i = truth(t, x) || truth(t, y); break;
+	default: r.i = truth(t, x) != truth(t, y); break;
+	}
+	return r;
+}
+
+static bool is_bool_op(aj_op op)
+{
+	return (op >= AJ_OP_EQ && op <= AJ_OP_LXOR);
+}
+
 /* Result dtype of op on two arrays of dtype t (NumPy's, for one dtype;
  * float32 where NumPy would give float16). */
 static aj_dtype result_dtype(aj_op op, aj_dtype t)
 {
-	switch (op) {
-	case AJ_OP_EQ: case AJ_OP_NE: case AJ_OP_LT:
-	case AJ_OP_LE: case AJ_OP_GT: case AJ_OP_GE:
+	if (is_bool_op(op))
 		return AJ_BOOL;
-	case AJ_OP_DIV:
-		return t == AJ_FLOAT32 ? AJ_FLOAT32 : AJ_FLOAT64;
-	case AJ_OP_SQRT: case AJ_OP_EXP: case AJ_OP_LOG:
-	case AJ_OP_SIN: case AJ_OP_COS: case AJ_OP_TANH:
-		return t == AJ_FLOAT32 || aj_dtype_size(t) <= 2 ? AJ_FLOAT32
-								: AJ_FLOAT64;
-	default:
+	bool nobool = op == AJ_OP_SQUARE || op == AJ_OP_RECIPROCAL ||
+		      (op >= AJ_OP_FLOORDIV && op <= AJ_OP_POW) ||
+		      op == AJ_OP_LSHIFT || op == AJ_OP_RSHIFT;
+	if (t == AJ_BOOL && nobool)
+		return AJ_INT8;
+	bool fl = (op >= AJ_OP_SQRT && op <= AJ_OP_RINT) || op == AJ_OP_DIV ||
+		  (op >= AJ_OP_ARCTAN2 && op <= AJ_OP_NEXTAFTER);
+	if (!fl || is_float(t))
 		return t;
-	}
+	if (op == AJ_OP_DIV || aj_dtype_size(t) > 2)
+		return AJ_FLOAT64;
+	return AJ_FLOAT32;
 }
 
+/* SLEEF's u10 and u05 functions; everything else is exact. */
 static bool is_exact(aj_op op)
 {
-	return op != AJ_OP_EXP && op != AJ_OP_LOG && op != AJ_OP_SIN &&
-	       op != AJ_OP_COS && op != AJ_OP_TANH && op != AJ_OP_POW;
+	return !((op >= AJ_OP_CBRT && op <= AJ_OP_ARCTANH) || op == AJ_OP_POW ||
+		 op == AJ_OP_ARCTAN2 || op == AJ_OP_HYPOT);
+}
+
+/* op in long double (x87, 64-bit mantissa): rounded to double or float it
+ * is the correctly rounded result but for vanishingly rare ties. */
+static long double ref_long(aj_op op, long double x, long double y)
+{
+	switch (op) {
+	case AJ_OP_CBRT: return cbrtl(x);
+	case AJ_OP_EXP: return expl(x);
+	case AJ_OP_EXP2: return exp2l(x);
+	case AJ_OP_EXPM1: return expm1l(x);
+	case AJ_OP_LOG: return logl(x);
+	case AJ_OP_LOG2: return log2l(x);
+	case AJ_OP_LOG10: return log10l(x);
+	case AJ_OP_LOG1P: return log1pl(x);
+	case AJ_OP_SIN: return sinl(x);
+	case AJ_OP_COS: return cosl(x);
+	case AJ_OP_TAN: return tanl(x);
+	case AJ_OP_ARCSIN: return asinl(x);
+	case AJ_OP_ARCCOS: return acosl(x);
+	case AJ_OP_ARCTAN: return atanl(x);
+	case AJ_OP_SINH: return sinhl(x);
+	case AJ_OP_COSH: return coshl(x);
+	case AJ_OP_TANH: return tanhl(x);
+	case AJ_OP_ARCSINH: return asinhl(x);
+	case AJ_OP_ARCCOSH: return acoshl(x);
+	case AJ_OP_ARCTANH: return atanhl(x);
+	case AJ_OP_ARCTAN2: return atan2l(x, y);
+	case AJ_OP_HYPOT: return hypotl(x, y);
+	default: return powl(x, y);
+	}
 }
 
 /* The reference value of op at one element: inputs of dtype t. */
 static val reference(aj_op op, aj_dtype t, val x, val y)
 {
+	if (op >= AJ_OP_ISNAN && op <= AJ_OP_LXOR)
+		return ref_bool_op(op, t, x, y);
 	aj_dtype rt = result_dtype(op, t);
 	if (is_float(t) || is_float(rt)) {
 		double a = x.f, b = y.f;
@@ -206,22 +405,15 @@ static val reference(aj_op op, aj_dtype t, val x, val y)
 			a = (float)a;
 			b = (float)b;
 		}
+		if (!is_exact(op)) { /* the correctly rounded value */
+			long double w = ref_long(op, a, b);
+			return (val){rt == AJ_FLOAT32 ? (double)(float)w : (double)w, 0};
+		}
 		return ref_float(op, a, b, rt == AJ_FLOAT32);
 	}
+	if (t == AJ_BOOL && rt == AJ_INT8) /* bool computes as int8 */
+		return ref_int(op, x.i, y.i, AJ_INT8);
 	return ref_int(op, x.i, y.i, t);
-}
-
-/* The smallest and largest value of integer dtype t, as 64-bit patterns. */
-static void int_range(aj_dtype t, int64_t *lo, int64_t *hi)
-{
-	int bits = (int)aj_dtype_size(t) * 8;
-	if (is_unsigned(t)) {
-		*lo = 0;
-		*hi = bits == 64 ? -1 : (int64_t)((UINT64_C(1) << bits) - 1);
-	} else {
-		*lo = bits == 64 ? INT64_MIN : -(INT64_C(1) << (bits - 1));
-		*hi = bits == 64 ? INT64_MAX : (INT64_C(1) << (bits - 1)) - 1;
-	}
 }
 
 /* Inputs: ordinary values, then specials for the dtype. */
@@ -248,6 +440,8 @@ static void fill(aj_dtype t, void *buf, int64_t n, uint64_t seed, aj_op op)
 				      : (int64_t)ref_uniform(&st, -100, 100);
 			if (op == AJ_OP_POW && !special)
 				v.i = (int64_t)ref_uniform(&st, -3, 12);
+			if ((op == AJ_OP_LSHIFT || op == AJ_OP_RSHIFT) && !special)
+				v.i = (int64_t)ref_uniform(&st, -3, 8.0 * aj_dtype_size(t) + 3);
 			if (t == AJ_BOOL)
 				v.i = ref_rand(&st) & 1;
 			v.i = wrap(t, (uint64_t)v.i);
@@ -257,7 +451,7 @@ static void fill(aj_dtype t, void *buf, int64_t n, uint64_t seed, aj_op op)
 }
 
 static void check_elem(aj_op op, aj_dtype rt, val got, val want, const char *what,
-		       int64_t k)
+		       int64_t k, val x, val y)
 {
 	bool ok;
 	double ulp = 0;
@@ -268,9 +462,10 @@ static void check_elem(aj_op op, aj_dtype rt, val got, val want, const char *wha
 	else
 		ok = got.i == want.i;
 	if (!ok)
-		fail_msg("%s: element %lld: got %.17g/%lld want %.17g/%lld (%g ulp)",
-			 what, (long long)k, got.f, (long long)got.i, want.f,
-			 (long long)want.i, ulp);
+		fail_msg("%s: element %lld of (%.17g/%lld, %.17g/%lld): got %.17g/%lld "
+			 "want %.17g/%lld (%g ulp)", what, (long long)k, x.f,
+			 (long long)x.i, y.f, (long long)y.i, got.f, (long long)got.i,
+			 want.f, (long long)want.i, ulp);
 }
 
 typedef ref_env env;
@@ -363,11 +558,16 @@ static void free_layout(layout *L)
 	aj_array_free(L->out);
 }
 
+/* The ops NumPy defines for two arrays of dtype t (arrjit refuses the
+ * rest, tested below). */
 static bool op_allowed(aj_op op, aj_dtype t)
 {
-	if (t == AJ_BOOL && (op == AJ_OP_NEG || op == AJ_OP_SUB || op == AJ_OP_POW))
+	if (t == AJ_COMPLEX64 || t == AJ_COMPLEX128)
 		return false;
-	return t != AJ_COMPLEX64 && t != AJ_COMPLEX128;
+	if (t == AJ_BOOL && (op == AJ_OP_NEG || op == AJ_OP_SUB || op == AJ_OP_SIGN))
+		return false;
+	bool bits = op == AJ_OP_INVERT || (op >= AJ_OP_BITAND && op <= AJ_OP_RSHIFT);
+	return !(bits && is_float(t));
 }
 
 static void run_case(env *E, aj_op op, aj_dtype t, int kind)
@@ -397,27 +597,29 @@ static void run_case(env *E, aj_op op, aj_dtype t, int kind)
 		val x = get(t, xd + L.xi[k] * (int64_t)sz);
 		val y = get(t, yd + L.yi[k] * (int64_t)sz);
 		check_elem(op, rt, get(rt, od + k * (int64_t)rsz),
-			   reference(op, t, x, y), what, k);
+			   reference(op, t, x, y), what, k, x, y);
 	}
 	free_layout(&L);
 	aj_array_free(bx);
 	aj_array_free(by);
 }
 
-static void all_ops(env *E)
+/* Every op and dtype on each layout; layouts other than contiguous only
+ * for the host ISA (they exercise the scheduler and the strided path, which
+ * do not depend on the ISA). */
+static void all_ops(env *E, bool all_layouts)
 {
 	for (int op = AJ_OP_NEG; op < AJ_NOP; op++) {
-		if (op == AJ_OP_WHERE)
-			continue;
+		if (op_nin[op] == 3)
+			continue; /* where and clip: tests of their own */
 		for (int t = 0; t < AJ_NDTYPE; t++) {
 			if (!op_allowed(op, t))
 				continue;
-			for (int kind = 0; kind < NLAYOUT; kind++)
+			for (int kind = 0; kind < (all_layouts ? NLAYOUT : 1); kind++)
 				run_case(E, op, t, kind);
 		}
 	}
 }
-
 
 static void test_ops_each_isa(void **state)
 {
@@ -427,28 +629,83 @@ static void test_ops_each_isa(void **state)
 	for (size_t i = 0; i < 3; i++) {
 		if (aj_ctx_set_isa(E->ctx, isas[i]) != AJ_OK)
 			continue; /* the host lacks it */
-		all_ops(E);
+		all_ops(E, isas[i] == host);
 	}
 	REF_OK_CTX(E->ctx, aj_ctx_set_isa(E->ctx, host));
 }
 
-/* Bool ops NumPy rejects are rejected here too, with AJ_ERR_DTYPE. */
-static void test_bool_rejections(void **state)
+/* Ops NumPy rejects are rejected here too, with AJ_ERR_DTYPE: -b and
+ * b - b on bools, bitwise ops and shifts on floats. */
+static void test_rejections(void **state)
 {
 	env *E = *state;
 	aj_prog *p = E->p;
 	int64_t n = 4;
-	aj_array *b, *o;
+	aj_array *b, *f, *o;
 	REF_OK_CTX(E->ctx, aj_array_new(E->ctx, AJ_BOOL, 1, &n, &b));
+	REF_OK_CTX(E->ctx, aj_array_new(E->ctx, AJ_FLOAT64, 1, &n, &f));
 	REF_OK_CTX(E->ctx, aj_array_new(E->ctx, AJ_BOOL, 1, &n, &o));
-	aj_op bad[] = {AJ_OP_NEG, AJ_OP_SUB, AJ_OP_POW};
-	for (int i = 0; i < 3; i++) {
-		aj_expr e = build(p, bad[i], aj_leaf(p, b), aj_leaf(p, b));
+	struct { aj_op op; aj_array *a; } bad[] = {
+		{AJ_OP_NEG, b}, {AJ_OP_SUB, b}, {AJ_OP_SIGN, b}, {AJ_OP_INVERT, f},
+		{AJ_OP_BITAND, f}, {AJ_OP_LSHIFT, f}, {AJ_OP_RSHIFT, f},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		aj_expr e = build(p, bad[i].op, aj_leaf(p, bad[i].a), aj_leaf(p, bad[i].a));
 		assert_int_equal(e.id, 0);
 		assert_int_equal(aj_assign(p, o, e), AJ_ERR_DTYPE);
 	}
+	/* bool ** bool, bool // bool, bool >> bool compute as int8, as in NumPy */
+	assert_int_equal(aj_expr_dtype(p, build(p, AJ_OP_RSHIFT, aj_leaf(p, b), aj_leaf(p, b))), AJ_INT8);
+	assert_int_equal(aj_expr_dtype(p, build(p, AJ_OP_POW, aj_leaf(p, b), aj_leaf(p, b))), AJ_INT8);
+	assert_int_equal(aj_expr_dtype(p, build(p, AJ_OP_FLOORDIV, aj_leaf(p, b), aj_leaf(p, b))), AJ_INT8);
+	REF_OK_PROG(p, aj_sync(p));
 	aj_array_free(b);
+	aj_array_free(f);
 	aj_array_free(o);
+}
+
+/* clip(x, lo, hi) with array bounds, NaNs in every position. */
+static void test_clip(void **state)
+{
+	env *E = *state;
+	aj_prog *p = E->p;
+	int64_t n = N;
+	for (int t = 0; t < AJ_NDTYPE; t++) {
+		if (!op_allowed(AJ_OP_ADD, t))
+			continue;
+		aj_array *x, *lo, *hi, *o;
+		REF_OK_CTX(E->ctx, aj_array_new(E->ctx, t, 1, &n, &x));
+		REF_OK_CTX(E->ctx, aj_array_new(E->ctx, t, 1, &n, &lo));
+		REF_OK_CTX(E->ctx, aj_array_new(E->ctx, t, 1, &n, &hi));
+		REF_OK_CTX(E->ctx, aj_array_new(E->ctx, t, 1, &n, &o));
+		fill(t, aj_array_data(x), n, 1, AJ_OP_ADD);
+		fill(t, aj_array_data(lo), n, 2, AJ_OP_ADD);
+		fill(t, aj_array_data(hi), n, 3, AJ_OP_ADD);
+		aj_expr args[3] = {aj_leaf(p, x), aj_leaf(p, lo), aj_leaf(p, hi)};
+		REF_OK_PROG(p, aj_assign(p, o, aj_apply(p, AJ_OP_CLIP, 3, args)));
+		REF_OK_PROG(p, aj_sync(p));
+		size_t sz = aj_dtype_size(t);
+		for (int64_t k = 0; k < n; k++) {
+			val xv = get(t, (char *)aj_array_data(x) + k * (int64_t)sz);
+			val lv = get(t, (char *)aj_array_data(lo) + k * (int64_t)sz);
+			val hv = get(t, (char *)aj_array_data(hi) + k * (int64_t)sz);
+			val got = get(t, (char *)aj_array_data(o) + k * (int64_t)sz), want;
+			if (is_float(t)) {
+				want.f = np_clip(xv.f, lv.f, hv.f);
+				assert_true(ref_ulp64(got.f, want.f) == 0);
+			} else {
+				val m = cmp_int(xv.i, lv.i, t) > 0 ? xv : lv;
+				want = cmp_int(m.i, hv.i, t) < 0 ? m : hv;
+				if (t == AJ_BOOL)
+					want.i = (xv.i | lv.i) & hv.i;
+				assert_int_equal(got.i, want.i);
+			}
+		}
+		aj_array_free(x);
+		aj_array_free(lo);
+		aj_array_free(hi);
+		aj_array_free(o);
+	}
 }
 
 /* where(c, x, y) with c of every dtype (truthiness) and promoted branches. */
@@ -606,6 +863,8 @@ static val ref_cast(val x, aj_dtype from, aj_dtype to)
 		r.i = wrap(to, (uint64_t)x.i);
 	} else if (bits < 32) {
 		r.i = wrap(to, (uint64_t)cvtt_ref(x.f, 32));
+	} else if (to == AJ_UINT32) {
+		r.i = wrap(to, (uint64_t)cvtt_ref(x.f, 64));
 	} else if (!is_unsigned(to)) {
 		r.i = cvtt_ref(x.f, bits);
 	} else {
@@ -754,20 +1013,6 @@ static double sweep_input(aj_op op, bool f32, uint64_t *st, bool second)
 	}
 }
 
-/* op in long double (x87, 64-bit mantissa): rounded to double or float it
- * is the correctly rounded result but for vanishingly rare ties. */
-static long double ref_long(aj_op op, long double x, long double y)
-{
-	switch (op) {
-	case AJ_OP_EXP: return expl(x);
-	case AJ_OP_LOG: return logl(x);
-	case AJ_OP_SIN: return sinl(x);
-	case AJ_OP_COS: return cosl(x);
-	case AJ_OP_TANH: return tanhl(x);
-	default: return powl(x, y);
-	}
-}
-
 /* Fills x and y with sweep inputs for op and runs op on them into o. */
 static void sweep_run(env *E, aj_op op, aj_dtype t, aj_array *x, aj_array *y,
 		      aj_array *o, int64_t n)
@@ -838,7 +1083,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ops_each_isa),
 		cmocka_unit_test(test_math_ulp),
-		cmocka_unit_test(test_bool_rejections),
+		cmocka_unit_test(test_rejections),
+		cmocka_unit_test(test_clip),
 		cmocka_unit_test(test_where),
 		cmocka_unit_test(test_promotion),
 		cmocka_unit_test(test_weak_scalar_values),

@@ -2,7 +2,8 @@
 # Installs what the build needs from Debian 12's archive, or says how.
 # Root: apt-get install what is missing. Otherwise: print the command, fail.
 set -e
-pkgs="cmake make gcc pkg-config llvm-19-dev libsleef-dev libcmocka-dev"
+# python3-numpy: the tests compare against NumPy (Debian's /usr/bin/python3)
+pkgs="cmake make gcc pkg-config llvm-19-dev libsleef-dev libcmocka-dev python3 python3-numpy"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
