@@ -97,12 +97,15 @@ typedef enum aj_dtype {
  *          MATH (float functions, operands cast to the result dtype); CMP
  *          (operands promoted together, result bool); PRED (a test of one
  *          operand, result bool); LOGIC (operands as truth values, result
- *          bool); SELECT (where: condition as truth value); CLIP.
+ *          bool); SELECT (where: condition as truth value); CLIP; REDUCE
+ *          (over axes, see aj_reduce).
  *   rule   result dtype: SAME (the promoted operands), NOBOOL (SAME, but
  *          bool computes as int8, as NumPy's loops do), FLOAT (promoted,
  *          then at least float: 1-byte types go to float32 where NumPy
  *          has float16, 2-byte ints to float32, wider ints to float64),
- *          BOOL, BITS (ints or bool only), SHIFT (ints only; bool as int8)
+ *          BOOL, BITS (ints or bool only), SHIFT (ints only; bool as int8),
+ *          ACCUM (sum and prod: bool and ints narrower than 64 bits
+ *          accumulate in int64, or uint64 if unsigned, as NumPy's do)
  *   sleef  SLEEF family and accuracy ("exp_u10", "fmod" for exact ones),
  *          "" for inline code or an LLVM intrinsic
  *   ulp    max error in ULP of the result dtype against the correctly
@@ -183,7 +186,14 @@ typedef enum aj_dtype {
 	X(LOR, "logical_or", 2, LOGIC, BOOL, "", 0)                     \
 	X(LXOR, "logical_xor", 2, LOGIC, BOOL, "", 0)                   \
 	X(WHERE, "where", 3, SELECT, SAME, "", 0)                       \
-	X(CLIP, "clip", 3, CLIP, SAME, "", 0)
+	X(CLIP, "clip", 3, CLIP, SAME, "", 0)                           \
+	X(SUM, "sum", 1, REDUCE, ACCUM, "", 0)                          \
+	X(PROD, "prod", 1, REDUCE, ACCUM, "", 0)                        \
+	X(RMIN, "min", 1, REDUCE, SAME, "", 0)                          \
+	X(RMAX, "max", 1, REDUCE, SAME, "", 0)                          \
+	X(MEAN, "mean", 1, REDUCE, FLOAT, "", 0)                        \
+	X(ANY, "any", 1, REDUCE, BOOL, "", 0)                           \
+	X(ALL, "all", 1, REDUCE, BOOL, "", 0)
 
 typedef enum aj_op {
 #define X(id, name, nin, kind, rule, sleef, ulp) AJ_OP_##id,
@@ -215,6 +225,8 @@ typedef struct aj_stats {
 	uint64_t cache_hits;       /* kernel lookups answered by the cache */
 	uint64_t kernels_run;      /* kernel invocations */
 	uint64_t compile_ns;       /* total time spent building kernels */
+	uint64_t temp_bytes;       /* scratch allocated for intermediate
+				      results (reductions), in bytes */
 } aj_stats;
 
 /* ---- context ---------------------------------------------------------- */
@@ -306,6 +318,17 @@ aj_expr aj_apply(aj_prog *p, aj_op op, int n, const aj_expr *args);
 aj_expr aj_unary(aj_prog *p, aj_op op, aj_expr x);
 aj_expr aj_binary(aj_prog *p, aj_op op, aj_expr x, aj_expr y);
 aj_expr aj_where(aj_prog *p, aj_expr cond, aj_expr x, aj_expr y);
+/*
+ * A reduction (op of kind REDUCE: sum, prod, min, max, mean, any, all) of x
+ * over naxis axes (negative ones count from the end; naxis 0 means every
+ * axis), keeping them as length-1 axes if keepdims. NumPy's semantics:
+ * min and max propagate NaN and refuse empty input; mean of ints is
+ * float64; float sums are pairwise-accurate. The producer of x is fused
+ * into the reduction: x is never materialised.
+ */
+aj_expr aj_reduce(aj_prog *p, aj_op op, aj_expr x, int naxis, const int *axes,
+		  bool keepdims);
+
 /* NumPy astype (unsafe casting): float to int truncates; NaN and
  * out-of-range values give the type's minimum, as NumPy on x86. */
 aj_expr aj_cast(aj_prog *p, aj_expr x, aj_dtype t);

@@ -203,9 +203,9 @@ static void emit_hoisted(aj_emitter *E, LLVMValueRef *base)
 	}
 }
 
-/* One step of the inner loop at width w: loads, values, stores. */
-static void emit_body(aj_emitter *E, LLVMValueRef *base, LLVMValueRef i, int w,
-		      LLVMValueRef *cur)
+/* The kernel's value at inner index i, at width w (loads and ops). */
+static LLVMValueRef emit_values(aj_emitter *E, LLVMValueRef *base, LLVMValueRef i,
+				int w, LLVMValueRef *cur)
 {
 	const aj_kdesc *k = E->k;
 	E->cur = cur;
@@ -220,23 +220,248 @@ static void emit_body(aj_emitter *E, LLVMValueRef *base, LLVMValueRef i, int w,
 		else
 			cur[j] = aj_lower(E, v, w);
 	}
-	for (int o = 0; o < k->nout; o++)
-		store_elem(E, k->op_dtype[o], cur[k->out_val[o]],
-			   elem_addr(E, o, base[o], i), w);
+	return cur[k->out_val[0]];
 }
 
+/* One step of the inner loop at width w: loads, values, stores. */
+static void emit_body(aj_emitter *E, LLVMValueRef *base, LLVMValueRef i, int w,
+		      LLVMValueRef *cur)
+{
+	const aj_kdesc *k = E->k;
+	LLVMValueRef v = emit_values(E, base, i, w, cur);
+	LLVMValueRef addr = elem_addr(E, 0, base[0], i);
+	if (k->red != AJ_NOP) /* accumulate: out = out op v */
+		v = aj_combine(E, (aj_op)k->red, k->op_dtype[0],
+			       load_elem(E, k->op_dtype[0], w, addr), v);
+	store_elem(E, k->op_dtype[0], v, addr, w);
+}
+
+/* ---- reductions along the inner loop ---- */
+
+/*
+ * When the inner loop is reduced (the output is the same element for all
+ * of it), the row accumulates in registers: UNROLL accumulators of w lanes
+ * read UNROLL * w elements a step. Steps group into blocks of BLOCK_STEPS.
+ * Float sums push each block's total onto a binary cascade (pairwise
+ * summation over blocks, like NumPy's pairwise sum, in a fixed order that
+ * depends only on element indices); other reductions are exact in any
+ * order and just combine. The row's total is reduced across lanes by
+ * halving, the scalar tail added, and the result combined into the output
+ * element once. Accumulators live in entry-block allocas that SROA turns
+ * into registers.
+ */
+enum { UNROLL = 4, BLOCK_STEPS = 16, CASCADE = 64 };
+
+typedef struct racc {
+	LLVMTypeRef vt;
+	LLVMValueRef acc[UNROLL], grand, stack, count, tail;
+	LLVMValueRef id;   /* identity at width w */
+	int w;
+	bool cascade;
+} racc;
+
+static LLVMValueRef entry_alloca(aj_emitter *E, LLVMTypeRef t, const char *name)
+{
+	LLVMBuilderRef b = LLVMCreateBuilderInContext(E->C);
+	LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(E->fn);
+	LLVMValueRef first = LLVMGetFirstInstruction(entry);
+	if (first)
+		LLVMPositionBuilderBefore(b, first);
+	else
+		LLVMPositionBuilderAtEnd(b, entry);
+	LLVMValueRef a = LLVMBuildAlloca(b, t, name);
+	LLVMDisposeBuilder(b);
+	return a;
+}
+
+static LLVMValueRef red_identity(aj_emitter *E, int w)
+{
+	aj_dtype t = E->k->op_dtype[0];
+	aj_scalar_val v = aj_red_identity((aj_op)E->k->red, t);
+	LLVMTypeRef et = aj_ir_elem(E, t, false);
+	return aj_is_float(t) ? aj_ir_const_real(et, v.f, w)
+			      : aj_ir_const_int(et, v.i, w);
+}
+
+static LLVMValueRef combine(aj_emitter *E, LLVMValueRef a, LLVMValueRef b)
+{
+	return aj_combine(E, (aj_op)E->k->red, E->k->op_dtype[0], a, b);
+}
+
+/* acc = acc op v, through its alloca. */
+static void accumulate(aj_emitter *E, LLVMTypeRef t, LLVMValueRef acc, LLVMValueRef v)
+{
+	LLVMBuildStore(E->B, combine(E, LLVMBuildLoad2(E->B, t, acc, ""), v), acc);
+}
+
+/* Pushes a block total: onto the cascade, or into the grand total. While
+ * the count's low bit is set, merge with the entry of that level. */
+static void push_block(aj_emitter *E, racc *R, LLVMValueRef v)
+{
+	if (!R->cascade) {
+		accumulate(E, R->vt, R->grand, v);
+		return;
+	}
+	LLVMValueRef c0 = LLVMBuildLoad2(E->B, E->i64, R->count, "");
+	LLVMBasicBlockRef pre = LLVMGetInsertBlock(E->B);
+	LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(E->C, E->fn, "casc");
+	LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(E->C, E->fn, "merge");
+	LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(E->C, E->fn, "pushed");
+	LLVMBuildBr(E->B, head);
+	LLVMPositionBuilderAtEnd(E->B, head);
+	LLVMValueRef j = LLVMBuildPhi(E->B, E->i64, "lvl"), c = LLVMBuildPhi(E->B, E->i64, "c"),
+		     x = LLVMBuildPhi(E->B, R->vt, "blk");
+	LLVMValueRef odd = LLVMBuildTrunc(E->B, c, E->i1, "");
+	LLVMBuildCondBr(E->B, odd, body, done);
+	LLVMPositionBuilderAtEnd(E->B, body);
+	LLVMValueRef idx[2] = {LLVMConstInt(E->i64, 0, 0), j};
+	LLVMValueRef slot = LLVMBuildGEP2(E->B, LLVMGetAllocatedType(R->stack), R->stack, idx, 2, "");
+	LLVMValueRef x2 = combine(E, LLVMBuildLoad2(E->B, R->vt, slot, ""), x);
+	LLVMValueRef j2 = LLVMBuildAdd(E->B, j, LLVMConstInt(E->i64, 1, 0), "");
+	LLVMValueRef c2 = LLVMBuildLShr(E->B, c, LLVMConstInt(E->i64, 1, 0), "");
+	LLVMBuildBr(E->B, head);
+	LLVMValueRef zero = LLVMConstInt(E->i64, 0, 0);
+	LLVMBasicBlockRef from[2] = {pre, body};
+	LLVMValueRef js[2] = {zero, j2}, cs[2] = {c0, c2}, xs[2] = {v, x2};
+	LLVMAddIncoming(j, js, from, 2);
+	LLVMAddIncoming(c, cs, from, 2);
+	LLVMAddIncoming(x, xs, from, 2);
+	LLVMPositionBuilderAtEnd(E->B, done);
+	idx[1] = j;
+	LLVMBuildStore(E->B, x, LLVMBuildGEP2(E->B, LLVMGetAllocatedType(R->stack), R->stack, idx, 2, ""));
+	LLVMBuildStore(E->B, LLVMBuildAdd(E->B, c0, LLVMConstInt(E->i64, 1, 0), ""), R->count);
+}
+
+/* The cascade's levels still held, oldest (highest) first, plus last. */
+static LLVMValueRef cascade_total(aj_emitter *E, racc *R, LLVMValueRef last)
+{
+	LLVMValueRef tot = entry_alloca(E, R->vt, "tot");
+	LLVMBuildStore(E->B, R->id, tot);
+	LLVMValueRef count = LLVMBuildLoad2(E->B, E->i64, R->count, "");
+	loop L;
+	loop_begin(E, &L, LLVMConstInt(E->i64, 0, 0), LLVMConstInt(E->i64, CASCADE, 0), "levels");
+	LLVMValueRef j = LLVMBuildSub(E->B, LLVMConstInt(E->i64, CASCADE - 1, 0), L.i, "");
+	LLVMValueRef bit = LLVMBuildTrunc(E->B, LLVMBuildLShr(E->B, count, j, ""), E->i1, "");
+	LLVMBasicBlockRef take = LLVMAppendBasicBlockInContext(E->C, E->fn, "take");
+	LLVMBasicBlockRef next = LLVMAppendBasicBlockInContext(E->C, E->fn, "skip");
+	LLVMBuildCondBr(E->B, bit, take, next);
+	LLVMPositionBuilderAtEnd(E->B, take);
+	LLVMValueRef idx[2] = {LLVMConstInt(E->i64, 0, 0), j};
+	LLVMValueRef slot = LLVMBuildGEP2(E->B, LLVMGetAllocatedType(R->stack), R->stack, idx, 2, "");
+	accumulate(E, R->vt, tot, LLVMBuildLoad2(E->B, R->vt, slot, ""));
+	LLVMBuildBr(E->B, next);
+	LLVMPositionBuilderAtEnd(E->B, next);
+	loop_end(E, &L, 1);
+	return combine(E, LLVMBuildLoad2(E->B, R->vt, tot, ""), last);
+}
+
+/* nsteps steps from element first: the accumulators' combined total. */
+static LLVMValueRef block_steps(aj_emitter *E, racc *R, LLVMValueRef *base,
+				LLVMValueRef first, LLVMValueRef nsteps,
+				LLVMValueRef *cur)
+{
+	for (int u = 0; u < UNROLL; u++)
+		LLVMBuildStore(E->B, R->id, R->acc[u]);
+	loop S;
+	loop_begin(E, &S, LLVMConstInt(E->i64, 0, 0), nsteps, "steps");
+	LLVMValueRef i0 = LLVMBuildAdd(E->B, first, LLVMBuildMul(E->B, S.i,
+		LLVMConstInt(E->i64, (unsigned long long)(UNROLL * R->w), 0), ""), "");
+	for (int u = 0; u < UNROLL; u++) {
+		LLVMValueRef i = LLVMBuildAdd(E->B, i0, LLVMConstInt(E->i64, (unsigned long long)(u * R->w), 0), "");
+		accumulate(E, R->vt, R->acc[u], emit_values(E, base, i, R->w, cur));
+	}
+	loop_end(E, &S, 1);
+	LLVMValueRef a[UNROLL];
+	for (int u = 0; u < UNROLL; u++)
+		a[u] = LLVMBuildLoad2(E->B, R->vt, R->acc[u], "");
+	return combine(E, combine(E, a[0], a[1]), combine(E, a[2], a[3]));
+}
+
+/* The w lanes of v reduced to one by halving: (a + b) of the halves. */
+static LLVMValueRef horizontal(aj_emitter *E, LLVMValueRef v, int w)
+{
+	for (; w > 1; w /= 2)
+		v = combine(E, aj_ir_lanes(E, v, 0, w / 2), aj_ir_lanes(E, v, w / 2, w / 2));
+	return w == 1 && LLVMGetTypeKind(LLVMTypeOf(v)) == LLVMVectorTypeKind
+		       ? LLVMBuildExtractElement(E->B, v, LLVMConstInt(E->i32, 0, 0), "")
+		       : v;
+}
+
+static bool inputs_contiguous(const aj_kdesc *k)
+{
+	for (int o = k->nout; o < k->nop; o++)
+		if (k->op_class[o] == AJ_SC_ANY)
+			return false;
+	return true;
+}
+
+static void emit_reduce_inner(aj_emitter *E, LLVMValueRef *base,
+			      LLVMValueRef start, LLVMValueRef end, LLVMValueRef *cur)
+{
+	const aj_kdesc *k = E->k;
+	aj_dtype t = k->op_dtype[0];
+	racc R = {.w = E->lanes > 1 && inputs_contiguous(k) ? E->lanes : 1};
+	R.cascade = aj_is_float(t) && (k->red == AJ_OP_SUM || k->red == AJ_OP_MEAN);
+	R.vt = aj_ir_type(E, t, R.w, false);
+	for (int u = 0; u < UNROLL; u++)
+		R.acc[u] = entry_alloca(E, R.vt, "acc");
+	R.grand = entry_alloca(E, R.vt, "grand");
+	R.tail = entry_alloca(E, aj_ir_type(E, t, 1, false), "row");
+	if (R.cascade) {
+		R.stack = entry_alloca(E, LLVMArrayType2(R.vt, CASCADE), "cascade");
+		R.count = entry_alloca(E, E->i64, "count");
+		LLVMBuildStore(E->B, LLVMConstInt(E->i64, 0, 0), R.count);
+	}
+	emit_hoisted(E, base);
+	R.id = red_identity(E, R.w);
+	LLVMBuildStore(E->B, R.id, R.grand);
+	int64_t step = UNROLL * R.w;
+	LLVMValueRef n = LLVMBuildSub(E->B, end, start, "");
+	LLVMValueRef nsteps = LLVMBuildSDiv(E->B, n, LLVMConstInt(E->i64, (unsigned long long)step, 0), "");
+	LLVMValueRef bsteps = LLVMConstInt(E->i64, BLOCK_STEPS, 0);
+	LLVMValueRef nblocks = LLVMBuildSDiv(E->B, nsteps, bsteps, "");
+	loop B;
+	loop_begin(E, &B, LLVMConstInt(E->i64, 0, 0), nblocks, "blocks");
+	LLVMValueRef first = LLVMBuildAdd(E->B, start, LLVMBuildMul(E->B, B.i,
+		LLVMConstInt(E->i64, (unsigned long long)(step * BLOCK_STEPS), 0), ""), "");
+	push_block(E, &R, block_steps(E, &R, base, first, bsteps, cur));
+	loop_end(E, &B, 1);
+	first = LLVMBuildAdd(E->B, start, LLVMBuildMul(E->B, nblocks,
+		LLVMConstInt(E->i64, (unsigned long long)(step * BLOCK_STEPS), 0), ""), "");
+	LLVMValueRef rest = LLVMBuildSub(E->B, nsteps, LLVMBuildMul(E->B, nblocks, bsteps, ""), "");
+	LLVMValueRef last = block_steps(E, &R, base, first, rest, cur);
+	LLVMValueRef total = R.cascade ? cascade_total(E, &R, last)
+				       : combine(E, LLVMBuildLoad2(E->B, R.vt, R.grand, ""), last);
+	LLVMBuildStore(E->B, horizontal(E, total, R.w), R.tail);
+	loop T;
+	LLVMValueRef tail_start = LLVMBuildAdd(E->B, start, LLVMBuildMul(E->B, nsteps,
+		LLVMConstInt(E->i64, (unsigned long long)step, 0), ""), "");
+	loop_begin(E, &T, tail_start, end, "tail");
+	accumulate(E, aj_ir_type(E, t, 1, false), R.tail, emit_values(E, base, T.i, 1, cur));
+	loop_end(E, &T, 1);
+	LLVMValueRef row = LLVMBuildLoad2(E->B, aj_ir_type(E, t, 1, false), R.tail, "");
+	store_elem(E, t, combine(E, load_elem(E, t, 1, base[0]), row), base[0], 1);
+}
+
+/* The vector body needs every operand contiguous or invariant along the
+ * inner loop, and an accumulating output that is not the same element for
+ * every lane. */
 static bool vectorizable(const aj_kdesc *k)
 {
 	for (int o = 0; o < k->nop; o++)
 		if (k->op_class[o] == AJ_SC_ANY)
 			return false;
-	return true;
+	return k->red == AJ_NOP || k->op_class[0] != AJ_SC_ZERO;
 }
 
 /* The innermost loop over [start, end). */
 static void emit_inner(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 		       LLVMValueRef end, LLVMValueRef *cur)
 {
+	if (E->k->red != AJ_NOP && E->k->op_class[0] == AJ_SC_ZERO) {
+		emit_reduce_inner(E, base, start, end, cur);
+		return;
+	}
 	emit_hoisted(E, base);
 	LLVMValueRef tail_start = start;
 	if (E->lanes > 1 && vectorizable(E->k)) {

@@ -30,7 +30,14 @@ LLVMTypeRef aj_ir_type(aj_emitter *E, aj_dtype t, int w, bool memory);
 LLVMValueRef aj_ir_const_int(LLVMTypeRef t, int64_t v, int w);
 LLVMValueRef aj_ir_const_real(LLVMTypeRef t, double v, int w);
 LLVMValueRef aj_ir_splat(aj_emitter *E, LLVMValueRef x, int w);
+/* Lanes [from, from + n) of vector x, as an n-lane vector. */
+LLVMValueRef aj_ir_lanes(aj_emitter *E, LLVMValueRef x, int from, int n);
 void aj_ir_fn_attr(aj_emitter *E, LLVMValueRef f, const char *name, uint64_t v);
+
+/* acc combined with v by reduction op red (sum: acc + v, max: NumPy's
+ * NaN-propagating maximum, ...), in dtype t. */
+LLVMValueRef aj_combine(aj_emitter *E, aj_op red, aj_dtype t, LLVMValueRef acc,
+			LLVMValueRef v);
 
 /* Value v of the kernel at width w, from the values already in E->cur. */
 LLVMValueRef aj_lower(aj_emitter *E, const aj_kval *v, int w);

@@ -136,7 +136,7 @@ static LLVMValueRef per_lane(aj_emitter *E, LLVMValueRef f, LLVMTypeRef fty,
 }
 
 /* Lanes [from, from + n) of vector x. */
-static LLVMValueRef lanes(aj_emitter *E, LLVMValueRef x, int from, int n)
+LLVMValueRef aj_ir_lanes(aj_emitter *E, LLVMValueRef x, int from, int n)
 {
 	LLVMValueRef idx[64];
 	for (int i = 0; i < n; i++)
@@ -165,8 +165,8 @@ static LLVMValueRef emit_sleef(aj_emitter *E, aj_op op, aj_dtype t, int w,
 	    w % 2 == 0) {
 		LLVMValueRef lo[2], hi[2];
 		for (int j = 0; j < nargs; j++) {
-			lo[j] = lanes(E, x[j], 0, w / 2);
-			hi[j] = lanes(E, x[j], w / 2, w / 2);
+			lo[j] = aj_ir_lanes(E, x[j], 0, w / 2);
+			hi[j] = aj_ir_lanes(E, x[j], w / 2, w / 2);
 		}
 		return concat(E, emit_sleef(E, op, t, w / 2, lo),
 			      emit_sleef(E, op, t, w / 2, hi), w / 2);
@@ -726,5 +726,19 @@ LLVMValueRef aj_lower(aj_emitter *E, const aj_kval *v, int w)
 	case AJ_KIND_SELECT: return sel(E, x[0], x[1], x[2]);
 	case AJ_KIND_CLIP: return lower_clip(E, t, x);
 	default: return NULL; /* leaves are loads, emitted by emit.c */
+	}
+}
+
+LLVMValueRef aj_combine(aj_emitter *E, aj_op red, aj_dtype t, LLVMValueRef acc,
+			LLVMValueRef v)
+{
+	LLVMValueRef x[2] = {acc, v};
+	switch (red) {
+	case AJ_OP_PROD: return lower_binary(E, AJ_OP_MUL, t, 0, x);
+	case AJ_OP_RMIN: return emit_minmax(E, AJ_OP_MIN, t, x);
+	case AJ_OP_RMAX: return emit_minmax(E, AJ_OP_MAX, t, x);
+	case AJ_OP_ANY: return LLVMBuildOr(E->B, acc, v, "");
+	case AJ_OP_ALL: return LLVMBuildAnd(E->B, acc, v, "");
+	default: return lower_binary(E, AJ_OP_ADD, t, 0, x); /* sum, mean */
 	}
 }

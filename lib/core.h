@@ -77,6 +77,7 @@ typedef enum aj_opkind {
 	AJ_KIND_LOGIC,
 	AJ_KIND_SELECT,
 	AJ_KIND_CLIP,
+	AJ_KIND_REDUCE,
 } aj_opkind;
 
 typedef enum aj_oprule {
@@ -86,6 +87,7 @@ typedef enum aj_oprule {
 	AJ_RULE_BOOL,
 	AJ_RULE_BITS,
 	AJ_RULE_SHIFT,
+	AJ_RULE_ACCUM,
 } aj_oprule;
 
 typedef struct aj_op_info {
@@ -98,6 +100,16 @@ typedef struct aj_op_info {
 } aj_op_info;
 
 extern const aj_op_info aj_ops[AJ_NOP];
+
+typedef union aj_scalar_val {
+	double f;
+	int64_t i;
+} aj_scalar_val;
+
+/* The identity of reduction op in dtype t (0 for sum, +inf or the
+ * largest int for min, ...): for floats in .f, else in .i (unsigned
+ * values as their bit pattern). */
+aj_scalar_val aj_red_identity(aj_op op, aj_dtype t);
 
 /* ---- context ---- */
 
@@ -112,6 +124,7 @@ struct aj_ctx {
 	pthread_mutex_t jit_lock; /* guards jit creation and compiles */
 	pthread_mutex_t err_lock; /* guards errmsg */
 	_Atomic uint64_t kernels_compiled, cache_hits, kernels_run, compile_ns;
+	_Atomic uint64_t temp_bytes;
 	char errmsg[AJ_ERRMSG_MAX];
 };
 
@@ -150,10 +163,6 @@ bool aj_array_extent(const aj_array *a, char **first, char **last);
 
 /* ---- programs ---- */
 
-typedef union aj_scalar_val {
-	double f;
-	int64_t i;
-} aj_scalar_val;
 
 typedef struct aj_node {
 	uint8_t op;    /* aj_op */
@@ -165,6 +174,10 @@ typedef struct aj_node {
 	union {
 		const aj_array *array; /* for AJ_OP_ARRAY */
 		aj_scalar_val scalar;  /* for AJ_OP_SCALAR: f for floats, i else */
+		struct {
+			uint32_t axes;  /* bit k: input axis k is reduced */
+			bool keepdims;
+		} red;                 /* for AJ_KIND_REDUCE */
 	} u;
 } aj_node;
 

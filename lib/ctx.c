@@ -90,4 +90,5 @@ void aj_ctx_stats(const aj_ctx *ctx, aj_stats *out)
 	out->cache_hits = atomic_load(&ctx->cache_hits);
 	out->kernels_run = atomic_load(&ctx->kernels_run);
 	out->compile_ns = atomic_load(&ctx->compile_ns);
+	out->temp_bytes = atomic_load(&ctx->temp_bytes);
 }

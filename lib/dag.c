@@ -268,7 +268,7 @@ static aj_dtype to_float(aj_op op, aj_dtype t)
 {
 	if (aj_is_float(t) || aj_is_complex(t))
 		return t;
-	if (op == AJ_OP_DIV || aj_dtypes[t].size > 2)
+	if (op == AJ_OP_DIV || op == AJ_OP_MEAN || aj_dtypes[t].size > 2)
 		return AJ_FLOAT64;
 	return AJ_FLOAT32;
 }
@@ -293,6 +293,16 @@ static bool check_int_op(aj_prog *p, aj_op op, aj_dtype t)
 	aj_prog_error(p, AJ_ERR_DTYPE, "%s is not defined for %s",
 		      aj_ops[op].name, aj_dtypes[t].name);
 	return false;
+}
+
+/* sum and prod accumulate bool and narrow ints in NumPy's default ints. */
+static aj_dtype accum_dtype(aj_dtype t)
+{
+	if (t == AJ_BOOL || (aj_is_signed(t) && aj_dtypes[t].size < 8))
+		return AJ_INT64;
+	if (aj_is_unsigned(t) && aj_dtypes[t].size < 8)
+		return AJ_UINT64;
+	return t;
 }
 
 /* Complex arrays can be wrapped, viewed, loaded and saved; kernels do not
@@ -351,6 +361,9 @@ static bool resolve_dtype(aj_prog *p, aj_op op, int nin,
 	case AJ_RULE_BOOL:
 		t = AJ_BOOL;
 		break;
+	case AJ_RULE_ACCUM:
+		t = accum_dtype(t);
+		break;
 	}
 	if (aj_ops[op].rule != AJ_RULE_BOOL)
 		operand_t = t;
@@ -367,9 +380,11 @@ aj_expr aj_apply(aj_prog *p, aj_op op, int nin, const aj_expr *args)
 {
 	if (!p)
 		return AJ_EXPR_NONE;
-	if ((unsigned)op >= AJ_NOP || aj_ops[op].kind <= AJ_KIND_CAST) {
+	if ((unsigned)op >= AJ_NOP || aj_ops[op].kind <= AJ_KIND_CAST ||
+	    aj_ops[op].kind == AJ_KIND_REDUCE) {
 		aj_prog_error(p, AJ_ERR_ARG, "aj_apply: op %d is not applicable"
-			      " (use aj_leaf, aj_scalar_* or aj_cast)", (int)op);
+			      " (use aj_leaf, aj_scalar_*, aj_cast or aj_reduce)",
+			      (int)op);
 		return AJ_EXPR_NONE;
 	}
 	if (nin != aj_ops[op].nin || !args) {
@@ -423,6 +438,88 @@ aj_expr aj_cast(aj_prog *p, aj_expr x, aj_dtype t)
 		return AJ_EXPR_NONE;
 	aj_node n = {.op = AJ_OP_CAST, .dtype = (uint8_t)t, .ndim = a->ndim,
 		     .shape = a->shape};
+	n.arg[0] = x.id - p->id_base - 1;
+	return push(p, &n);
+}
+
+/* The axis mask of a reduction of an ndim-d operand; 0 after an error. */
+static uint32_t reduce_axes(aj_prog *p, aj_op op, int ndim, int naxis,
+			    const int *axes)
+{
+	if (naxis == 0)
+		return ndim == 32 ? UINT32_MAX : (UINT32_C(1) << ndim) - 1;
+	if (naxis < 0 || naxis > ndim || !axes) {
+		aj_prog_error(p, AJ_ERR_ARG, "%s: %d axes for a %d-d operand",
+			      aj_ops[op].name, naxis, ndim);
+		return 0;
+	}
+	uint32_t mask = 0;
+	for (int i = 0; i < naxis; i++) {
+		int a = axes[i] < 0 ? axes[i] + ndim : axes[i];
+		if (a < 0 || a >= ndim || (mask >> a & 1)) {
+			aj_prog_error(p, AJ_ERR_ARG, "%s: axis %d is %s for a %d-d "
+				      "operand", aj_ops[op].name, axes[i],
+				      a < 0 || a >= ndim ? "out of bounds" : "repeated",
+				      ndim);
+			return 0;
+		}
+		mask |= UINT32_C(1) << a;
+	}
+	return mask;
+}
+
+/* Shape of the reduction result; false (error recorded) for min or max
+ * of nothing, which has no identity. */
+static bool reduce_shape(aj_prog *p, aj_op op, const aj_node *x, aj_node *n)
+{
+	int64_t *s = aj_arena_alloc(&p->arena, (size_t)(x->ndim ? x->ndim : 1) * 8);
+	if (!s) {
+		aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+		return false;
+	}
+	int nd = 0;
+	bool empty = false;
+	for (int k = 0; k < x->ndim; k++) {
+		bool red = n->u.red.axes >> k & 1;
+		empty = empty || (red && x->shape[k] == 0);
+		if (!red || n->u.red.keepdims)
+			s[nd++] = red ? 1 : x->shape[k];
+	}
+	if (empty && (op == AJ_OP_RMIN || op == AJ_OP_RMAX)) {
+		aj_prog_error(p, AJ_ERR_SHAPE, "zero-size array to reduction "
+			      "operation %s which has no identity", aj_ops[op].name);
+		return false;
+	}
+	n->ndim = (uint8_t)nd;
+	n->shape = s;
+	return true;
+}
+
+aj_expr aj_reduce(aj_prog *p, aj_op op, aj_expr x, int naxis, const int *axes,
+		  bool keepdims)
+{
+	if (!p)
+		return AJ_EXPR_NONE;
+	if ((unsigned)op >= AJ_NOP || aj_ops[op].kind != AJ_KIND_REDUCE) {
+		aj_prog_error(p, AJ_ERR_ARG, "aj_reduce: op %d is not a "
+			      "reduction", (int)op);
+		return AJ_EXPR_NONE;
+	}
+	const aj_node *a = aj_prog_node(p, x);
+	if (!a || !check_real(p, aj_ops[op].name, a->dtype))
+		return AJ_EXPR_NONE;
+	aj_node n = {.op = (uint8_t)op};
+	n.u.red.keepdims = keepdims;
+	if (a->ndim > 0 && !(n.u.red.axes = reduce_axes(p, op, a->ndim, naxis, axes)))
+		return AJ_EXPR_NONE;
+	if (a->ndim == 0 && naxis != 0) {
+		aj_prog_error(p, AJ_ERR_ARG, "%s: axis for a 0-d operand",
+			      aj_ops[op].name);
+		return AJ_EXPR_NONE;
+	}
+	if (!reduce_shape(p, op, a, &n) || !resolve_dtype(p, op, 1, &a, &n))
+		return AJ_EXPR_NONE;
+	n.weak = false; /* np.sum(2) is an int64, not a Python int */
 	n.arg[0] = x.id - p->id_base - 1;
 	return push(p, &n);
 }

@@ -4,6 +4,7 @@
  */
 #include "core.h"
 
+#include <math.h>
 #include <string.h>
 
 const aj_dtype_info aj_dtypes[AJ_NDTYPE] = {
@@ -151,5 +152,25 @@ bool aj_int_fits(aj_dtype t, int64_t v)
 	case 'i': return bits == 64 || (v >= -(INT64_C(1) << (bits - 1)) &&
 					v < (INT64_C(1) << (bits - 1)));
 	default: return true;
+	}
+}
+
+aj_scalar_val aj_red_identity(aj_op op, aj_dtype t)
+{
+	bool f = aj_is_float(t), u = aj_is_unsigned(t);
+	int bits = aj_dtypes[t].size * 8;
+	int64_t max = u ? (bits == 64 ? -1 : (INT64_C(1) << bits) - 1)
+			: (bits == 64 ? INT64_MAX : (INT64_C(1) << (bits - 1)) - 1);
+	int64_t min = u ? 0 : -max - 1;
+	if (t == AJ_BOOL) { /* min is all, max is any */
+		max = 1;
+		min = 0;
+	}
+	switch (op) {
+	case AJ_OP_PROD: return f ? (aj_scalar_val){.f = 1} : (aj_scalar_val){.i = 1};
+	case AJ_OP_RMIN: return f ? (aj_scalar_val){.f = INFINITY} : (aj_scalar_val){.i = max};
+	case AJ_OP_RMAX: return f ? (aj_scalar_val){.f = -INFINITY} : (aj_scalar_val){.i = min};
+	case AJ_OP_ALL: return (aj_scalar_val){.i = 1};
+	default: return f ? (aj_scalar_val){.f = 0} : (aj_scalar_val){.i = 0};
 	}
 }

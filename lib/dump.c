@@ -107,6 +107,8 @@ static void dump_kernel(text *t, const aj_kcall *c, int idx)
 {
 	const aj_kdesc *k = &c->k;
 	add(t, "kernel %d: %d loop%s ", idx, k->ndim, k->ndim == 1 ? "" : "s");
+	if (k->red != AJ_NOP)
+		add(t, "reducing (%s) ", aj_ops[k->red].name);
 	add_shape(t, k->ndim, c->shape);
 	add(t, ", %lld elements\n", (long long)c->nelem);
 	for (int o = 0; o < k->nop; o++) {
@@ -139,6 +141,27 @@ static void dump_key(text *t, const aj_key *key)
 		add(t, "%02x%s", key->bytes[i], i % 32 == 31 || i + 1 == key->len ? "\n" : "");
 }
 
+static aj_status dump_call(aj_prog *p, aj_stage stage, const aj_kcall *c,
+			   int idx, text *t)
+{
+	aj_key key;
+	if (stage == AJ_STAGE_FUSED) {
+		dump_kernel(t, c, idx);
+	} else if (stage == AJ_STAGE_KEY) {
+		if (aj_key_of(&c->k, &p->arena, &key) != AJ_OK)
+			return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+		dump_key(t, &key);
+	} else {
+		char err[AJ_ERRMSG_MAX] = "out of memory", *s = NULL;
+		aj_status st = aj_jit_text(&c->k, stage, &s, err, sizeof err);
+		if (st != AJ_OK)
+			return aj_prog_error(p, st, "%s", err);
+		add(t, "%s", s);
+		aj_free(s);
+	}
+	return AJ_OK;
+}
+
 static aj_status dump_stage(aj_prog *p, aj_stage stage, uint32_t n,
 			    const aj_assignment *a, text *t)
 {
@@ -146,26 +169,15 @@ static aj_status dump_stage(aj_prog *p, aj_stage stage, uint32_t n,
 		dump_dag(t, p, n, a);
 		return AJ_OK;
 	}
+	int idx = 0;
 	for (uint32_t i = 0; i < n; i++) {
-		aj_kcall c;
-		aj_key key;
-		aj_status s = aj_fuse(p, &a[i], &c);
+		aj_kcall *calls;
+		int ncall;
+		aj_status s = aj_fuse(p, &a[i], &calls, &ncall);
+		for (int j = 0; s == AJ_OK && j < ncall; j++)
+			s = dump_call(p, stage, &calls[j], idx++, t);
 		if (s != AJ_OK)
 			return s;
-		if (stage == AJ_STAGE_FUSED) {
-			dump_kernel(t, &c, (int)i);
-		} else if (stage == AJ_STAGE_KEY) {
-			if (aj_key_of(&c.k, &p->arena, &key) != AJ_OK)
-				return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
-			dump_key(t, &key);
-		} else {
-			char err[AJ_ERRMSG_MAX] = "out of memory", *s2 = NULL;
-			s = aj_jit_text(&c.k, stage, &s2, err, sizeof err);
-			if (s != AJ_OK)
-				return aj_prog_error(p, s, "%s", err);
-			add(t, "%s", s2);
-			aj_free(s2);
-		}
 	}
 	return AJ_OK;
 }

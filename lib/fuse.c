@@ -1,14 +1,22 @@
 /*
- * Fusion: one pending assignment `out = e` becomes one kernel call.
+ * Fusion: one pending assignment `out = e` becomes a short list of kernel
+ * calls, all built before any runs.
  *
- * Rule: every node reachable from e is computed inside the one loop nest,
- * element by element; nothing is materialised. Leaves become loads (arrays)
- * or runtime parameters (scalars), so the kernel's structure does not
- * depend on data, shapes or scalar values.
+ * Rule 1: elementwise work never materialises. Every elementwise node
+ * reachable from e is computed inside one loop nest, element by element.
+ * Leaves become loads (arrays) or runtime parameters (scalars), so a
+ * kernel's structure does not depend on data, shapes or scalar values.
  *
- * Lowering walks the reachable nodes in index order (operands first) and
- * emits SSA values: each op's operands are cast to the dtype it computes in
- * (NumPy's loop selection), and identical values are shared (CSE by
+ * Rule 2: a reduction ends a loop nest. Its producer (the elementwise
+ * subgraph below it) is fused into the reduction's own kernel, which reads
+ * each input once and accumulates into a scratch result of the reduced
+ * shape; kernels above read that result as an ordinary array leaf. A
+ * reduction runs as: fill the result with the op's identity, accumulate,
+ * and for mean divide by the count, as NumPy does.
+ *
+ * Lowering walks the nodes of one loop nest in index order (operands first)
+ * and emits SSA values: each op's operands are cast to the dtype it computes
+ * in (NumPy's loop selection), and identical values are shared (CSE by
  * hash-consing). The output is operand 0; inputs follow, one per distinct
  * view.
  *
@@ -16,9 +24,12 @@
  * address, dtype size and strides on every axis that varies): then each
  * element is read before it is written at the same index, so the in-place
  * kernel equals NumPy's result. Any other overlap is refused for now.
+ * Scratch results never overlap anything.
  */
 #include "fuse.h"
 
+#include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +45,7 @@ typedef struct lower {
 	const aj_array **opnd; /* inputs and output; 0 is the output */
 	int nop;
 	uint32_t *node_val; /* value of each node, NONE if unreachable */
+	aj_array **result;  /* for reductions: their result, as consumers see it */
 } lower;
 
 static uint32_t hash_val(const aj_kval *v)
@@ -126,6 +138,8 @@ static uint32_t lower_node(lower *L, const aj_node *n)
 	switch (aj_ops[n->op].kind) {
 	case AJ_KIND_LEAF:
 		return lower_leaf(L, n);
+	case AJ_KIND_REDUCE: /* computed by its own kernel before this one */
+		return emit(L, AJ_OP_ARRAY, t, operand(L, L->result[n - node]), 0, 0);
 	case AJ_KIND_CAST:
 		return as(L, a[0], t);
 	case AJ_KIND_UNARY:
@@ -154,7 +168,8 @@ static uint32_t lower_node(lower *L, const aj_node *n)
 	return NONE;
 }
 
-/* Marks the nodes reachable from root; returns how many. */
+/* Marks the nodes of root's loop nest (stopping at reductions, which are
+ * leaves here) with 0 and the rest with NONE; returns how many. */
 static uint32_t mark(aj_prog *p, uint32_t root, uint32_t *node_val)
 {
 	uint32_t n = 0;
@@ -166,6 +181,8 @@ static uint32_t mark(aj_prog *p, uint32_t root, uint32_t *node_val)
 			continue;
 		n++;
 		const aj_node *nd = &p->node[i];
+		if (aj_ops[nd->op].kind == AJ_KIND_REDUCE)
+			continue;
 		for (int k = 0; k < aj_ops[nd->op].nin; k++)
 			node_val[nd->arg[k]] = 0;
 	}
@@ -224,17 +241,17 @@ static bool self_overlaps(const aj_array *a)
 	return false;
 }
 
-static aj_status check_alias(aj_prog *p, const lower *L)
+static aj_status check_alias(aj_prog *p, const aj_array *const *opnd, int nop)
 {
-	const aj_array *out = L->opnd[0];
+	const aj_array *out = opnd[0];
 	if (self_overlaps(out))
 		return aj_prog_error(p, AJ_ERR_OVERLAP, "output elements overlap "
 				     "each other in memory");
 	char *olo, *ohi, *lo, *hi;
 	if (!aj_array_extent(out, &olo, &ohi))
 		return AJ_OK;
-	for (int o = 1; o < L->nop; o++) {
-		const aj_array *in = L->opnd[o];
+	for (int o = 1; o < nop; o++) {
+		const aj_array *in = opnd[o];
 		if (!aj_array_extent(in, &lo, &hi) || hi < olo || lo > ohi)
 			continue;
 		if (same_elements(in, out))
@@ -246,52 +263,254 @@ static aj_status check_alias(aj_prog *p, const lower *L)
 	return AJ_OK;
 }
 
-/* Operand strides in out's iteration space: broadcast axes get stride 0. */
-static aj_status fill_strides(aj_prog *p, const lower *L, aj_kcall *c)
+/*
+ * The loop nest of call over an iteration space of nd axes (shape): each
+ * operand broadcasts into it, so broadcast axes (and, for a reduction's
+ * output, the reduced axes) get stride 0.
+ */
+static aj_status fill_strides(aj_prog *p, aj_kcall *c, const aj_array *const *opnd,
+			      int nop, int nd, const int64_t *shape)
 {
-	const aj_array *out = L->opnd[0];
-	int nd = out->ndim, nop = L->nop;
 	int64_t *st = aj_arena_alloc(&p->arena, (size_t)(nop * (nd ? nd : 1)) * 8);
 	c->ptr = aj_arena_alloc(&p->arena, (size_t)nop * sizeof *c->ptr);
 	c->k.op_dtype = aj_arena_alloc(&p->arena, (size_t)nop);
 	if (!st || !c->ptr || !c->k.op_dtype)
 		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
 	for (int o = 0; o < nop; o++) {
-		const aj_array *a = L->opnd[o];
+		const aj_array *a = opnd[o];
 		int lead = nd - a->ndim;
 		for (int d = 0; d < nd; d++) {
 			int ad = d - lead;
-			bool bcast = ad < 0 || (a->shape[ad] == 1 && out->shape[d] != 1);
+			bool bcast = ad < 0 || (a->shape[ad] == 1 && shape[d] != 1);
 			st[o * nd + d] = bcast ? 0 : a->strides[ad];
 		}
 		c->ptr[o] = a->data;
 		c->k.op_dtype[o] = a->dtype;
 	}
 	c->k.nop = nop;
-	if (aj_sched(&p->arena, c, nd, out->shape, st) != AJ_OK)
+	if (aj_sched(&p->arena, c, nd, shape, st) != AJ_OK)
 		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
 	return AJ_OK;
 }
 
-aj_status aj_fuse(aj_prog *p, const aj_assignment *as_, aj_kcall *call)
+/*
+ * The kernel computing node root into out over the iteration space (nd,
+ * shape); red is AJ_NOP, or the reduction whose accumulator out is.
+ */
+static aj_status lower_kernel(aj_prog *p, uint32_t root, aj_array *out,
+			      int nd, const int64_t *shape, aj_op red,
+			      aj_array **result, aj_kcall *call)
 {
 	memset(call, 0, sizeof *call);
 	call->k.isa = (aj_isa)atomic_load_explicit(&p->ctx->isa, memory_order_relaxed);
-	lower L = {.p = p, .call = call};
-	if (!alloc_lower(&L, &p->arena, as_->node))
+	call->k.red = (uint8_t)red;
+	lower L = {.p = p, .call = call, .result = result};
+	if (!alloc_lower(&L, &p->arena, root))
 		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
-	L.opnd[L.nop++] = as_->out;
-	for (uint32_t i = 0; i <= as_->node; i++)
+	L.opnd[L.nop++] = out;
+	for (uint32_t i = 0; i <= root; i++)
 		if (L.node_val[i] != NONE)
 			L.node_val[i] = lower_node(&L, &p->node[i]);
 	uint32_t *out_val = aj_arena_alloc(&p->arena, sizeof *out_val);
 	if (!out_val)
 		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
-	out_val[0] = as(&L, L.node_val[as_->node], as_->out->dtype);
+	out_val[0] = as(&L, L.node_val[root], out->dtype);
 	call->k.val = L.val;
 	call->k.nval = L.nval;
 	call->k.nout = 1;
 	call->k.out_val = out_val;
-	aj_status s = check_alias(p, &L);
-	return s != AJ_OK ? s : fill_strides(p, &L, call);
+	if (red == AJ_NOP) {
+		aj_status s = check_alias(p, L.opnd, L.nop);
+		if (s != AJ_OK)
+			return s;
+	}
+	return fill_strides(p, call, L.opnd, L.nop, nd, shape);
+}
+
+/* ---- reductions ---- */
+
+/* A C-order scratch array in the arena. */
+static aj_array *scratch(aj_prog *p, aj_dtype t, int nd, const int64_t *shape)
+{
+	aj_array *a = aj_arena_alloc(&p->arena, sizeof *a);
+	if (!a)
+		return NULL;
+	memset(a, 0, offsetof(aj_array, shape));
+	int64_t n = 1, size = aj_dtypes[t].size;
+	for (int k = nd; k-- > 0;) {
+		a->shape[k] = shape[k];
+		a->strides[k] = n * size;
+		n *= shape[k];
+	}
+	a->data = aj_arena_alloc(&p->arena, (size_t)(n ? n : 1) * (size_t)size);
+	if (!a->data)
+		return NULL;
+	atomic_fetch_add_explicit(&p->ctx->temp_bytes, (uint64_t)(n * size),
+				  memory_order_relaxed);
+	a->ctx = p->ctx;
+	a->dtype = t;
+	a->ndim = nd;
+	a->lo = a->data;
+	a->hi = a->data + (n ? n : 1) * size;
+	return a;
+}
+
+/* The same memory seen with the reduced axes dropped (keepdims false). */
+static aj_array *squeezed(aj_prog *p, const aj_array *a, uint32_t axes)
+{
+	aj_array *v = aj_arena_alloc(&p->arena, sizeof *v);
+	if (!v)
+		return NULL;
+	*v = *a;
+	v->ndim = 0;
+	for (int k = 0; k < a->ndim; k++) {
+		if (axes >> k & 1)
+			continue;
+		v->shape[v->ndim] = a->shape[k];
+		v->strides[v->ndim++] = a->strides[k];
+	}
+	return v;
+}
+
+/* The bits of v in a scalar slot of dtype t (float32 narrowed). */
+static uint64_t slot_bits(aj_dtype t, aj_scalar_val v)
+{
+	uint64_t slot = 0;
+	if (t == AJ_FLOAT32) {
+		float f = (float)v.f;
+		memcpy(&slot, &f, sizeof f);
+	} else {
+		memcpy(&slot, &v, sizeof v);
+	}
+	return slot;
+}
+
+/* A kernel written by hand: out = v[nval-1], v[] over operands opnd and
+ * the scalar slots. */
+static aj_status hand_kernel(aj_prog *p, aj_kcall *c, const aj_kval *val,
+			     int nval, aj_array **opnd, int nop,
+			     const uint64_t *slots, const uint8_t *slot_t, int nslot)
+{
+	memset(c, 0, sizeof *c);
+	c->k.isa = (aj_isa)atomic_load_explicit(&p->ctx->isa, memory_order_relaxed);
+	c->k.red = AJ_NOP;
+	aj_kval *v = aj_arena_alloc(&p->arena, (size_t)nval * sizeof *v);
+	uint32_t *out_val = aj_arena_alloc(&p->arena, sizeof *out_val);
+	c->scalars = aj_arena_alloc(&p->arena, 8 * (size_t)(nslot ? nslot : 1));
+	c->k.scalar_dtype = aj_arena_alloc(&p->arena, (size_t)(nslot ? nslot : 1));
+	if (!v || !out_val || !c->scalars || !c->k.scalar_dtype)
+		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+	memcpy(v, val, (size_t)nval * sizeof *v);
+	memcpy(c->scalars, slots, 8 * (size_t)nslot);
+	memcpy(c->k.scalar_dtype, slot_t, (size_t)nslot);
+	*out_val = (uint32_t)nval - 1;
+	c->k.val = v;
+	c->k.nval = nval;
+	c->k.nout = 1;
+	c->k.out_val = out_val;
+	c->k.nscalar = nslot;
+	return fill_strides(p, c, (const aj_array *const *)opnd, nop,
+			    opnd[0]->ndim, opnd[0]->shape);
+}
+
+/* res = identity of op. */
+static aj_status fill_kernel(aj_prog *p, aj_kcall *c, aj_array *res, aj_op op)
+{
+	aj_dtype t = res->dtype;
+	aj_kval v = {.op = AJ_OP_SCALAR, .dtype = (uint8_t)t};
+	uint64_t slot = slot_bits(t, aj_red_identity(op, t));
+	uint8_t st = (uint8_t)t;
+	return hand_kernel(p, c, &v, 1, &res, 1, &slot, &st, 1);
+}
+
+/* res = res / count, NumPy's mean: count is a Python int, so weak. */
+static aj_status mean_kernel(aj_prog *p, aj_kcall *c, aj_array *res, int64_t count)
+{
+	aj_dtype t = res->dtype;
+	aj_kval v[4] = {
+		{.op = AJ_OP_ARRAY, .dtype = (uint8_t)t, .arg = {1}},
+		{.op = AJ_OP_SCALAR, .dtype = AJ_FLOAT64, .arg = {0}},
+		{.op = AJ_OP_CAST, .dtype = (uint8_t)t, .arg = {1}},
+		{.op = AJ_OP_DIV, .dtype = (uint8_t)t, .arg = {0, 2}},
+	};
+	double n = (double)count;
+	uint64_t slot;
+	memcpy(&slot, &n, 8);
+	uint8_t st = AJ_FLOAT64;
+	aj_array *opnd[2] = {res, res};
+	if (t == AJ_FLOAT64) { /* no cast needed: keep the key canonical */
+		v[3].arg[1] = 1;
+		v[2] = v[3];
+		return hand_kernel(p, c, v, 3, opnd, 2, &slot, &st, 1);
+	}
+	return hand_kernel(p, c, v, 4, opnd, 2, &slot, &st, 1);
+}
+
+/* The calls of reduction node r: fill, accumulate, maybe divide; sets
+ * result[r] to what consumers read. */
+static aj_status lower_reduction(aj_prog *p, uint32_t r, aj_array **result,
+				 aj_kcall *calls, int *ncall)
+{
+	const aj_node *n = &p->node[r], *x = &p->node[n->arg[0]];
+	uint32_t axes = x->ndim ? n->u.red.axes : 0;
+	int64_t kshape[AJ_MAX_NDIM], count = 1;
+	for (int k = 0; k < x->ndim; k++) {
+		kshape[k] = axes >> k & 1 ? 1 : x->shape[k];
+		count *= axes >> k & 1 ? x->shape[k] : 1;
+	}
+	aj_array *res = scratch(p, n->dtype, x->ndim, kshape);
+	result[r] = res && !n->u.red.keepdims ? squeezed(p, res, axes) : res;
+	if (!result[r])
+		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+	aj_op op = (aj_op)n->op;
+	aj_status s = fill_kernel(p, &calls[(*ncall)++], res, op);
+	if (s == AJ_OK)
+		s = lower_kernel(p, n->arg[0], res, x->ndim, x->shape, op, result,
+				 &calls[(*ncall)++]);
+	if (s == AJ_OK && op == AJ_OP_MEAN)
+		s = mean_kernel(p, &calls[(*ncall)++], res, count);
+	return s;
+}
+
+/* The reductions the assignment needs, in index order (operands first). */
+static uint32_t find_reductions(aj_prog *p, uint32_t root, uint8_t *need)
+{
+	uint32_t n = 0;
+	memset(need, 0, root + 1);
+	need[root] = 1;
+	for (uint32_t i = root + 1; i-- > 0;) {
+		if (!need[i])
+			continue;
+		const aj_node *nd = &p->node[i];
+		n += aj_ops[nd->op].kind == AJ_KIND_REDUCE;
+		for (int k = 0; k < aj_ops[nd->op].nin; k++)
+			need[nd->arg[k]] = 1;
+	}
+	return n;
+}
+
+aj_status aj_fuse(aj_prog *p, const aj_assignment *as_, aj_kcall **calls,
+		  int *ncall)
+{
+	uint32_t root = as_->node;
+	uint8_t *need = aj_arena_alloc(&p->arena, root + 1);
+	aj_array **result = aj_arena_alloc(&p->arena, (root + 1) * sizeof *result);
+	if (!need || !result)
+		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+	uint32_t nred = find_reductions(p, root, need);
+	*calls = aj_arena_alloc(&p->arena, (3 * nred + 1) * sizeof **calls);
+	if (!*calls)
+		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+	*ncall = 0;
+	for (uint32_t i = 0; i <= root; i++) {
+		if (!need[i] || aj_ops[p->node[i].op].kind != AJ_KIND_REDUCE)
+			continue;
+		aj_status s = lower_reduction(p, i, result, *calls, ncall);
+		if (s != AJ_OK)
+			return s;
+	}
+	/* a reduction at the root is copied out by an elementwise kernel */
+	aj_array *out = as_->out;
+	return lower_kernel(p, root, out, out->ndim, out->shape, AJ_NOP, result,
+			    &(*calls)[(*ncall)++]);
 }

@@ -9,8 +9,10 @@
 #include "core.h"
 #include "kernel.h"
 
-/* Lowers pending assignment a into *call (scratch in p's arena). */
-aj_status aj_fuse(aj_prog *p, const aj_assignment *a, aj_kcall *call);
+/* Lowers pending assignment a into *ncall kernel calls, to run in order
+ * (scratch in p's arena). */
+aj_status aj_fuse(aj_prog *p, const aj_assignment *a, aj_kcall **calls,
+		  int *ncall);
 
 /*
  * Fills call's loop nest from the full iteration space: ndim axes of extent

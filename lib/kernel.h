@@ -4,7 +4,9 @@
  * arguments of one call. No LLVM here.
  *
  * A kernel is a loop nest of k.ndim loops over operands 0..nop-1 (outputs
- * first). Its body is a list of SSA values; value i may use only values
+ * first). A reduction kernel's output has stride 0 along the reduced loops
+ * and accumulates: out = combine(out, value), after a fill with the
+ * identity. Its body is a list of SSA values; value i may use only values
  * before it, and every binary op's operands already share one dtype (the
  * fusion pass inserts the casts).
  *
@@ -43,6 +45,8 @@ typedef struct aj_kval {
 
 typedef struct aj_kdesc {
 	aj_isa isa;          /* resolved, never AJ_ISA_HOST */
+	uint8_t red;         /* AJ_NOP, or the reduction that output 0
+				accumulates (out = out op value) */
 	int ndim;            /* loops, >= 1 */
 	int nval;
 	aj_kval *val;

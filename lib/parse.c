@@ -89,6 +89,7 @@ static const struct oper {
     {"(", LV_NONE, AJ_NOP, NO_PREFIX},
     {")", LV_NONE, AJ_NOP, NO_PREFIX},
     {",", LV_NONE, AJ_NOP, NO_PREFIX},
+    {"=", LV_NONE, AJ_NOP, NO_PREFIX},
 };
 
 /* numexpr's spellings of ops whose NumPy name differs. */
@@ -470,6 +471,92 @@ static aj_expr arity_error(parser *ps, const token *fn, int nin, int nargs)
  * name is an op (see function_op) or a dtype, which casts its one argument.
  * The current token is the name.
  */
+/* An int literal, optionally negative, into *v. */
+static bool parse_int(parser *ps, int *v)
+{
+	bool neg = tok_is(ps, "-");
+	if (neg)
+		advance(ps);
+	if (ps->tok.kind != TK_INT || ps->tok.u.ival > AJ_MAX_NDIM) {
+		expected(ps, "an axis number");
+		return false;
+	}
+	*v = (int)(neg ? -ps->tok.u.ival : ps->tok.u.ival);
+	advance(ps);
+	return true;
+}
+
+/* axis = INT | (INT, ...) | None, after the '='. */
+static bool parse_axes(parser *ps, int *axes, int *naxis)
+{
+	*naxis = 0;
+	if (tok_word(ps, "None")) {
+		advance(ps);
+		return true;
+	}
+	if (!tok_is(ps, "("))
+		return (*naxis = 1, parse_int(ps, axes));
+	advance(ps);
+	while (!tok_is(ps, ")")) {
+		if (*naxis == AJ_MAX_NDIM || !parse_int(ps, &axes[(*naxis)++]))
+			return *naxis == AJ_MAX_NDIM ? (expected(ps, "')'"), false) : false;
+		if (!tok_is(ps, ")") && !tok_is(ps, ","))
+			return expected(ps, "',' or ')' in the axis tuple"), false;
+		if (tok_is(ps, ","))
+			advance(ps);
+	}
+	advance(ps);
+	return true;
+}
+
+/* One keyword (axis= or keepdims=) or a positional axis of a reduction. */
+static bool parse_reduce_option(parser *ps, int *axes, int *naxis, bool *keep,
+				bool *have_axis)
+{
+	if (tok_word(ps, "keepdims") || tok_word(ps, "axis")) {
+		bool axis = tok_word(ps, "axis");
+		advance(ps);
+		if (!tok_is(ps, "="))
+			return expected(ps, "'='"), false;
+		advance(ps);
+		if (axis)
+			return *have_axis = true, parse_axes(ps, axes, naxis);
+		if (!tok_word(ps, "True") && !tok_word(ps, "False"))
+			return expected(ps, "True or False"), false;
+		*keep = tok_word(ps, "True");
+		advance(ps);
+		return true;
+	}
+	if (*have_axis)
+		return expected(ps, "axis= or keepdims="), false;
+	return *have_axis = true, parse_axes(ps, axes, naxis);
+}
+
+/* sum(x), sum(x, 1), sum(x, axis=(0, 2), keepdims=True), ... */
+static aj_expr parse_reduce_call(parser *ps, aj_op op, const token *fn)
+{
+	const char *open = ps->tok.start;
+	advance(ps);
+	aj_expr x = parse_nested(ps, parse_expr);
+	if (x.id == AJ_EXPR_NONE.id)
+		return x;
+	int axes[AJ_MAX_NDIM], naxis = 0;
+	bool keep = false, have_axis = false;
+	while (tok_is(ps, ",")) {
+		advance(ps);
+		if (!parse_reduce_option(ps, axes, &naxis, &keep, &have_axis))
+			return AJ_EXPR_NONE;
+	}
+	if (!tok_is(ps, ")")) {
+		char what[64];
+		snprintf(what, sizeof what, "')' to close '(' at column %d",
+			 column(ps, open));
+		return expected(ps, what);
+	}
+	advance(ps);
+	return built(ps, aj_reduce(ps->p, op, x, naxis, axes, keep), fn->start);
+}
+
 static aj_expr parse_call(parser *ps)
 {
 	token fn = ps->tok;
@@ -482,6 +569,8 @@ static aj_expr parse_call(parser *ps)
 		return AJ_EXPR_NONE;
 	}
 	advance(ps);
+	if (op >= 0 && aj_ops[op].kind == AJ_KIND_REDUCE)
+		return parse_reduce_call(ps, (aj_op)op, &fn);
 	aj_expr args[MAX_CALL_ARGS];
 	int nargs;
 	if (!parse_args(ps, args, &nargs))

@@ -413,7 +413,7 @@ static const struct error_case {
     {"a == b != c", AJ_ERR_PARSE, 8, "chained comparisons"},
     {"999999999999999999999", AJ_ERR_PARSE, 1, "int64"},
     {"a $ b", AJ_ERR_PARSE, 3, "unexpected character '$'"},
-    {"a = b", AJ_ERR_PARSE, 3, "unexpected character '='"},
+    {"a = b", AJ_ERR_PARSE, 3, "found '='"},
     /* builder errors carry the operator's or call's column */
     {"a + d", AJ_ERR_SHAPE, 3, ""},
     {"exp(d) * a", AJ_ERR_SHAPE, 8, ""},

@@ -42,6 +42,7 @@ except ImportError:
 SUPPORTED_DTYPES = {"bool", "int8", "int16", "int32", "int64", "uint8",
                     "uint16", "uint32", "uint64", "float32", "float64"}
 SUPPORTED_OPS = {
+    "sum", "prod", "min", "max", "mean", "any", "all",
     "add", "subtract", "multiply", "true_divide", "power", "negative",
     "absolute", "sqrt", "exp", "log", "sin", "cos", "tanh", "minimum",
     "maximum", "equal", "not_equal", "less", "less_equal", "greater",
@@ -147,6 +148,8 @@ def float_random(t, rng, n, role):
         return rng.uniform(-20, 20, n)
     if role == "unit":
         return rng.uniform(-1.1, 1.1, n)
+    if role == "pos":
+        return rng.uniform(0.5, 2.0, n)
     if role in ("base", "exponent"):
         return np.concatenate([rng.uniform(-4, 4, half),
                                rng.integers(-6, 7, n - half) / 2.0])
@@ -163,6 +166,8 @@ def int_random(t, rng, n, role):
         return rng.integers(0, bits + 3, n)
     if role == "base":
         return rng.integers(max(ii.min, -5), 6, n)
+    if role == "pos":
+        return rng.integers(0, min(ii.max, 100), n, endpoint=True)
     half = n // 2
     return np.concatenate([
         rng.integers(max(ii.min, -100), 101, half),
@@ -196,6 +201,9 @@ ROLES = {
              int_specials),
     "tanh": (with_extra(lambda t: [0.55, -19.0, 1e-9, 22.0]), int_specials),
     "unit": (with_extra(lambda t: [0.5, -0.5, 0.999999, 1e-9]), int_specials),
+    # positive floats: sums and products without cancellation, so that the
+    # summation order (arrjit's pairwise blocks vs NumPy's) barely matters
+    "pos": (lambda t: [0.5, 1.0, 1.5, 2.0], lambda t: [0, 1, 2, 3]),
     "base": (float_specials, int_specials),
     "exponent": (with_extra(lambda t: [2.0, -2.0, 0.5, -0.5, 1 / 3]),
                  int_exponent_specials),
@@ -255,6 +263,9 @@ def np_where(c, x, y):
 
 
 FN = {"f": FN_ULP, "c": COMPLEX_ULP}
+# Float sums, means and products: NumPy and arrjit both sum pairwise, in
+# differently shaped trees; on positive inputs that is a few ULP.
+RED = {"f": 16, "c": 16}
 CX = {"c": COMPLEX_ULP}
 
 OPS = [
@@ -339,6 +350,14 @@ OPS = [
     Op("logical_xor", np.logical_xor, "logical_xor({0}, {1})", REALS,
        ["any", "any"]),
     Op("clip", np.clip, "clip({0}, {1}, {2})", REALS, ["any", "any", "any"]),
+    # reductions over every axis; emit_reductions() adds axis variants
+    Op("sum", np.sum, "sum({0})", REALS, ["pos"], RED),
+    Op("prod", np.prod, "prod({0})", REALS, ["pos"], RED),
+    Op("min", np.min, "min({0})", REALS, ["any"]),
+    Op("max", np.max, "max({0})", REALS, ["any"]),
+    Op("mean", np.mean, "mean({0})", REALS, ["pos"], RED),
+    Op("any", np.any, "any({0})", REALS, ["any"]),
+    Op("all", np.all, "all({0})", REALS, ["any"]),
 ]
 OP_BY_NAME = {op.name: op for op in OPS}
 
@@ -545,7 +564,8 @@ class Writer:
 
     def operand(self, layout, i, n, role, t):
         """Operand i of an n-operand expression under layout."""
-        od = LAYOUTS[layout](i, n, len(specials(role, t)))
+        od = (RED_LAYOUTS.get(layout) or LAYOUTS[layout])(
+            i, n, len(specials(role, t)))
         key = "in.%s.%s.%s.%s.%d" % (layout, t, role,
                                      "x".join(map(str, od.shape)) or "0d",
                                      i)
@@ -745,6 +765,46 @@ def emit_casts(w):
                        "%s(a)" % dst, [("a", a)], np_cast(dst), None)
 
 
+# Axis variants of each reduction on 2-D and 3-D layouts (C order and
+# transposed): (label, axis text, numpy axis, keepdims).
+RED_LAYOUTS = {
+    "r2": lambda i, n, k: Operand((5, 7)),
+    "r2T": lambda i, n, k: Operand((7, 5), "T"),
+    "r3": lambda i, n, k: Operand((3, 4, 5)),
+    "r3T": lambda i, n, k: Operand((5, 4, 3), "T"),
+    "r2long": lambda i, n, k: Operand((9, 301)),
+}
+RED_AXES = {
+    2: [("ax0", "0", 0, False), ("ax1", "1", 1, False),
+        ("axm1kd", "-1, keepdims=True", -1, True),
+        ("ax01", "(0, 1)", (0, 1), False)],
+    3: [("ax0", "0", 0, False), ("ax2", "2", 2, False),
+        ("ax02", "(0, 2)", (0, 2), False),
+        ("ax12kd", "(1, 2), keepdims=True", (1, 2), True)],
+}
+RED_DTYPES = ["bool", "int8", "int32", "uint16", "int64", "uint64",
+              "float32", "float64"]
+
+
+def emit_reductions(w):
+    for name in ("sum", "prod", "min", "max", "mean", "any", "all"):
+        op = OP_BY_NAME[name]
+        if name not in SUPPORTED_OPS:
+            continue
+        for t in RED_DTYPES:
+            if t not in SUPPORTED_DTYPES:
+                continue
+            for layout in RED_LAYOUTS:
+                a = w.operand(layout, 0, 1, op.roles[0], t)
+                nd = len(a.value().shape)
+                for label, text, ax, kd in RED_AXES[nd]:
+                    fn = (lambda f, ax, kd: lambda x: f(x, axis=ax, keepdims=kd))(
+                        op.fn, ax, kd)
+                    w.case("%s.%s.%s.%s" % (name, t, layout, label),
+                           "%s(a, axis=%s)" % (name, text), [("a", a)], fn,
+                           name)
+
+
 def emit_compound(w):
     for cname, expr, dtypes, opname in COMPOUND:
         fn = compound_fn(expr)
@@ -785,6 +845,7 @@ def main():
         emit_scalars(w)
         emit_casts(w)
         emit_compound(w)
+        emit_reductions(w)
     tmp = os.path.join(out, "cases.tsv.tmp")
     with open(tmp, "w") as f:
         f.write("# name\texpr\tcheck\tinputs\texpected\n")

@@ -1,0 +1,248 @@
+/*
+ * Fused reductions: results against C loops, accuracy (pairwise-grade
+ * float sums), NumPy's dtypes and errors, the kernels a reduction becomes,
+ * and that no temporary of input size is allocated.
+ */
+#include "ref.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef ref_env env;
+
+static aj_expr parse1(aj_prog *p, const char *text, aj_array *a)
+{
+	const char *names[] = {"a"};
+	aj_expr vals[] = {aj_leaf(p, a)}, e;
+	REF_OK_PROG(p, aj_parse(p, text, 1, names, vals, &e));
+	return e;
+}
+
+/* Evaluates text over a into a fresh array of the expression's shape. */
+static aj_array *eval(env *E, const char *text, aj_array *a)
+{
+	aj_prog *p = E->p;
+	aj_expr e = parse1(p, text, a);
+	int64_t shape[AJ_MAX_NDIM];
+	int nd = aj_expr_shape(p, e, shape);
+	aj_array *o;
+	REF_OK_CTX(E->ctx, aj_array_new(E->ctx, aj_expr_dtype(p, e), nd, shape, &o));
+	REF_OK_PROG(p, aj_assign(p, o, e));
+	REF_OK_PROG(p, aj_sync(p));
+	return o;
+}
+
+static double eval0(env *E, const char *text, aj_array *a)
+{
+	aj_array *o = eval(E, text, a);
+	double r = aj_array_dtype(o) == AJ_FLOAT32 ? *(float *)aj_array_data(o)
+						   : *(double *)aj_array_data(o);
+	aj_array_free(o);
+	return r;
+}
+
+/* 20 million float32 ones sum to exactly 2e7 (a single float32
+ * accumulator stalls at 2^24), on every ISA. */
+static void test_sum_accuracy(void **state)
+{
+	env *E = *state;
+	int64_t n = 20000000;
+	aj_array *a;
+	REF_OK_CTX(E->ctx, aj_array_new(E->ctx, AJ_FLOAT32, 1, &n, &a));
+	float *x = aj_array_data(a);
+	for (int64_t i = 0; i < n; i++)
+		x[i] = 1.0f;
+	aj_isa host = aj_ctx_isa(E->ctx);
+	static const aj_isa isas[] = {AJ_ISA_SCALAR, AJ_ISA_AVX2, AJ_ISA_AVX512};
+	for (int i = 0; i < 3; i++) {
+		if (aj_ctx_set_isa(E->ctx, isas[i]) != AJ_OK)
+			continue;
+		assert_true(eval0(E, "sum(a)", a) == 2e7);
+		assert_true(eval0(E, "mean(a)", a) == 1.0);
+	}
+	REF_OK_CTX(E->ctx, aj_ctx_set_isa(E->ctx, host));
+	/* random values: as close to the exact sum as pairwise summation */
+	uint64_t st = 5;
+	double exact = 0;
+	for (int64_t i = 0; i < n; i++) {
+		x[i] = (float)ref_uniform(&st, 0, 1);
+		exact += x[i];
+	}
+	double got = eval0(E, "sum(a)", a);
+	print_message("sum of 2e7 uniform float32: %.3f, exact %.3f\n", got, exact);
+	assert_true(fabs(got - exact) <= 8); /* float32 ulp at 1e7 is 1 */
+	aj_array_free(a);
+}
+
+/* sum, max and prod along each axis of a 3-D array, against C loops. */
+static void test_axes_against_loops(void **state)
+{
+	env *E = *state;
+	enum { A = 3, B = 5, C = 37 };
+	int64_t shape[3] = {A, B, C};
+	aj_array *a;
+	REF_OK_CTX(E->ctx, aj_array_new(E->ctx, AJ_INT32, 3, shape, &a));
+	int32_t *x = aj_array_data(a);
+	uint64_t st = 9;
+	for (int i = 0; i < A * B * C; i++)
+		x[i] = (int32_t)ref_uniform(&st, -50, 50);
+	static const char *exprs[3] = {"sum(a, axis=0)", "max(a, axis=1)",
+				       "prod(a % 3 + 1, axis=-1)"};
+	for (int ax = 0; ax < 3; ax++) {
+		aj_array *o = eval(E, exprs[ax], a);
+		assert_int_equal(aj_array_ndim(o), 2);
+		assert_int_equal(aj_array_dtype(o), ax == 1 ? AJ_INT32 : AJ_INT64);
+		const int64_t *os = aj_array_shape(o);
+		for (int64_t i = 0; i < os[0]; i++) {
+			for (int64_t j = 0; j < os[1]; j++) {
+				int64_t want = ax == 0 ? 0 : ax == 1 ? INT32_MIN : 1;
+				for (int k = 0; k < shape[ax]; k++) {
+					int i0 = ax == 0 ? k : (int)i;
+					int i1 = ax == 1 ? k : ax == 0 ? (int)i : (int)j;
+					int i2 = ax == 2 ? k : (int)j;
+					int64_t v = x[(i0 * B + i1) * C + i2];
+					if (ax == 0)
+						want += v;
+					else if (ax == 1)
+						want = v > want ? v : want;
+					else /* Python's %: the divisor's sign */
+						want *= (v % 3 + 3) % 3 + 1;
+				}
+				int64_t got = ax == 1 ? ((int32_t *)aj_array_data(o))[i * os[1] + j]
+						      : ((int64_t *)aj_array_data(o))[i * os[1] + j];
+				assert_int_equal(got, want);
+			}
+		}
+		aj_array_free(o);
+	}
+	aj_array_free(a);
+}
+
+/* NumPy's result dtypes and shapes, keepdims, and its errors. */
+static void test_dtypes_shapes_errors(void **state)
+{
+	env *E = *state;
+	aj_prog *p = E->p;
+	int64_t shape[3] = {2, 0, 3};
+	aj_array *u8, *b, *e, *i16;
+	REF_OK_CTX(E->ctx, aj_array_new(E->ctx, AJ_UINT8, 3, shape + 0, &e));
+	shape[1] = 4;
+	REF_OK_CTX(E->ctx, aj_array_new(E->ctx, AJ_UINT8, 3, shape, &u8));
+	REF_OK_CTX(E->ctx, aj_array_new(E->ctx, AJ_BOOL, 3, shape, &b));
+	REF_OK_CTX(E->ctx, aj_array_new(E->ctx, AJ_INT16, 3, shape, &i16));
+	assert_int_equal(aj_expr_dtype(p, parse1(p, "sum(a)", u8)), AJ_UINT64);
+	assert_int_equal(aj_expr_dtype(p, parse1(p, "sum(a)", b)), AJ_INT64);
+	assert_int_equal(aj_expr_dtype(p, parse1(p, "prod(a)", i16)), AJ_INT64);
+	assert_int_equal(aj_expr_dtype(p, parse1(p, "mean(a)", i16)), AJ_FLOAT64);
+	assert_int_equal(aj_expr_dtype(p, parse1(p, "max(a)", i16)), AJ_INT16);
+	assert_int_equal(aj_expr_dtype(p, parse1(p, "any(a, 0)", i16)), AJ_BOOL);
+	int64_t s[3];
+	assert_int_equal(aj_expr_shape(p, parse1(p, "sum(a, axis=(0, 2), keepdims=True)", u8), s), 3);
+	assert_true(s[0] == 1 && s[1] == 4 && s[2] == 1);
+	assert_int_equal(aj_expr_shape(p, parse1(p, "sum(a, axis=-2)", u8), s), 2);
+	assert_true(s[0] == 2 && s[1] == 3);
+	REF_OK_PROG(p, aj_sync(p));
+	/* min of nothing has no identity; sum of nothing is 0 */
+	aj_expr x = aj_leaf(p, e);
+	assert_int_equal(aj_reduce(p, AJ_OP_RMIN, x, 0, NULL, false).id, 0);
+	assert_int_equal(aj_sync(p), AJ_ERR_SHAPE);
+	assert_true(eval0(E, "float64(sum(a))", e) == 0);
+	/* bad axes: repeated, out of range; not a reduction */
+	int bad[2] = {0, 0};
+	assert_int_equal(aj_reduce(p, AJ_OP_SUM, aj_leaf(p, u8), 2, bad, false).id, 0);
+	assert_int_equal(aj_sync(p), AJ_ERR_ARG);
+	bad[0] = 3;
+	assert_int_equal(aj_reduce(p, AJ_OP_SUM, aj_leaf(p, u8), 1, bad, false).id, 0);
+	assert_int_equal(aj_sync(p), AJ_ERR_ARG);
+	assert_int_equal(aj_reduce(p, AJ_OP_ADD, aj_leaf(p, u8), 0, NULL, false).id, 0);
+	assert_int_equal(aj_sync(p), AJ_ERR_ARG);
+	const char *names[] = {"a"};
+	aj_expr vals[] = {aj_leaf(p, u8)}, out;
+	assert_int_equal(aj_parse(p, "sum(a, axis=)", 1, names, vals, &out), AJ_ERR_PARSE);
+	assert_int_equal(aj_parse(p, "sum(a, keepdims=3)", 1, names, vals, &out), AJ_ERR_PARSE);
+	assert_int_equal(aj_parse(p, "sum(a, 1, 2)", 1, names, vals, &out), AJ_ERR_PARSE);
+	REF_OK_PROG(p, aj_sync(p));
+	aj_array *arrays[] = {u8, b, e, i16};
+	for (int i = 0; i < 4; i++)
+		aj_array_free(arrays[i]);
+}
+
+/* sqrt(sum(a**2)) reads a once: a reduction kernel with the square fused
+ * in, and an 8-byte scratch result; no temporary of input size. axis=0 of
+ * a C-order matrix accumulates contiguous rows (vectorised), axis=1 in
+ * registers. */
+static void test_fused_no_temporaries(void **state)
+{
+	env *E = *state;
+	aj_prog *p = E->p;
+	int64_t n = 1000000;
+	aj_array *a;
+	REF_OK_CTX(E->ctx, aj_array_new(E->ctx, AJ_FLOAT64, 1, &n, &a));
+	double *x = aj_array_data(a), want = 0;
+	for (int64_t i = 0; i < n; i++) {
+		x[i] = 1e-3 * (double)(i % 1000);
+		want += x[i] * x[i];
+	}
+	aj_stats s0, s1;
+	aj_ctx_stats(E->ctx, &s0);
+	double got = eval0(E, "sqrt(sum(a**2))", a);
+	aj_ctx_stats(E->ctx, &s1);
+	assert_true(fabs(got - sqrt(want)) <= 1e-12 * sqrt(want));
+	assert_int_equal(s1.temp_bytes - s0.temp_bytes, 8);
+	assert_int_equal(s1.kernels_run - s0.kernels_run, 3); /* fill, sum, sqrt */
+	char *t;
+	REF_OK_PROG(p, aj_dump(p, parse1(p, "sum(a**2)", a), AJ_STAGE_FUSED, &t));
+	assert_non_null(strstr(t, "reducing (sum)"));
+	assert_non_null(strstr(t, "power"));
+	aj_string_free(t);
+	int64_t m[2] = {64, 1000};
+	aj_array *b;
+	REF_OK_CTX(E->ctx, aj_array_new(E->ctx, AJ_FLOAT64, 2, m, &b));
+	REF_OK_PROG(p, aj_dump(p, parse1(p, "sum(a, axis=0)", b), AJ_STAGE_FUSED, &t));
+	assert_non_null(strstr(t, "out0 float64 contig")); /* rows, vectorised */
+	aj_string_free(t);
+	REF_OK_PROG(p, aj_dump(p, parse1(p, "sum(a, axis=1)", b), AJ_STAGE_FUSED, &t));
+	assert_non_null(strstr(t, "out0 float64 bcast")); /* registers */
+	aj_string_free(t);
+	REF_OK_PROG(p, aj_sync(p));
+	aj_array_free(a);
+	aj_array_free(b);
+}
+
+/* A reduction's scratch result feeds an elementwise expression and another
+ * reduction (max(a - mean(a, axis=1, keepdims=True)) ...). */
+static void test_nested(void **state)
+{
+	env *E = *state;
+	int64_t shape[2] = {4, 9};
+	aj_array *a;
+	REF_OK_CTX(E->ctx, aj_array_new(E->ctx, AJ_FLOAT64, 2, shape, &a));
+	double *x = aj_array_data(a);
+	for (int i = 0; i < 36; i++)
+		x[i] = (i * 7) % 11;
+	aj_array *o = eval(E, "max(a - mean(a, axis=1, keepdims=True), axis=1)", a);
+	for (int i = 0; i < 4; i++) {
+		double mean = 0, mx = -INFINITY;
+		for (int j = 0; j < 9; j++)
+			mean += x[i * 9 + j];
+		mean /= 9;
+		for (int j = 0; j < 9; j++)
+			mx = fmax(mx, x[i * 9 + j] - mean);
+		assert_true(fabs(((double *)aj_array_data(o))[i] - mx) < 1e-12);
+	}
+	aj_array_free(o);
+	aj_array_free(a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sum_accuracy),
+		cmocka_unit_test(test_axes_against_loops),
+		cmocka_unit_test(test_dtypes_shapes_errors),
+		cmocka_unit_test(test_fused_no_temporaries),
+		cmocka_unit_test(test_nested),
+	};
+	return cmocka_run_group_tests(tests, ref_env_setup, ref_env_teardown);
+}
