@@ -114,6 +114,9 @@ typedef enum aj_dtype {
  *          0.5001; tests/test_ops.c measures each over 200k inputs per
  *          dtype against long-double libm. sqrt, floor, ceil, trunc, rint
  *          are exact; + - * / and comparisons are exact IEEE operations.
+ *          x ** e with e a scalar: as NumPy's ** operator, e = 2, -1, 0.5,
+ *          1 are square, reciprocal, sqrt, x (exact); other integer e up
+ *          to 16 in magnitude multiply out, within (|e| - 1) / 2 + 1 ULP.
  */
 #define AJ_OP_TABLE(X)                                                  \
 	X(ARRAY, "array", 0, LEAF, SAME, "", 0)                         \
@@ -363,6 +366,40 @@ int aj_expr_shape(const aj_prog *p, aj_expr e, int64_t *shape);
 aj_status aj_parse(aj_prog *p, const char *text, int nname,
 		   const char *const *names, const aj_expr *values,
 		   aj_expr *out);
+
+/*
+ * Programs as text. A namespace binds names to arrays, scalars (runtime
+ * parameters) or expressions. aj_exec runs statements separated by ';' or
+ * newlines:
+ *   name = expr        if name is bound to an array: a pending assignment
+ *                      into it (aj_assign rules); otherwise name is bound
+ *                      to the expression (a lazy intermediate, no buffer)
+ *   name op= expr      += -= *= /= //= %= **= &= |= ^= <<= >>=: name must
+ *                      be bound; name = name op expr
+ *   name[s] = expr     assignment into a view: slices start:stop:step per
+ *                      axis, integers, None (new axis), ... ; also op=
+ *   expr               an expression statement: its value is the result
+ * In expressions, names may be sliced (a[1:, ::-1], a[None, :], a[0]) and
+ * transposed (a.T) when bound to arrays. Errors give AJ_ERR_PARSE or
+ * AJ_ERR_NAME with "line L, column C:" in the message; on error, nothing
+ * of the statements already run is pending (the program's pending work
+ * is as before the call).
+ */
+typedef struct aj_names aj_names;
+aj_status aj_names_new(aj_prog *p, aj_names **out);
+void aj_names_free(aj_names *ns);
+/* Binds name to array a (not copied; it must outlive the namespace's use). */
+aj_status aj_names_set_array(aj_names *ns, const char *name, aj_array *a);
+/* Binds name to a weak scalar, as aj_scalar_f64 or aj_scalar_i64. */
+aj_status aj_names_set_f64(aj_names *ns, const char *name, double v);
+aj_status aj_names_set_i64(aj_names *ns, const char *name, int64_t v);
+/* What name is bound to: *array if an array (else NULL), *expr otherwise
+ * (an expression of the namespace's program; AJ_ERR_NAME if unbound). */
+aj_status aj_names_get(aj_names *ns, const char *name, aj_array **array,
+		       aj_expr *expr);
+/* Runs text in ns; *last (may be NULL) gets the value of the last
+ * expression statement, or AJ_EXPR_NONE if there is none. */
+aj_status aj_exec(aj_names *ns, const char *text, aj_expr *last);
 
 /*
  * out[...] = e. e must broadcast to out's shape; its dtype must cast to

@@ -11,6 +11,7 @@
 #include "cache.h"
 #include "core.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -376,7 +377,85 @@ static bool resolve_dtype(aj_prog *p, aj_op op, int nin,
 	return true;
 }
 
+static aj_expr reduce_power(aj_prog *p, aj_expr x, aj_expr e, aj_dtype t,
+			    bool *failed);
+
+static aj_expr apply_node(aj_prog *p, aj_op op, int nin, const aj_expr *args);
+
 aj_expr aj_apply(aj_prog *p, aj_op op, int nin, const aj_expr *args)
+{
+	aj_expr r = apply_node(p, op, nin, args);
+	if (op != AJ_OP_POW || !r.id)
+		return r;
+	bool failed; /* the pow node stays unreferenced: fusion skips it */
+	aj_expr s = reduce_power(p, args[0], args[1], aj_expr_dtype(p, r), &failed);
+	return failed ? AJ_EXPR_NONE : s.id ? s : r;
+}
+
+/* Operand a of a fold, in dtype t: into *f for floats, else *i. */
+static void fold_operand(const aj_node *a, aj_dtype t, double *f, int64_t *i)
+{
+	if (aj_is_float(t))
+		*f = aj_is_float(a->dtype) ? a->u.scalar.f
+		     : aj_is_unsigned(a->dtype) ? (double)(uint64_t)a->u.scalar.i
+						: (double)a->u.scalar.i;
+	else
+		*i = a->u.scalar.i;
+}
+
+/*
+ * Constant folding: negative, add, subtract and multiply of scalars are
+ * done here, exactly as the kernel would (ints wrap to the result dtype,
+ * float32 rounds each result), so `a ** -1` sees the literal -1 and
+ * kernels get one runtime parameter instead of a chain. Python ints that
+ * overflow int64 are left to the kernel.
+ */
+static bool fold_scalars(int nin, const aj_node *const *arg, aj_node *n)
+{
+	aj_op op = n->op;
+	if (op != AJ_OP_NEG && op != AJ_OP_ADD && op != AJ_OP_SUB && op != AJ_OP_MUL)
+		return false;
+	for (int k = 0; k < nin; k++)
+		if (arg[k]->op != AJ_OP_SCALAR || aj_is_complex(arg[k]->dtype))
+			return false;
+	aj_dtype t = n->dtype;
+	double x = 0, y = 0, r;
+	int64_t a = 0, b = 0, ri;
+	fold_operand(arg[0], t, &x, &a);
+	if (nin > 1)
+		fold_operand(arg[1], t, &y, &b);
+	if (aj_is_float(t)) {
+		r = op == AJ_OP_NEG ? -x : op == AJ_OP_ADD ? x + y
+		    : op == AJ_OP_SUB ? x - y : x * y;
+		n->u.scalar.f = t == AJ_FLOAT32 ? (float)r : r;
+	} else if (t == AJ_BOOL) {
+		n->u.scalar.i = op == AJ_OP_ADD ? (a | b) : (a & b);
+	} else {
+		bool ovf = op == AJ_OP_NEG ? __builtin_sub_overflow((int64_t)0, a, &ri)
+			   : op == AJ_OP_ADD ? __builtin_add_overflow(a, b, &ri)
+			   : op == AJ_OP_SUB ? __builtin_sub_overflow(a, b, &ri)
+					     : __builtin_mul_overflow(a, b, &ri);
+		if (ovf && n->weak)
+			return false;
+		uint64_t u = op == AJ_OP_NEG ? 0 - (uint64_t)a
+			     : op == AJ_OP_ADD ? (uint64_t)a + (uint64_t)b
+			     : op == AJ_OP_SUB ? (uint64_t)a - (uint64_t)b
+					       : (uint64_t)a * (uint64_t)b;
+		int bits = aj_dtypes[t].size * 8;
+		if (bits < 64) { /* wrap to the dtype, as the kernel's int ops */
+			u &= (UINT64_C(1) << bits) - 1;
+			if (aj_is_signed(t) && (u >> (bits - 1) & 1))
+				u |= ~((UINT64_C(1) << bits) - 1);
+		}
+		n->u.scalar.i = (int64_t)u;
+	}
+	n->op = AJ_OP_SCALAR;
+	n->ndim = 0;
+	n->shape = NULL;
+	return true;
+}
+
+static aj_expr apply_node(aj_prog *p, aj_op op, int nin, const aj_expr *args)
 {
 	if (!p)
 		return AJ_EXPR_NONE;
@@ -401,9 +480,70 @@ aj_expr aj_apply(aj_prog *p, aj_op op, int nin, const aj_expr *args)
 	if (!broadcast_args(p, op, nin, arg, &n) ||
 	    !resolve_dtype(p, op, nin, arg, &n))
 		return AJ_EXPR_NONE;
+	if (fold_scalars(nin, arg, &n))
+		return push(p, &n);
 	for (int i = 0; i < nin; i++)
 		n.arg[i] = args[i].id - p->id_base - 1;
 	return push(p, &n);
+}
+
+/* The value of scalar node n as a double, and whether it is one. */
+static bool scalar_value(const aj_node *n, double *v)
+{
+	if (n->op != AJ_OP_SCALAR)
+		return false;
+	*v = aj_is_float(n->dtype) ? n->u.scalar.f
+	     : aj_is_unsigned(n->dtype) ? (double)(uint64_t)n->u.scalar.i
+					: (double)n->u.scalar.i;
+	return true;
+}
+
+/* x ** n for a small integer n >= 1 by binary powering (x, x^2, x^4, ...). */
+static aj_expr power_chain(aj_prog *p, aj_expr x, int n)
+{
+	aj_expr acc = AJ_EXPR_NONE, sq = x;
+	for (; n; n >>= 1) {
+		if (n & 1)
+			acc = acc.id ? aj_binary(p, AJ_OP_MUL, acc, sq) : sq;
+		if (n > 1)
+			sq = aj_apply(p, AJ_OP_SQUARE, 1, &sq);
+	}
+	return acc;
+}
+
+/*
+ * x ** e with e a scalar known now (a literal, or any scalar node: its
+ * value then picks among a bounded set of kernel shapes). As NumPy's **:
+ * e == 2 is square, -1 reciprocal, 0.5 sqrt, 1 x itself; integer e up to
+ * 16 in magnitude multiply out (numexpr's trick: b**10 costs 4
+ * multiplications, not a pow), within (|e| - 1) / 2 + 1 ULP where pow is
+ * within 1. Integer bases refuse negative exponents, as NumPy does.
+ * Returns AJ_EXPR_NONE with no error recorded when pow stays.
+ */
+static aj_expr reduce_power(aj_prog *p, aj_expr x, aj_expr e, aj_dtype t,
+			    bool *failed)
+{
+	const aj_node *xn = aj_prog_node(p, x), *en = aj_prog_node(p, e);
+	double v;
+	*failed = false;
+	if (!xn || !en || !scalar_value(en, &v) || xn->op == AJ_OP_SCALAR)
+		return AJ_EXPR_NONE;
+	bool integral = v == (double)(int)v && fabs(v) <= 16;
+	if (aj_is_int(t) && v < 0) {
+		aj_prog_error(p, AJ_ERR_ARG, "Integers to negative integer "
+			      "powers are not allowed");
+		*failed = true;
+		return AJ_EXPR_NONE;
+	}
+	if (!integral && !(v == 0.5 && aj_is_float(t)))
+		return AJ_EXPR_NONE;
+	aj_expr b = xn->dtype == t ? x : aj_cast(p, x, t);
+	if (v == 0.5)
+		return aj_apply(p, AJ_OP_SQRT, 1, &b);
+	if (v == 0)
+		return AJ_EXPR_NONE; /* x**0 is 1 even for NaN: pow knows */
+	aj_expr r = power_chain(p, b, (int)fabs(v));
+	return v < 0 ? aj_apply(p, AJ_OP_RECIPROCAL, 1, &r) : r;
 }
 
 aj_expr aj_unary(aj_prog *p, aj_op op, aj_expr x)

@@ -382,13 +382,6 @@ def dev_bool_math(op, dts, scalars, res):
     return res == np.float16
 
 
-def dev_int_negative_power(op, dts, scalars, res):
-    # NumPy raises for integer ** negative integer; arrjit does not yet.
-    exp = scalars[1] if len(scalars) > 1 else None
-    return (op == "power" and res.kind in "iu" and isinstance(exp, int) and
-            exp < 0)
-
-
 def dev_cmp_int_out_of_range(op, dts, scalars, res):
     # NumPy 1.24 raises for int32 < 2**40 but not for ==; NumPy 2 answers
     # both. arrjit rejects the scalar.
@@ -412,7 +405,7 @@ def dev_clip_scalars(op, dts, scalars, res):
     return op == "clip" and any(s is not None for s in scalars)
 
 
-KNOWN_DEVIATIONS = [dev_clip_scalars, dev_bool_math, dev_int_negative_power,
+KNOWN_DEVIATIONS = [dev_clip_scalars, dev_bool_math,
                     dev_cmp_int_out_of_range]
 
 # ---- layouts ---------------------------------------------------------------
