@@ -403,9 +403,22 @@ static LLVMValueRef libm_fallback(aj_emitter *E, aj_dtype t, int w,
 				  LLVMValueRef *x, int nargs, LLVMValueRef r,
 				  LLVMValueRef bad, const char *name);
 
-/* log1p, arcsinh and arccosh are finite for every finite input where they
- * are defined; SLEEF 3.5's overflow to inf for huge ones (log1p(DBL_MAX),
- * float32 arcsinh(-1.5e21)), which then go to libm. */
+/* inf from a finite input: where a function that stays finite overflowed. */
+static LLVMValueRef overflowed(aj_emitter *E, LLVMValueRef r, LLVMValueRef x, int w)
+{
+	LLVMValueRef inf = fconst(r, INFINITY, w);
+	return LLVMBuildAnd(E->B, fcmp(E, LLVMRealOEQ, call1(E, "llvm.fabs", r), inf),
+			    fcmp(E, LLVMRealOLT, call1(E, "llvm.fabs", x), inf), "");
+}
+
+/*
+ * log1p, arcsinh and arccosh are finite for every finite input where they
+ * are defined; SLEEF 3.5's overflow to inf for huge ones (|x| beyond
+ * 1.3e154 for arcsinh and arccosh in float64, -1.5e21 in float32,
+ * log1p(DBL_MAX)). There arcsinh(x) = sign(x) log(2|x|) and arccosh(x) =
+ * log(2x) exactly to working precision, so SLEEF's log keeps 1 ULP; what
+ * still overflows (|x| > max/2) and log1p go to libm.
+ */
 static LLVMValueRef lower_finite_math(aj_emitter *E, aj_op op, aj_dtype t,
 				      int w, LLVMValueRef *x)
 {
@@ -413,11 +426,14 @@ static LLVMValueRef lower_finite_math(aj_emitter *E, aj_op op, aj_dtype t,
 				     [AJ_OP_ARCSINH] = "asinh",
 				     [AJ_OP_ARCCOSH] = "acosh"};
 	LLVMValueRef r = emit_sleef(E, op, t, w, x);
-	LLVMValueRef inf = fconst(r, INFINITY, w);
-	LLVMValueRef bad = LLVMBuildAnd(E->B,
-		fcmp(E, LLVMRealOEQ, call1(E, "llvm.fabs", r), inf),
-		fcmp(E, LLVMRealOLT, call1(E, "llvm.fabs", x[0]), inf), "");
-	return libm_fallback(E, t, w, x, 1, r, bad, libm[op]);
+	if (op != AJ_OP_LOG1P) {
+		LLVMValueRef ax = call1(E, "llvm.fabs", x[0]);
+		LLVMValueRef two = LLVMBuildFMul(E->B, ax, fconst(ax, 2, w), "");
+		LLVMValueRef lg = emit_sleef(E, AJ_OP_LOG, t, w, &two);
+		lg = op == AJ_OP_ARCSINH ? copysign_(E, lg, x[0]) : lg;
+		r = sel(E, overflowed(E, r, x[0], w), lg, r);
+	}
+	return libm_fallback(E, t, w, x, 1, r, overflowed(E, r, x[0], w), libm[op]);
 }
 
 /* float32 sinh and cosh compute in float64: SLEEF's float32 versions
