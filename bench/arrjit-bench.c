@@ -142,6 +142,36 @@ static aj_status setup_flat(bench *b, int64_t n, int nin)
 	return new_outputs(b, 1, &n);
 }
 
+/* Reductions: one input of n elements seen as rows x MCOLS, and outputs
+ * of the reduced shape: () for the norm, the columns or the rows. */
+enum { MCOLS = 1000 };
+
+static aj_status setup_reduce(bench *b, int64_t n, int ndim, int64_t outn)
+{
+	int64_t shape[2] = {n / MCOLS, MCOLS};
+	b->n = shape[0] * MCOLS;
+	aj_status s = new_f64(b, 2, shape, &b->in[0]);
+	if (s != AJ_OK)
+		return s;
+	fill_lcg(b->in[0], 1);
+	return new_outputs(b, ndim, &outn);
+}
+
+static aj_status setup_norm(bench *b, int64_t n, int nin)
+{
+	return setup_reduce(b, n, 0, 1);
+}
+
+static aj_status setup_sum0(bench *b, int64_t n, int nin)
+{
+	return setup_reduce(b, n, 1, MCOLS);
+}
+
+static aj_status setup_sum1(bench *b, int64_t n, int nin)
+{
+	return setup_reduce(b, n, 1, n / MCOLS);
+}
+
 /* The output is also the input; all sides start from the same values. */
 static aj_status setup_inplace(bench *b, int64_t n, int nin)
 {
@@ -285,6 +315,30 @@ static aj_status run_strided_add(bench *b)
 
 /* ---- hand side ---------------------------------------------------------- */
 
+static aj_status run_norm(bench *b)
+{
+	aj_prog *p = b->prog;
+	aj_expr sq = aj_binary(p, AJ_OP_POW, leaf(b, 0), aj_scalar_i64(p, 2));
+	aj_expr s = aj_reduce(p, AJ_OP_SUM, sq, 0, NULL, false);
+	return assign_sync(b, aj_unary(p, AJ_OP_SQRT, s));
+}
+
+static aj_status run_sum_axis(bench *b, int axis)
+{
+	return assign_sync(b, aj_reduce(b->prog, AJ_OP_SUM, leaf(b, 0), 1,
+					&axis, false));
+}
+
+static aj_status run_sum0(bench *b)
+{
+	return run_sum_axis(b, 0);
+}
+
+static aj_status run_sum1(bench *b)
+{
+	return run_sum_axis(b, 1);
+}
+
 static double *hout(bench *b)
 {
 	return f64(b->out[b->side]);
@@ -341,6 +395,21 @@ static void hand_strided_add(bench *b)
 	hl_strided_add(b->n, hout(b), f64(b->src[0]), f64(b->src[1]));
 }
 
+static void hand_norm(bench *b)
+{
+	hl_norm(b->n, hout(b), f64(b->in[0]));
+}
+
+static void hand_sum0(bench *b)
+{
+	hl_sum_axis0(b->n / MCOLS, MCOLS, hout(b), f64(b->in[0]));
+}
+
+static void hand_sum1(bench *b)
+{
+	hl_sum_axis1(b->n / MCOLS, MCOLS, hout(b), f64(b->in[0]));
+}
+
 /* ---- the workloads ------------------------------------------------------ */
 
 /* Packed a few fields to a line: clang-format would give each its own. */
@@ -372,6 +441,15 @@ static const workload workloads[] = {
 	{.name = "strided_add", .n = 10000000, .nquick = 2000000, .nin = 2,
 	 .bytes = 24, .tol = TOL_ARITH, .setup = setup_strided,
 	 .run = run_strided_add, .hand = {{"fused", hand_strided_add}}},
+	{.name = "norm", .n = 10000000, .nquick = 2000000, .nin = 1,
+	 .bytes = 8, .tol = TOL_ARITH, .setup = setup_norm, .run = run_norm,
+	 .hand = {{"fused", hand_norm}}},
+	{.name = "sum_axis0", .n = 10000000, .nquick = 2000000, .nin = 1,
+	 .bytes = 8, .tol = TOL_ARITH, .setup = setup_sum0, .run = run_sum0,
+	 .hand = {{"fused", hand_sum0}}},
+	{.name = "sum_axis1", .n = 10000000, .nquick = 2000000, .nin = 1,
+	 .bytes = 8, .tol = TOL_ARITH, .setup = setup_sum1, .run = run_sum1,
+	 .hand = {{"fused", hand_sum1}}},
 };
 // clang-format on
 #define NWORKLOAD ((int)(sizeof(workloads) / sizeof(workloads[0])))

@@ -168,3 +168,36 @@ void hl_tanh_sleef(int64_t n, double *restrict out, const double *restrict a)
 }
 
 #endif
+
+/* Eight partial sums of a[i] * a[i] (or a[i] when sq is false). */
+static double sum8(int64_t n, const double *a, int sq)
+{
+	double s[8] = {0};
+	int64_t i = 0;
+	for (; i + 8 <= n; i += 8)
+		for (int k = 0; k < 8; k++)
+			s[k] += sq ? a[i + k] * a[i + k] : a[i + k];
+	for (; i < n; i++)
+		s[0] += sq ? a[i] * a[i] : a[i];
+	return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+void hl_norm(int64_t n, double *out, const double *a)
+{
+	out[0] = sqrt(sum8(n, a, 1));
+}
+
+void hl_sum_axis0(int64_t rows, int64_t cols, double *out, const double *a)
+{
+	for (int64_t j = 0; j < cols; j++)
+		out[j] = 0;
+	for (int64_t i = 0; i < rows; i++)
+		for (int64_t j = 0; j < cols; j++)
+			out[j] += a[i * cols + j];
+}
+
+void hl_sum_axis1(int64_t rows, int64_t cols, double *out, const double *a)
+{
+	for (int64_t i = 0; i < rows; i++)
+		out[i] = sum8(cols, a + i * cols, 0);
+}

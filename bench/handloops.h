@@ -40,4 +40,12 @@ void hl_tanh_libm(int64_t n, double *restrict out, const double *restrict a);
 void hl_strided_add(int64_t nout, double *restrict out,
 		    const double *restrict a, const double *restrict b);
 
+/* out[0] = sqrt(sum of a[i]^2): eight accumulators, as a careful C
+ * programmer writes it without -ffast-math. */
+void hl_norm(int64_t n, double *out, const double *a);
+/* Column sums of a C-order rows x cols matrix: out[j] = sum_i a[i][j]. */
+void hl_sum_axis0(int64_t rows, int64_t cols, double *out, const double *a);
+/* Row sums: out[i] = sum_j a[i][j], eight accumulators per row. */
+void hl_sum_axis1(int64_t rows, int64_t cols, double *out, const double *a);
+
 #endif

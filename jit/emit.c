@@ -332,27 +332,35 @@ static void push_block(aj_emitter *E, racc *R, LLVMValueRef v)
 	LLVMBuildStore(E->B, LLVMBuildAdd(E->B, c0, LLVMConstInt(E->i64, 1, 0), ""), R->count);
 }
 
-/* The cascade's levels still held, oldest (highest) first, plus last. */
+/* The cascade's levels still held, plus last: level j holds 2^j blocks,
+ * so the walk stops at the count's highest set bit. */
 static LLVMValueRef cascade_total(aj_emitter *E, racc *R, LLVMValueRef last)
 {
 	LLVMValueRef tot = entry_alloca(E, R->vt, "tot");
-	LLVMBuildStore(E->B, R->id, tot);
+	LLVMBuildStore(E->B, last, tot);
 	LLVMValueRef count = LLVMBuildLoad2(E->B, E->i64, R->count, "");
+	LLVMTypeRef params[2] = {E->i64, E->i1};
+	LLVMValueRef args[2] = {count, LLVMConstInt(E->i1, 0, 0)};
+	unsigned ctlz = LLVMLookupIntrinsicID("llvm.ctlz", 9);
+	LLVMValueRef clz = LLVMBuildCall2(E->B, LLVMFunctionType(E->i64, params, 2, 0),
+		LLVMGetIntrinsicDeclaration(E->M, ctlz, &E->i64, 1), args, 2, "");
+	LLVMValueRef levels = LLVMBuildSub(E->B, LLVMConstInt(E->i64, 64, 0), clz, "");
 	loop L;
-	loop_begin(E, &L, LLVMConstInt(E->i64, 0, 0), LLVMConstInt(E->i64, CASCADE, 0), "levels");
-	LLVMValueRef j = LLVMBuildSub(E->B, LLVMConstInt(E->i64, CASCADE - 1, 0), L.i, "");
-	LLVMValueRef bit = LLVMBuildTrunc(E->B, LLVMBuildLShr(E->B, count, j, ""), E->i1, "");
+	loop_begin(E, &L, LLVMConstInt(E->i64, 0, 0), levels, "levels");
+	LLVMValueRef bit = LLVMBuildTrunc(E->B, LLVMBuildLShr(E->B, count, L.i, ""), E->i1, "");
 	LLVMBasicBlockRef take = LLVMAppendBasicBlockInContext(E->C, E->fn, "take");
 	LLVMBasicBlockRef next = LLVMAppendBasicBlockInContext(E->C, E->fn, "skip");
 	LLVMBuildCondBr(E->B, bit, take, next);
 	LLVMPositionBuilderAtEnd(E->B, take);
-	LLVMValueRef idx[2] = {LLVMConstInt(E->i64, 0, 0), j};
+	LLVMValueRef idx[2] = {LLVMConstInt(E->i64, 0, 0), L.i};
 	LLVMValueRef slot = LLVMBuildGEP2(E->B, LLVMGetAllocatedType(R->stack), R->stack, idx, 2, "");
-	accumulate(E, R->vt, tot, LLVMBuildLoad2(E->B, R->vt, slot, ""));
+	/* older blocks on the left, as in the pushes */
+	LLVMBuildStore(E->B, combine(E, LLVMBuildLoad2(E->B, R->vt, slot, ""),
+				     LLVMBuildLoad2(E->B, R->vt, tot, "")), tot);
 	LLVMBuildBr(E->B, next);
 	LLVMPositionBuilderAtEnd(E->B, next);
 	loop_end(E, &L, 1);
-	return combine(E, LLVMBuildLoad2(E->B, R->vt, tot, ""), last);
+	return LLVMBuildLoad2(E->B, R->vt, tot, "");
 }
 
 /* nsteps steps from element first: the accumulators' combined total. */

@@ -6,7 +6,10 @@
  *     operand (each base moves to that axis's last element): elementwise
  *     work does not care about order, and the output then streams forward.
  *  3. Axes are ordered by output 0's |stride|, largest outermost, so the
- *     innermost loop runs along its smallest stride. Ties keep C order.
+ *     innermost loop runs along its smallest stride. Ties keep C order. A
+ *     reduction's output has stride 0 along the reduced axes, so there the
+ *     largest |stride| of any operand orders instead: the inputs stream,
+ *     and sum(axis=0) of a C-order matrix adds contiguous rows.
  *  4. Adjacent axes merge when, for every operand, the outer stride equals
  *     the inner stride times the inner extent.
  *  5. The innermost stride of each operand gets its class: itemsize is
@@ -23,6 +26,18 @@ typedef struct axis {
 	int64_t key; /* |stride| of output 0, for ordering */
 	int src;     /* original axis */
 } axis;
+
+/* Rule 3's key of axis d. */
+static int64_t order_key(const aj_kcall *call, int ndim, const int64_t *strides,
+			 int d)
+{
+	int64_t key = llabs(strides[d]);
+	if (call->k.red != AJ_NOP)
+		for (int o = 1; o < call->k.nop; o++)
+			if (llabs(strides[o * ndim + d]) > key)
+				key = llabs(strides[o * ndim + d]);
+	return key;
+}
 
 /* Insertion sort, stable, by key descending (rule 3). */
 static void order_axes(axis *ax, int nd)
@@ -61,7 +76,7 @@ aj_status aj_sched(aj_arena *arena, aj_kcall *call, int ndim,
 		if (s0 < 0) /* rule 2 */
 			for (int o = 0; o < nop; o++)
 				call->ptr[o] += (shape[d] - 1) * strides[o * ndim + d];
-		ax[nd++] = (axis){shape[d], s0 < 0 ? -s0 : s0, d};
+		ax[nd++] = (axis){shape[d], order_key(call, ndim, strides, d), d};
 	}
 	order_axes(ax, nd);
 
