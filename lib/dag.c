@@ -180,11 +180,13 @@ aj_expr aj_scalar(aj_prog *p, aj_dtype t, double v)
 	return scalar(p, t, false, s);
 }
 
+/* out may be a or b: axes are filled from the last, which never
+ * overwrites an entry still to be read. */
 aj_status aj_broadcast_shapes(int na, const int64_t *a, int nb,
 			      const int64_t *b, int *nd, int64_t *out)
 {
 	int n = na > nb ? na : nb;
-	for (int k = 0; k < n; k++) {
+	for (int k = n; k-- > 0;) {
 		int64_t x = k < n - na ? 1 : a[k - (n - na)];
 		int64_t y = k < n - nb ? 1 : b[k - (n - nb)];
 		if (x != y && x != 1 && y != 1)

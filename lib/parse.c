@@ -1,20 +1,27 @@
 /*
- * Expression text to expression nodes: a recursive-descent parser over
- * numexpr-like text with Python's precedence. It builds nodes only through
- * the public builders, so the type and shape rules live in one place.
+ * Expression and statement text to expression nodes: a recursive-descent
+ * parser over numexpr-like text with Python's precedence, plus the
+ * statements of aj_exec (assignments, subscripts). It builds nodes only
+ * through the public builders, so the type and shape rules live in one
+ * place; what names mean, and what an assignment does, belongs to the
+ * caller's resolver (parse.h).
  *
  * Invariants:
- * - Every parse function returns AJ_EXPR_NONE exactly when an error has been
- *   recorded in the program; callers stop at the first one.
+ * - Every parse function returns AJ_EXPR_NONE (or false) exactly when an
+ *   error has been recorded in the program; callers stop at the first one.
  * - Operators of one precedence level are folded in a loop, so a flat chain
- *   of any length uses constant stack. Apart from the fixed descent through
- *   the levels, recursion happens only through parse_nested(), which bounds
- *   it.
- * - Every message starts with "column N: ", N the 1-based byte column.
- * - Nothing is allocated here beyond what the builders allocate.
+ *   of any length uses constant stack, and so are statements, subscripts
+ *   and postfixes. Apart from the fixed descent through the levels,
+ *   recursion happens only through parse_nested(), which bounds it.
+ * - Every message starts with its location: "column N: " for aj_parse,
+ *   "line L, column C: " for programs (1-based, C counts bytes).
+ * - Nothing is allocated here beyond what the builders and views allocate;
+ *   views go to the resolver at once (adopt), so an error leaks none.
  */
-#include "core.h"
+#include "parse.h"
 
+#include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +37,10 @@
 AJ_OP_TABLE(X)
 #undef X
 
+/* Items of one subscript: an index or slice per axis, a None per new axis
+ * (the result has at most AJ_MAX_NDIM of each) and one '...'. */
+#define MAX_ITEMS (2 * AJ_MAX_NDIM + 1)
+
 /*
  * Binding levels of infix operators, loosest first, as in Python. The levels
  * from LV_LEFT_FIRST to LV_LEFT_LAST are left-associative and parsed by one
@@ -39,15 +50,16 @@ AJ_OP_TABLE(X)
  * parse_comparison().
  */
 enum level {
-	LV_NONE,  /* not an infix operator */
-	LV_CMP,	  /* == != < <= > >=: non-associative */
-	LV_OR,	  /* | (logical or on bools) */
-	LV_XOR,	  /* ^ */
-	LV_AND,	  /* & (logical and on bools) */
-	LV_SHIFT, /* << >> */
-	LV_SUM,	  /* + - */
-	LV_TERM,  /* * / // % */
-	LV_POWER, /* **: right-associative, see parse_power() */
+	LV_NONE,   /* not an infix operator */
+	LV_ASSIGN, /* = and op=: statements only; infix is op's operator */
+	LV_CMP,	   /* == != < <= > >=: non-associative */
+	LV_OR,	   /* | (logical or on bools) */
+	LV_XOR,	   /* ^ */
+	LV_AND,	   /* & (logical and on bools) */
+	LV_SHIFT,  /* << >> */
+	LV_SUM,	   /* + - */
+	LV_TERM,   /* * / // % */
+	LV_POWER,  /* **: right-associative, see parse_power() */
 	LV_LEFT_FIRST = LV_OR,
 	LV_LEFT_LAST = LV_TERM,
 };
@@ -58,38 +70,59 @@ enum level {
 
 /*
  * Every operator and delimiter spelling. infix is the op of the infix form
- * at level; prefix the op of the prefix form (NO_PREFIX, IDENTITY or an
- * aj_op). The lexer takes the longest spelling that matches.
+ * at level (for LV_ASSIGN, the op an augmented assignment applies; AJ_NOP
+ * for '='); prefix the op of the prefix form (NO_PREFIX, IDENTITY or an
+ * aj_op); bracket +1 opens a bracket and -1 closes one (a newline inside
+ * brackets is a blank, not the end of a statement). The lexer takes the
+ * longest spelling that matches.
  */
 static const struct oper {
 	const char *tok;
 	enum level level;
 	aj_op infix;
 	int prefix;
+	int bracket;
 } opers[] = {
-    {"==", LV_CMP, AJ_OP_EQ, NO_PREFIX},
-    {"!=", LV_CMP, AJ_OP_NE, NO_PREFIX},
-    {"<", LV_CMP, AJ_OP_LT, NO_PREFIX},
-    {"<=", LV_CMP, AJ_OP_LE, NO_PREFIX},
-    {">", LV_CMP, AJ_OP_GT, NO_PREFIX},
-    {">=", LV_CMP, AJ_OP_GE, NO_PREFIX},
-    {"+", LV_SUM, AJ_OP_ADD, IDENTITY},
-    {"-", LV_SUM, AJ_OP_SUB, AJ_OP_NEG},
-    {"|", LV_OR, AJ_OP_BITOR, NO_PREFIX},
-    {"^", LV_XOR, AJ_OP_BITXOR, NO_PREFIX},
-    {"&", LV_AND, AJ_OP_BITAND, NO_PREFIX},
-    {"<<", LV_SHIFT, AJ_OP_LSHIFT, NO_PREFIX},
-    {">>", LV_SHIFT, AJ_OP_RSHIFT, NO_PREFIX},
-    {"*", LV_TERM, AJ_OP_MUL, NO_PREFIX},
-    {"/", LV_TERM, AJ_OP_DIV, NO_PREFIX},
-    {"//", LV_TERM, AJ_OP_FLOORDIV, NO_PREFIX},
-    {"%", LV_TERM, AJ_OP_REM, NO_PREFIX},
-    {"~", LV_NONE, AJ_NOP, AJ_OP_INVERT},
-    {"**", LV_POWER, AJ_OP_POW, NO_PREFIX},
-    {"(", LV_NONE, AJ_NOP, NO_PREFIX},
-    {")", LV_NONE, AJ_NOP, NO_PREFIX},
-    {",", LV_NONE, AJ_NOP, NO_PREFIX},
-    {"=", LV_NONE, AJ_NOP, NO_PREFIX},
+    {"==", LV_CMP, AJ_OP_EQ, NO_PREFIX, 0},
+    {"!=", LV_CMP, AJ_OP_NE, NO_PREFIX, 0},
+    {"<", LV_CMP, AJ_OP_LT, NO_PREFIX, 0},
+    {"<=", LV_CMP, AJ_OP_LE, NO_PREFIX, 0},
+    {">", LV_CMP, AJ_OP_GT, NO_PREFIX, 0},
+    {">=", LV_CMP, AJ_OP_GE, NO_PREFIX, 0},
+    {"+", LV_SUM, AJ_OP_ADD, IDENTITY, 0},
+    {"-", LV_SUM, AJ_OP_SUB, AJ_OP_NEG, 0},
+    {"|", LV_OR, AJ_OP_BITOR, NO_PREFIX, 0},
+    {"^", LV_XOR, AJ_OP_BITXOR, NO_PREFIX, 0},
+    {"&", LV_AND, AJ_OP_BITAND, NO_PREFIX, 0},
+    {"<<", LV_SHIFT, AJ_OP_LSHIFT, NO_PREFIX, 0},
+    {">>", LV_SHIFT, AJ_OP_RSHIFT, NO_PREFIX, 0},
+    {"*", LV_TERM, AJ_OP_MUL, NO_PREFIX, 0},
+    {"/", LV_TERM, AJ_OP_DIV, NO_PREFIX, 0},
+    {"//", LV_TERM, AJ_OP_FLOORDIV, NO_PREFIX, 0},
+    {"%", LV_TERM, AJ_OP_REM, NO_PREFIX, 0},
+    {"~", LV_NONE, AJ_NOP, AJ_OP_INVERT, 0},
+    {"**", LV_POWER, AJ_OP_POW, NO_PREFIX, 0},
+    {"(", LV_NONE, AJ_NOP, NO_PREFIX, 1},
+    {")", LV_NONE, AJ_NOP, NO_PREFIX, -1},
+    {"[", LV_NONE, AJ_NOP, NO_PREFIX, 1},
+    {"]", LV_NONE, AJ_NOP, NO_PREFIX, -1},
+    {",", LV_NONE, AJ_NOP, NO_PREFIX, 0},
+    {":", LV_NONE, AJ_NOP, NO_PREFIX, 0},
+    {".", LV_NONE, AJ_NOP, NO_PREFIX, 0},
+    {"...", LV_NONE, AJ_NOP, NO_PREFIX, 0},
+    {"=", LV_ASSIGN, AJ_NOP, NO_PREFIX, 0},
+    {"+=", LV_ASSIGN, AJ_OP_ADD, NO_PREFIX, 0},
+    {"-=", LV_ASSIGN, AJ_OP_SUB, NO_PREFIX, 0},
+    {"*=", LV_ASSIGN, AJ_OP_MUL, NO_PREFIX, 0},
+    {"/=", LV_ASSIGN, AJ_OP_DIV, NO_PREFIX, 0},
+    {"//=", LV_ASSIGN, AJ_OP_FLOORDIV, NO_PREFIX, 0},
+    {"%=", LV_ASSIGN, AJ_OP_REM, NO_PREFIX, 0},
+    {"**=", LV_ASSIGN, AJ_OP_POW, NO_PREFIX, 0},
+    {"&=", LV_ASSIGN, AJ_OP_BITAND, NO_PREFIX, 0},
+    {"|=", LV_ASSIGN, AJ_OP_BITOR, NO_PREFIX, 0},
+    {"^=", LV_ASSIGN, AJ_OP_BITXOR, NO_PREFIX, 0},
+    {"<<=", LV_ASSIGN, AJ_OP_LSHIFT, NO_PREFIX, 0},
+    {">>=", LV_ASSIGN, AJ_OP_RSHIFT, NO_PREFIX, 0},
 };
 
 /* numexpr's spellings of ops whose NumPy name differs. */
@@ -106,9 +139,10 @@ static const struct alias {
 
 enum tkind {
 	TK_END,	  /* end of text */
+	TK_SEP,	  /* programs only: ';' or a newline outside brackets */
 	TK_INT,	  /* integer literal: ival */
 	TK_FLOAT, /* float literal: fval */
-	TK_NAME,  /* identifier, True, False */
+	TK_NAME,  /* identifier, True, False, None */
 	TK_OPER,  /* operator or delimiter: oper */
 	TK_BAD, /* a lexical error: bad; reported when the parser reaches it */
 };
@@ -125,16 +159,34 @@ typedef struct token {
 	} u;
 } token;
 
+/* Where the lexer is: enough to back up to a token already read. */
+typedef struct lexstate {
+	const char *pos; /* first byte after tok */
+	token tok;	 /* the current, not yet consumed, token */
+	int nopen;	 /* brackets open at pos */
+} lexstate;
+
 typedef struct parser {
 	aj_prog *p;
 	const char *text;
-	const char *pos; /* first byte after tok */
-	token tok;	 /* the current, not yet consumed, token */
-	int depth;	 /* nesting of parse_nested() calls */
-	int nname;
-	const char *const *names;
-	const aj_expr *values;
+	lexstate lx;
+	int depth;  /* nesting of parse_nested() calls */
+	bool stmts; /* a program: separators, "line L, column C" */
+	const aj_resolver *r;
 } parser;
+
+/* One item of a subscript. */
+typedef struct sub_item {
+	enum { IT_INDEX, IT_SLICE, IT_NEWAXIS, IT_ELLIPSIS } kind;
+	aj_slice s;	/* for IT_SLICE; s.start is the index of IT_INDEX */
+	const char *at; /* where the item starts */
+} sub_item;
+
+typedef struct subscript {
+	const char *open; /* the '[' */
+	int n;
+	sub_item item[MAX_ITEMS];
+} subscript;
 
 static aj_expr parse_expr(parser *ps);
 static aj_expr parse_unary(parser *ps);
@@ -142,49 +194,68 @@ static aj_expr parse_left(parser *ps, enum level lv);
 
 /* ---- errors ---- */
 
-static int column(const parser *ps, const char *at)
+/* "column C" (aj_parse) or "line L, column C" (programs) of at, in buf. */
+static const char *locate(const parser *ps, const char *at, char *buf, size_t n)
 {
-	return (int)(at - ps->text) + 1;
+	const char *bol = ps->text;
+	int line = 1;
+	for (const char *s = ps->text; ps->stmts && s < at; s++)
+		if (*s == '\n') {
+			line++;
+			bol = s + 1;
+		}
+	if (ps->stmts)
+		snprintf(buf, n, "line %d, column %d", line,
+			 (int)(at - bol) + 1);
+	else
+		snprintf(buf, n, "column %d", (int)(at - bol) + 1);
+	return buf;
 }
 
-static aj_expr fail(parser *ps, aj_status s, const char *at, const char *what)
+/* Records an error located at at; returns AJ_EXPR_NONE. */
+static aj_expr fail(parser *ps, aj_status s, const char *at, const char *fmt,
+		    ...) __attribute__((format(printf, 4, 5)));
+static aj_expr fail(parser *ps, aj_status s, const char *at, const char *fmt,
+		    ...)
 {
-	aj_prog_error(ps->p, s, "column %d: %s", column(ps, at), what);
+	char where[48], msg[AJ_ERRMSG_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	aj_prog_error(ps->p, s, "%s: %s", locate(ps, at, where, sizeof where),
+		      msg);
 	return AJ_EXPR_NONE;
 }
 
 /* Records what is wrong with a TK_BAD token. */
 static aj_expr report_bad(parser *ps)
 {
-	const token *t = &ps->tok;
+	const token *t = &ps->lx.tok;
 	unsigned char c = (unsigned char)*t->start;
 	if (t->len == 1 && (c < ' ' || c > '~'))
-		aj_prog_error(ps->p, AJ_ERR_PARSE, "column %d: %s 0x%02x",
-			      column(ps, t->start), t->u.bad, c);
-	else
-		aj_prog_error(ps->p, AJ_ERR_PARSE, "column %d: %s '%.*s'",
-			      column(ps, t->start), t->u.bad,
-			      (int)(t->len > 40 ? 40 : t->len), t->start);
-	return AJ_EXPR_NONE;
+		return fail(ps, AJ_ERR_PARSE, t->start, "%s 0x%02x", t->u.bad,
+			    c);
+	return fail(ps, AJ_ERR_PARSE, t->start, "%s '%.*s'", t->u.bad,
+		    (int)(t->len > 40 ? 40 : t->len), t->start);
 }
 
 /* Records "expected WHAT, found <tok>", or the lexer's complaint about the
  * token. */
 static aj_expr expected(parser *ps, const char *what)
 {
-	const token *t = &ps->tok;
+	const token *t = &ps->lx.tok;
 	if (t->kind == TK_BAD)
 		return report_bad(ps);
 	if (t->kind == TK_END)
-		aj_prog_error(ps->p, AJ_ERR_PARSE,
-			      "column %d: expected %s, found end of expression",
-			      column(ps, t->start), what);
-	else
-		aj_prog_error(ps->p, AJ_ERR_PARSE,
-			      "column %d: expected %s, found '%.*s'",
-			      column(ps, t->start), what,
-			      (int)(t->len > 40 ? 40 : t->len), t->start);
-	return AJ_EXPR_NONE;
+		return fail(ps, AJ_ERR_PARSE, t->start,
+			    "expected %s, found end of %s", what,
+			    ps->stmts ? "program" : "expression");
+	if (t->kind == TK_SEP && *t->start == '\n')
+		return fail(ps, AJ_ERR_PARSE, t->start,
+			    "expected %s, found end of line", what);
+	return fail(ps, AJ_ERR_PARSE, t->start, "expected %s, found '%.*s'",
+		    what, (int)(t->len > 40 ? 40 : t->len), t->start);
 }
 
 /* Takes the error a builder recorded, copying its message to msg (the
@@ -202,15 +273,14 @@ static aj_status take_builder_error(parser *ps, char msg[AJ_ERRMSG_MAX])
 }
 
 /* Passes e through; if a builder failed, re-records its error with the
- * column of the construct that called it. */
+ * location of the construct that called it. */
 static aj_expr built(parser *ps, aj_expr e, const char *at)
 {
 	if (e.id != AJ_EXPR_NONE.id)
 		return e;
 	char msg[AJ_ERRMSG_MAX];
 	aj_status s = take_builder_error(ps, msg);
-	aj_prog_error(ps->p, s, "column %d: %s", column(ps, at), msg);
-	return AJ_EXPR_NONE;
+	return fail(ps, s, at, "%s", msg);
 }
 
 /* ---- lexer ---- */
@@ -236,9 +306,10 @@ static bool is_ident(char c)
 	return is_ident_start(c) || is_digit(c);
 }
 
-static const char *skip_space(const char *s)
+/* Skips blanks; in a program a newline outside brackets is not one. */
+static const char *skip_blank(const parser *ps, const char *s)
 {
-	while (is_space(*s))
+	while (is_space(*s) && !(*s == '\n' && ps->stmts && ps->lx.nopen == 0))
 		s++;
 	return s;
 }
@@ -278,8 +349,8 @@ static bool int_value(const char *s, const char *end, int64_t *v)
 
 static void lex_bad(parser *ps, const char *what)
 {
-	ps->tok.kind = TK_BAD;
-	ps->tok.u.bad = what;
+	ps->lx.tok.kind = TK_BAD;
+	ps->lx.tok.u.bad = what;
 }
 
 /*
@@ -291,7 +362,7 @@ static void lex_bad(parser *ps, const char *what)
  */
 static void lex_number(parser *ps)
 {
-	token *t = &ps->tok;
+	token *t = &ps->lx.tok;
 	const char *s = skip_digits(t->start);
 	bool isfloat = false;
 	if (*s == '.') {
@@ -331,49 +402,75 @@ static void lex_number(parser *ps)
 		lex_bad(ps, "cannot convert number (is LC_NUMERIC 'C'?)");
 }
 
-/* Reads the token at ps->pos into ps->tok. */
+static void lex_oper(parser *ps, const struct oper *o)
+{
+	token *t = &ps->lx.tok;
+	t->kind = TK_OPER;
+	t->u.oper = o;
+	t->len = strlen(o->tok);
+	if (o->bracket > 0 || ps->lx.nopen > 0)
+		ps->lx.nopen += o->bracket;
+}
+
+/* Reads the token at ps->lx.pos into ps->lx.tok. */
 static void advance(parser *ps)
 {
-	token *t = &ps->tok;
-	const char *s = skip_space(ps->pos);
+	token *t = &ps->lx.tok;
+	const char *s = skip_blank(ps, ps->lx.pos);
+	const struct oper *o;
 	t->start = s;
 	t->len = 0;
 	if (*s == '\0') {
 		t->kind = TK_END;
+	} else if (ps->stmts && (*s == ';' || *s == '\n')) {
+		t->kind = TK_SEP;
+		t->len = 1;
 	} else if (is_digit(*s) || (*s == '.' && is_digit(s[1]))) {
 		lex_number(ps);
 	} else if (is_ident_start(*s)) {
 		while (is_ident(s[t->len]))
 			t->len++;
 		t->kind = TK_NAME;
-	} else if ((t->u.oper = match_oper(s)) != NULL) {
-		t->len = strlen(t->u.oper->tok);
-		t->kind = TK_OPER;
+	} else if ((o = match_oper(s)) != NULL) {
+		lex_oper(ps, o);
 	} else {
 		t->len = 1;
 		lex_bad(ps, "unexpected character");
 	}
-	ps->pos = t->start + t->len;
+	ps->lx.pos = t->start + t->len;
 }
 
 static bool tok_is(const parser *ps, const char *spelling)
 {
-	return ps->tok.kind == TK_OPER &&
-	       strcmp(ps->tok.u.oper->tok, spelling) == 0;
+	return ps->lx.tok.kind == TK_OPER &&
+	       strcmp(ps->lx.tok.u.oper->tok, spelling) == 0;
 }
 
 static bool tok_word(const parser *ps, const char *word)
 {
-	return ps->tok.kind == TK_NAME && strlen(word) == ps->tok.len &&
-	       memcmp(ps->tok.start, word, ps->tok.len) == 0;
+	const token *t = &ps->lx.tok;
+	return t->kind == TK_NAME && strlen(word) == t->len &&
+	       memcmp(t->start, word, t->len) == 0;
 }
 
 /* The infix operator of level lv at the current token, or NULL. */
 static const struct oper *infix_at(const parser *ps, enum level lv)
 {
-	if (ps->tok.kind != TK_OPER || ps->tok.u.oper->level != lv)
+	if (ps->lx.tok.kind != TK_OPER || ps->lx.tok.u.oper->level != lv)
 		return NULL;
-	return ps->tok.u.oper;
+	return ps->lx.tok.u.oper;
+}
+
+/* Whether the current token ends a statement (or the text). */
+static bool at_end(const parser *ps)
+{
+	return ps->lx.tok.kind == TK_END || ps->lx.tok.kind == TK_SEP;
+}
+
+/* Whether the current name token is called: '(' comes next. */
+static bool at_call(const parser *ps)
+{
+	return *skip_blank(ps, ps->lx.pos) == '(';
 }
 
 /* ---- grammar ---- */
@@ -381,13 +478,10 @@ static const struct oper *infix_at(const parser *ps, enum level lv)
 /* Runs fn one nesting level deeper, failing past MAX_DEPTH. */
 static aj_expr parse_nested(parser *ps, aj_expr (*fn)(parser *))
 {
-	if (ps->depth >= MAX_DEPTH) {
-		aj_prog_error(ps->p, AJ_ERR_PARSE,
-			      "column %d: expression nested too deeply "
-			      "(limit %d levels)",
-			      column(ps, ps->tok.start), MAX_DEPTH);
-		return AJ_EXPR_NONE;
-	}
+	if (ps->depth >= MAX_DEPTH)
+		return fail(ps, AJ_ERR_PARSE, ps->lx.tok.start,
+			    "expression nested too deeply (limit %d levels)",
+			    MAX_DEPTH);
 	ps->depth++;
 	aj_expr e = fn(ps);
 	ps->depth--;
@@ -399,6 +493,15 @@ static aj_expr apply2(parser *ps, aj_op op, aj_expr x, aj_expr y,
 {
 	aj_expr args[2] = {x, y};
 	return built(ps, aj_apply(ps->p, op, 2, args), at);
+}
+
+/* Records "expected ')' to close '(' at <where>" (or what). */
+static aj_expr expected_close(parser *ps, const char *what, const char *open)
+{
+	char where[48], msg[96];
+	snprintf(msg, sizeof msg, "%s to close '%c' at %s", what, *open,
+		 locate(ps, open, where, sizeof where));
+	return expected(ps, msg);
 }
 
 /* The op a function name calls: an alias, or an op table name that is not a
@@ -427,7 +530,7 @@ static int function_op(const char *name, size_t len)
  */
 static bool parse_args(parser *ps, aj_expr *args, int *nargs)
 {
-	const char *open = ps->tok.start;
+	const char *open = ps->lx.tok.start;
 	advance(ps);
 	*nargs = 0;
 	if (tok_is(ps, ")")) {
@@ -444,11 +547,7 @@ static bool parse_args(parser *ps, aj_expr *args, int *nargs)
 		if (tok_is(ps, ")"))
 			break;
 		if (!tok_is(ps, ",")) {
-			char what[64];
-			snprintf(what, sizeof what,
-				 "',' or ')' to close '(' at column %d",
-				 column(ps, open));
-			expected(ps, what);
+			expected_close(ps, "',' or ')'", open);
 			return false;
 		}
 		advance(ps);
@@ -459,29 +558,22 @@ static bool parse_args(parser *ps, aj_expr *args, int *nargs)
 
 static aj_expr arity_error(parser *ps, const token *fn, int nin, int nargs)
 {
-	aj_prog_error(ps->p, AJ_ERR_PARSE,
-		      "column %d: %.*s() takes %d argument%s, got %d",
-		      column(ps, fn->start), (int)fn->len, fn->start, nin,
-		      nin == 1 ? "" : "s", nargs);
-	return AJ_EXPR_NONE;
+	return fail(ps, AJ_ERR_PARSE, fn->start,
+		    "%.*s() takes %d argument%s, got %d", (int)fn->len,
+		    fn->start, nin, nin == 1 ? "" : "s", nargs);
 }
 
-/*
- * call := name args
- * name is an op (see function_op) or a dtype, which casts its one argument.
- * The current token is the name.
- */
 /* An int literal, optionally negative, into *v. */
 static bool parse_int(parser *ps, int *v)
 {
 	bool neg = tok_is(ps, "-");
 	if (neg)
 		advance(ps);
-	if (ps->tok.kind != TK_INT || ps->tok.u.ival > AJ_MAX_NDIM) {
+	if (ps->lx.tok.kind != TK_INT || ps->lx.tok.u.ival > AJ_MAX_NDIM) {
 		expected(ps, "an axis number");
 		return false;
 	}
-	*v = (int)(neg ? -ps->tok.u.ival : ps->tok.u.ival);
+	*v = (int)(neg ? -ps->lx.tok.u.ival : ps->lx.tok.u.ival);
 	advance(ps);
 	return true;
 }
@@ -535,7 +627,7 @@ static bool parse_reduce_option(parser *ps, int *axes, int *naxis, bool *keep,
 /* sum(x), sum(x, 1), sum(x, axis=(0, 2), keepdims=True), ... */
 static aj_expr parse_reduce_call(parser *ps, aj_op op, const token *fn)
 {
-	const char *open = ps->tok.start;
+	const char *open = ps->lx.tok.start;
 	advance(ps);
 	aj_expr x = parse_nested(ps, parse_expr);
 	if (x.id == AJ_EXPR_NONE.id)
@@ -547,27 +639,25 @@ static aj_expr parse_reduce_call(parser *ps, aj_op op, const token *fn)
 		if (!parse_reduce_option(ps, axes, &naxis, &keep, &have_axis))
 			return AJ_EXPR_NONE;
 	}
-	if (!tok_is(ps, ")")) {
-		char what[64];
-		snprintf(what, sizeof what, "')' to close '(' at column %d",
-			 column(ps, open));
-		return expected(ps, what);
-	}
+	if (!tok_is(ps, ")"))
+		return expected_close(ps, "')'", open);
 	advance(ps);
 	return built(ps, aj_reduce(ps->p, op, x, naxis, axes, keep), fn->start);
 }
 
+/*
+ * call := name args
+ * name is an op (see function_op) or a dtype, which casts its one argument.
+ * The current token is the name.
+ */
 static aj_expr parse_call(parser *ps)
 {
-	token fn = ps->tok;
+	token fn = ps->lx.tok;
 	int op = function_op(fn.start, fn.len);
 	int dtype = op < 0 ? aj_dtype_from_name(fn.start, fn.len) : -1;
-	if (op < 0 && dtype < 0) {
-		aj_prog_error(ps->p, AJ_ERR_NAME,
-			      "column %d: unknown function '%.*s'",
-			      column(ps, fn.start), (int)fn.len, fn.start);
-		return AJ_EXPR_NONE;
-	}
+	if (op < 0 && dtype < 0)
+		return fail(ps, AJ_ERR_NAME, fn.start,
+			    "unknown function '%.*s'", (int)fn.len, fn.start);
 	advance(ps);
 	if (op >= 0 && aj_ops[op].kind == AJ_KIND_REDUCE)
 		return parse_reduce_call(ps, (aj_op)op, &fn);
@@ -584,44 +674,335 @@ static aj_expr parse_call(parser *ps)
 	return built(ps, aj_apply(ps->p, (aj_op)op, nin, args), fn.start);
 }
 
-/* A bound name's value; checked here so a bad binding names its column. */
+/* ---- subscripts ---- */
+
+/* A literal index or slice bound, optionally signed, into *v. */
+static bool parse_index_int(parser *ps, int64_t *v)
+{
+	bool neg = tok_is(ps, "-");
+	if (neg || tok_is(ps, "+"))
+		advance(ps);
+	if (ps->lx.tok.kind != TK_INT) {
+		expected(ps, "an integer, a slice, None or '...' in the "
+			     "subscript");
+		return false;
+	}
+	*v = neg ? -ps->lx.tok.u.ival : ps->lx.tok.u.ival;
+	advance(ps);
+	return true;
+}
+
+/*
+ * item  := '...' | 'None' | int | int? ':' int? (':' int?)?
+ * int   := ('-' | '+')? INT
+ * Omitted parts of a slice are AJ_DEFAULT, which no literal can spell.
+ */
+static bool parse_item(parser *ps, sub_item *it)
+{
+	int64_t v[3] = {AJ_DEFAULT, AJ_DEFAULT, AJ_DEFAULT};
+	const char *part_at[3] = {ps->lx.tok.start, NULL, NULL};
+	int part = 0;
+	it->at = ps->lx.tok.start;
+	it->kind = tok_is(ps, "...")	  ? IT_ELLIPSIS
+		   : tok_word(ps, "None") ? IT_NEWAXIS
+					  : IT_INDEX;
+	if (it->kind != IT_INDEX) {
+		advance(ps);
+		return true;
+	}
+	for (;;) {
+		part_at[part] = ps->lx.tok.start;
+		if (!tok_is(ps, ":") && !tok_is(ps, ",") && !tok_is(ps, "]") &&
+		    !parse_index_int(ps, &v[part]))
+			return false;
+		if (!tok_is(ps, ":") || part == 2)
+			break;
+		part++;
+		advance(ps);
+	}
+	if (part == 0 && v[0] == AJ_DEFAULT) {
+		expected(ps, "an integer, a slice, None or '...' in "
+			     "the subscript");
+		return false;
+	}
+	if (part == 2 && v[2] == 0) {
+		fail(ps, AJ_ERR_PARSE, part_at[2], "slice step cannot be zero");
+		return false;
+	}
+	it->s = (aj_slice){v[0], v[1], v[2] == AJ_DEFAULT ? 1 : v[2]};
+	it->kind = part == 0 ? IT_INDEX : IT_SLICE;
+	return true;
+}
+
+/*
+ * subscript := '[' item (',' item)* ','? ']'
+ * Indices are literals: a subscript never depends on data. The current
+ * token is '['.
+ */
+static bool parse_subscript(parser *ps, subscript *sub)
+{
+	const char *ellipsis = NULL;
+	sub->open = ps->lx.tok.start;
+	sub->n = 0;
+	advance(ps);
+	do {
+		if (sub->n == MAX_ITEMS) {
+			fail(ps, AJ_ERR_BOUNDS, ps->lx.tok.start,
+			     "too many indices (limit %d)", MAX_ITEMS);
+			return false;
+		}
+		sub_item *it = &sub->item[sub->n++];
+		if (!parse_item(ps, it))
+			return false;
+		if (it->kind == IT_ELLIPSIS && ellipsis) {
+			fail(ps, AJ_ERR_PARSE, it->at,
+			     "an index can only have a single "
+			     "ellipsis ('...')");
+			return false;
+		}
+		if (it->kind == IT_ELLIPSIS)
+			ellipsis = it->at;
+		if (!tok_is(ps, ","))
+			break;
+		advance(ps);
+	} while (!tok_is(ps, "]"));
+	if (!tok_is(ps, "]")) {
+		expected_close(ps, "',' or ']'", sub->open);
+		return false;
+	}
+	advance(ps);
+	return true;
+}
+
+/* After a view call that returned s and made next from *v: *v becomes
+ * next, and an intermediate *v is freed (views share their buffer, never
+ * their parent). On failure *v is freed if it is intermediate. */
+static bool view_step(parser *ps, aj_status s, const char *at, aj_array **v,
+		      bool *own, aj_array *next)
+{
+	if (*own)
+		aj_array_free(*v);
+	if (s != AJ_OK) {
+		fail(ps, s, at, "%s", aj_ctx_errmsg(ps->p->ctx));
+		return false;
+	}
+	*v = next;
+	*own = true;
+	return true;
+}
+
+/* Per-axis plan of a subscript over an ndim-d array. */
+typedef struct sub_plan {
+	aj_slice slice[AJ_MAX_NDIM]; /* per input axis; AJ_ALL if none */
+	bool sliced;		     /* some item is a slice */
+	bool isindex[AJ_MAX_NDIM];   /* input axis dropped by an index */
+	int64_t index[AJ_MAX_NDIM];
+	int newpos[AJ_MAX_NDIM]; /* output axes of the Nones, increasing */
+	int nnew;
+} sub_plan;
+
+/* Numbers of indices and slices (nreal) and of Nones in sub. */
+static void count_items(const subscript *sub, int *nreal, int *nnew)
+{
+	*nreal = *nnew = 0;
+	for (int i = 0; i < sub->n; i++) {
+		*nreal += sub->item[i].kind <= IT_SLICE;
+		*nnew += sub->item[i].kind == IT_NEWAXIS;
+	}
+}
+
+/* NumPy's basic indexing: '...' stands for as many full slices as the
+ * other items leave, and axes after the last item are full slices. */
+static bool plan_subscript(parser *ps, const aj_array *a, const subscript *sub,
+			   sub_plan *pl)
+{
+	int nd = aj_array_ndim(a), nreal, nnew, k = 0, out = 0;
+	count_items(sub, &nreal, &nnew);
+	if (nreal > nd) {
+		fail(ps, AJ_ERR_BOUNDS, sub->open,
+		     "too many indices for array: array is "
+		     "%d-dimensional, but %d were indexed",
+		     nd, nreal);
+		return false;
+	}
+	memset(pl, 0, sizeof *pl);
+	for (int i = 0; i < nd; i++)
+		pl->slice[i] = AJ_ALL;
+	for (int i = 0; i < sub->n; i++) {
+		const sub_item *it = &sub->item[i];
+		int64_t n = k < nd ? aj_array_shape(a)[k] : 0;
+		switch (it->kind) {
+		case IT_INDEX:
+			if (it->s.start < -n || it->s.start >= n) {
+				fail(ps, AJ_ERR_BOUNDS, it->at,
+				     "index %lld is out of bounds for "
+				     "axis %d with size %lld",
+				     (long long)it->s.start, k, (long long)n);
+				return false;
+			}
+			pl->isindex[k] = true;
+			pl->index[k++] = it->s.start;
+			break;
+		case IT_SLICE:
+			pl->slice[k++] = it->s;
+			pl->sliced = true;
+			out++;
+			break;
+		case IT_NEWAXIS:
+			if (out >= AJ_MAX_NDIM || pl->nnew == AJ_MAX_NDIM) {
+				fail(ps, AJ_ERR_SHAPE, it->at,
+				     "too many dimensions (limit %d)",
+				     AJ_MAX_NDIM);
+				return false;
+			}
+			pl->newpos[pl->nnew++] = out++;
+			break;
+		case IT_ELLIPSIS:
+			k += nd - nreal;
+			out += nd - nreal;
+			break;
+		}
+	}
+	if (out + (nd - k) > AJ_MAX_NDIM) {
+		fail(ps, AJ_ERR_SHAPE, sub->open,
+		     "too many dimensions (limit %d)", AJ_MAX_NDIM);
+		return false;
+	}
+	return true;
+}
+
+/* The view a[sub], made by slicing, then dropping indexed axes (last
+ * first, so axis numbers hold), then inserting new axes (in increasing
+ * position). *out is a itself when sub selects everything as it is, else a
+ * new view the caller owns. */
+static bool apply_subscript(parser *ps, aj_array *a, const subscript *sub,
+			    aj_array **out)
+{
+	aj_ctx *ctx = ps->p->ctx;
+	sub_plan pl;
+	aj_array *v = a, *next = NULL;
+	bool own = false;
+	aj_status s;
+	if (!plan_subscript(ps, a, sub, &pl))
+		return false;
+	if (pl.sliced) {
+		s = aj_view_slice(ctx, v, pl.slice, &next);
+		if (!view_step(ps, s, sub->open, &v, &own, next))
+			return false;
+	}
+	for (int k = aj_array_ndim(a) - 1; k >= 0; k--) {
+		if (!pl.isindex[k])
+			continue;
+		s = aj_view_index(ctx, v, k, pl.index[k], &next);
+		if (!view_step(ps, s, sub->open, &v, &own, next))
+			return false;
+	}
+	for (int j = 0; j < pl.nnew; j++) {
+		s = aj_view_expand_dims(ctx, v, pl.newpos[j], &next);
+		if (!view_step(ps, s, sub->open, &v, &own, next))
+			return false;
+	}
+	*out = v;
+	return true;
+}
+
+/* Hands a new view to the resolver; false (error recorded) if it cannot
+ * take it. A resolver that binds arrays must take views (parse.h). */
+static bool adopt(parser *ps, aj_array *view, const char *at)
+{
+	if (ps->r->adopt == NULL) {
+		fprintf(stderr,
+			"%s:%d: a resolver bound an array but takes no "
+			"views\n",
+			__FILE__, __LINE__);
+		abort();
+	}
+	if (ps->r->adopt(ps->r->env, view))
+		return true;
+	built(ps, AJ_EXPR_NONE, at);
+	return false;
+}
+
+/* One postfix of an array: '[' subscript ']' or '.T'. *out is a new view
+ * the caller owns, or a itself. */
+static bool parse_postfix(parser *ps, aj_array *a, aj_array **out)
+{
+	const char *at = ps->lx.tok.start;
+	if (tok_is(ps, "[")) {
+		subscript sub;
+		return parse_subscript(ps, &sub) &&
+		       apply_subscript(ps, a, &sub, out);
+	}
+	advance(ps);
+	if (!tok_word(ps, "T")) {
+		expected(ps, "'T' after '.'");
+		return false;
+	}
+	advance(ps);
+	aj_status s = aj_view_permute(ps->p->ctx, a, NULL, out);
+	if (s != AJ_OK) {
+		fail(ps, s, at, "%s", aj_ctx_errmsg(ps->p->ctx));
+		return false;
+	}
+	return true;
+}
+
+/*
+ * array := name (subscript | '.' 'T')*
+ * Postfixes apply left to right; only the last view is kept.
+ */
+static aj_expr parse_array(parser *ps, aj_array *a, const char *start)
+{
+	aj_array *v = a;
+	while (tok_is(ps, "[") || tok_is(ps, ".")) {
+		aj_array *next;
+		bool ok = parse_postfix(ps, v, &next);
+		if (v != a && (!ok || next != v))
+			aj_array_free(v);
+		if (!ok)
+			return AJ_EXPR_NONE;
+		v = next;
+	}
+	if (v != a && !adopt(ps, v, start))
+		return AJ_EXPR_NONE;
+	return built(ps, aj_leaf(ps->p, v), start);
+}
+
+/* The value of a name bound to an expression, checked here so a bad
+ * binding names its location. */
+static aj_expr name_value(parser *ps, const token *t, aj_expr e)
+{
+	if (aj_prog_node(ps->p, e) != NULL)
+		return e;
+	char msg[AJ_ERRMSG_MAX];
+	aj_status s = take_builder_error(ps, msg);
+	return fail(ps, s, t->start, "name '%.*s': %s", (int)t->len, t->start,
+		    msg);
+}
+
+/* A bound name's value: an array (with its postfixes) or an expression. */
 static aj_expr parse_name(parser *ps)
 {
-	const token *t = &ps->tok;
-	for (int i = 0; i < ps->nname; i++) {
-		if (strlen(ps->names[i]) != t->len ||
-		    memcmp(ps->names[i], t->start, t->len) != 0)
-			continue;
-		aj_expr e = ps->values[i];
-		if (aj_prog_node(ps->p, e) == NULL) {
-			char msg[AJ_ERRMSG_MAX];
-			aj_status s = take_builder_error(ps, msg);
-			aj_prog_error(ps->p, s, "column %d: name '%s': %s",
-				      column(ps, t->start), ps->names[i], msg);
-			return AJ_EXPR_NONE;
-		}
-		advance(ps);
-		return e;
-	}
-	aj_prog_error(ps->p, AJ_ERR_NAME, "column %d: unknown name '%.*s'",
-		      column(ps, t->start), (int)t->len, t->start);
-	return AJ_EXPR_NONE;
+	const token t = ps->lx.tok;
+	aj_array *a = NULL;
+	aj_expr e = AJ_EXPR_NONE;
+	if (!ps->r->lookup(ps->r->env, t.start, t.len, &a, &e))
+		return fail(ps, AJ_ERR_NAME, t.start, "unknown name '%.*s'",
+			    (int)t.len, t.start);
+	advance(ps);
+	return a ? parse_array(ps, a, t.start) : name_value(ps, &t, e);
 }
 
 /* '(' expr ')'; the current token is '('. */
 static aj_expr parse_paren(parser *ps)
 {
-	const char *open = ps->tok.start;
+	const char *open = ps->lx.tok.start;
 	advance(ps);
 	aj_expr e = parse_nested(ps, parse_expr);
 	if (e.id == AJ_EXPR_NONE.id)
 		return e;
-	if (!tok_is(ps, ")")) {
-		char what[48];
-		snprintf(what, sizeof what, "')' to close '(' at column %d",
-			 column(ps, open));
-		return expected(ps, what);
-	}
+	if (!tok_is(ps, ")"))
+		return expected_close(ps, "')'", open);
 	advance(ps);
 	return e;
 }
@@ -629,7 +1010,7 @@ static aj_expr parse_paren(parser *ps)
 /* atom := number | True | False | call | name | '(' expr ')' */
 static aj_expr parse_atom(parser *ps)
 {
-	const token t = ps->tok;
+	const token t = ps->lx.tok;
 	aj_expr e;
 	switch (t.kind) {
 	case TK_INT:
@@ -643,7 +1024,7 @@ static aj_expr parse_atom(parser *ps)
 			e = aj_scalar_bool(ps->p, tok_word(ps, "True"));
 			break;
 		}
-		if (*skip_space(ps->pos) == '(')
+		if (at_call(ps))
 			return parse_call(ps);
 		return parse_name(ps);
 	default:
@@ -656,17 +1037,36 @@ static aj_expr parse_atom(parser *ps)
 }
 
 /*
- * power := atom ('**' unary)?
+ * primary := atom
+ * Names bound to arrays took their postfixes in parse_array(); one left
+ * here follows something that is not an array.
+ */
+static aj_expr parse_primary(parser *ps)
+{
+	aj_expr e = parse_atom(ps);
+	if (e.id == AJ_EXPR_NONE.id)
+		return e;
+	if (tok_is(ps, "["))
+		return fail(ps, AJ_ERR_PARSE, ps->lx.tok.start,
+			    "subscript of an expression is not supported yet");
+	if (tok_is(ps, "."))
+		return fail(ps, AJ_ERR_PARSE, ps->lx.tok.start,
+			    "'.T' of an expression is not supported yet");
+	return e;
+}
+
+/*
+ * power := primary ('**' unary)?
  * The exponent is a unary, so a**-b parses and a**b**c is a**(b**c); the
- * base is an atom, so -a**2 is -(a**2).
+ * base is a primary, so -a**2 is -(a**2).
  */
 static aj_expr parse_power(parser *ps)
 {
-	aj_expr base = parse_atom(ps);
+	aj_expr base = parse_primary(ps);
 	const struct oper *o = infix_at(ps, LV_POWER);
 	if (base.id == AJ_EXPR_NONE.id || o == NULL)
 		return base;
-	const char *at = ps->tok.start;
+	const char *at = ps->lx.tok.start;
 	advance(ps);
 	aj_expr exp = parse_nested(ps, parse_unary);
 	if (exp.id == AJ_EXPR_NONE.id)
@@ -677,10 +1077,11 @@ static aj_expr parse_power(parser *ps)
 /* unary := ('-' | '+' | '~') unary | power */
 static aj_expr parse_unary(parser *ps)
 {
-	if (ps->tok.kind != TK_OPER || ps->tok.u.oper->prefix == NO_PREFIX)
+	const token *t = &ps->lx.tok;
+	if (t->kind != TK_OPER || t->u.oper->prefix == NO_PREFIX)
 		return parse_power(ps);
-	int op = ps->tok.u.oper->prefix;
-	const char *at = ps->tok.start;
+	int op = t->u.oper->prefix;
+	const char *at = t->start;
 	advance(ps);
 	aj_expr x = parse_nested(ps, parse_unary);
 	if (x.id == AJ_EXPR_NONE.id || op == IDENTITY)
@@ -704,7 +1105,7 @@ static aj_expr parse_left(parser *ps, enum level lv)
 	aj_expr lhs = parse_operand(ps, lv);
 	const struct oper *o;
 	while (lhs.id != AJ_EXPR_NONE.id && (o = infix_at(ps, lv)) != NULL) {
-		const char *at = ps->tok.start;
+		const char *at = ps->lx.tok.start;
 		advance(ps);
 		aj_expr rhs = parse_operand(ps, lv);
 		if (rhs.id == AJ_EXPR_NONE.id)
@@ -725,13 +1126,13 @@ static aj_expr parse_comparison(parser *ps)
 	const struct oper *o = infix_at(ps, LV_CMP);
 	if (lhs.id == AJ_EXPR_NONE.id || o == NULL)
 		return lhs;
-	const char *at = ps->tok.start;
+	const char *at = ps->lx.tok.start;
 	advance(ps);
 	aj_expr rhs = parse_left(ps, LV_LEFT_FIRST);
 	if (rhs.id == AJ_EXPR_NONE.id)
 		return rhs;
 	if (infix_at(ps, LV_CMP) != NULL)
-		return fail(ps, AJ_ERR_PARSE, ps->tok.start,
+		return fail(ps, AJ_ERR_PARSE, ps->lx.tok.start,
 			    "chained comparisons are not supported");
 	return apply2(ps, o->infix, lhs, rhs, at);
 }
@@ -742,11 +1143,216 @@ static aj_expr parse_expr(parser *ps)
 	return parse_comparison(ps);
 }
 
+/* ---- statements ---- */
+
+/* The target of an assignment: a name, perhaps subscripted. */
+typedef struct target {
+	token name;
+	bool subscripted;
+	subscript sub;
+} target;
+
+enum scan { NOT_TARGET, TARGET, SCAN_ERROR };
+
+/*
+ * Whether the statement at the current token is an assignment:
+ *   target := name subscript?     followed by '=' or op=
+ * If not, backs up so that the statement parses as an expression. A
+ * subscript reads the same either way, so its errors are reported here.
+ */
+static enum scan scan_target(parser *ps, target *tg)
+{
+	if (ps->lx.tok.kind != TK_NAME || at_call(ps))
+		return NOT_TARGET;
+	lexstate start = ps->lx;
+	tg->name = ps->lx.tok;
+	advance(ps);
+	tg->subscripted = tok_is(ps, "[");
+	if (tg->subscripted && !parse_subscript(ps, &tg->sub))
+		return SCAN_ERROR;
+	if (infix_at(ps, LV_ASSIGN))
+		return TARGET;
+	ps->lx = start;
+	return NOT_TARGET;
+}
+
+static bool is_keyword(const token *t)
+{
+	static const char *const words[] = {"True", "False", "None"};
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (strlen(words[i]) == t->len &&
+		    memcmp(words[i], t->start, t->len) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Where an assignment goes: *dest is the name's array or a view of it, or
+ * NULL when the name is (re)bound instead. For op=, *cur gets the target's
+ * present value.
+ */
+static bool resolve_target(parser *ps, const target *tg, bool augmented,
+			   aj_array **dest, aj_expr *cur)
+{
+	const token *t = &tg->name;
+	aj_array *a = NULL, *v;
+	aj_expr e = AJ_EXPR_NONE;
+	if (is_keyword(t)) {
+		fail(ps, AJ_ERR_PARSE, t->start, "cannot assign to %.*s",
+		     (int)t->len, t->start);
+		return false;
+	}
+	bool bound = ps->r->lookup(ps->r->env, t->start, t->len, &a, &e);
+	if (!bound && (augmented || tg->subscripted)) {
+		fail(ps, AJ_ERR_NAME, t->start, "unknown name '%.*s'",
+		     (int)t->len, t->start);
+		return false;
+	}
+	if (bound && !a && tg->subscripted) {
+		fail(ps, AJ_ERR_PARSE, tg->sub.open,
+		     "subscript of an expression is not supported yet "
+		     "('%.*s' is not an array)",
+		     (int)t->len, t->start);
+		return false;
+	}
+	if (bound && !a && (augmented || e.id == AJ_EXPR_NONE.id) &&
+	    (e = name_value(ps, t, e)).id == AJ_EXPR_NONE.id)
+		return false;
+	if (tg->subscripted) {
+		if (!apply_subscript(ps, a, &tg->sub, &v) ||
+		    (v != a && !adopt(ps, v, tg->sub.open)))
+			return false;
+		a = v;
+	}
+	*dest = a;
+	if (augmented)
+		*cur = a ? built(ps, aj_leaf(ps->p, a), t->start) : e;
+	return !augmented || cur->id != AJ_EXPR_NONE.id;
+}
+
+/*
+ * assignment := target ('=' | op=) expr
+ * x op= e is x = x op e; into an array, the result must cast to its dtype
+ * under same_kind (NumPy's in-place rule, which aj_assign checks). The
+ * current token is the assignment operator.
+ */
+static bool parse_assignment(parser *ps, const target *tg)
+{
+	const struct oper *o = ps->lx.tok.u.oper;
+	const char *at = ps->lx.tok.start;
+	bool augmented = o->infix != AJ_NOP;
+	aj_array *dest = NULL;
+	aj_expr cur = AJ_EXPR_NONE;
+	if (!resolve_target(ps, tg, augmented, &dest, &cur))
+		return false;
+	advance(ps);
+	aj_expr e = parse_expr(ps);
+	if (e.id == AJ_EXPR_NONE.id)
+		return false;
+	if (!at_end(ps)) {
+		expected(ps, "an operator or end of statement");
+		return false;
+	}
+	if (augmented &&
+	    (e = apply2(ps, o->infix, cur, e, at)).id == AJ_EXPR_NONE.id)
+		return false;
+	if (ps->r->assign(ps->r->env, tg->name.start, tg->name.len, dest, e))
+		return true;
+	built(ps, AJ_EXPR_NONE, at);
+	return false;
+}
+
+/*
+ * statement := assignment | expr | (nothing)
+ * An expression statement's value goes to the resolver.
+ */
+static bool parse_statement(parser *ps)
+{
+	target tg;
+	const char *start = ps->lx.tok.start;
+	if (at_end(ps))
+		return true;
+	switch (scan_target(ps, &tg)) {
+	case TARGET:
+		return parse_assignment(ps, &tg);
+	case SCAN_ERROR:
+		return false;
+	case NOT_TARGET:
+		break;
+	}
+	aj_expr e = parse_expr(ps);
+	if (e.id == AJ_EXPR_NONE.id)
+		return false;
+	if (infix_at(ps, LV_ASSIGN)) {
+		fail(ps, AJ_ERR_PARSE, start,
+		     "cannot assign to an expression: a target is a "
+		     "name, optionally subscripted");
+		return false;
+	}
+	if (!at_end(ps)) {
+		expected(ps, "an operator or end of statement");
+		return false;
+	}
+	ps->r->result(ps->r->env, e);
+	return true;
+}
+
+/* Texts longer than INT_MAX bytes are refused, so columns fit an int. */
+static aj_status check_text(aj_prog *p, const char *fn, const char *text)
+{
+	if (text == NULL)
+		return aj_prog_error(p, AJ_ERR_ARG, "%s: text is NULL", fn);
+	if (strlen(text) > INT_MAX)
+		return aj_prog_error(p, AJ_ERR_ARG,
+				     "%s: text is longer than %d bytes", fn,
+				     INT_MAX);
+	return AJ_OK;
+}
+
+/* program := statement (separator statement)* */
+aj_status aj_parse_program(aj_prog *p, const char *text, const aj_resolver *r)
+{
+	if (check_text(p, "aj_exec", text) != AJ_OK)
+		return aj_prog_take_error(p);
+	parser ps = {.p = p, .text = text, .stmts = true, .r = r};
+	ps.lx.pos = text;
+	advance(&ps);
+	while (parse_statement(&ps)) {
+		if (ps.lx.tok.kind == TK_END)
+			return AJ_OK;
+		advance(&ps); /* the separator */
+	}
+	return aj_prog_take_error(p);
+}
+
+/* ---- aj_parse: names from two arrays ---- */
+
+typedef struct name_table {
+	int n;
+	const char *const *names;
+	const aj_expr *values;
+} name_table;
+
+static bool table_lookup(void *env, const char *name, size_t len,
+			 aj_array **array, aj_expr *expr)
+{
+	const name_table *t = env;
+	for (int i = 0; i < t->n; i++) {
+		if (strlen(t->names[i]) != len ||
+		    memcmp(t->names[i], name, len) != 0)
+			continue;
+		*array = NULL;
+		*expr = t->values[i];
+		return true;
+	}
+	return false;
+}
+
 static aj_status check_args(aj_prog *p, const char *text, int nname,
 			    const char *const *names, const aj_expr *values)
 {
-	if (text == NULL)
-		return aj_prog_error(p, AJ_ERR_ARG, "aj_parse: text is NULL");
+	if (check_text(p, "aj_parse", text) != AJ_OK)
+		return p->err;
 	if (nname < 0)
 		return aj_prog_error(p, AJ_ERR_ARG,
 				     "aj_parse: nname is %d, below 0", nname);
@@ -772,15 +1378,13 @@ aj_status aj_parse(aj_prog *p, const char *text, int nname,
 		aj_prog_error(p, AJ_ERR_ARG, "aj_parse: out is NULL");
 	if (out == NULL || check_args(p, text, nname, names, values) != AJ_OK)
 		return aj_prog_take_error(p);
-	parser ps = {.p = p,
-		     .text = text,
-		     .pos = text,
-		     .nname = nname,
-		     .names = names,
-		     .values = values};
+	name_table table = {nname, names, values};
+	aj_resolver r = {.env = &table, .lookup = table_lookup};
+	parser ps = {.p = p, .text = text, .r = &r};
+	ps.lx.pos = text;
 	advance(&ps);
 	aj_expr e = parse_expr(&ps);
-	if (e.id != AJ_EXPR_NONE.id && ps.tok.kind != TK_END)
+	if (e.id != AJ_EXPR_NONE.id && ps.lx.tok.kind != TK_END)
 		e = expected(&ps, "an operator or end of expression");
 	if (e.id == AJ_EXPR_NONE.id)
 		return aj_prog_take_error(p);

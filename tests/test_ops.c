@@ -964,6 +964,33 @@ static void test_zero_d_and_empty(void **state)
 	aj_array_free(eo);
 }
 
+/* Broadcasting works whichever operand has more axes: (5,) + (4, 5) and
+ * (4, 5) + (5,), and a chain growing the rank twice. */
+static void test_broadcast_either_side(void **state)
+{
+	env *E = *state;
+	aj_prog *p = E->p;
+	int64_t s1[1] = {5}, s2[2] = {4, 5}, s3[3] = {3, 1, 5}, shape[3];
+	aj_array *a, *b, *c;
+	REF_OK_CTX(E->ctx, aj_array_new(E->ctx, AJ_FLOAT64, 1, s1, &a));
+	REF_OK_CTX(E->ctx, aj_array_new(E->ctx, AJ_FLOAT64, 2, s2, &b));
+	REF_OK_CTX(E->ctx, aj_array_new(E->ctx, AJ_FLOAT64, 3, s3, &c));
+	assert_int_equal(aj_expr_shape(p, aj_add(p, aj_leaf(p, a), aj_leaf(p, b)), shape), 2);
+	assert_true(shape[0] == 4 && shape[1] == 5);
+	assert_int_equal(aj_expr_shape(p, aj_add(p, aj_leaf(p, b), aj_leaf(p, a)), shape), 2);
+	assert_true(shape[0] == 4 && shape[1] == 5);
+	aj_expr abc = aj_add(p, aj_add(p, aj_leaf(p, a), aj_leaf(p, b)), aj_leaf(p, c));
+	assert_int_equal(aj_expr_shape(p, abc, shape), 3);
+	assert_true(shape[0] == 3 && shape[1] == 4 && shape[2] == 5);
+	aj_expr w = aj_where(p, aj_binary(p, AJ_OP_GT, aj_leaf(p, a), aj_scalar_f64(p, 0)),
+			     aj_leaf(p, c), aj_leaf(p, b));
+	assert_int_equal(aj_expr_shape(p, w, shape), 3);
+	REF_OK_PROG(p, aj_sync(p));
+	aj_array_free(a);
+	aj_array_free(b);
+	aj_array_free(c);
+}
+
 /* An outer product through broadcasting, and an output that is itself a
  * negative-step, transposed view. */
 static void test_broadcast_outer(void **state)
@@ -1105,6 +1132,7 @@ int main(void)
 		cmocka_unit_test(test_complex_refused),
 		cmocka_unit_test(test_zero_d_and_empty),
 		cmocka_unit_test(test_broadcast_outer),
+		cmocka_unit_test(test_broadcast_either_side),
 	};
 	return cmocka_run_group_tests(tests, ref_env_setup, ref_env_teardown);
 }

@@ -1,0 +1,139 @@
+#!/bin/sh
+# arrjit-eval end to end against NumPy: inputs written by NumPy, outputs
+# compared with NumPy's results; every error exits non-zero with a useful
+# message and leaves no output file behind.
+#
+# usage: tests/eval_tool.sh path/to/arrjit-eval
+set -eu
+
+tool=${1:?usage: eval_tool.sh path/to/arrjit-eval}
+py=/usr/bin/python3
+if ! "$py" -c 'import numpy' 2>/dev/null; then
+	echo "eval_tool: numpy is not available to $py, skipping"
+	exit 0
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cd "$tmp"
+
+fail() {
+	echo "eval_tool: FAIL: $*" >&2
+	exit 1
+}
+
+# Runs the tool; fails unless it exits 0. stderr goes to err.
+run() {
+	"$tool" "$@" 2>err || fail "arrjit-eval $* exited $?: $(cat err)"
+}
+
+# Runs the tool expecting failure with exit status $1; stderr goes to err.
+run_fail() {
+	want=$1
+	shift
+	if "$tool" "$@" 2>err; then
+		fail "arrjit-eval $* exited 0"
+	else
+		got=$?
+	fi
+	[ "$got" = "$want" ] || fail "arrjit-eval $* exited $got, not $want: $(cat err)"
+}
+
+expect_err() {
+	grep -qF -- "$1" err || fail "stderr lacks '$1': $(cat err)"
+}
+
+no_file() {
+	for f in "$@"; do
+		[ ! -e "$f" ] || fail "$f exists after an error"
+	done
+	# nor any temporary the tool or the library left
+	! ls -a | grep -q 'tmp' || fail "temporaries left: $(ls -a)"
+}
+
+# Python snippet with numpy as np, in this directory.
+numpy() {
+	"$py" -c "import numpy as np, sys
+$1" || fail "numpy check failed: $1"
+}
+
+numpy '
+rng = np.random.default_rng(7)
+np.save("a.npy", rng.standard_normal((37, 11)))
+np.save("b.npy", rng.standard_normal((37, 11)))
+np.save("x.npy", np.arange(24, dtype=np.int64).reshape(4, 6))
+'
+
+# A norm, against np.linalg.norm.
+run 'sqrt(sum(a**2))' a=a.npy -o r.npy
+numpy '
+a = np.load("a.npy"); r = np.load("r.npy")
+assert r.shape == () and r.dtype == np.float64, (r.shape, r.dtype)
+assert np.allclose(r, np.linalg.norm(a), rtol=1e-12, atol=0), (r, np.linalg.norm(a))
+'
+
+# Two outputs from one intermediate, one sync; --stats counts the work.
+run --stats --threads 2 't = a*b; c = t + 1; d = t*2' a=a.npy b=b.npy \
+	-o c=c.npy -o d=d.npy
+numpy '
+a, b = np.load("a.npy"), np.load("b.npy")
+assert np.array_equal(np.load("c.npy"), a*b + 1)
+assert np.array_equal(np.load("d.npy"), a*b*2)
+'
+# (exact counts belong to the fusion tests; here: reported, and non-zero)
+grep -Eq 'kernels compiled [1-9][0-9]*, cache hits [0-9]+, kernels run [1-9][0-9]*, temporary bytes [0-9]+' err ||
+	fail "--stats printed: $(cat err)"
+expect_err "2 requested"
+
+# Sliced and augmented assignments into an input, scalars from the command
+# line (int and float), a reduction, and the last expression's value.
+run 'x[1:, ::2] = -x[:-1, ::2]
+x[0] += k
+m = mean(x, axis=1)
+m * s' x=x.npy k=100 s=0.5 -o x=x2.npy -o m=m.npy -o last.npy
+numpy '
+x = np.load("x.npy")
+x[1:, ::2] = -x[:-1, ::2].copy()
+x[0] += 100
+got = np.load("x2.npy")
+assert got.dtype == np.int64 and np.array_equal(got, x), (got, x)
+assert np.array_equal(np.load("m.npy"), x.mean(axis=1))
+assert np.array_equal(np.load("last.npy"), x.mean(axis=1) * 0.5)
+'
+
+# Bad program text: exit 2, the line and column, a caret under it.
+run_fail 2 't = a * 2
+c = t +* 1' a=a.npy -o c=bad.npy
+expect_err "line 2, column 8"
+expect_err "c = t +* 1"
+expect_err "       ^"
+no_file bad.npy
+
+# A missing input file is named.
+run_fail 1 'a + 1' a=nosuch.npy -o r2.npy
+expect_err "nosuch.npy"
+no_file r2.npy
+
+# An unwritable output: the first output is not written either.
+run_fail 1 't = a + 1' a=a.npy -o t=ok.npy -o t=nodir/out.npy
+expect_err "nodir/out.npy"
+no_file ok.npy nodir
+
+# A shape error at run time of the program, and usage errors.
+run_fail 2 'a + x' a=a.npy x=x.npy -o r3.npy
+expect_err "broadcast"
+no_file r3.npy
+run_fail 2 'a' a=a.npy
+expect_err "no output"
+run_fail 2 'a' a=a.npy --threads 0 -o r4.npy
+expect_err "--threads"
+run_fail 2 'a' a=seven -o r4.npy
+expect_err "neither a .npy file nor a number"
+run_fail 2 'c = a' a=a.npy -o r4.npy
+expect_err "no expression statement"
+run_fail 2 'c = a' a=a.npy -o q=r4.npy
+expect_err "unknown name 'q'"
+no_file r4.npy
+run --help
+"$tool" --help | grep -q "single-threaded" || fail "--help lacks single-threaded"
+
+echo "eval_tool: ok"
