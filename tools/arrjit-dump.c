@@ -14,6 +14,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "arrjit.h"
+#include "cli.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,15 +53,6 @@ static const struct {
 #define NSTAGE	   ((int)(sizeof stages / sizeof stages[0]))
 #define ALL_STAGES NSTAGE
 
-static const struct {
-	const char *name;
-	aj_isa isa;
-} isas[] = {
-    {"host", AJ_ISA_HOST},
-    {"scalar", AJ_ISA_SCALAR},
-    {"avx2", AJ_ISA_AVX2},
-    {"avx512", AJ_ISA_AVX512},
-};
 
 /* An array the expression names. */
 typedef struct leaf {
@@ -105,35 +97,6 @@ static int find_stage(const char *name)
 	return -1;
 }
 
-static int find_isa(const char *name, aj_isa *isa)
-{
-	for (size_t i = 0; i < sizeof isas / sizeof isas[0]; i++)
-		if (strcmp(isas[i].name, name) == 0) {
-			*isa = isas[i].isa;
-			return 0;
-		}
-	return -1;
-}
-
-/* The value of option opt at argv[*i]: "--opt=V" or "--opt V". NULL if
- * argv[*i] is not opt; *missing is set when the value is absent. */
-static const char *option_value(int argc, char **argv, int *i, const char *opt,
-				int *missing)
-{
-	size_t n = strlen(opt);
-	const char *a = argv[*i];
-	if (strncmp(a, opt, n) != 0)
-		return NULL;
-	if (a[n] == '=')
-		return a + n + 1;
-	if (a[n] != '\0')
-		return NULL;
-	if (*i + 1 >= argc) {
-		*missing = 1;
-		return NULL;
-	}
-	return argv[++*i];
-}
 
 /* Handles one option at argv[*i]; returns 0 or an exit status (-1 for
  * --help). */
@@ -143,14 +106,14 @@ static int parse_option(tool *t, int argc, char **argv, int *i)
 	const char *v;
 	if (strcmp(argv[*i], "--help") == 0 || strcmp(argv[*i], "-h") == 0)
 		return -1;
-	if ((v = option_value(argc, argv, i, "--dtype", &missing))) {
+	if ((v = cli_option(argc, argv, i, "--dtype", &missing))) {
 		t->dtype_specs[t->ndtype_spec++] = v;
-	} else if ((v = option_value(argc, argv, i, "--shape", &missing))) {
+	} else if ((v = cli_option(argc, argv, i, "--shape", &missing))) {
 		t->shape_specs[t->nshape_spec++] = v;
-	} else if ((v = option_value(argc, argv, i, "--isa", &missing))) {
-		if (find_isa(v, &t->isa) < 0)
+	} else if ((v = cli_option(argc, argv, i, "--isa", &missing))) {
+		if (cli_isa(v, &t->isa) < 0)
 			return fail_usage("unknown ISA '%s'", v);
-	} else if ((v = option_value(argc, argv, i, "--stage", &missing))) {
+	} else if ((v = cli_option(argc, argv, i, "--stage", &missing))) {
 		if ((t->stage = find_stage(v)) < 0)
 			return fail_usage("unknown stage '%s'", v);
 	} else {

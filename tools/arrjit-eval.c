@@ -15,6 +15,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "arrjit.h"
+#include "cli.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -49,15 +50,6 @@ static const char usage[] =
     "\n"
     "Exit status: 0 ok, 1 runtime or file error, 2 bad options or program.\n";
 
-static const struct {
-	const char *name;
-	aj_isa isa;
-} isas[] = {
-    {"host", AJ_ISA_HOST},
-    {"scalar", AJ_ISA_SCALAR},
-    {"avx2", AJ_ISA_AVX2},
-    {"avx512", AJ_ISA_AVX512},
-};
 
 /* NAME=VALUE from the command line. */
 typedef struct input {
@@ -129,35 +121,6 @@ static char *name_part(const char *arg)
 	return name;
 }
 
-static int find_isa(const char *name, aj_isa *isa)
-{
-	for (size_t i = 0; i < sizeof isas / sizeof isas[0]; i++)
-		if (strcmp(isas[i].name, name) == 0) {
-			*isa = isas[i].isa;
-			return 0;
-		}
-	return -1;
-}
-
-/* The value of option opt at argv[*i]: "--opt=V" or "--opt V". NULL if
- * argv[*i] is not opt; *missing is set when the value is absent. */
-static const char *option_value(int argc, char **argv, int *i, const char *opt,
-				int *missing)
-{
-	size_t n = strlen(opt);
-	const char *a = argv[*i];
-	if (strncmp(a, opt, n) != 0)
-		return NULL;
-	if (a[n] == '=')
-		return a + n + 1;
-	if (a[n] != '\0')
-		return NULL;
-	if (*i + 1 >= argc) {
-		*missing = 1;
-		return NULL;
-	}
-	return argv[++*i];
-}
 
 static int parse_threads(tool *t, const char *v)
 {
@@ -192,12 +155,12 @@ static int parse_option(tool *t, int argc, char **argv, int *i)
 		return -1;
 	if (strcmp(argv[*i], "--stats") == 0) {
 		t->stats = true;
-	} else if ((v = option_value(argc, argv, i, "-o", &missing))) {
+	} else if ((v = cli_option(argc, argv, i, "-o", &missing))) {
 		return add_output(t, v);
-	} else if ((v = option_value(argc, argv, i, "--threads", &missing))) {
+	} else if ((v = cli_option(argc, argv, i, "--threads", &missing))) {
 		return parse_threads(t, v);
-	} else if ((v = option_value(argc, argv, i, "--isa", &missing))) {
-		if (find_isa(v, &t->isa) < 0)
+	} else if ((v = cli_option(argc, argv, i, "--isa", &missing))) {
+		if (cli_isa(v, &t->isa) < 0)
 			return fail_usage("unknown ISA '%s'", v);
 	} else {
 		return fail_usage(missing
