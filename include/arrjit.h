@@ -384,6 +384,12 @@ aj_status aj_parse(aj_prog *p, const char *text, int nname,
  * AJ_ERR_NAME with "line L, column C:" in the message; on error, nothing
  * of the statements already run is pending (the program's pending work
  * is as before the call).
+ *
+ * Assignments run in statement order at aj_sync(), so a statement sees the
+ * writes of earlier ones. Names bound to expressions go stale at
+ * aj_sync() (reading one is AJ_ERR_STALE; assigning rebinds it). Views and
+ * temporaries the namespace made live until a later aj_exec or
+ * aj_names_free, so the namespace must outlive the aj_sync that runs them.
  */
 typedef struct aj_names aj_names;
 aj_status aj_names_new(aj_prog *p, aj_names **out);
@@ -407,7 +413,9 @@ aj_status aj_exec(aj_names *ns, const char *text, aj_expr *last);
  * be an input (in place). The work is pending until aj_sync().
  */
 aj_status aj_assign(aj_prog *p, aj_array *out, aj_expr e);
-/* Runs all pending assignments. On failure none of them writes anything. */
+/* Runs all pending assignments, in the order they were made (each sees
+ * the writes of those before it). On failure none of them writes
+ * anything. */
 aj_status aj_sync(aj_prog *p);
 
 /* ---- .npy files -------------------------------------------------------- */
