@@ -415,7 +415,10 @@ aj_status aj_exec(aj_names *ns, const char *text, aj_expr *last);
 aj_status aj_assign(aj_prog *p, aj_array *out, aj_expr e);
 /* Runs all pending assignments, in the order they were made (each sees
  * the writes of those before it). On failure none of them writes
- * anything. */
+ * anything, with one exception: an integer raised to a negative exponent
+ * read from an array (NumPy's "Integers to negative integer powers are not
+ * allowed", AJ_ERR_ARG) is found while its assignment runs; that
+ * assignment writes nothing, those before it have run. */
 aj_status aj_sync(aj_prog *p);
 
 /* ---- .npy files -------------------------------------------------------- */

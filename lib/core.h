@@ -178,6 +178,10 @@ typedef struct aj_node {
 			uint32_t axes;  /* bit k: input axis k is reduced */
 			bool keepdims;
 		} red;                 /* for AJ_KIND_REDUCE */
+		uint32_t check;        /* for AJ_OP_POW on ints with an array
+					  exponent: node any(exponent < 0),
+					  tested before anything is written;
+					  0 when there is none */
 	} u;
 } aj_node;
 

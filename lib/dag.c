@@ -384,8 +384,33 @@ static aj_expr reduce_power(aj_prog *p, aj_expr x, aj_expr e, aj_dtype t,
 
 static aj_expr apply_node(aj_prog *p, aj_op op, int nin, const aj_expr *args);
 
+/*
+ * NumPy raises for an integer raised to a negative integer. With an array
+ * exponent that depends on the data: the pow node gets a check node,
+ * any(exponent < 0), which aj_sync runs before writing anything.
+ */
+static aj_expr checked_power(aj_prog *p, const aj_expr *args)
+{
+	aj_expr lt[2] = {args[1], aj_scalar_i64(p, 0)};
+	aj_expr neg = apply_node(p, AJ_OP_LT, 2, lt);
+	aj_expr any = aj_reduce(p, AJ_OP_ANY, neg, 0, NULL, false);
+	aj_expr r = apply_node(p, AJ_OP_POW, 2, args);
+	if (r.id && any.id)
+		p->node[r.id - p->id_base - 1].u.check = any.id - p->id_base - 1;
+	return any.id ? r : AJ_EXPR_NONE;
+}
+
 aj_expr aj_apply(aj_prog *p, aj_op op, int nin, const aj_expr *args)
 {
+	if (op == AJ_OP_POW && nin == 2 && args) {
+		const aj_node *x = node_at(p, args[0]), *e = node_at(p, args[1]);
+		if (x && e && e->op != AJ_OP_SCALAR && aj_is_signed(e->dtype)) {
+			bool weak;
+			aj_dtype t = aj_promote(x->dtype, x->weak, e->dtype, e->weak, &weak);
+			if (aj_is_int(t))
+				return checked_power(p, args);
+		}
+	}
 	aj_expr r = apply_node(p, op, nin, args);
 	if (op != AJ_OP_POW || !r.id)
 		return r;

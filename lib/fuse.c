@@ -7,6 +7,11 @@
  * Leaves become loads (arrays) or runtime parameters (scalars), so a
  * kernel's structure does not depend on data, shapes or scalar values.
  *
+ * Rule 3: an integer power with an array exponent carries a check,
+ * any(exponent < 0), lowered like a reduction before the kernels that
+ * write the assignment's output; if it is true the assignment fails there,
+ * as NumPy raises, and its output is never written.
+ *
  * Rule 2: a reduction ends a loop nest. Its producer (the elementwise
  * subgraph below it) is fused into the reduction's own kernel, which reads
  * each input once and accumulates into a scratch result of the reduced
@@ -472,19 +477,25 @@ static aj_status lower_reduction(aj_prog *p, uint32_t r, aj_array **result,
 	return s;
 }
 
-/* The reductions the assignment needs, in index order (operands first). */
+enum { NEEDED = 1, CHECK = 2 };
+
+/* The reductions the assignment needs, in index order (operands first),
+ * marked NEEDED, or CHECK for the checks of integer powers (which come
+ * before their pow node, so the walk reaches them). */
 static uint32_t find_reductions(aj_prog *p, uint32_t root, uint8_t *need)
 {
 	uint32_t n = 0;
 	memset(need, 0, root + 1);
-	need[root] = 1;
+	need[root] = NEEDED;
 	for (uint32_t i = root + 1; i-- > 0;) {
 		if (!need[i])
 			continue;
 		const aj_node *nd = &p->node[i];
 		n += aj_ops[nd->op].kind == AJ_KIND_REDUCE;
 		for (int k = 0; k < aj_ops[nd->op].nin; k++)
-			need[nd->arg[k]] = 1;
+			need[nd->arg[k]] = NEEDED;
+		if (nd->op == AJ_OP_POW && nd->u.check)
+			need[nd->u.check] = CHECK;
 	}
 	return n;
 }
@@ -508,6 +519,11 @@ aj_status aj_fuse(aj_prog *p, const aj_assignment *as_, aj_kcall **calls,
 		aj_status s = lower_reduction(p, i, result, *calls, ncall);
 		if (s != AJ_OK)
 			return s;
+		if (need[i] == CHECK) { /* nonzero: an int ** negative int */
+			aj_kcall *c = &(*calls)[*ncall - 1];
+			c->fail_if = (const uint8_t *)result[i]->data;
+			c->fail_msg = "Integers to negative integer powers are not allowed";
+		}
 	}
 	/* a reduction at the root is copied out by an elementwise kernel */
 	aj_array *out = as_->out;

@@ -67,6 +67,9 @@ typedef struct aj_kcall {
 	uint64_t *scalars;   /* nscalar slots */
 	int64_t nelem;       /* product of shape; 0: nothing to run */
 	aj_kernel_fn fn;     /* filled by the cache */
+	const uint8_t *fail_if; /* a check: after it runs, nonzero here means
+				   the assignment fails with fail_msg */
+	const char *fail_msg;
 } aj_kcall;
 
 #endif

@@ -11,7 +11,11 @@
  *        v  call     the kernel over the loop nest
  *
  * Every assignment is fused, checked and compiled before the first kernel
- * runs, so a failing call writes nothing to any output.
+ * runs, so a failing call writes nothing to any output. The one exception
+ * is a data-dependent error (an integer raised to a negative exponent
+ * array): its check runs with its assignment, before that assignment's
+ * output is written; assignments before it in the same sync have run, as
+ * NumPy statements would have.
  */
 #include "cache.h"
 #include "fuse.h"
@@ -40,6 +44,8 @@ aj_status aj_run(aj_prog *p)
 			c->fn(c->ptr, c->shape, c->strides, c->scalars, 0, c->shape[0]);
 			atomic_fetch_add_explicit(&p->ctx->kernels_run, 1,
 						  memory_order_relaxed);
+			if (c->fail_if && *c->fail_if)
+				return aj_prog_error(p, AJ_ERR_ARG, "%s", c->fail_msg);
 		}
 	}
 	return AJ_OK;

@@ -232,6 +232,47 @@ static void test_bad_ops_and_text(void **state)
 	assert_untouched(E);
 }
 
+/* An integer raised to a negative exponent from an array: NumPy raises;
+ * so does aj_sync, before writing the output. With no negative exponent
+ * the same expression computes. */
+static void test_int_power_negative_array(void **state)
+{
+	env *E = *state;
+	aj_prog *p = E->p;
+	int64_t n = 6;
+	int32_t base[6] = {1, 2, 3, 4, 5, 6};
+	int64_t ex[6] = {0, 1, 2, -1, 2, 3};
+	aj_array *b, *x;
+	REF_OK_CTX(E->ctx, aj_array_wrap(E->ctx, base, sizeof base, 0, AJ_INT32, 1, &n, NULL, &b));
+	REF_OK_CTX(E->ctx, aj_array_wrap(E->ctx, ex, sizeof ex, 0, AJ_INT64, 1, &n, NULL, &x));
+	double out_mem[6] = {7, 7, 7, 7, 7, 7};
+	aj_array *o;
+	REF_OK_CTX(E->ctx, aj_array_wrap(E->ctx, out_mem, sizeof out_mem, 0, AJ_FLOAT64, 1, &n, NULL, &o));
+	REF_OK_PROG(p, aj_assign(p, o, aj_binary(p, AJ_OP_POW, aj_leaf(p, b), aj_leaf(p, x))));
+	assert_int_equal(aj_sync(p), AJ_ERR_ARG);
+	assert_non_null(strstr(aj_prog_errmsg(p), "negative integer powers"));
+	for (int i = 0; i < 6; i++)
+		assert_true(out_mem[i] == 7);
+	ex[3] = 4;
+	REF_OK_PROG(p, aj_assign(p, o, aj_binary(p, AJ_OP_POW, aj_leaf(p, b), aj_leaf(p, x))));
+	REF_OK_PROG(p, aj_sync(p));
+	static const double want[6] = {1, 2, 9, 256, 25, 216};
+	for (int i = 0; i < 6; i++)
+		assert_true(out_mem[i] == want[i]);
+	/* a float base takes negative exponents as usual */
+	double fb[6] = {1, 2, 4, 8, 16, 32};
+	aj_array *f;
+	ex[3] = -1;
+	REF_OK_CTX(E->ctx, aj_array_wrap(E->ctx, fb, sizeof fb, 0, AJ_FLOAT64, 1, &n, NULL, &f));
+	REF_OK_PROG(p, aj_assign(p, o, aj_binary(p, AJ_OP_POW, aj_leaf(p, f), aj_leaf(p, x))));
+	REF_OK_PROG(p, aj_sync(p));
+	assert_true(out_mem[3] == 0.125);
+	aj_array_free(b);
+	aj_array_free(x);
+	aj_array_free(o);
+	aj_array_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -243,6 +284,7 @@ int main(void)
 		cmocka_unit_test(test_readonly_and_overlap),
 		cmocka_unit_test(test_all_or_nothing),
 		cmocka_unit_test(test_bad_ops_and_text),
+		cmocka_unit_test(test_int_power_negative_array),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
