@@ -452,14 +452,14 @@ static void emit_reduce_inner(aj_emitter *E, LLVMValueRef *base,
 }
 
 /* The vector body needs every operand contiguous or invariant along the
- * inner loop, and an accumulating output that is not the same element for
- * every lane. */
+ * inner loop. (A reduction whose output is invariant there takes
+ * emit_reduce_inner instead.) */
 static bool vectorizable(const aj_kdesc *k)
 {
 	for (int o = 0; o < k->nop; o++)
 		if (k->op_class[o] == AJ_SC_ANY)
 			return false;
-	return k->red == AJ_NOP || k->op_class[0] != AJ_SC_ZERO;
+	return true;
 }
 
 /* The innermost loop over [start, end). */

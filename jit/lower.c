@@ -399,9 +399,8 @@ static LLVMValueRef lower_unary(aj_emitter *E, aj_op op, aj_dtype t, int w,
 	}
 }
 
-static LLVMValueRef libm_fallback(aj_emitter *E, aj_dtype t, int w,
-				  LLVMValueRef *x, int nargs, LLVMValueRef r,
-				  LLVMValueRef bad, const char *name);
+static LLVMValueRef libm_fallback(aj_emitter *E, aj_op op, aj_dtype t, int w,
+				  LLVMValueRef *x, LLVMValueRef r, LLVMValueRef bad);
 
 /* inf from a finite input: where a function that stays finite overflowed. */
 static LLVMValueRef overflowed(aj_emitter *E, LLVMValueRef r, LLVMValueRef x, int w)
@@ -422,9 +421,6 @@ static LLVMValueRef overflowed(aj_emitter *E, LLVMValueRef r, LLVMValueRef x, in
 static LLVMValueRef lower_finite_math(aj_emitter *E, aj_op op, aj_dtype t,
 				      int w, LLVMValueRef *x)
 {
-	static const char *libm[] = {[AJ_OP_LOG1P] = "log1p",
-				     [AJ_OP_ARCSINH] = "asinh",
-				     [AJ_OP_ARCCOSH] = "acosh"};
 	LLVMValueRef r = emit_sleef(E, op, t, w, x);
 	if (op != AJ_OP_LOG1P) {
 		LLVMValueRef ax = call1(E, "llvm.fabs", x[0]);
@@ -433,7 +429,7 @@ static LLVMValueRef lower_finite_math(aj_emitter *E, aj_op op, aj_dtype t,
 		lg = op == AJ_OP_ARCSINH ? copysign_(E, lg, x[0]) : lg;
 		r = sel(E, overflowed(E, r, x[0], w), lg, r);
 	}
-	return libm_fallback(E, t, w, x, 1, r, overflowed(E, r, x[0], w), libm[op]);
+	return libm_fallback(E, op, t, w, x, r, overflowed(E, r, x[0], w));
 }
 
 /* float32 sinh and cosh compute in float64: SLEEF's float32 versions
@@ -467,14 +463,16 @@ static LLVMValueRef lower_math(aj_emitter *E, aj_op op, aj_dtype t, int w,
 /* ---- binary ---- */
 
 /*
- * Redoes r = f(x) with libm's `name`, lane by lane, when any lane of `bad`
- * is set: a branch ordinary data never takes, for the few inputs where
- * SLEEF 3.5 departs from C's functions.
+ * Redoes r = op(x) with libm, lane by lane, when any lane of `bad` is set:
+ * a branch ordinary data never takes, for the few inputs where SLEEF 3.5
+ * departs from C's functions. libm's name is the op's SLEEF family (the
+ * op table's "fmod", "pow_u10", "log1p_u10": fmod, pow, log1p), with an
+ * f for float32.
  */
-static LLVMValueRef libm_fallback(aj_emitter *E, aj_dtype t, int w,
-				  LLVMValueRef *x, int nargs, LLVMValueRef r,
-				  LLVMValueRef bad, const char *name)
+static LLVMValueRef libm_fallback(aj_emitter *E, aj_op op, aj_dtype t, int w,
+				  LLVMValueRef *x, LLVMValueRef r, LLVMValueRef bad)
 {
+	int nargs = aj_ops[op].nin;
 	if (w > 1)
 		bad = intrinsic(E, "llvm.vector.reduce.or", LLVMTypeOf(bad), &bad, 1);
 	LLVMBasicBlockRef fast = LLVMGetInsertBlock(E->B);
@@ -482,8 +480,10 @@ static LLVMValueRef libm_fallback(aj_emitter *E, aj_dtype t, int w,
 	LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(E->C, E->fn, "join");
 	LLVMBuildCondBr(E->B, bad, slow, join);
 	LLVMPositionBuilderAtEnd(E->B, slow);
+	const char *fam = aj_ops[op].sleef;
 	char fname[32];
-	snprintf(fname, sizeof fname, "%s%s", name, t == AJ_FLOAT32 ? "f" : "");
+	snprintf(fname, sizeof fname, "%.*s%s", (int)strcspn(fam, "_"), fam,
+		 t == AJ_FLOAT32 ? "f" : "");
 	LLVMTypeRef et = aj_ir_type(E, t, 1, false), params[2] = {et, et}, fty;
 	LLVMValueRef f = declare(E, fname, et, params, nargs, &fty);
 	mark_pure(E, f);
@@ -491,7 +491,7 @@ static LLVMValueRef libm_fallback(aj_emitter *E, aj_dtype t, int w,
 				    : per_lane(E, f, fty, x, nargs, w, LLVMTypeOf(r));
 	LLVMBuildBr(E->B, join);
 	LLVMPositionBuilderAtEnd(E->B, join);
-	LLVMValueRef phi = LLVMBuildPhi(E->B, LLVMTypeOf(r), name);
+	LLVMValueRef phi = LLVMBuildPhi(E->B, LLVMTypeOf(r), fname);
 	LLVMValueRef in[2] = {r, exact};
 	LLVMBasicBlockRef from[2] = {fast, slow};
 	LLVMAddIncoming(phi, in, from, 2);
@@ -511,7 +511,7 @@ static LLVMValueRef lower_fmod(aj_emitter *E, aj_dtype t, int w, LLVMValueRef *x
 	LLVMValueRef z = LLVMConstNull(LLVMTypeOf(x[0]));
 	LLVMValueRef bad = LLVMBuildAnd(E->B, isnan_(E, r), LLVMBuildAnd(E->B,
 		isfinite_(E, x[0], w), fcmp(E, LLVMRealONE, x[1], z), ""), "");
-	return libm_fallback(E, t, w, x, 2, r, bad, "fmod");
+	return libm_fallback(E, AJ_OP_FMOD, t, w, x, r, bad);
 }
 
 /* pow, within 1 ULP. SLEEF's overflows to inf a little early, for results
@@ -523,7 +523,7 @@ static LLVMValueRef lower_fpow(aj_emitter *E, aj_dtype t, int w, LLVMValueRef *x
 	LLVMValueRef bad = LLVMBuildAnd(E->B,
 		fcmp(E, LLVMRealOEQ, call1(E, "llvm.fabs", r), fconst(r, INFINITY, w)),
 		LLVMBuildAnd(E->B, isfinite_(E, x[0], w), isfinite_(E, x[1], w), ""), "");
-	return libm_fallback(E, t, w, x, 2, r, bad, "pow");
+	return libm_fallback(E, AJ_OP_POW, t, w, x, r, bad);
 }
 
 /*

@@ -419,13 +419,22 @@ aj_expr aj_apply(aj_prog *p, aj_op op, int nin, const aj_expr *args)
 	return failed ? AJ_EXPR_NONE : s.id ? s : r;
 }
 
+/* The value of scalar node n as a double, and whether it is one. */
+static bool scalar_value(const aj_node *n, double *v)
+{
+	if (n->op != AJ_OP_SCALAR)
+		return false;
+	*v = aj_is_float(n->dtype) ? n->u.scalar.f
+	     : aj_is_unsigned(n->dtype) ? (double)(uint64_t)n->u.scalar.i
+					: (double)n->u.scalar.i;
+	return true;
+}
+
 /* Operand a of a fold, in dtype t: into *f for floats, else *i. */
 static void fold_operand(const aj_node *a, aj_dtype t, double *f, int64_t *i)
 {
 	if (aj_is_float(t))
-		*f = aj_is_float(a->dtype) ? a->u.scalar.f
-		     : aj_is_unsigned(a->dtype) ? (double)(uint64_t)a->u.scalar.i
-						: (double)a->u.scalar.i;
+		scalar_value(a, f);
 	else
 		*i = a->u.scalar.i;
 }
@@ -514,16 +523,6 @@ static aj_expr apply_node(aj_prog *p, aj_op op, int nin, const aj_expr *args)
 	return push(p, &n);
 }
 
-/* The value of scalar node n as a double, and whether it is one. */
-static bool scalar_value(const aj_node *n, double *v)
-{
-	if (n->op != AJ_OP_SCALAR)
-		return false;
-	*v = aj_is_float(n->dtype) ? n->u.scalar.f
-	     : aj_is_unsigned(n->dtype) ? (double)(uint64_t)n->u.scalar.i
-					: (double)n->u.scalar.i;
-	return true;
-}
 
 /* x ** n for a small integer n >= 1 by binary powering (x, x^2, x^4, ...). */
 static aj_expr power_chain(aj_prog *p, aj_expr x, int n)

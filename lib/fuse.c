@@ -112,6 +112,19 @@ static uint32_t operand(lower *L, const aj_array *a)
 	return (uint32_t)o;
 }
 
+/* The bits of v in a scalar slot of dtype t (float32 narrowed). */
+static uint64_t slot_bits(aj_dtype t, aj_scalar_val v)
+{
+	uint64_t slot = 0;
+	if (t == AJ_FLOAT32) {
+		float f = (float)v.f;
+		memcpy(&slot, &f, sizeof f);
+	} else {
+		memcpy(&slot, &v, sizeof v);
+	}
+	return slot;
+}
+
 static uint32_t lower_leaf(lower *L, const aj_node *n)
 {
 	aj_kcall *c = L->call;
@@ -119,17 +132,7 @@ static uint32_t lower_leaf(lower *L, const aj_node *n)
 		return emit(L, AJ_OP_ARRAY, n->dtype, operand(L, n->u.array), 0, 0);
 	int s = c->k.nscalar++;
 	c->k.scalar_dtype[s] = n->dtype;
-	uint64_t slot = 0;
-	if (n->dtype == AJ_FLOAT32) {
-		float f = (float)n->u.scalar.f;
-		memcpy(&slot, &f, sizeof f);
-	} else if (n->dtype == AJ_FLOAT64) {
-		memcpy(&slot, &n->u.scalar.f, 8);
-	} else {
-		/* ints and bool: the low bytes of the int64, little-endian */
-		memcpy(&slot, &n->u.scalar.i, 8);
-	}
-	c->scalars[s] = slot;
+	c->scalars[s] = slot_bits(n->dtype, n->u.scalar);
 	return emit(L, AJ_OP_SCALAR, n->dtype, (uint32_t)s, 0, 0);
 }
 
@@ -377,18 +380,6 @@ static aj_array *squeezed(aj_prog *p, const aj_array *a, uint32_t axes)
 	return v;
 }
 
-/* The bits of v in a scalar slot of dtype t (float32 narrowed). */
-static uint64_t slot_bits(aj_dtype t, aj_scalar_val v)
-{
-	uint64_t slot = 0;
-	if (t == AJ_FLOAT32) {
-		float f = (float)v.f;
-		memcpy(&slot, &f, sizeof f);
-	} else {
-		memcpy(&slot, &v, sizeof v);
-	}
-	return slot;
-}
 
 /* A kernel written by hand: out = v[nval-1], v[] over operands opnd and
  * the scalar slots. */
@@ -435,20 +426,16 @@ static aj_status mean_kernel(aj_prog *p, aj_kcall *c, aj_array *res, int64_t cou
 	aj_kval v[4] = {
 		{.op = AJ_OP_ARRAY, .dtype = (uint8_t)t, .arg = {1}},
 		{.op = AJ_OP_SCALAR, .dtype = AJ_FLOAT64, .arg = {0}},
-		{.op = AJ_OP_CAST, .dtype = (uint8_t)t, .arg = {1}},
-		{.op = AJ_OP_DIV, .dtype = (uint8_t)t, .arg = {0, 2}},
 	};
-	double n = (double)count;
-	uint64_t slot;
-	memcpy(&slot, &n, 8);
+	int nval = 2;
+	if (t != AJ_FLOAT64) /* count as t, as a weak Python int would be */
+		v[nval++] = (aj_kval){.op = AJ_OP_CAST, .dtype = (uint8_t)t, .arg = {1}};
+	uint32_t divisor = (uint32_t)nval - 1;
+	v[nval++] = (aj_kval){.op = AJ_OP_DIV, .dtype = (uint8_t)t, .arg = {0, divisor}};
+	uint64_t slot = slot_bits(AJ_FLOAT64, (aj_scalar_val){.f = (double)count});
 	uint8_t st = AJ_FLOAT64;
 	aj_array *opnd[2] = {res, res};
-	if (t == AJ_FLOAT64) { /* no cast needed: keep the key canonical */
-		v[3].arg[1] = 1;
-		v[2] = v[3];
-		return hand_kernel(p, c, v, 3, opnd, 2, &slot, &st, 1);
-	}
-	return hand_kernel(p, c, v, 4, opnd, 2, &slot, &st, 1);
+	return hand_kernel(p, c, v, nval, opnd, 2, &slot, &st, 1);
 }
 
 /* The calls of reduction node r: fill, accumulate, maybe divide; sets
