@@ -88,7 +88,7 @@ typedef enum aj_dtype {
  * Operations: the one table. Everything that knows about ops (enum, names,
  * type rules, parser, printer, key, code generator) expands it.
  *
- * X(ID, name, nin, kind, rule, sleef, ulp)
+ * X(ID, name, nin, kind, rule, cx, sleef, ulp)
  *   ID     enum suffix: AJ_OP_ID
  *   name   NumPy's name; the expression language accepts it as a call
  *   nin    number of operands
@@ -105,7 +105,12 @@ typedef enum aj_dtype {
  *          has float16, 2-byte ints to float32, wider ints to float64),
  *          BOOL, BITS (ints or bool only), SHIFT (ints only; bool as int8),
  *          ACCUM (sum and prod: bool and ints narrower than 64 bits
- *          accumulate in int64, or uint64 if unsigned, as NumPy's do)
+ *          accumulate in int64, or uint64 if unsigned, as NumPy's do),
+ *          REAL (SAME, but a complex gives its component float: abs,
+ *          real, imag), CPLX (the complex of the FLOAT rule's dtype:
+ *          complex(re, im), numexpr's)
+ *   cx     C: takes complex operands (NumPy has a complex loop); R: real
+ *          operands only (floor, fmod, arctan2, bitwise ops, ...)
  *   sleef  SLEEF family and accuracy ("exp_u10", "fmod" for exact ones),
  *          "" for inline code or an LLVM intrinsic
  *   ulp    max error in ULP of the result dtype against the correctly
@@ -119,87 +124,91 @@ typedef enum aj_dtype {
  *          to 16 in magnitude multiply out, within (|e| - 1) / 2 + 1 ULP.
  */
 #define AJ_OP_TABLE(X)                                                  \
-	X(ARRAY, "array", 0, LEAF, SAME, "", 0)                         \
-	X(SCALAR, "scalar", 0, LEAF, SAME, "", 0)                       \
-	X(CAST, "astype", 1, CAST, SAME, "", 0)                         \
-	X(NEG, "negative", 1, UNARY, SAME, "", 0)                       \
-	X(ABS, "absolute", 1, UNARY, SAME, "", 0)                       \
-	X(SQUARE, "square", 1, UNARY, NOBOOL, "", 0)                    \
-	X(RECIPROCAL, "reciprocal", 1, UNARY, NOBOOL, "", 0)              \
-	X(SIGN, "sign", 1, UNARY, SAME, "", 0)                          \
-	X(INVERT, "invert", 1, UNARY, BITS, "", 0)                      \
-	X(SQRT, "sqrt", 1, MATH, FLOAT, "", 0)                          \
-	X(CBRT, "cbrt", 1, MATH, FLOAT, "cbrt_u10", 1)                  \
-	X(EXP, "exp", 1, MATH, FLOAT, "exp_u10", 1)                     \
-	X(EXP2, "exp2", 1, MATH, FLOAT, "exp2_u10", 1)                  \
-	X(EXPM1, "expm1", 1, MATH, FLOAT, "expm1_u10", 1)               \
-	X(LOG, "log", 1, MATH, FLOAT, "log_u10", 1)                     \
-	X(LOG2, "log2", 1, MATH, FLOAT, "log2_u10", 1)                  \
-	X(LOG10, "log10", 1, MATH, FLOAT, "log10_u10", 1)               \
-	X(LOG1P, "log1p", 1, MATH, FLOAT, "log1p_u10", 1)               \
-	X(SIN, "sin", 1, MATH, FLOAT, "sin_u10", 1)                     \
-	X(COS, "cos", 1, MATH, FLOAT, "cos_u10", 1)                     \
-	X(TAN, "tan", 1, MATH, FLOAT, "tan_u10", 1)                     \
-	X(ARCSIN, "arcsin", 1, MATH, FLOAT, "asin_u10", 1)              \
-	X(ARCCOS, "arccos", 1, MATH, FLOAT, "acos_u10", 1)              \
-	X(ARCTAN, "arctan", 1, MATH, FLOAT, "atan_u10", 1)              \
-	X(SINH, "sinh", 1, MATH, FLOAT, "sinh_u10", 1)                  \
-	X(COSH, "cosh", 1, MATH, FLOAT, "cosh_u10", 1)                  \
-	X(TANH, "tanh", 1, MATH, FLOAT, "tanh_u10", 1)                  \
-	X(ARCSINH, "arcsinh", 1, MATH, FLOAT, "asinh_u10", 1)           \
-	X(ARCCOSH, "arccosh", 1, MATH, FLOAT, "acosh_u10", 1)           \
-	X(ARCTANH, "arctanh", 1, MATH, FLOAT, "atanh_u10", 1)           \
-	X(FLOOR, "floor", 1, MATH, FLOAT, "", 0)                        \
-	X(CEIL, "ceil", 1, MATH, FLOAT, "", 0)                          \
-	X(TRUNC, "trunc", 1, MATH, FLOAT, "", 0)                        \
-	X(RINT, "rint", 1, MATH, FLOAT, "", 0)                          \
-	X(ADD, "add", 2, BINARY, SAME, "", 0)                           \
-	X(SUB, "subtract", 2, BINARY, SAME, "", 0)                      \
-	X(MUL, "multiply", 2, BINARY, SAME, "", 0)                      \
-	X(DIV, "true_divide", 2, BINARY, FLOAT, "", 0)                  \
-	X(FLOORDIV, "floor_divide", 2, BINARY, NOBOOL, "", 0)           \
-	X(REM, "remainder", 2, BINARY, NOBOOL, "", 0)                   \
-	X(FMOD, "fmod", 2, BINARY, NOBOOL, "fmod", 0)                   \
-	X(POW, "power", 2, BINARY, NOBOOL, "pow_u10", 1)                \
-	X(MIN, "minimum", 2, BINARY, SAME, "", 0)                       \
-	X(MAX, "maximum", 2, BINARY, SAME, "", 0)                       \
-	X(FMIN, "fmin", 2, BINARY, SAME, "", 0)                         \
-	X(FMAX, "fmax", 2, BINARY, SAME, "", 0)                         \
-	X(ARCTAN2, "arctan2", 2, BINARY, FLOAT, "atan2_u10", 1)         \
-	X(HYPOT, "hypot", 2, BINARY, FLOAT, "hypot_u05", 1)             \
-	X(COPYSIGN, "copysign", 2, BINARY, FLOAT, "", 0)                \
-	X(NEXTAFTER, "nextafter", 2, BINARY, FLOAT, "nextafter", 0)     \
-	X(BITAND, "bitwise_and", 2, BINARY, BITS, "", 0)                \
-	X(BITOR, "bitwise_or", 2, BINARY, BITS, "", 0)                  \
-	X(BITXOR, "bitwise_xor", 2, BINARY, BITS, "", 0)                \
-	X(LSHIFT, "left_shift", 2, BINARY, SHIFT, "", 0)                \
-	X(RSHIFT, "right_shift", 2, BINARY, SHIFT, "", 0)               \
-	X(EQ, "equal", 2, CMP, BOOL, "", 0)                             \
-	X(NE, "not_equal", 2, CMP, BOOL, "", 0)                         \
-	X(LT, "less", 2, CMP, BOOL, "", 0)                              \
-	X(LE, "less_equal", 2, CMP, BOOL, "", 0)                        \
-	X(GT, "greater", 2, CMP, BOOL, "", 0)                           \
-	X(GE, "greater_equal", 2, CMP, BOOL, "", 0)                     \
-	X(ISNAN, "isnan", 1, PRED, BOOL, "", 0)                         \
-	X(ISINF, "isinf", 1, PRED, BOOL, "", 0)                         \
-	X(ISFINITE, "isfinite", 1, PRED, BOOL, "", 0)                   \
-	X(SIGNBIT, "signbit", 1, PRED, BOOL, "", 0)                     \
-	X(LNOT, "logical_not", 1, LOGIC, BOOL, "", 0)                   \
-	X(LAND, "logical_and", 2, LOGIC, BOOL, "", 0)                   \
-	X(LOR, "logical_or", 2, LOGIC, BOOL, "", 0)                     \
-	X(LXOR, "logical_xor", 2, LOGIC, BOOL, "", 0)                   \
-	X(WHERE, "where", 3, SELECT, SAME, "", 0)                       \
-	X(CLIP, "clip", 3, CLIP, SAME, "", 0)                           \
-	X(SUM, "sum", 1, REDUCE, ACCUM, "", 0)                          \
-	X(PROD, "prod", 1, REDUCE, ACCUM, "", 0)                        \
-	X(RMIN, "min", 1, REDUCE, SAME, "", 0)                          \
-	X(RMAX, "max", 1, REDUCE, SAME, "", 0)                          \
-	X(MEAN, "mean", 1, REDUCE, FLOAT, "", 0)                        \
-	X(ANY, "any", 1, REDUCE, BOOL, "", 0)                           \
-	X(ALL, "all", 1, REDUCE, BOOL, "", 0)
+	X(ARRAY, "array", 0, LEAF, SAME, C, "", 0)                         \
+	X(SCALAR, "scalar", 0, LEAF, SAME, C, "", 0)                       \
+	X(CAST, "astype", 1, CAST, SAME, C, "", 0)                         \
+	X(NEG, "negative", 1, UNARY, SAME, C, "", 0)                       \
+	X(ABS, "absolute", 1, UNARY, REAL, C, "", 0)                       \
+	X(SQUARE, "square", 1, UNARY, NOBOOL, C, "", 0)                    \
+	X(RECIPROCAL, "reciprocal", 1, UNARY, NOBOOL, C, "", 0)              \
+	X(SIGN, "sign", 1, UNARY, SAME, C, "", 0)                          \
+	X(INVERT, "invert", 1, UNARY, BITS, R, "", 0)                      \
+	X(REAL, "real", 1, UNARY, REAL, C, "", 0)                          \
+	X(IMAG, "imag", 1, UNARY, REAL, C, "", 0)                          \
+	X(CONJ, "conjugate", 1, UNARY, NOBOOL, C, "", 0)                   \
+	X(SQRT, "sqrt", 1, MATH, FLOAT, C, "", 0)                          \
+	X(CBRT, "cbrt", 1, MATH, FLOAT, R, "cbrt_u10", 1)                  \
+	X(EXP, "exp", 1, MATH, FLOAT, C, "exp_u10", 1)                     \
+	X(EXP2, "exp2", 1, MATH, FLOAT, C, "exp2_u10", 1)                  \
+	X(EXPM1, "expm1", 1, MATH, FLOAT, C, "expm1_u10", 1)               \
+	X(LOG, "log", 1, MATH, FLOAT, C, "log_u10", 1)                     \
+	X(LOG2, "log2", 1, MATH, FLOAT, C, "log2_u10", 1)                  \
+	X(LOG10, "log10", 1, MATH, FLOAT, C, "log10_u10", 1)               \
+	X(LOG1P, "log1p", 1, MATH, FLOAT, C, "log1p_u10", 1)               \
+	X(SIN, "sin", 1, MATH, FLOAT, C, "sin_u10", 1)                     \
+	X(COS, "cos", 1, MATH, FLOAT, C, "cos_u10", 1)                     \
+	X(TAN, "tan", 1, MATH, FLOAT, C, "tan_u10", 1)                     \
+	X(ARCSIN, "arcsin", 1, MATH, FLOAT, C, "asin_u10", 1)              \
+	X(ARCCOS, "arccos", 1, MATH, FLOAT, C, "acos_u10", 1)              \
+	X(ARCTAN, "arctan", 1, MATH, FLOAT, C, "atan_u10", 1)              \
+	X(SINH, "sinh", 1, MATH, FLOAT, C, "sinh_u10", 1)                  \
+	X(COSH, "cosh", 1, MATH, FLOAT, C, "cosh_u10", 1)                  \
+	X(TANH, "tanh", 1, MATH, FLOAT, C, "tanh_u10", 1)                  \
+	X(ARCSINH, "arcsinh", 1, MATH, FLOAT, C, "asinh_u10", 1)           \
+	X(ARCCOSH, "arccosh", 1, MATH, FLOAT, C, "acosh_u10", 1)           \
+	X(ARCTANH, "arctanh", 1, MATH, FLOAT, C, "atanh_u10", 1)           \
+	X(FLOOR, "floor", 1, MATH, FLOAT, R, "", 0)                        \
+	X(CEIL, "ceil", 1, MATH, FLOAT, R, "", 0)                          \
+	X(TRUNC, "trunc", 1, MATH, FLOAT, R, "", 0)                        \
+	X(RINT, "rint", 1, MATH, FLOAT, C, "", 0)                          \
+	X(ADD, "add", 2, BINARY, SAME, C, "", 0)                           \
+	X(SUB, "subtract", 2, BINARY, SAME, C, "", 0)                      \
+	X(MUL, "multiply", 2, BINARY, SAME, C, "", 0)                      \
+	X(DIV, "true_divide", 2, BINARY, FLOAT, C, "", 0)                  \
+	X(FLOORDIV, "floor_divide", 2, BINARY, NOBOOL, R, "", 0)           \
+	X(REM, "remainder", 2, BINARY, NOBOOL, R, "", 0)                   \
+	X(FMOD, "fmod", 2, BINARY, NOBOOL, R, "fmod", 0)                   \
+	X(POW, "power", 2, BINARY, NOBOOL, C, "pow_u10", 1)                \
+	X(MIN, "minimum", 2, BINARY, SAME, C, "", 0)                       \
+	X(MAX, "maximum", 2, BINARY, SAME, C, "", 0)                       \
+	X(FMIN, "fmin", 2, BINARY, SAME, C, "", 0)                         \
+	X(FMAX, "fmax", 2, BINARY, SAME, C, "", 0)                         \
+	X(ARCTAN2, "arctan2", 2, BINARY, FLOAT, R, "atan2_u10", 1)         \
+	X(HYPOT, "hypot", 2, BINARY, FLOAT, R, "hypot_u05", 1)             \
+	X(COPYSIGN, "copysign", 2, BINARY, FLOAT, R, "", 0)                \
+	X(NEXTAFTER, "nextafter", 2, BINARY, FLOAT, R, "nextafter", 0)     \
+	X(COMPLEX, "complex", 2, BINARY, CPLX, R, "", 0)                   \
+	X(BITAND, "bitwise_and", 2, BINARY, BITS, R, "", 0)                \
+	X(BITOR, "bitwise_or", 2, BINARY, BITS, R, "", 0)                  \
+	X(BITXOR, "bitwise_xor", 2, BINARY, BITS, R, "", 0)                \
+	X(LSHIFT, "left_shift", 2, BINARY, SHIFT, R, "", 0)                \
+	X(RSHIFT, "right_shift", 2, BINARY, SHIFT, R, "", 0)               \
+	X(EQ, "equal", 2, CMP, BOOL, C, "", 0)                             \
+	X(NE, "not_equal", 2, CMP, BOOL, C, "", 0)                         \
+	X(LT, "less", 2, CMP, BOOL, C, "", 0)                              \
+	X(LE, "less_equal", 2, CMP, BOOL, C, "", 0)                        \
+	X(GT, "greater", 2, CMP, BOOL, C, "", 0)                           \
+	X(GE, "greater_equal", 2, CMP, BOOL, C, "", 0)                     \
+	X(ISNAN, "isnan", 1, PRED, BOOL, C, "", 0)                         \
+	X(ISINF, "isinf", 1, PRED, BOOL, C, "", 0)                         \
+	X(ISFINITE, "isfinite", 1, PRED, BOOL, C, "", 0)                   \
+	X(SIGNBIT, "signbit", 1, PRED, BOOL, R, "", 0)                     \
+	X(LNOT, "logical_not", 1, LOGIC, BOOL, C, "", 0)                   \
+	X(LAND, "logical_and", 2, LOGIC, BOOL, C, "", 0)                   \
+	X(LOR, "logical_or", 2, LOGIC, BOOL, C, "", 0)                     \
+	X(LXOR, "logical_xor", 2, LOGIC, BOOL, C, "", 0)                   \
+	X(WHERE, "where", 3, SELECT, SAME, C, "", 0)                       \
+	X(CLIP, "clip", 3, CLIP, SAME, C, "", 0)                           \
+	X(SUM, "sum", 1, REDUCE, ACCUM, C, "", 0)                          \
+	X(PROD, "prod", 1, REDUCE, ACCUM, C, "", 0)                        \
+	X(RMIN, "min", 1, REDUCE, SAME, C, "", 0)                          \
+	X(RMAX, "max", 1, REDUCE, SAME, C, "", 0)                          \
+	X(MEAN, "mean", 1, REDUCE, FLOAT, C, "", 0)                        \
+	X(ANY, "any", 1, REDUCE, BOOL, C, "", 0)                           \
+	X(ALL, "all", 1, REDUCE, BOOL, C, "", 0)
 
 typedef enum aj_op {
-#define X(id, name, nin, kind, rule, sleef, ulp) AJ_OP_##id,
+#define X(id, name, nin, kind, rule, cx, sleef, ulp) AJ_OP_##id,
 	AJ_OP_TABLE(X)
 #undef X
 	AJ_NOP
@@ -313,8 +322,14 @@ aj_expr aj_leaf(aj_prog *p, const aj_array *a);
 aj_expr aj_scalar_f64(aj_prog *p, double v);
 aj_expr aj_scalar_i64(aj_prog *p, int64_t v);
 aj_expr aj_scalar_bool(aj_prog *p, bool v);
-/* A strong scalar of an exact dtype, like np.float32(v). */
+/* A Python complex re + im*1j: weak, so complex64 arrays stay complex64
+ * and real arrays become complex of their float type (NEP 50). */
+aj_expr aj_scalar_c128(aj_prog *p, double re, double im);
+/* A strong scalar of an exact dtype, like np.float32(v); a complex dtype
+ * gets v + 0j. */
 aj_expr aj_scalar(aj_prog *p, aj_dtype t, double v);
+/* A strong complex scalar, like np.complex64(re + im*1j). */
+aj_expr aj_scalar_complex(aj_prog *p, aj_dtype t, double re, double im);
 
 /* Applies op to n operands (n must be the op's arity). */
 aj_expr aj_apply(aj_prog *p, aj_op op, int n, const aj_expr *args);

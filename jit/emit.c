@@ -30,8 +30,21 @@
 
 /* ---- types and small helpers ---- */
 
+aj_dtype aj_cx_part(aj_dtype t)
+{
+	return t == AJ_COMPLEX64 ? AJ_FLOAT32 : AJ_FLOAT64;
+}
+
+static LLVMTypeRef cx_type(aj_emitter *E, LLVMTypeRef part)
+{
+	LLVMTypeRef parts[2] = {part, part};
+	return LLVMStructTypeInContext(E->C, parts, 2, 0);
+}
+
 LLVMTypeRef aj_ir_elem(aj_emitter *E, aj_dtype t, bool memory)
 {
+	if (aj_is_complex(t))
+		return cx_type(E, aj_ir_elem(E, aj_cx_part(t), memory));
 	if (t == AJ_BOOL)
 		return memory ? E->i8 : E->i1;
 	if (t == AJ_FLOAT32)
@@ -43,8 +56,41 @@ LLVMTypeRef aj_ir_elem(aj_emitter *E, aj_dtype t, bool memory)
 
 LLVMTypeRef aj_ir_type(aj_emitter *E, aj_dtype t, int w, bool memory)
 {
+	if (aj_is_complex(t) && w > 1)
+		return cx_type(E, aj_ir_type(E, aj_cx_part(t), w, memory));
 	LLVMTypeRef e = aj_ir_elem(E, t, memory);
 	return w == 1 ? e : LLVMVectorType(e, (unsigned)w);
+}
+
+LLVMValueRef aj_cx(aj_emitter *E, LLVMValueRef re, LLVMValueRef im)
+{
+	LLVMValueRef z = LLVMGetPoison(cx_type(E, LLVMTypeOf(re)));
+	z = LLVMBuildInsertValue(E->B, z, re, 0, "");
+	return LLVMBuildInsertValue(E->B, z, im, 1, "");
+}
+
+LLVMValueRef aj_cx_re(aj_emitter *E, LLVMValueRef z)
+{
+	return LLVMBuildExtractValue(E->B, z, 0, "re");
+}
+
+LLVMValueRef aj_cx_im(aj_emitter *E, LLVMValueRef z)
+{
+	return LLVMBuildExtractValue(E->B, z, 1, "im");
+}
+
+bool aj_ir_is_cx(LLVMValueRef v)
+{
+	return LLVMGetTypeKind(LLVMTypeOf(v)) == LLVMStructTypeKind;
+}
+
+LLVMValueRef aj_ir_select(aj_emitter *E, LLVMValueRef c, LLVMValueRef a,
+			  LLVMValueRef b)
+{
+	if (!aj_ir_is_cx(a))
+		return LLVMBuildSelect(E->B, c, a, b, "");
+	return aj_cx(E, LLVMBuildSelect(E->B, c, aj_cx_re(E, a), aj_cx_re(E, b), ""),
+		     LLVMBuildSelect(E->B, c, aj_cx_im(E, a), aj_cx_im(E, b), ""));
 }
 
 /* Constant c in all w lanes (c itself when w == 1). */
@@ -72,6 +118,9 @@ LLVMValueRef aj_ir_splat(aj_emitter *E, LLVMValueRef x, int w)
 {
 	if (w == 1)
 		return x;
+	if (aj_ir_is_cx(x))
+		return aj_cx(E, aj_ir_splat(E, aj_cx_re(E, x), w),
+			     aj_ir_splat(E, aj_cx_im(E, x), w));
 	LLVMTypeRef vt = LLVMVectorType(LLVMTypeOf(x), (unsigned)w);
 	LLVMValueRef v = LLVMBuildInsertElement(
 		E->B, LLVMGetPoison(vt), x, LLVMConstInt(E->i32, 0, 0), "");
@@ -92,6 +141,23 @@ void aj_ir_fn_attr(aj_emitter *E, LLVMValueRef f, const char *name, uint64_t v)
 	unsigned kind = LLVMGetEnumAttributeKindForName(name, strlen(name));
 	LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex,
 				LLVMCreateEnumAttribute(E->C, kind, v));
+}
+
+LLVMValueRef aj_ir_declare(aj_emitter *E, const char *name, LLVMTypeRef ret,
+			   LLVMTypeRef *params, int n, LLVMTypeRef *fty)
+{
+	*fty = LLVMFunctionType(ret, params, (unsigned)n, 0);
+	LLVMValueRef f = LLVMGetNamedFunction(E->M, name);
+	if (!f)
+		f = LLVMAddFunction(E->M, name, *fty);
+	return f;
+}
+
+void aj_ir_mark_pure(aj_emitter *E, LLVMValueRef f)
+{
+	aj_ir_fn_attr(E, f, "nounwind", 0);
+	aj_ir_fn_attr(E, f, "willreturn", 0);
+	aj_ir_fn_attr(E, f, "memory", 0);
 }
 
 /* ---- loops ---- */
@@ -130,8 +196,64 @@ static void loop_end(aj_emitter *E, loop *L, int64_t step)
 }
 /* ---- memory ---- */
 
+/* Lanes 0, 2, 4, ... (odd: 1, 3, 5, ...) of a 2w-lane vector. */
+static LLVMValueRef deinterleave(aj_emitter *E, LLVMValueRef v, int w, int odd)
+{
+	LLVMValueRef idx[64];
+	for (int i = 0; i < w; i++)
+		idx[i] = LLVMConstInt(E->i32, (unsigned long long)(2 * i + odd), 0);
+	return LLVMBuildShuffleVector(E->B, v, LLVMGetPoison(LLVMTypeOf(v)),
+				      LLVMConstVector(idx, (unsigned)w), "");
+}
+
+static LLVMValueRef interleave(aj_emitter *E, LLVMValueRef re, LLVMValueRef im, int w)
+{
+	LLVMValueRef idx[128];
+	for (int i = 0; i < 2 * w; i++)
+		idx[i] = LLVMConstInt(E->i32, (unsigned long long)(i / 2 + (i % 2) * w), 0);
+	return LLVMBuildShuffleVector(E->B, re, im, LLVMConstVector(idx, (unsigned)(2 * w)), "");
+}
+
+/* Address of the imaginary part of the complex at p. */
+static LLVMValueRef im_addr(aj_emitter *E, aj_dtype t, LLVMValueRef p)
+{
+	LLVMValueRef half = LLVMConstInt(E->i64, (unsigned long long)aj_dtypes[t].size / 2, 0);
+	return LLVMBuildGEP2(E->B, E->i8, p, &half, 1, "");
+}
+
+static LLVMValueRef load_part(aj_emitter *E, LLVMTypeRef t, LLVMValueRef p)
+{
+	LLVMValueRef v = LLVMBuildLoad2(E->B, t, p, "");
+	LLVMSetAlignment(v, 1);
+	return v;
+}
+
+/* w complex values from p: re, im interleaved in memory. */
+static LLVMValueRef load_complex(aj_emitter *E, aj_dtype t, int w, LLVMValueRef p)
+{
+	LLVMTypeRef part = aj_ir_elem(E, aj_cx_part(t), true);
+	if (w == 1)
+		return aj_cx(E, load_part(E, part, p), load_part(E, part, im_addr(E, t, p)));
+	LLVMValueRef v = load_part(E, LLVMVectorType(part, (unsigned)(2 * w)), p);
+	return aj_cx(E, deinterleave(E, v, w, 0), deinterleave(E, v, w, 1));
+}
+
+static void store_complex(aj_emitter *E, aj_dtype t, LLVMValueRef z,
+			  LLVMValueRef p, int w)
+{
+	LLVMValueRef re = aj_cx_re(E, z), im = aj_cx_im(E, z);
+	if (w == 1) {
+		LLVMSetAlignment(LLVMBuildStore(E->B, re, p), 1);
+		LLVMSetAlignment(LLVMBuildStore(E->B, im, im_addr(E, t, p)), 1);
+		return;
+	}
+	LLVMSetAlignment(LLVMBuildStore(E->B, interleave(E, re, im, w), p), 1);
+}
+
 static LLVMValueRef load_elem(aj_emitter *E, aj_dtype t, int w, LLVMValueRef p)
 {
+	if (aj_is_complex(t))
+		return load_complex(E, t, w, p);
 	LLVMValueRef v = LLVMBuildLoad2(E->B, aj_ir_type(E, t, w, true), p, "");
 	LLVMSetAlignment(v, 1); /* NumPy allows unaligned arrays */
 	if (t == AJ_BOOL)
@@ -142,16 +264,26 @@ static LLVMValueRef load_elem(aj_emitter *E, aj_dtype t, int w, LLVMValueRef p)
 static void store_elem(aj_emitter *E, aj_dtype t, LLVMValueRef v, LLVMValueRef p,
 		       int w)
 {
+	if (aj_is_complex(t)) {
+		store_complex(E, t, v, p, w);
+		return;
+	}
 	if (t == AJ_BOOL)
 		v = LLVMBuildZExt(E->B, v, aj_ir_type(E, t, w, true), "");
 	LLVMSetAlignment(LLVMBuildStore(E->B, v, p), 1);
 }
 
+/* A scalar parameter; a complex one has its parts in two slots. */
 static LLVMValueRef scalar_slot(aj_emitter *E, const aj_kval *v)
 {
 	LLVMValueRef i = LLVMConstInt(E->i64, 8 * (unsigned long long)v->arg[0], 0);
 	LLVMValueRef p = LLVMBuildGEP2(E->B, E->i8, E->a_scalars, &i, 1, "");
-	return load_elem(E, v->dtype, 1, p);
+	if (!aj_is_complex(v->dtype))
+		return load_elem(E, v->dtype, 1, p);
+	LLVMTypeRef part = aj_ir_elem(E, aj_cx_part(v->dtype), false);
+	LLVMValueRef eight = LLVMConstInt(E->i64, 8, 0);
+	return aj_cx(E, load_part(E, part, p),
+		     load_part(E, part, LLVMBuildGEP2(E->B, E->i8, p, &eight, 1, "")));
 }
 
 /* Address of element i of operand o in the inner loop. */
@@ -274,10 +406,19 @@ static LLVMValueRef entry_alloca(aj_emitter *E, LLVMTypeRef t, const char *name)
 	return a;
 }
 
+/* As fill_kernel in fuse.c: a complex min or max starts from (inf, inf)
+ * or (-inf, -inf), sums and products from the identity + 0j. */
 static LLVMValueRef red_identity(aj_emitter *E, int w)
 {
 	aj_dtype t = E->k->op_dtype[0];
-	aj_scalar_val v = aj_red_identity((aj_op)E->k->red, t);
+	aj_op red = (aj_op)E->k->red;
+	aj_scalar_val v = aj_red_identity(red, t);
+	if (aj_is_complex(t)) {
+		LLVMTypeRef et = aj_ir_elem(E, aj_cx_part(t), false);
+		bool both = red == AJ_OP_RMIN || red == AJ_OP_RMAX;
+		return aj_cx(E, aj_ir_const_real(et, v.f, w),
+			     aj_ir_const_real(et, both ? v.f : 0, w));
+	}
 	LLVMTypeRef et = aj_ir_elem(E, t, false);
 	return aj_is_float(t) ? aj_ir_const_real(et, v.f, w)
 			      : aj_ir_const_int(et, v.i, w);
@@ -385,14 +526,22 @@ static LLVMValueRef block_steps(aj_emitter *E, racc *R, LLVMValueRef *base,
 	return combine(E, combine(E, a[0], a[1]), combine(E, a[2], a[3]));
 }
 
+/* Lane 0 of a 1-lane vector (of each part, for complex). */
+static LLVMValueRef lane0(aj_emitter *E, LLVMValueRef v)
+{
+	if (aj_ir_is_cx(v))
+		return aj_cx(E, lane0(E, aj_cx_re(E, v)), lane0(E, aj_cx_im(E, v)));
+	if (LLVMGetTypeKind(LLVMTypeOf(v)) != LLVMVectorTypeKind)
+		return v;
+	return LLVMBuildExtractElement(E->B, v, LLVMConstInt(E->i32, 0, 0), "");
+}
+
 /* The w lanes of v reduced to one by halving: (a + b) of the halves. */
 static LLVMValueRef horizontal(aj_emitter *E, LLVMValueRef v, int w)
 {
 	for (; w > 1; w /= 2)
 		v = combine(E, aj_ir_lanes(E, v, 0, w / 2), aj_ir_lanes(E, v, w / 2, w / 2));
-	return w == 1 && LLVMGetTypeKind(LLVMTypeOf(v)) == LLVMVectorTypeKind
-		       ? LLVMBuildExtractElement(E->B, v, LLVMConstInt(E->i32, 0, 0), "")
-		       : v;
+	return lane0(E, v);
 }
 
 static bool inputs_contiguous(const aj_kdesc *k)
@@ -509,6 +658,13 @@ static void emit_nest(aj_emitter *E, int d, LLVMValueRef *base, LLVMValueRef *cu
 	loop_end(E, &L, 1);
 }
 
+/* The size of one register lane of dtype t: a complex is two vectors of
+ * its parts. */
+static int lane_bytes(aj_dtype t)
+{
+	return aj_dtypes[t].size / (aj_is_complex(t) ? 2 : 1);
+}
+
 /* Widest element among operands and values decides the lanes: one vector
  * register of it (4 x f64 on AVX2, 8 on AVX-512). */
 static int pick_lanes(const aj_kdesc *k)
@@ -516,11 +672,11 @@ static int pick_lanes(const aj_kdesc *k)
 	int bytes = k->isa == AJ_ISA_AVX512 ? 64 : k->isa == AJ_ISA_AVX2 ? 32 : 0;
 	int widest = 1;
 	for (int i = 0; i < k->nval; i++)
-		if (aj_dtypes[k->val[i].dtype].size > widest)
-			widest = aj_dtypes[k->val[i].dtype].size;
+		if (lane_bytes(k->val[i].dtype) > widest)
+			widest = lane_bytes(k->val[i].dtype);
 	for (int o = 0; o < k->nop; o++)
-		if (aj_dtypes[k->op_dtype[o]].size > widest)
-			widest = aj_dtypes[k->op_dtype[o]].size;
+		if (lane_bytes(k->op_dtype[o]) > widest)
+			widest = lane_bytes(k->op_dtype[o]);
 	return bytes ? bytes / widest : 1;
 }
 

@@ -33,6 +33,42 @@ LLVMValueRef aj_ir_splat(aj_emitter *E, LLVMValueRef x, int w);
 /* Lanes [from, from + n) of vector x, as an n-lane vector. */
 LLVMValueRef aj_ir_lanes(aj_emitter *E, LLVMValueRef x, int from, int n);
 void aj_ir_fn_attr(aj_emitter *E, LLVMValueRef f, const char *name, uint64_t v);
+/* Declares (once) function name of type ret(params) in the module. */
+LLVMValueRef aj_ir_declare(aj_emitter *E, const char *name, LLVMTypeRef ret,
+			   LLVMTypeRef *params, int n, LLVMTypeRef *fty);
+/* Marks f memory(none) nounwind willreturn: LLVM may hoist or drop calls. */
+void aj_ir_mark_pure(aj_emitter *E, LLVMValueRef f);
+/* select that also takes complex values. */
+LLVMValueRef aj_ir_select(aj_emitter *E, LLVMValueRef c, LLVMValueRef a,
+			  LLVMValueRef b);
+
+/*
+ * A complex value is a struct {re, im} of two values of its component
+ * float: scalars at w == 1, else two <w x T> vectors (structure of arrays;
+ * memory holds re, im interleaved, and loads and stores shuffle).
+ */
+LLVMValueRef aj_cx(aj_emitter *E, LLVMValueRef re, LLVMValueRef im);
+LLVMValueRef aj_cx_re(aj_emitter *E, LLVMValueRef z);
+LLVMValueRef aj_cx_im(aj_emitter *E, LLVMValueRef z);
+bool aj_ir_is_cx(LLVMValueRef v);
+/* The float dtype of a complex dtype's parts. */
+aj_dtype aj_cx_part(aj_dtype t);
+
+/* A SLEEF call computing op at width w on float dtype t (lower.c). */
+LLVMValueRef aj_emit_sleef(aj_emitter *E, aj_op op, aj_dtype t, int w,
+			   LLVMValueRef *x);
+/* x of dtype `from` converted to `to` as NumPy's casts (lower.c). */
+LLVMValueRef aj_emit_cast(aj_emitter *E, LLVMValueRef x, aj_dtype from,
+			  aj_dtype to, int w);
+
+/* complex.c: value v whose operands or result are complex; casts to and
+ * from complex; the reductions' combine for complex dtype t. */
+LLVMValueRef aj_lower_complex(aj_emitter *E, const aj_kval *v, int w,
+			      LLVMValueRef *x);
+LLVMValueRef aj_cast_complex(aj_emitter *E, LLVMValueRef x, aj_dtype from,
+			     aj_dtype to, int w);
+LLVMValueRef aj_combine_complex(aj_emitter *E, aj_op red, aj_dtype t,
+				LLVMValueRef acc, LLVMValueRef v);
 
 /* acc combined with v by reduction op red (sum: acc + v, max: NumPy's
  * NaN-propagating maximum, ...), in dtype t. */

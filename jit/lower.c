@@ -13,26 +13,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Declares (once) a function in the module. */
-static LLVMValueRef declare(aj_emitter *E, const char *name, LLVMTypeRef ret,
-			    LLVMTypeRef *params, int n, LLVMTypeRef *fty)
-{
-	*fty = LLVMFunctionType(ret, params, (unsigned)n, 0);
-	LLVMValueRef f = LLVMGetNamedFunction(E->M, name);
-	if (!f)
-		f = LLVMAddFunction(E->M, name, *fty);
-	return f;
-}
-
-/* Pure math functions: memory(none) nounwind willreturn, so LLVM may hoist,
- * share or drop calls. */
-static void mark_pure(aj_emitter *E, LLVMValueRef f)
-{
-	aj_ir_fn_attr(E, f, "nounwind", 0);
-	aj_ir_fn_attr(E, f, "willreturn", 0);
-	aj_ir_fn_attr(E, f, "memory", 0);
-}
-
 static LLVMValueRef intrinsic(aj_emitter *E, const char *name, LLVMTypeRef t,
 			      LLVMValueRef *args, int n)
 {
@@ -96,9 +76,11 @@ static LLVMValueRef float_to_int(aj_emitter *E, LLVMValueRef x, aj_dtype from,
 	return LLVMBuildSelect(E->B, big, hi, cvtt(E, x, bits, w), "");
 }
 
-static LLVMValueRef emit_cast(aj_emitter *E, LLVMValueRef x, aj_dtype from,
-			      aj_dtype to, int w)
+LLVMValueRef aj_emit_cast(aj_emitter *E, LLVMValueRef x, aj_dtype from,
+			  aj_dtype to, int w)
 {
+	if (aj_is_complex(from) || aj_is_complex(to))
+		return aj_cast_complex(E, x, from, to, w);
 	LLVMTypeRef t = aj_ir_type(E, to, w, false);
 	if (to == AJ_BOOL) /* nonzero is true; NaN is true too */
 		return aj_is_float(from)
@@ -135,9 +117,12 @@ static LLVMValueRef per_lane(aj_emitter *E, LLVMValueRef f, LLVMTypeRef fty,
 	return r;
 }
 
-/* Lanes [from, from + n) of vector x. */
+/* Lanes [from, from + n) of vector x (of each part, for complex). */
 LLVMValueRef aj_ir_lanes(aj_emitter *E, LLVMValueRef x, int from, int n)
 {
+	if (aj_ir_is_cx(x))
+		return aj_cx(E, aj_ir_lanes(E, aj_cx_re(E, x), from, n),
+			     aj_ir_lanes(E, aj_cx_im(E, x), from, n));
 	LLVMValueRef idx[64];
 	for (int i = 0; i < n; i++)
 		idx[i] = LLVMConstInt(E->i32, (unsigned long long)(from + i), 0);
@@ -156,8 +141,8 @@ static LLVMValueRef concat(aj_emitter *E, LLVMValueRef a, LLVMValueRef b, int n)
 /* A SLEEF call at width w; where SLEEF has no function that wide (16 x f64
  * on AVX-512), two calls on the halves; lane by lane only as a last
  * resort. */
-static LLVMValueRef emit_sleef(aj_emitter *E, aj_op op, aj_dtype t, int w,
-			       LLVMValueRef *x)
+LLVMValueRef aj_emit_sleef(aj_emitter *E, aj_op op, aj_dtype t, int w,
+			   LLVMValueRef *x)
 {
 	char name[64];
 	int nargs = aj_ops[op].nin;
@@ -168,15 +153,15 @@ static LLVMValueRef emit_sleef(aj_emitter *E, aj_op op, aj_dtype t, int w,
 			lo[j] = aj_ir_lanes(E, x[j], 0, w / 2);
 			hi[j] = aj_ir_lanes(E, x[j], w / 2, w / 2);
 		}
-		return concat(E, emit_sleef(E, op, t, w / 2, lo),
-			      emit_sleef(E, op, t, w / 2, hi), w / 2);
+		return concat(E, aj_emit_sleef(E, op, t, w / 2, lo),
+			      aj_emit_sleef(E, op, t, w / 2, hi), w / 2);
 	}
 	int fw = aj_sleef_name(op, t, w, E->k->isa, name, sizeof name) ? w : 1;
 	if (fw == 1)
 		aj_sleef_name(op, t, 1, E->k->isa, name, sizeof name);
 	LLVMTypeRef ft = aj_ir_type(E, t, fw, false), params[2] = {ft, ft}, fty;
-	LLVMValueRef f = declare(E, name, ft, params, nargs, &fty);
-	mark_pure(E, f);
+	LLVMValueRef f = aj_ir_declare(E, name, ft, params, nargs, &fty);
+	aj_ir_mark_pure(E, f);
 	if (fw == w)
 		return LLVMBuildCall2(E->B, fty, f, x, (unsigned)nargs, "");
 	return per_lane(E, f, fty, x, nargs, w, aj_ir_type(E, t, w, false));
@@ -199,7 +184,7 @@ static LLVMValueRef ipow_fn(aj_emitter *E, aj_dtype dt, LLVMTypeRef *fty)
 		return f;
 	f = LLVMAddFunction(E->M, name, *fty);
 	LLVMSetLinkage(f, LLVMInternalLinkage);
-	mark_pure(E, f);
+	aj_ir_mark_pure(E, f);
 	LLVMBuilderRef b = LLVMCreateBuilderInContext(E->C);
 	LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(E->C, f, "entry"),
 			  neg = LLVMAppendBasicBlockInContext(E->C, f, "neg"),
@@ -351,9 +336,9 @@ static LLVMValueRef lower_reciprocal(aj_emitter *E, aj_dtype t, int w,
 		return x;
 	/* NumPy computes 1.0 / x in double and converts back, so 0 gives
 	 * inf converted: the minimum int (0 for narrow types) */
-	LLVMValueRef d = emit_cast(E, x, t, AJ_FLOAT64, w);
+	LLVMValueRef d = aj_emit_cast(E, x, t, AJ_FLOAT64, w);
 	d = LLVMBuildFDiv(E->B, fconst(d, 1, w), d, "");
-	return emit_cast(E, d, AJ_FLOAT64, t, w);
+	return aj_emit_cast(E, d, AJ_FLOAT64, t, w);
 }
 
 /* sign: -1, 0 or 1; NaN stays NaN and -0.0 gives 0.0, as NumPy's. */
@@ -394,6 +379,11 @@ static LLVMValueRef lower_unary(aj_emitter *E, aj_op op, aj_dtype t, int w,
 		return lower_reciprocal(E, t, w, x[0]);
 	case AJ_OP_SIGN:
 		return lower_sign(E, t, w, x[0]);
+	case AJ_OP_REAL: /* of a real operand: itself, imag 0, conj itself */
+	case AJ_OP_CONJ:
+		return x[0];
+	case AJ_OP_IMAG:
+		return LLVMConstNull(LLVMTypeOf(x[0]));
 	default: /* AJ_OP_INVERT: ~x, logical not for bool */
 		return LLVMBuildXor(E->B, x[0], LLVMConstAllOnes(LLVMTypeOf(x[0])), "");
 	}
@@ -421,11 +411,11 @@ static LLVMValueRef overflowed(aj_emitter *E, LLVMValueRef r, LLVMValueRef x, in
 static LLVMValueRef lower_finite_math(aj_emitter *E, aj_op op, aj_dtype t,
 				      int w, LLVMValueRef *x)
 {
-	LLVMValueRef r = emit_sleef(E, op, t, w, x);
+	LLVMValueRef r = aj_emit_sleef(E, op, t, w, x);
 	if (op != AJ_OP_LOG1P) {
 		LLVMValueRef ax = call1(E, "llvm.fabs", x[0]);
 		LLVMValueRef two = LLVMBuildFMul(E->B, ax, fconst(ax, 2, w), "");
-		LLVMValueRef lg = emit_sleef(E, AJ_OP_LOG, t, w, &two);
+		LLVMValueRef lg = aj_emit_sleef(E, AJ_OP_LOG, t, w, &two);
 		lg = op == AJ_OP_ARCSINH ? copysign_(E, lg, x[0]) : lg;
 		r = sel(E, overflowed(E, r, x[0], w), lg, r);
 	}
@@ -437,6 +427,7 @@ static LLVMValueRef lower_finite_math(aj_emitter *E, aj_op op, aj_dtype t,
 static LLVMValueRef lower_math(aj_emitter *E, aj_op op, aj_dtype t, int w,
 			       LLVMValueRef *x)
 {
+	LLVMValueRef r;
 	switch (op) {
 	case AJ_OP_SQRT: return call1(E, "llvm.sqrt", x[0]);
 	case AJ_OP_FLOOR: return call1(E, "llvm.floor", x[0]);
@@ -447,16 +438,19 @@ static LLVMValueRef lower_math(aj_emitter *E, aj_op op, aj_dtype t, int w,
 	case AJ_OP_COSH:
 		if (t == AJ_FLOAT32) { /* in float64: see above */
 			LLVMValueRef d = LLVMBuildFPExt(E->B, x[0], aj_ir_type(E, AJ_FLOAT64, w, false), "");
-			return LLVMBuildFPTrunc(E->B, emit_sleef(E, op, AJ_FLOAT64, w, &d),
+			return LLVMBuildFPTrunc(E->B, aj_emit_sleef(E, op, AJ_FLOAT64, w, &d),
 						LLVMTypeOf(x[0]), "");
 		}
-		return emit_sleef(E, op, t, w, x);
+		/* float64: SLEEF's overflow from |x| > 709.78, libm's only
+		 * past 710.47; an inf from a finite input goes to libm */
+		r = aj_emit_sleef(E, op, t, w, x);
+		return libm_fallback(E, op, t, w, x, r, overflowed(E, r, x[0], w));
 	case AJ_OP_LOG1P:
 	case AJ_OP_ARCSINH:
 	case AJ_OP_ARCCOSH:
 		return lower_finite_math(E, op, t, w, x);
 	default:
-		return emit_sleef(E, op, t, w, x);
+		return aj_emit_sleef(E, op, t, w, x);
 	}
 }
 
@@ -485,8 +479,8 @@ static LLVMValueRef libm_fallback(aj_emitter *E, aj_op op, aj_dtype t, int w,
 	snprintf(fname, sizeof fname, "%.*s%s", (int)strcspn(fam, "_"), fam,
 		 t == AJ_FLOAT32 ? "f" : "");
 	LLVMTypeRef et = aj_ir_type(E, t, 1, false), params[2] = {et, et}, fty;
-	LLVMValueRef f = declare(E, fname, et, params, nargs, &fty);
-	mark_pure(E, f);
+	LLVMValueRef f = aj_ir_declare(E, fname, et, params, nargs, &fty);
+	aj_ir_mark_pure(E, f);
 	LLVMValueRef exact = w == 1 ? LLVMBuildCall2(E->B, fty, f, x, (unsigned)nargs, "")
 				    : per_lane(E, f, fty, x, nargs, w, LLVMTypeOf(r));
 	LLVMBuildBr(E->B, join);
@@ -507,7 +501,7 @@ static LLVMValueRef isfinite_(aj_emitter *E, LLVMValueRef x, int w)
  * (fmod(1e308, 1e-308)): NaN from finite x and nonzero y goes to libm. */
 static LLVMValueRef lower_fmod(aj_emitter *E, aj_dtype t, int w, LLVMValueRef *x)
 {
-	LLVMValueRef r = emit_sleef(E, AJ_OP_FMOD, t, w, x);
+	LLVMValueRef r = aj_emit_sleef(E, AJ_OP_FMOD, t, w, x);
 	LLVMValueRef z = LLVMConstNull(LLVMTypeOf(x[0]));
 	LLVMValueRef bad = LLVMBuildAnd(E->B, isnan_(E, r), LLVMBuildAnd(E->B,
 		isfinite_(E, x[0], w), fcmp(E, LLVMRealONE, x[1], z), ""), "");
@@ -519,7 +513,7 @@ static LLVMValueRef lower_fmod(aj_emitter *E, aj_dtype t, int w, LLVMValueRef *x
  * goes to libm. */
 static LLVMValueRef lower_fpow(aj_emitter *E, aj_dtype t, int w, LLVMValueRef *x)
 {
-	LLVMValueRef r = emit_sleef(E, AJ_OP_POW, t, w, x);
+	LLVMValueRef r = aj_emit_sleef(E, AJ_OP_POW, t, w, x);
 	LLVMValueRef bad = LLVMBuildAnd(E->B,
 		fcmp(E, LLVMRealOEQ, call1(E, "llvm.fabs", r), fconst(r, INFINITY, w)),
 		LLVMBuildAnd(E->B, isfinite_(E, x[0], w), isfinite_(E, x[1], w), ""), "");
@@ -665,7 +659,7 @@ static LLVMValueRef lower_binary(aj_emitter *E, aj_op op, aj_dtype t, int w,
 	case AJ_OP_RSHIFT:
 		return lower_shift(E, op, t, w, x[0], x[1]);
 	default: /* arctan2, hypot, nextafter */
-		return emit_sleef(E, op, t, w, x);
+		return aj_emit_sleef(E, op, t, w, x);
 	}
 }
 
@@ -731,15 +725,19 @@ LLVMValueRef aj_lower(aj_emitter *E, const aj_kval *v, int w)
 	LLVMValueRef x[3];
 	for (int i = 0; i < aj_ops[op].nin; i++)
 		x[i] = E->cur[v->arg[i]];
-	switch (aj_ops[op].kind) {
-	case AJ_KIND_CAST: return emit_cast(E, x[0], t0, t, w);
+	aj_opkind kind = aj_ops[op].kind;
+	bool cx = aj_is_complex(t) || (aj_ops[op].nin && aj_is_complex(t0));
+	if (cx && kind != AJ_KIND_CAST && kind != AJ_KIND_SELECT)
+		return aj_lower_complex(E, v, w, x);
+	switch (kind) {
+	case AJ_KIND_CAST: return aj_emit_cast(E, x[0], t0, t, w);
 	case AJ_KIND_UNARY: return lower_unary(E, op, t, w, x);
 	case AJ_KIND_MATH: return lower_math(E, op, t, w, x);
 	case AJ_KIND_BINARY: return lower_binary(E, op, t, w, x);
 	case AJ_KIND_CMP: return emit_cmp(E, op, t0, x);
 	case AJ_KIND_PRED: return lower_pred(E, op, t0, w, x[0]);
 	case AJ_KIND_LOGIC: return lower_logic(E, op, x);
-	case AJ_KIND_SELECT: return sel(E, x[0], x[1], x[2]);
+	case AJ_KIND_SELECT: return aj_ir_select(E, x[0], x[1], x[2]);
 	case AJ_KIND_CLIP: return lower_clip(E, t, x);
 	default: return NULL; /* leaves are loads, emitted by emit.c */
 	}
@@ -749,6 +747,8 @@ LLVMValueRef aj_combine(aj_emitter *E, aj_op red, aj_dtype t, LLVMValueRef acc,
 			LLVMValueRef v)
 {
 	LLVMValueRef x[2] = {acc, v};
+	if (aj_is_complex(t))
+		return aj_combine_complex(E, red, t, acc, v);
 	switch (red) {
 	case AJ_OP_PROD: return lower_binary(E, AJ_OP_MUL, t, 0, x);
 	case AJ_OP_RMIN: return emit_minmax(E, AJ_OP_MIN, t, x);

@@ -4,10 +4,12 @@
  * The JIT's target machine comes from DetectHost, which carries the host
  * CPU and features (AVX2/AVX-512): without them SLEEF vector calls would be
  * passed in the wrong registers. SLEEF's functions resolve from SLEEF's
- * own library (pinned by soname at build time), the rest from the process.
+ * own library (pinned by soname at build time), arrjit's runtime helpers
+ * (runtime.c) by address, the rest from the process.
  */
 #include "alloc.h"
 #include "llvm.h"
+#include "runtime.h"
 
 #include <llvm-c/LLJIT.h>
 #include <llvm-c/Orc.h>
@@ -36,6 +38,24 @@ aj_status aj_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm, char *err,
 	return AJ_OK;
 }
 
+/* Defines the runtime helpers in the kernels' JITDylib. */
+static LLVMErrorRef define_runtime(aj_jit *j)
+{
+	LLVMOrcCSymbolMapPair pairs[aj_nruntime_syms];
+	for (int i = 0; i < aj_nruntime_syms; i++) {
+		pairs[i].Name = LLVMOrcLLJITMangleAndIntern(j->jit, aj_runtime_syms[i].name);
+		pairs[i].Sym.Address = (LLVMOrcExecutorAddress)(uintptr_t)aj_runtime_syms[i].addr;
+		pairs[i].Sym.Flags.GenericFlags = LLVMJITSymbolGenericFlagsExported |
+						  LLVMJITSymbolGenericFlagsCallable;
+		pairs[i].Sym.Flags.TargetFlags = 0;
+	}
+	LLVMOrcMaterializationUnitRef mu = LLVMOrcAbsoluteSymbols(pairs, (size_t)aj_nruntime_syms);
+	LLVMErrorRef e = LLVMOrcJITDylibDefine(j->dylib, mu);
+	if (e)
+		LLVMOrcDisposeMaterializationUnit(mu);
+	return e;
+}
+
 static aj_status make_lljit(aj_jit *j, char *err, size_t errlen)
 {
 	LLVMOrcJITTargetMachineBuilderRef jtmb;
@@ -47,6 +67,8 @@ static aj_status make_lljit(aj_jit *j, char *err, size_t errlen)
 	if ((e = LLVMOrcCreateLLJIT(&j->jit, b)))
 		goto fail;
 	j->dylib = LLVMOrcLLJITGetMainJITDylib(j->jit);
+	if ((e = define_runtime(j)))
+		goto fail;
 	char prefix = LLVMOrcLLJITGetGlobalPrefix(j->jit);
 	LLVMOrcDefinitionGeneratorRef sleef, process;
 	/* SLEEF first, from its own library; then the process (memset and

@@ -88,6 +88,8 @@ typedef enum aj_oprule {
 	AJ_RULE_BITS,
 	AJ_RULE_SHIFT,
 	AJ_RULE_ACCUM,
+	AJ_RULE_REAL,
+	AJ_RULE_CPLX,
 } aj_oprule;
 
 typedef struct aj_op_info {
@@ -95,6 +97,7 @@ typedef struct aj_op_info {
 	int nin;
 	aj_opkind kind;
 	aj_oprule rule;
+	bool complex; /* takes complex operands */
 	const char *sleef; /* SLEEF family and accuracy, "" for inline code */
 	int ulp;
 } aj_op_info;
@@ -107,8 +110,8 @@ typedef union aj_scalar_val {
 } aj_scalar_val;
 
 /* The identity of reduction op in dtype t (0 for sum, +inf or the
- * largest int for min, ...): for floats in .f, else in .i (unsigned
- * values as their bit pattern). */
+ * largest int for min, ...): for floats (and a complex's real part) in
+ * .f, else in .i (unsigned values as their bit pattern). */
 aj_scalar_val aj_red_identity(aj_op op, aj_dtype t);
 
 /* ---- context ---- */
@@ -171,6 +174,8 @@ typedef struct aj_node {
 	uint8_t ndim;
 	uint32_t arg[3];      /* operand node indices, for nin > 0 */
 	const int64_t *shape; /* ndim entries, broadcast */
+	double im;            /* for a complex AJ_OP_SCALAR: the imaginary
+				 part (u.scalar.f is the real part) */
 	union {
 		const aj_array *array; /* for AJ_OP_ARRAY */
 		aj_scalar_val scalar;  /* for AJ_OP_SCALAR: f for floats, i else */

@@ -10,6 +10,7 @@
  */
 #include "cache.h"
 #include "core.h"
+#include "fold.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -151,6 +152,35 @@ aj_expr aj_scalar_bool(aj_prog *p, bool v)
 	return scalar(p, AJ_BOOL, true, (aj_scalar_val){.i = v});
 }
 
+static aj_expr complex_scalar(aj_prog *p, aj_dtype t, bool weak, double re,
+			      double im)
+{
+	if (!p)
+		return AJ_EXPR_NONE;
+	if (t == AJ_COMPLEX64) {
+		re = (float)re;
+		im = (float)im;
+	}
+	aj_node n = {.op = AJ_OP_SCALAR, .dtype = t, .weak = weak, .im = im};
+	n.u.scalar.f = re;
+	return push(p, &n);
+}
+
+aj_expr aj_scalar_c128(aj_prog *p, double re, double im)
+{
+	return complex_scalar(p, AJ_COMPLEX128, true, re, im);
+}
+
+aj_expr aj_scalar_complex(aj_prog *p, aj_dtype t, double re, double im)
+{
+	if (p && ((unsigned)t >= AJ_NDTYPE || !aj_is_complex(t))) {
+		aj_prog_error(p, AJ_ERR_DTYPE, "aj_scalar_complex: %s is not a "
+			      "complex dtype", aj_dtype_name(t));
+		return AJ_EXPR_NONE;
+	}
+	return complex_scalar(p, t, false, re, im);
+}
+
 /* Like np.float32(v), np.uint8(v), np.bool_(v): v must be representable
  * (an integral value in range for integer dtypes). */
 aj_expr aj_scalar(aj_prog *p, aj_dtype t, double v)
@@ -158,11 +188,12 @@ aj_expr aj_scalar(aj_prog *p, aj_dtype t, double v)
 	if (!p)
 		return AJ_EXPR_NONE;
 	aj_scalar_val s;
-	if ((unsigned)t >= AJ_NDTYPE || aj_is_complex(t)) {
-		aj_prog_error(p, AJ_ERR_DTYPE, "aj_scalar: no real scalar of "
-			      "dtype %d", (int)t);
+	if ((unsigned)t >= AJ_NDTYPE) {
+		aj_prog_error(p, AJ_ERR_DTYPE, "aj_scalar: bad dtype %d", (int)t);
 		return AJ_EXPR_NONE;
 	}
+	if (aj_is_complex(t))
+		return complex_scalar(p, t, false, v, 0);
 	if (aj_is_float(t)) {
 		s.f = t == AJ_FLOAT32 ? (float)v : v;
 	} else if (t == AJ_BOOL) {
@@ -308,15 +339,21 @@ static aj_dtype accum_dtype(aj_dtype t)
 	return t;
 }
 
-/* Complex arrays can be wrapped, viewed, loaded and saved; kernels do not
- * compute with them yet. */
-static bool check_real(aj_prog *p, const char *what, aj_dtype t)
+/* Ops without a complex loop in NumPy (floor, fmod, arctan2, bitwise
+ * ops, ...) refuse complex operands, as NumPy's ufuncs do. */
+static bool check_complex(aj_prog *p, aj_op op, aj_dtype t)
 {
-	if (!aj_is_complex(t))
+	if (!aj_is_complex(t) || aj_ops[op].complex)
 		return true;
-	aj_prog_error(p, AJ_ERR_DTYPE, "%s: complex (%s) arithmetic is not "
-		      "supported yet", what, aj_dtypes[t].name);
+	aj_prog_error(p, AJ_ERR_DTYPE, "%s is not defined for complex (%s)",
+		      aj_ops[op].name, aj_dtypes[t].name);
 	return false;
+}
+
+/* The float of a complex's components; other dtypes are their own. */
+static aj_dtype component(aj_dtype t)
+{
+	return t == AJ_COMPLEX64 ? AJ_FLOAT32 : t == AJ_COMPLEX128 ? AJ_FLOAT64 : t;
 }
 
 /* Result dtype and weakness of op applied to arg (NumPy's rules). */
@@ -342,7 +379,8 @@ static bool resolve_dtype(aj_prog *p, aj_op op, int nin,
 			ti = to_float(op, ti);
 		t = aj_promote(t, weak, ti, arg[i]->weak, &weak);
 	}
-	if (!check_bool_op(p, op, t) || !check_int_op(p, op, t))
+	if (!check_bool_op(p, op, t) || !check_int_op(p, op, t) ||
+	    !check_complex(p, op, t))
 		return false;
 	/* operands are cast to the promoted dtype for comparisons, else to the
 	 * result: a Python int must fit there (int32 / 2**40 is float64) */
@@ -367,8 +405,17 @@ static bool resolve_dtype(aj_prog *p, aj_op op, int nin,
 	case AJ_RULE_ACCUM:
 		t = accum_dtype(t);
 		break;
+	case AJ_RULE_REAL:
+		t = component(t);
+		break;
+	case AJ_RULE_CPLX: /* complex(re, im): re and im in the component */
+		operand_t = to_float(op, t);
+		t = operand_t == AJ_FLOAT32 ? AJ_COMPLEX64 : AJ_COMPLEX128;
+		weak = false;
+		break;
 	}
-	if (aj_ops[op].rule != AJ_RULE_BOOL)
+	aj_oprule rule = aj_ops[op].rule;
+	if (rule != AJ_RULE_BOOL && rule != AJ_RULE_CPLX && rule != AJ_RULE_REAL)
 		operand_t = t;
 	if (aj_ops[op].kind == AJ_KIND_LOGIC || aj_ops[op].kind == AJ_KIND_PRED)
 		operand_t = AJ_BOOL; /* truth values: any Python int will do */
@@ -422,69 +469,89 @@ aj_expr aj_apply(aj_prog *p, aj_op op, int nin, const aj_expr *args)
 /* The value of scalar node n as a double, and whether it is one. */
 static bool scalar_value(const aj_node *n, double *v)
 {
-	if (n->op != AJ_OP_SCALAR)
+	if (n->op != AJ_OP_SCALAR || (aj_is_complex(n->dtype) && n->im != 0))
 		return false;
-	*v = aj_is_float(n->dtype) ? n->u.scalar.f
+	*v = aj_is_float(n->dtype) || aj_is_complex(n->dtype) ? n->u.scalar.f
 	     : aj_is_unsigned(n->dtype) ? (double)(uint64_t)n->u.scalar.i
 					: (double)n->u.scalar.i;
 	return true;
 }
 
-/* Operand a of a fold, in dtype t: into *f for floats, else *i. */
-static void fold_operand(const aj_node *a, aj_dtype t, double *f, int64_t *i)
+/* The dtype op computes in: what fuse.c's lower_node casts operands to. */
+static aj_dtype compute_dtype(const aj_node *n, const aj_node *const *arg)
 {
-	if (aj_is_float(t))
-		scalar_value(a, f);
-	else
-		*i = a->u.scalar.i;
+	bool weak;
+	switch (aj_ops[n->op].kind) {
+	case AJ_KIND_CMP:
+		return aj_promote(arg[0]->dtype, arg[0]->weak, arg[1]->dtype,
+				  arg[1]->weak, &weak);
+	case AJ_KIND_PRED:
+		return arg[0]->dtype;
+	case AJ_KIND_LOGIC:
+		return AJ_BOOL;
+	default:
+		return aj_ops[n->op].rule == AJ_RULE_REAL ? arg[0]->dtype : n->dtype;
+	}
+}
+
+/* Whether int64 arithmetic gives Python's result for a op b: Python ints
+ * do not wrap, so a weak int result that would is left to the kernel. */
+static bool python_int_exact(aj_op op, int64_t a, int64_t b)
+{
+	int64_t r;
+	switch (op) {
+	case AJ_OP_NEG: return a != INT64_MIN;
+	case AJ_OP_ADD: return !__builtin_add_overflow(a, b, &r);
+	case AJ_OP_SUB: return !__builtin_sub_overflow(a, b, &r);
+	case AJ_OP_MUL: return !__builtin_mul_overflow(a, b, &r);
+	case AJ_OP_FLOORDIV: return !(a == INT64_MIN && b == -1);
+	case AJ_OP_LSHIFT:
+		return b >= 0 && b < 63 && !__builtin_mul_overflow(a, INT64_C(1) << b, &r);
+	case AJ_OP_POW:
+		r = 1;
+		for (int64_t k = 0; k < b; k++)
+			if (a == 0 || a == 1 || __builtin_mul_overflow(r, a, &r))
+				return a == 0 || a == 1;
+		return true;
+	default: return true;
+	}
 }
 
 /*
- * Constant folding: negative, add, subtract and multiply of scalars are
- * done here, exactly as the kernel would (ints wrap to the result dtype,
- * float32 rounds each result), so `a ** -1` sees the literal -1 and
- * kernels get one runtime parameter instead of a chain. Python ints that
- * overflow int64 are left to the kernel.
+ * Constant folding: an elementwise op of scalars becomes a scalar here,
+ * with the kernel's semantics (lib/fold.c), so `cos(1 + 1)` is one
+ * runtime parameter, `a ** -1` sees the literal -1, and structurally equal
+ * expressions share kernels whatever their constants. Complex values, and
+ * Python ints that int64 arithmetic would wrap, are left to the kernel.
+ * An integer to a negative integer power fails, as NumPy's does.
  */
-static bool fold_scalars(int nin, const aj_node *const *arg, aj_node *n)
+static bool fold_scalars(aj_prog *p, int nin, const aj_node *const *arg,
+			 aj_node *n, bool *failed)
 {
 	aj_op op = n->op;
-	if (op != AJ_OP_NEG && op != AJ_OP_ADD && op != AJ_OP_SUB && op != AJ_OP_MUL)
-		return false;
+	*failed = false;
 	for (int k = 0; k < nin; k++)
 		if (arg[k]->op != AJ_OP_SCALAR || aj_is_complex(arg[k]->dtype))
 			return false;
-	aj_dtype t = n->dtype;
-	double x = 0, y = 0, r;
-	int64_t a = 0, b = 0, ri;
-	fold_operand(arg[0], t, &x, &a);
-	if (nin > 1)
-		fold_operand(arg[1], t, &y, &b);
-	if (aj_is_float(t)) {
-		r = op == AJ_OP_NEG ? -x : op == AJ_OP_ADD ? x + y
-		    : op == AJ_OP_SUB ? x - y : x * y;
-		n->u.scalar.f = t == AJ_FLOAT32 ? (float)r : r;
-	} else if (t == AJ_BOOL) {
-		n->u.scalar.i = op == AJ_OP_ADD ? (a | b) : (a & b);
-	} else {
-		bool ovf = op == AJ_OP_NEG ? __builtin_sub_overflow((int64_t)0, a, &ri)
-			   : op == AJ_OP_ADD ? __builtin_add_overflow(a, b, &ri)
-			   : op == AJ_OP_SUB ? __builtin_sub_overflow(a, b, &ri)
-					     : __builtin_mul_overflow(a, b, &ri);
-		if (ovf && n->weak)
+	aj_dtype in = compute_dtype(n, arg);
+	aj_scalar_val x[3], r;
+	for (int k = 0; k < nin; k++) {
+		aj_dtype t = aj_ops[op].kind == AJ_KIND_SELECT && k == 0 ? AJ_BOOL : in;
+		if (!aj_fold_cast(arg[k]->dtype, t, arg[k]->u.scalar, &x[k]))
 			return false;
-		uint64_t u = op == AJ_OP_NEG ? 0 - (uint64_t)a
-			     : op == AJ_OP_ADD ? (uint64_t)a + (uint64_t)b
-			     : op == AJ_OP_SUB ? (uint64_t)a - (uint64_t)b
-					       : (uint64_t)a * (uint64_t)b;
-		int bits = aj_dtypes[t].size * 8;
-		if (bits < 64) { /* wrap to the dtype, as the kernel's int ops */
-			u &= (UINT64_C(1) << bits) - 1;
-			if (aj_is_signed(t) && (u >> (bits - 1) & 1))
-				u |= ~((UINT64_C(1) << bits) - 1);
-		}
-		n->u.scalar.i = (int64_t)u;
 	}
+	if (op == AJ_OP_POW && aj_is_signed(in) && x[1].i < 0) {
+		aj_prog_error(p, AJ_ERR_ARG, "Integers to negative integer "
+			      "powers are not allowed");
+		*failed = true;
+		return false;
+	}
+	if (n->weak && aj_is_int(n->dtype) &&
+	    !python_int_exact(op, x[0].i, nin > 1 ? x[1].i : 0))
+		return false;
+	if (!aj_fold_op(op, in, n->dtype, x, &r))
+		return false;
+	n->u.scalar = r;
 	n->op = AJ_OP_SCALAR;
 	n->ndim = 0;
 	n->shape = NULL;
@@ -509,25 +576,28 @@ static aj_expr apply_node(aj_prog *p, aj_op op, int nin, const aj_expr *args)
 	}
 	const aj_node *arg[3];
 	for (int i = 0; i < nin; i++)
-		if (!(arg[i] = aj_prog_node(p, args[i])) ||
-		    !check_real(p, aj_ops[op].name, arg[i]->dtype))
+		if (!(arg[i] = aj_prog_node(p, args[i])))
 			return AJ_EXPR_NONE;
 	aj_node n = {.op = (uint8_t)op};
 	if (!broadcast_args(p, op, nin, arg, &n) ||
 	    !resolve_dtype(p, op, nin, arg, &n))
 		return AJ_EXPR_NONE;
-	if (fold_scalars(nin, arg, &n))
+	bool failed;
+	if (fold_scalars(p, nin, arg, &n, &failed))
 		return push(p, &n);
+	if (failed)
+		return AJ_EXPR_NONE;
 	for (int i = 0; i < nin; i++)
 		n.arg[i] = args[i].id - p->id_base - 1;
 	return push(p, &n);
 }
 
 
-/* x ** n for a small integer n >= 1 by binary powering (x, x^2, x^4, ...). */
-static aj_expr power_chain(aj_prog *p, aj_expr x, int n)
+/* x ** n for a small integer n >= 1 by binary powering (x, x^2, x^4, ...),
+ * the product starting from acc (or from the first factor if none). */
+static aj_expr power_chain(aj_prog *p, aj_expr acc, aj_expr x, int n)
 {
-	aj_expr acc = AJ_EXPR_NONE, sq = x;
+	aj_expr sq = x;
 	for (; n; n >>= 1) {
 		if (n & 1)
 			acc = acc.id ? aj_binary(p, AJ_OP_MUL, acc, sq) : sq;
@@ -544,6 +614,10 @@ static aj_expr power_chain(aj_prog *p, aj_expr x, int n)
  * 16 in magnitude multiply out (numexpr's trick: b**10 costs 4
  * multiplications, not a pow), within (|e| - 1) / 2 + 1 ULP where pow is
  * within 1. Integer bases refuse negative exponents, as NumPy does.
+ * Complex bases follow NumPy's complex power, which multiplies out every
+ * integer |e| < 100: e = 2, 3 directly, larger or negative ones as a
+ * product starting from 1+0j (which matters for inf and NaN parts), and
+ * 1 / that for e < 0; -1 is the reciprocal, as for floats.
  * Returns AJ_EXPR_NONE with no error recorded when pow stays.
  */
 static aj_expr reduce_power(aj_prog *p, aj_expr x, aj_expr e, aj_dtype t,
@@ -561,15 +635,22 @@ static aj_expr reduce_power(aj_prog *p, aj_expr x, aj_expr e, aj_dtype t,
 		*failed = true;
 		return AJ_EXPR_NONE;
 	}
-	if (!integral && !(v == 0.5 && aj_is_float(t)))
+	bool cx = aj_is_complex(t);
+	if (!integral && !(v == 0.5 && (aj_is_float(t) || cx)))
 		return AJ_EXPR_NONE;
 	aj_expr b = xn->dtype == t ? x : aj_cast(p, x, t);
 	if (v == 0.5)
 		return aj_apply(p, AJ_OP_SQRT, 1, &b);
 	if (v == 0)
 		return AJ_EXPR_NONE; /* x**0 is 1 even for NaN: pow knows */
-	aj_expr r = power_chain(p, b, (int)fabs(v));
-	return v < 0 ? aj_apply(p, AJ_OP_RECIPROCAL, 1, &r) : r;
+	int n = (int)fabs(v);
+	if (v == -1 || !cx) {
+		aj_expr r = power_chain(p, AJ_EXPR_NONE, b, n);
+		return v < 0 ? aj_apply(p, AJ_OP_RECIPROCAL, 1, &r) : r;
+	}
+	aj_expr one = aj_scalar_complex(p, t, 1, 0);
+	aj_expr r = power_chain(p, n >= 4 || v < 0 ? one : AJ_EXPR_NONE, b, n);
+	return v < 0 ? aj_binary(p, AJ_OP_DIV, one, r) : r;
 }
 
 aj_expr aj_unary(aj_prog *p, aj_op op, aj_expr x)
@@ -600,10 +681,15 @@ aj_expr aj_cast(aj_prog *p, aj_expr x, aj_dtype t)
 		aj_prog_error(p, AJ_ERR_DTYPE, "aj_cast: bad dtype %d", (int)t);
 		return AJ_EXPR_NONE;
 	}
-	if (!check_real(p, "astype", a->dtype) || !check_real(p, "astype", t))
-		return AJ_EXPR_NONE;
 	aj_node n = {.op = AJ_OP_CAST, .dtype = (uint8_t)t, .ndim = a->ndim,
 		     .shape = a->shape};
+	aj_scalar_val v; /* float32(2.5): a strong scalar, folded */
+	if (a->op == AJ_OP_SCALAR && !aj_is_complex(a->dtype) && !aj_is_complex(t) &&
+	    aj_fold_cast(a->dtype, t, a->u.scalar, &v)) {
+		n.op = AJ_OP_SCALAR;
+		n.u.scalar = v;
+		return push(p, &n);
+	}
 	n.arg[0] = x.id - p->id_base - 1;
 	return push(p, &n);
 }
@@ -672,7 +758,7 @@ aj_expr aj_reduce(aj_prog *p, aj_op op, aj_expr x, int naxis, const int *axes,
 		return AJ_EXPR_NONE;
 	}
 	const aj_node *a = aj_prog_node(p, x);
-	if (!a || !check_real(p, aj_ops[op].name, a->dtype))
+	if (!a || !check_complex(p, op, a->dtype))
 		return AJ_EXPR_NONE;
 	aj_node n = {.op = (uint8_t)op};
 	n.u.red.keepdims = keepdims;
@@ -724,9 +810,6 @@ static aj_status check_assign(aj_prog *p, const aj_array *out, const aj_node *n)
 		return aj_prog_error(p, AJ_ERR_SHAPE, "cannot assign shape %s "
 				     "to output of shape %s", se, so);
 	}
-	if (!check_real(p, "assignment", n->dtype) ||
-	    !check_real(p, "assignment", out->dtype))
-		return p->err;
 	if (!aj_can_cast_same_kind(n->dtype, out->dtype))
 		return aj_prog_error(p, AJ_ERR_DTYPE, "cannot cast %s to %s "
 				     "output under same_kind; use aj_cast",

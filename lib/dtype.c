@@ -14,8 +14,8 @@ const aj_dtype_info aj_dtypes[AJ_NDTYPE] = {
 };
 
 const aj_op_info aj_ops[AJ_NOP] = {
-#define X(id, name, nin, kind, rule, sleef, ulp) \
-	{name, nin, AJ_KIND_##kind, AJ_RULE_##rule, sleef, ulp},
+#define X(id, name, nin, kind, rule, cx, sleef, ulp) \
+	{name, nin, AJ_KIND_##kind, AJ_RULE_##rule, #cx[0] == 'C', sleef, ulp},
 	AJ_OP_TABLE(X)
 #undef X
 };
@@ -114,7 +114,7 @@ static aj_dtype promote_strong(aj_dtype a, aj_dtype b)
 /*
  * NEP 50: a weak scalar takes the other operand's dtype when its kind fits
  * there (int scalar + int32 array = int32, float scalar + float32 array =
- * float32); otherwise the default dtype of its own kind (int64, float64)
+ * float32, complex scalar + float32 array = complex64); otherwise the default dtype of its own kind (int64, float64)
  * joins the promotion. Two weak operands stay weak.
  */
 aj_dtype aj_promote(aj_dtype a, bool aweak, aj_dtype b, bool bweak, bool *weak)
@@ -132,6 +132,8 @@ aj_dtype aj_promote(aj_dtype a, bool aweak, aj_dtype b, bool bweak, bool *weak)
 		return promote_strong(a, b);
 	if (kind_rank(a) <= kind_rank(b))
 		return b;
+	if (aj_is_complex(a) && aj_is_float(b)) /* float32 * 1j: complex64 */
+		return of_size('c', 2 * aj_dtypes[b].size);
 	return promote_strong(a, b);
 }
 
@@ -157,7 +159,7 @@ bool aj_int_fits(aj_dtype t, int64_t v)
 
 aj_scalar_val aj_red_identity(aj_op op, aj_dtype t)
 {
-	bool f = aj_is_float(t), u = aj_is_unsigned(t);
+	bool f = aj_is_float(t) || aj_is_complex(t), u = aj_is_unsigned(t);
 	int bits = aj_dtypes[t].size * 8;
 	int64_t max = u ? (bits == 64 ? -1 : (INT64_C(1) << bits) - 1)
 			: (bits == 64 ? INT64_MAX : (INT64_C(1) << (bits - 1)) - 1);

@@ -58,6 +58,8 @@ static void dump_node(text *t, const aj_prog *p, uint32_t i)
 	if (n->op == AJ_OP_ARRAY) {
 		add(t, " strides ");
 		add_shape(t, n->u.array->ndim, n->u.array->strides);
+	} else if (n->op == AJ_OP_SCALAR && aj_is_complex(n->dtype)) {
+		add(t, " (%.17g%+.17gj)", n->u.scalar.f, n->im);
 	} else if (n->op == AJ_OP_SCALAR && aj_is_float(n->dtype)) {
 		add(t, " %.17g", n->u.scalar.f);
 	} else if (n->op == AJ_OP_SCALAR) {

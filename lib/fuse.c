@@ -112,11 +112,13 @@ static uint32_t operand(lower *L, const aj_array *a)
 	return (uint32_t)o;
 }
 
-/* The bits of v in a scalar slot of dtype t (float32 narrowed). */
+/* The bits of v in a scalar slot of dtype t (float32 narrowed). A complex
+ * scalar takes two slots, real and imaginary part, each holding a value of
+ * the component dtype. */
 static uint64_t slot_bits(aj_dtype t, aj_scalar_val v)
 {
 	uint64_t slot = 0;
-	if (t == AJ_FLOAT32) {
+	if (t == AJ_FLOAT32 || t == AJ_COMPLEX64) {
 		float f = (float)v.f;
 		memcpy(&slot, &f, sizeof f);
 	} else {
@@ -133,6 +135,10 @@ static uint32_t lower_leaf(lower *L, const aj_node *n)
 	int s = c->k.nscalar++;
 	c->k.scalar_dtype[s] = n->dtype;
 	c->scalars[s] = slot_bits(n->dtype, n->u.scalar);
+	if (aj_is_complex(n->dtype)) {
+		c->k.scalar_dtype[c->k.nscalar++] = n->dtype;
+		c->scalars[s + 1] = slot_bits(n->dtype, (aj_scalar_val){.f = n->im});
+	}
 	return emit(L, AJ_OP_SCALAR, n->dtype, (uint32_t)s, 0, 0);
 }
 
@@ -150,11 +156,16 @@ static uint32_t lower_node(lower *L, const aj_node *n)
 		return emit(L, AJ_OP_ARRAY, t, operand(L, L->result[n - node]), 0, 0);
 	case AJ_KIND_CAST:
 		return as(L, a[0], t);
-	case AJ_KIND_UNARY:
-	case AJ_KIND_MATH:
-		return emit(L, n->op, t, as(L, a[0], t), 0, 0);
-	case AJ_KIND_BINARY:
-		return emit(L, n->op, t, as(L, a[0], t), as(L, a[1], t), 0);
+	case AJ_KIND_UNARY: /* abs, real, imag see a complex operand as is */
+	case AJ_KIND_MATH: {
+		aj_dtype ot = aj_ops[n->op].rule == AJ_RULE_REAL ? node[n->arg[0]].dtype : t;
+		return emit(L, n->op, t, as(L, a[0], ot), 0, 0);
+	}
+	case AJ_KIND_BINARY: { /* complex(re, im) takes the component float */
+		aj_dtype ot = n->op != AJ_OP_COMPLEX ? t
+			      : t == AJ_COMPLEX64 ? AJ_FLOAT32 : AJ_FLOAT64;
+		return emit(L, n->op, t, as(L, a[0], ot), as(L, a[1], ot), 0);
+	}
 	case AJ_KIND_CLIP:
 		return emit(L, n->op, t, as(L, a[0], t), as(L, a[1], t),
 			    as(L, a[2], t));
@@ -211,8 +222,8 @@ static bool alloc_lower(lower *L, aj_arena *A, uint32_t root)
 	L->val = aj_arena_alloc(A, cap * sizeof *L->val);
 	L->cse = aj_arena_alloc(A, slots * sizeof *L->cse);
 	L->opnd = aj_arena_alloc(A, (nreach + 1) * sizeof *L->opnd);
-	c->k.scalar_dtype = aj_arena_alloc(A, nreach);
-	c->scalars = aj_arena_alloc(A, nreach * sizeof *c->scalars);
+	c->k.scalar_dtype = aj_arena_alloc(A, 2 * nreach); /* complex: 2 */
+	c->scalars = aj_arena_alloc(A, 2 * nreach * sizeof *c->scalars);
 	if (!L->val || !L->cse || !L->opnd || !c->k.scalar_dtype || !c->scalars)
 		return false;
 	memset(L->cse, 0, slots * sizeof *L->cse);
@@ -409,14 +420,18 @@ static aj_status hand_kernel(aj_prog *p, aj_kcall *c, const aj_kval *val,
 			    opnd[0]->ndim, opnd[0]->shape);
 }
 
-/* res = identity of op. */
+/* res = identity of op. For complex: sums and products + 0j; min and max
+ * (inf, inf) and (-inf, -inf), which order after every other value. */
 static aj_status fill_kernel(aj_prog *p, aj_kcall *c, aj_array *res, aj_op op)
 {
 	aj_dtype t = res->dtype;
 	aj_kval v = {.op = AJ_OP_SCALAR, .dtype = (uint8_t)t};
-	uint64_t slot = slot_bits(t, aj_red_identity(op, t));
-	uint8_t st = (uint8_t)t;
-	return hand_kernel(p, c, &v, 1, &res, 1, &slot, &st, 1);
+	aj_scalar_val id = aj_red_identity(op, t);
+	bool both = op == AJ_OP_RMIN || op == AJ_OP_RMAX;
+	uint64_t slot[2] = {slot_bits(t, id),
+			    slot_bits(t, both ? id : (aj_scalar_val){.f = 0})};
+	uint8_t st[2] = {(uint8_t)t, (uint8_t)t};
+	return hand_kernel(p, c, &v, 1, &res, 1, slot, st, aj_is_complex(t) ? 2 : 1);
 }
 
 /* res = res / count, NumPy's mean: count is a Python int, so weak. */

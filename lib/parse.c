@@ -32,7 +32,7 @@
 
 /* Enough room for the arguments of any op in the table. */
 #define MAX_CALL_ARGS 3
-#define X(id, name, nin, kind, rule, sleef, ulp)                               \
+#define X(id, name, nin, kind, rule, cx, sleef, ulp)                            \
 	_Static_assert(nin <= MAX_CALL_ARGS, "raise MAX_CALL_ARGS for " name);
 AJ_OP_TABLE(X)
 #undef X
@@ -135,6 +135,7 @@ static const struct alias {
     {"divide", AJ_OP_DIV},
     {"mod", AJ_OP_REM},
     {"round", AJ_OP_RINT},
+    {"conj", AJ_OP_CONJ},
 };
 
 enum tkind {
@@ -142,6 +143,7 @@ enum tkind {
 	TK_SEP,	  /* programs only: ';' or a newline outside brackets */
 	TK_INT,	  /* integer literal: ival */
 	TK_FLOAT, /* float literal: fval */
+	TK_IMAG,  /* imaginary literal (2j, 1.5e3J): fval */
 	TK_NAME,  /* identifier, True, False, None */
 	TK_OPER,  /* operator or delimiter: oper */
 	TK_BAD, /* a lexical error: bad; reported when the parser reaches it */
@@ -153,7 +155,7 @@ typedef struct token {
 	size_t len;	   /* bytes */
 	union {
 		int64_t ival;		 /* for TK_INT */
-		double fval;		 /* for TK_FLOAT */
+		double fval;		 /* for TK_FLOAT, TK_IMAG */
 		const struct oper *oper; /* for TK_OPER */
 		const char *bad;	 /* for TK_BAD: what is wrong */
 	} u;
@@ -354,8 +356,9 @@ static void lex_bad(parser *ps, const char *what)
 }
 
 /*
- * number := digits ('.' digits?)? exp? | '.' digits exp?
+ * number := (digits ('.' digits?)? exp? | '.' digits exp?) ('j'|'J')?
  * exp    := ('e'|'E') ('+'|'-')? digits
+ * A trailing j makes an imaginary literal, as in Python.
  * The extent is found here so that "1e" is an error rather than 1 followed by
  * a name; strtod only converts it. A letter, digit or '.' right after a
  * number makes the whole run invalid ("1.2.3", "2x").
@@ -381,21 +384,22 @@ static void lex_number(parser *ps)
 		s = skip_digits(d);
 		isfloat = true;
 	}
-	t->len = (size_t)(s - t->start);
-	if (is_ident(*s) || *s == '.') {
+	bool imag = (*s == 'j' || *s == 'J') && !is_ident(s[1]) && s[1] != '.';
+	t->len = (size_t)(s + imag - t->start);
+	if (!imag && (is_ident(*s) || *s == '.')) {
 		while (is_ident(t->start[t->len]) || t->start[t->len] == '.')
 			t->len++;
 		lex_bad(ps, "invalid number");
 		return;
 	}
-	if (!isfloat) {
+	if (!isfloat && !imag) {
 		t->kind = TK_INT;
 		if (!int_value(t->start, s, &t->u.ival))
 			lex_bad(ps, "integer literal does not fit in int64:");
 		return;
 	}
 	char *end;
-	t->kind = TK_FLOAT;
+	t->kind = imag ? TK_IMAG : TK_FLOAT;
 	t->u.fval = strtod(t->start, &end);
 	/* strtod reads the locale's decimal point; a mismatch shows here. */
 	if (end != s)
@@ -1018,6 +1022,9 @@ static aj_expr parse_atom(parser *ps)
 		break;
 	case TK_FLOAT:
 		e = aj_scalar_f64(ps->p, t.u.fval);
+		break;
+	case TK_IMAG:
+		e = aj_scalar_c128(ps->p, 0, t.u.fval);
 		break;
 	case TK_NAME:
 		if (tok_word(ps, "True") || tok_word(ps, "False")) {

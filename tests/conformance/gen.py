@@ -40,7 +40,8 @@ except ImportError:
 
 # What arrjit implements today. Everything else in the tables waits here.
 SUPPORTED_DTYPES = {"bool", "int8", "int16", "int32", "int64", "uint8",
-                    "uint16", "uint32", "uint64", "float32", "float64"}
+                    "uint16", "uint32", "uint64", "float32", "float64",
+                    "complex64", "complex128"}
 SUPPORTED_OPS = {
     "sum", "prod", "min", "max", "mean", "any", "all",
     "add", "subtract", "multiply", "true_divide", "power", "negative",
@@ -54,14 +55,17 @@ SUPPORTED_OPS = {
     "arccosh", "arctanh", "floor", "ceil", "trunc", "rint", "fmin", "fmax",
     "arctan2", "hypot", "copysign", "nextafter", "isnan", "isinf",
     "isfinite", "signbit", "logical_not", "logical_and", "logical_or",
-    "logical_xor", "clip",
+    "logical_xor", "clip", "real", "imag", "conjugate",
 }
 
 # The ULP bound of arrjit's SLEEF functions (arrjit.h, AJ_OP_TABLE) against
 # the correctly rounded result: the check of their float results. Complex
-# bounds are placeholders until complex lands.
+# functions call the C library's functions, as NumPy does, and are checked
+# within COMPLEX_ULP of NumPy per part; complex abs (and sign, which
+# divides by it) is SLEEF's hypot where NumPy has its own.
 FN_ULP = 1
 COMPLEX_ULP = 4
+CABS_ULP = 2
 
 # NumPy's own error, in ULP against the correctly rounded result, for the
 # functions it computes with its AVX-512 code or Intel's SVML (Debian's
@@ -119,7 +123,10 @@ def specials(role, t):
         part = np.dtype(t).type(0).real.dtype.name
         fs = ROLES[role][0](part)
         # pair every special with a neighbour so both parts see each value
-        return [complex(fs[i], fs[(i + 5) % len(fs)]) for i in range(len(fs))]
+        # (small imaginary parts for "pos", none for "prod": see ROLES)
+        scale = {"pos": 1e-2, "prod": 0}.get(role, 1)
+        return [complex(fs[i], scale * fs[(i + 5) % len(fs)])
+                for i in range(len(fs))]
     if kind == "f":
         return ROLES[role][0](t)
     return ROLES[role][1](t)
@@ -148,7 +155,7 @@ def float_random(t, rng, n, role):
         return rng.uniform(-20, 20, n)
     if role == "unit":
         return rng.uniform(-1.1, 1.1, n)
-    if role == "pos":
+    if role in ("pos", "prod"):
         return rng.uniform(0.5, 2.0, n)
     if role in ("base", "exponent"):
         return np.concatenate([rng.uniform(-4, 4, half),
@@ -204,6 +211,10 @@ ROLES = {
     # positive floats: sums and products without cancellation, so that the
     # summation order (arrjit's pairwise blocks vs NumPy's) barely matters
     "pos": (lambda t: [0.5, 1.0, 1.5, 2.0], lambda t: [0, 1, 2, 3]),
+    # products of many complex numbers turn their phase, and a part that
+    # passes near zero has no ULP bound: complex products get real values
+    # (the complex multiply itself is checked exactly, op by op)
+    "prod": (lambda t: [0.5, 1.0, 1.5, 2.0], lambda t: [0, 1, 2, 3]),
     "base": (float_specials, int_specials),
     "exponent": (with_extra(lambda t: [2.0, -2.0, 0.5, -0.5, 1 / 3]),
                  int_exponent_specials),
@@ -226,8 +237,9 @@ def values(role, t, rng, n):
         rand = float_random(t, rng, nrand, role)
     elif kind == "c":
         part = "float32" if t == "complex64" else "float64"
-        rand = (float_random(part, rng, nrand, role) +
-                1j * float_random(part, rng, nrand, role))
+        im = float_random(part, rng, nrand, role)
+        im = im * {"pos": 1e-2, "prod": 0}.get(role, 1)  # see ROLES
+        rand = float_random(part, rng, nrand, role) + 1j * im
     else:
         rand = int_random(t, rng, nrand, role)
     return rng.permutation(np.concatenate([head, np.asarray(rand).astype(t)]))
@@ -256,6 +268,98 @@ class Op:
         self.nin = len(roles)
 
 
+def parts(x, t):
+    """The real and imaginary parts of x as arrays of complex dtype t's
+    component float."""
+    z = np.asarray(x, dtype=t)
+    return z.real.copy(), z.imag.copy()
+
+
+def cx_formula(f):
+    """NumPy's complex loop f(x, y) evaluated part by part with float ufuncs.
+    NumPy's contiguous AVX-512 loops round each product (arrjit likewise);
+    its strided C loops let the compiler fuse them into FMAs, which moves
+    results with cancellation by many ULP. The formula is the one
+    reference both can be held to exactly."""
+    def run(*xs):
+        t = np.result_type(*xs)
+        if t.kind != "c":
+            return None
+        return f(*[parts(x, t) for x in xs]).astype(t)
+    return run
+
+
+def cx(re, im):
+    """The complex array with these parts (re + 1j * im would turn an
+    infinite part into NaN and lose the sign of zeros)."""
+    re, im = np.broadcast_arrays(re, im)
+    z = np.empty(re.shape, dtype=np.result_type(re.dtype, np.complex64))
+    z.real = re
+    z.imag = im
+    return z
+
+
+def cmul_parts(a, b):
+    (ar, ai), (br, bi) = a, b
+    return cx(ar * br - ai * bi, ar * bi + ai * br)
+
+
+def cdiv_parts(a, b):
+    """Smith's division as NumPy's complex divide."""
+    (ar, ai), (br, bi) = a, b
+    abr, abi = np.abs(br), np.abs(bi)
+    rat1 = bi / br
+    scl1 = 1 / (br + bi * rat1)
+    rat2 = br / bi
+    scl2 = 1 / (bi + br * rat2)
+    big = abr >= abi
+    zero = (abr == 0) & (abi == 0)
+    re = np.where(big, np.where(zero, ar / abr, (ar + ai * rat1) * scl1),
+                  (ar * rat2 + ai) * scl2)
+    im = np.where(big, np.where(zero, ai / abr, (ai - ar * rat1) * scl1),
+                  (ai * rat2 - ar) * scl2)
+    return cx(re, im)
+
+
+def crecip_parts(a):
+    """NumPy's complex reciprocal."""
+    zr, zi = a
+    r1 = zi / zr
+    d1 = zr + zi * r1
+    r2 = zr / zi
+    d2 = zr * r2 + zi
+    small = np.abs(zi) <= np.abs(zr)
+    return cx(np.where(small, 1 / d1, r2 / d2),
+              np.where(small, -r1 / d1, -1 / d2))
+
+
+def csign_parts(a):
+    """NumPy 2's sign: z / |z| (NumPy 1.24 has the sign of the real part;
+    arrjit follows NumPy 2)."""
+    zr, zi = a
+    m = np.hypot(zr, zi)
+    one = np.ones_like(zr)
+    re = np.where(m == 0, 0, zr / m)
+    im = np.where(m == 0, 0, zi / m)
+    inf = np.isinf(m)
+    rinf, iinf = np.isinf(zr), np.isinf(zi)
+    re = np.where(inf, np.where(rinf, np.where(iinf, np.nan,
+                                               np.copysign(one, zr)), 0), re)
+    im = np.where(inf, np.where(rinf, np.where(iinf, np.nan, 0),
+                                np.copysign(one, zi)), im)
+    nan = np.isnan(m)
+    return cx(np.where(nan, np.nan, re), np.where(nan, np.nan, im))
+
+
+def with_complex(real_fn, formula):
+    """real_fn, or formula where NumPy's result would be complex."""
+    cx = cx_formula(formula)
+    def run(*xs):
+        r = cx(*xs)
+        return real_fn(*xs) if r is None else r
+    return run
+
+
 def np_where(c, x, y):
     """np.where with NEP 50 weak scalars (NumPy 1.24 ignores the state)."""
     t = np.result_type(x, y)
@@ -266,15 +370,22 @@ FN = {"f": FN_ULP, "c": COMPLEX_ULP}
 # Float sums, means and products: NumPy and arrjit both sum pairwise, in
 # differently shaped trees; on positive inputs that is a few ULP.
 RED = {"f": 16, "c": 16}
+# Products of up to 2709 factors in two orders: rounding errors random-walk
+# further (about sqrt(n) ULP, 52 at n = 2709).
+RED_PROD = {"f": 64, "c": 64}
 CX = {"c": COMPLEX_ULP}
 
 OPS = [
     Op("add", np.add, "{0} + {1}", DTYPES, ["any", "any"]),
     Op("subtract", np.subtract, "{0} - {1}", DTYPES, ["any", "any"]),
-    Op("multiply", np.multiply, "{0} * {1}", DTYPES, ["any", "any"], CX),
-    Op("true_divide", np.true_divide, "{0} / {1}", DTYPES, ["any", "any"],
-       CX),
-    Op("power", np.power, "{0} ** {1}", DTYPES, ["base", "exponent"], FN),
+    Op("multiply", with_complex(np.multiply, cmul_parts), "{0} * {1}",
+       DTYPES, ["any", "any"]),
+    Op("true_divide", with_complex(np.true_divide, cdiv_parts), "{0} / {1}",
+       DTYPES, ["any", "any"]),
+    # the ** operator, whose scalar exponents NumPy special-cases (a ** -1
+    # is reciprocal(a), a ** 0.5 sqrt(a)), as arrjit's ** does
+    Op("power", lambda a, b: a ** b, "{0} ** {1}", DTYPES,
+       ["base", "exponent"], FN),
     Op("minimum", np.minimum, "minimum({0}, {1})", DTYPES, ["any", "any"]),
     Op("maximum", np.maximum, "maximum({0}, {1})", DTYPES, ["any", "any"]),
     Op("equal", np.equal, "{0} == {1}", DTYPES, ["any", "any"]),
@@ -295,8 +406,8 @@ OPS = [
     Op("where", np_where, "where({0}, {1}, {2})", DTYPES,
        ["any", "any", "any"]),
     # Waiting for arrjit: integer and bitwise ops.
-    Op("floor_divide", np.floor_divide, "{0} // {1}", REALS, ["any", "any"]),
-    Op("remainder", np.remainder, "{0} % {1}", REALS, ["any", "any"]),
+    Op("floor_divide", np.floor_divide, "{0} // {1}", DTYPES, ["any", "any"]),
+    Op("remainder", np.remainder, "{0} % {1}", DTYPES, ["any", "any"]),
     Op("left_shift", np.left_shift, "{0} << {1}", INTS + ["bool"],
        ["any", "shift"]),
     Op("right_shift", np.right_shift, "{0} >> {1}", INTS + ["bool"],
@@ -308,56 +419,65 @@ OPS = [
     Op("bitwise_xor", np.bitwise_xor, "{0} ^ {1}", INTS + ["bool"],
        ["any", "any"]),
     Op("invert", np.invert, "~{0}", INTS + ["bool"], ["any"]),
-    Op("fmod", np.fmod, "fmod({0}, {1})", REALS, ["any", "any"]),
-    Op("square", np.square, "square({0})", REALS, ["any"]),
-    Op("reciprocal", np.reciprocal, "reciprocal({0})", REALS, ["any"]),
-    Op("sign", np.sign, "sign({0})", REALS, ["any"]),
-    Op("cbrt", np.cbrt, "cbrt({0})", REALS, ["any"], FN),
-    Op("exp2", np.exp2, "exp2({0})", REALS, ["exp"], FN),
-    Op("expm1", np.expm1, "expm1({0})", REALS, ["exp"], FN),
-    Op("log2", np.log2, "log2({0})", REALS, ["log"], FN),
-    Op("log10", np.log10, "log10({0})", REALS, ["log"], FN),
-    Op("log1p", np.log1p, "log1p({0})", REALS, ["log"], FN),
-    Op("tan", np.tan, "tan({0})", REALS, ["trig"], FN),
-    Op("arcsin", np.arcsin, "arcsin({0})", REALS, ["unit"], FN),
-    Op("arccos", np.arccos, "arccos({0})", REALS, ["unit"], FN),
-    Op("arctan", np.arctan, "arctan({0})", REALS, ["any"], FN),
-    Op("sinh", np.sinh, "sinh({0})", REALS, ["exp"], FN),
-    Op("cosh", np.cosh, "cosh({0})", REALS, ["exp"], FN),
-    Op("arcsinh", np.arcsinh, "arcsinh({0})", REALS, ["any"], FN),
-    Op("arccosh", np.arccosh, "arccosh({0})", REALS, ["log"], FN),
-    Op("arctanh", np.arctanh, "arctanh({0})", REALS, ["unit"], FN),
-    Op("floor", np.floor, "floor({0})", REALS, ["any"]),
-    Op("ceil", np.ceil, "ceil({0})", REALS, ["any"]),
-    Op("trunc", np.trunc, "trunc({0})", REALS, ["any"]),
-    Op("rint", np.rint, "rint({0})", REALS, ["any"]),
-    Op("fmin", np.fmin, "fmin({0}, {1})", REALS, ["any", "any"]),
-    Op("fmax", np.fmax, "fmax({0}, {1})", REALS, ["any", "any"]),
-    Op("arctan2", np.arctan2, "arctan2({0}, {1})", REALS, ["any", "any"], FN),
-    Op("hypot", np.hypot, "hypot({0}, {1})", REALS, ["any", "any"], FN),
-    Op("copysign", np.copysign, "copysign({0}, {1})", REALS, ["any", "any"]),
-    Op("nextafter", np.nextafter, "nextafter({0}, {1})", REALS,
+    Op("fmod", np.fmod, "fmod({0}, {1})", DTYPES, ["any", "any"]),
+    Op("square", with_complex(np.square, lambda a: cmul_parts(a, a)),
+       "square({0})", DTYPES, ["any"]),
+    Op("reciprocal", with_complex(np.reciprocal, crecip_parts),
+       "reciprocal({0})", DTYPES, ["any"]),
+    Op("sign", with_complex(np.sign, csign_parts), "sign({0})", DTYPES,
+       ["any"]),
+    Op("real", np.real, "real({0})", DTYPES, ["any"]),
+    Op("imag", np.imag, "imag({0})", DTYPES, ["any"]),
+    Op("conjugate", np.conjugate, "conj({0})", DTYPES, ["any"]),
+    Op("cbrt", np.cbrt, "cbrt({0})", DTYPES, ["any"], FN),
+    Op("exp2", np.exp2, "exp2({0})", DTYPES, ["exp"], FN),
+    Op("expm1", np.expm1, "expm1({0})", DTYPES, ["exp"], FN),
+    Op("log2", np.log2, "log2({0})", DTYPES, ["log"], FN),
+    Op("log10", np.log10, "log10({0})", DTYPES, ["log"], FN),
+    Op("log1p", np.log1p, "log1p({0})", DTYPES, ["log"], FN),
+    Op("tan", np.tan, "tan({0})", DTYPES, ["trig"], FN),
+    Op("arcsin", np.arcsin, "arcsin({0})", DTYPES, ["unit"], FN),
+    Op("arccos", np.arccos, "arccos({0})", DTYPES, ["unit"], FN),
+    Op("arctan", np.arctan, "arctan({0})", DTYPES, ["any"], FN),
+    Op("sinh", np.sinh, "sinh({0})", DTYPES, ["exp"], FN),
+    Op("cosh", np.cosh, "cosh({0})", DTYPES, ["exp"], FN),
+    Op("arcsinh", np.arcsinh, "arcsinh({0})", DTYPES, ["any"], FN),
+    Op("arccosh", np.arccosh, "arccosh({0})", DTYPES, ["log"], FN),
+    Op("arctanh", np.arctanh, "arctanh({0})", DTYPES, ["unit"], FN),
+    Op("floor", np.floor, "floor({0})", DTYPES, ["any"]),
+    Op("ceil", np.ceil, "ceil({0})", DTYPES, ["any"]),
+    Op("trunc", np.trunc, "trunc({0})", DTYPES, ["any"]),
+    Op("rint", np.rint, "rint({0})", DTYPES, ["any"]),
+    Op("fmin", np.fmin, "fmin({0}, {1})", DTYPES, ["any", "any"]),
+    Op("fmax", np.fmax, "fmax({0}, {1})", DTYPES, ["any", "any"]),
+    Op("arctan2", np.arctan2, "arctan2({0}, {1})", DTYPES, ["any", "any"], FN),
+    Op("hypot", np.hypot, "hypot({0}, {1})", DTYPES, ["any", "any"], FN),
+    Op("copysign", np.copysign, "copysign({0}, {1})", DTYPES, ["any", "any"]),
+    Op("nextafter", np.nextafter, "nextafter({0}, {1})", DTYPES,
        ["any", "any"]),
-    Op("isnan", np.isnan, "isnan({0})", REALS, ["any"]),
-    Op("isinf", np.isinf, "isinf({0})", REALS, ["any"]),
-    Op("isfinite", np.isfinite, "isfinite({0})", REALS, ["any"]),
-    Op("signbit", np.signbit, "signbit({0})", REALS, ["any"]),
-    Op("logical_not", np.logical_not, "logical_not({0})", REALS, ["any"]),
-    Op("logical_and", np.logical_and, "logical_and({0}, {1})", REALS,
+    Op("isnan", np.isnan, "isnan({0})", DTYPES, ["any"]),
+    Op("isinf", np.isinf, "isinf({0})", DTYPES, ["any"]),
+    Op("isfinite", np.isfinite, "isfinite({0})", DTYPES, ["any"]),
+    Op("signbit", np.signbit, "signbit({0})", DTYPES, ["any"]),
+    Op("logical_not", np.logical_not, "logical_not({0})", DTYPES, ["any"]),
+    Op("logical_and", np.logical_and, "logical_and({0}, {1})", DTYPES,
        ["any", "any"]),
-    Op("logical_or", np.logical_or, "logical_or({0}, {1})", REALS,
+    Op("logical_or", np.logical_or, "logical_or({0}, {1})", DTYPES,
        ["any", "any"]),
-    Op("logical_xor", np.logical_xor, "logical_xor({0}, {1})", REALS,
+    Op("logical_xor", np.logical_xor, "logical_xor({0}, {1})", DTYPES,
        ["any", "any"]),
-    Op("clip", np.clip, "clip({0}, {1}, {2})", REALS, ["any", "any", "any"]),
+    # the ufunc: np.clip also takes 0-d NaN bounds as "no bound"
+    # (deprecated in 1.17)
+    Op("clip", np.core.umath.clip, "clip({0}, {1}, {2})", DTYPES,
+       ["any", "any", "any"]),
     # reductions over every axis; emit_reductions() adds axis variants
-    Op("sum", np.sum, "sum({0})", REALS, ["pos"], RED),
-    Op("prod", np.prod, "prod({0})", REALS, ["pos"], RED),
-    Op("min", np.min, "min({0})", REALS, ["any"]),
-    Op("max", np.max, "max({0})", REALS, ["any"]),
-    Op("mean", np.mean, "mean({0})", REALS, ["pos"], RED),
-    Op("any", np.any, "any({0})", REALS, ["any"]),
-    Op("all", np.all, "all({0})", REALS, ["any"]),
+    Op("sum", np.sum, "sum({0})", DTYPES, ["pos"], RED),
+    Op("prod", np.prod, "prod({0})", DTYPES, ["prod"], RED_PROD),
+    Op("min", np.min, "min({0})", DTYPES, ["any"]),
+    Op("max", np.max, "max({0})", DTYPES, ["any"]),
+    Op("mean", np.mean, "mean({0})", DTYPES, ["pos"], RED),
+    Op("any", np.any, "any({0})", DTYPES, ["any"]),
+    Op("all", np.all, "all({0})", DTYPES, ["any"]),
 ]
 OP_BY_NAME = {op.name: op for op in OPS}
 
@@ -456,6 +576,7 @@ SCALARS = {
     "int": [0, -1, 3, 2**40],
     "float": [-0.0, 2.5, math.inf, math.nan, 1e300],
     "bool": [True],
+    "complex": [1j, complex(-2.5, 0.5), complex(math.inf, 0)],
 }
 
 # Fused expressions: (name, text, dtypes, the op whose bound applies or None
@@ -472,6 +593,9 @@ COMPOUND = [
     ("castmix", "float32(a) * 3 + float64(b)", ["int32", "int64", "float64"],
      None),
     ("gauss", "exp(-(a * a) / 2)", ["float32", "float64"], "exp"),
+    ("cxaxpy", "a * 2j + b", ["complex64", "complex128", "float32"], None),
+    ("cxrot", "exp(a * 1j) + b", ["float32", "float64", "complex128"],
+     "exp"),
 ]
 COMPOUND_LAYOUTS = ["contig", "strided", "transposed", "outer", "0d_mix",
                     "long"]
@@ -485,7 +609,7 @@ CORE_OPS = {"add", "subtract", "multiply", "true_divide", "power",
             "equal", "less", "where", "floor_divide", "remainder",
             "left_shift", "right_shift", "bitwise_and"}
 SHORT_LAYOUTS = ["contig", "transposed", "outer", "zero", "0d"]
-SHORT_SCALARS = [-1, 2.5, math.nan]
+SHORT_SCALARS = [-1, 2.5, math.nan, complex(0.5, -2)]
 
 # ---- writing cases ---------------------------------------------------------
 
@@ -505,6 +629,8 @@ def view(a, spec):
 
 
 def scalar_token(v):
+    if isinstance(v, complex):
+        return "scalar:complex:%r:%r" % (v.real, v.imag)
     if isinstance(v, bool):
         return "scalar:bool:%d" % v
     if isinstance(v, int):
@@ -578,10 +704,13 @@ class Writer:
         self.inputs[key] = Input(fname, base, od.view)
         return self.inputs[key]
 
-    def bound(self, opname, res):
-        """The ULP bound for results res of op opname; 0: exact."""
+    def bound(self, opname, res, cin=False):
+        """The ULP bound for results res of op opname (cin: of complex
+        operands); 0: exact."""
         if opname is None:
             return 0
+        if cin and opname in ("absolute", "sign"):
+            return CABS_ULP + (opname == "sign")
         u = OP_BY_NAME[opname].ulp.get(res.kind, 0)
         if u and self.numpy_ulp:
             u += NUMPY_ULP.get((opname, res.name), SVML_ULP)
@@ -613,8 +742,12 @@ class Writer:
         else:
             expected = name + ".expected.npy"
             self.save(expected, res.copy(order="C"))  # keeps 0-d
-            u = self.bound(opname, res.dtype)
+            cin = any(np.asarray(a).dtype.kind == "c" for a in args)
+            u = self.bound(opname, res.dtype, cin)
             check = "ulp:%d" % u if u else "exact"
+            if check == "exact" and res.dtype.kind == "c" and opname in (
+                    "min", "max"):
+                check = "nanexact"  # which NaN wins depends on the order
         kind = check.split(":")[0]
         self.kinds[kind] = self.kinds.get(kind, 0) + 1
         self.lines.append("\t".join([name, expr, check, ";".join(toks),
@@ -748,7 +881,7 @@ def emit_casts(w):
             # out of range differs between its contiguous (SIMD) and
             # strided loops; arrjit gives the strided loops' result
             # everywhere (tests/test_ops.c checks that rule).
-            if np.dtype(src).kind == "f" and dst == "uint32":
+            if np.dtype(src).kind in "fc" and dst == "uint32":
                 continue
             for layout in LAYOUTS:
                 if layout == "0d_mix":
@@ -776,7 +909,7 @@ RED_AXES = {
         ("ax12kd", "(1, 2), keepdims=True", (1, 2), True)],
 }
 RED_DTYPES = ["bool", "int8", "int32", "uint16", "int64", "uint64",
-              "float32", "float64"]
+              "float32", "float64", "complex64", "complex128"]
 
 
 def emit_reductions(w):
