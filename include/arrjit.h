@@ -93,7 +93,8 @@ typedef enum aj_dtype {
  *   name   NumPy's name; the expression language accepts it as a call
  *   nin    number of operands
  *   kind   how operands are typed and the op lowered; kinds are contiguous:
- *          LEAF; CAST; UNARY and BINARY (operands cast to the result dtype);
+ *          LEAF (arrays, scalars, and the internal index of an element);
+ *          CAST; UNARY and BINARY (operands cast to the result dtype);
  *          MATH (float functions, operands cast to the result dtype); CMP
  *          (operands promoted together, result bool); PRED (a test of one
  *          operand, result bool); LOGIC (operands as truth values, result
@@ -106,6 +107,7 @@ typedef enum aj_dtype {
  *          BOOL, BITS (ints or bool only), SHIFT (ints only; bool as int8),
  *          ACCUM (sum and prod: bool and ints narrower than 64 bits
  *          accumulate in int64, or uint64 if unsigned, as NumPy's do),
+ *          INDEX (argmin, argmax: int64 positions),
  *          REAL (SAME, but a complex gives its component float: abs,
  *          real, imag), CPLX (the complex of the FLOAT rule's dtype:
  *          complex(re, im), numexpr's)
@@ -122,10 +124,17 @@ typedef enum aj_dtype {
  *          x ** e with e a scalar: as NumPy's ** operator, e = 2, -1, 0.5,
  *          1 are square, reciprocal, sqrt, x (exact); other integer e up
  *          to 16 in magnitude multiply out, within (|e| - 1) / 2 + 1 ULP.
+ *          Complex: + - * / square reciprocal are NumPy's formulas, exact
+ *          (no FMA); exp, log, sqrt, the trig and hyperbolic functions and
+ *          their inverses are glibc's, as in NumPy, and exp2, expm1, log2,
+ *          log10, log1p and power NumPy's own formulas over glibc, so all
+ *          equal NumPy's bit for bit; abs is SLEEF's hypot (the column's
+ *          1 ULP), sign z / abs(z) within 3.
  */
 #define AJ_OP_TABLE(X)                                                  \
 	X(ARRAY, "array", 0, LEAF, SAME, C, "", 0)                         \
 	X(SCALAR, "scalar", 0, LEAF, SAME, C, "", 0)                       \
+	X(INDEX, "index", 0, LEAF, SAME, R, "", 0)                         \
 	X(CAST, "astype", 1, CAST, SAME, C, "", 0)                         \
 	X(NEG, "negative", 1, UNARY, SAME, C, "", 0)                       \
 	X(ABS, "absolute", 1, UNARY, REAL, C, "", 0)                       \
@@ -205,7 +214,9 @@ typedef enum aj_dtype {
 	X(RMAX, "max", 1, REDUCE, SAME, C, "", 0)                          \
 	X(MEAN, "mean", 1, REDUCE, FLOAT, C, "", 0)                        \
 	X(ANY, "any", 1, REDUCE, BOOL, C, "", 0)                           \
-	X(ALL, "all", 1, REDUCE, BOOL, C, "", 0)
+	X(ALL, "all", 1, REDUCE, BOOL, C, "", 0)                           \
+	X(ARGMIN, "argmin", 1, REDUCE, INDEX, C, "", 0)                    \
+	X(ARGMAX, "argmax", 1, REDUCE, INDEX, C, "", 0)
 
 typedef enum aj_op {
 #define X(id, name, nin, kind, rule, cx, sleef, ulp) AJ_OP_##id,
@@ -337,12 +348,15 @@ aj_expr aj_unary(aj_prog *p, aj_op op, aj_expr x);
 aj_expr aj_binary(aj_prog *p, aj_op op, aj_expr x, aj_expr y);
 aj_expr aj_where(aj_prog *p, aj_expr cond, aj_expr x, aj_expr y);
 /*
- * A reduction (op of kind REDUCE: sum, prod, min, max, mean, any, all) of x
- * over naxis axes (negative ones count from the end; naxis 0 means every
- * axis), keeping them as length-1 axes if keepdims. NumPy's semantics:
- * min and max propagate NaN and refuse empty input; mean of ints is
- * float64; float sums are pairwise-accurate. The producer of x is fused
- * into the reduction: x is never materialised.
+ * A reduction (op of kind REDUCE: sum, prod, min, max, mean, any, all,
+ * argmin, argmax) of x over naxis axes (negative ones count from the end;
+ * naxis 0 means every axis), keeping them as length-1 axes if keepdims.
+ * NumPy's semantics: min and max propagate NaN and refuse empty input;
+ * mean of ints is float64; float sums are pairwise-accurate. argmin and
+ * argmax take one axis (the int64 position along it) or none (the C-order
+ * index into x flattened); the first extreme wins, and a NaN (in complex,
+ * either part) is extreme. The producer of x is fused into the reduction:
+ * x is never materialised.
  */
 aj_expr aj_reduce(aj_prog *p, aj_op op, aj_expr x, int naxis, const int *axes,
 		  bool keepdims);

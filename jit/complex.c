@@ -410,6 +410,20 @@ LLVMValueRef aj_cast_complex(aj_emitter *E, LLVMValueRef x, aj_dtype from,
 	return aj_cx(E, re, LLVMConstNull(LLVMTypeOf(re)));
 }
 
+/* NumPy's complex argmax: the first NaN, else the first maximum in sort
+ * order (argmin likewise). */
+LLVMValueRef aj_arg_takes_complex(aj_emitter *E, aj_op red, LLVMValueRef best,
+				  LLVMValueRef pos, LLVMValueRef v, LLVMValueRef i)
+{
+	LLVMValueRef vn = cisnan(E, v), bn = cisnan(E, best);
+	LLVMValueRef better = red == AJ_OP_ARGMAX ? sort_gt(E, v, best) : sort_gt(E, best, v);
+	better = and_(E, better, LLVMBuildNot(E->B, or_(E, vn, bn), ""));
+	LLVMValueRef eq = or_(E, ccmp(E, AJ_OP_EQ, v, best), and_(E, vn, bn));
+	LLVMValueRef nan = and_(E, vn, LLVMBuildNot(E->B, bn, ""));
+	LLVMValueRef first = LLVMBuildICmp(E->B, LLVMIntSLT, i, pos, "");
+	return or_(E, or_(E, nan, better), and_(E, eq, first));
+}
+
 LLVMValueRef aj_combine_complex(aj_emitter *E, aj_op red, aj_dtype t,
 				LLVMValueRef acc, LLVMValueRef v)
 {

@@ -306,7 +306,7 @@ static void fill_invariant(aj_emitter *E)
 		const aj_kval *v = &k->val[i];
 		if (v->op == AJ_OP_SCALAR) {
 			E->inv[i] = true;
-		} else if (v->op == AJ_OP_ARRAY) {
+		} else if (v->op == AJ_OP_ARRAY || v->op == AJ_OP_INDEX) {
 			E->inv[i] = k->op_class[v->arg[0]] == AJ_SC_ZERO;
 		} else {
 			E->inv[i] = true;
@@ -314,6 +314,28 @@ static void fill_invariant(aj_emitter *E)
 				E->inv[i] = E->inv[i] && E->inv[v->arg[j]];
 		}
 	}
+}
+
+/* The position an index operand's address p stands for (kernel.h). */
+static LLVMValueRef index_at(aj_emitter *E, LLVMValueRef p)
+{
+	return LLVMBuildSub(E->B, LLVMBuildPtrToInt(E->B, p, E->i64, ""),
+			    LLVMConstInt(E->i64, AJ_INDEX_BIAS, 0), "pos");
+}
+
+/* Positions of w elements from i of index operand o: consecutive when it
+ * is CONTIG (the vector body needs that or ZERO, which is hoisted). */
+static LLVMValueRef index_values(aj_emitter *E, int o, LLVMValueRef base,
+				 LLVMValueRef i, int w)
+{
+	LLVMValueRef first = index_at(E, elem_addr(E, o, base, i));
+	if (w == 1)
+		return first;
+	LLVMValueRef iota[64];
+	for (int l = 0; l < w; l++)
+		iota[l] = LLVMConstInt(E->i64, (unsigned long long)l, 0);
+	return LLVMBuildAdd(E->B, aj_ir_splat(E, first, w),
+			    LLVMConstVector(iota, (unsigned)w), "");
 }
 
 /* Computes the invariant values at width 1, in the inner preheader. */
@@ -328,6 +350,8 @@ static void emit_hoisted(aj_emitter *E, LLVMValueRef *base)
 			E->hoisted[i] = scalar_slot(E, v);
 		else if (v->op == AJ_OP_ARRAY)
 			E->hoisted[i] = load_elem(E, v->dtype, 1, base[v->arg[0]]);
+		else if (v->op == AJ_OP_INDEX)
+			E->hoisted[i] = index_at(E, base[v->arg[0]]);
 		else {
 			E->cur = E->hoisted;
 			E->hoisted[i] = aj_lower(E, v, 1);
@@ -349,10 +373,42 @@ static LLVMValueRef emit_values(aj_emitter *E, LLVMValueRef *base, LLVMValueRef 
 			cur[j] = load_elem(E, v->dtype, w,
 					   elem_addr(E, (int)v->arg[0],
 						     base[v->arg[0]], i));
+		else if (v->op == AJ_OP_INDEX)
+			cur[j] = index_values(E, (int)v->arg[0], base[v->arg[0]], i, w);
 		else
 			cur[j] = aj_lower(E, v, w);
 	}
 	return cur[k->out_val[0]];
+}
+
+static bool is_arg(const aj_kdesc *k)
+{
+	return k->red == AJ_OP_ARGMIN || k->red == AJ_OP_ARGMAX;
+}
+
+/* argmin/argmax: (best, pos) and (v, i) combined into *best, *pos. */
+static void arg_step(aj_emitter *E, LLVMValueRef *best, LLVMValueRef *pos,
+		     LLVMValueRef v, LLVMValueRef i)
+{
+	LLVMValueRef take = aj_arg_takes(E, (aj_op)E->k->red, E->k->op_dtype[1],
+					 *best, *pos, v, i);
+	*best = aj_ir_select(E, take, v, *best);
+	*pos = LLVMBuildSelect(E->B, take, i, *pos, "");
+}
+
+/* One step of argmin/argmax whose outputs vary along the inner loop. */
+static void emit_arg_body(aj_emitter *E, LLVMValueRef *base, LLVMValueRef i,
+			  int w, LLVMValueRef *cur)
+{
+	const aj_kdesc *k = E->k;
+	LLVMValueRef pos_v = emit_values(E, base, i, w, cur);
+	LLVMValueRef v = cur[k->out_val[1]];
+	LLVMValueRef pa = elem_addr(E, 0, base[0], i), ba = elem_addr(E, 1, base[1], i);
+	LLVMValueRef pos = load_elem(E, AJ_INT64, w, pa);
+	LLVMValueRef best = load_elem(E, k->op_dtype[1], w, ba);
+	arg_step(E, &best, &pos, v, pos_v);
+	store_elem(E, AJ_INT64, pos, pa, w);
+	store_elem(E, k->op_dtype[1], best, ba, w);
 }
 
 /* One step of the inner loop at width w: loads, values, stores. */
@@ -360,6 +416,10 @@ static void emit_body(aj_emitter *E, LLVMValueRef *base, LLVMValueRef i, int w,
 		      LLVMValueRef *cur)
 {
 	const aj_kdesc *k = E->k;
+	if (is_arg(k)) {
+		emit_arg_body(E, base, i, w, cur);
+		return;
+	}
 	LLVMValueRef v = emit_values(E, base, i, w, cur);
 	LLVMValueRef addr = elem_addr(E, 0, base[0], i);
 	if (k->red != AJ_NOP) /* accumulate: out = out op v */
@@ -600,6 +660,69 @@ static void emit_reduce_inner(aj_emitter *E, LLVMValueRef *base,
 	store_elem(E, t, combine(E, load_elem(E, t, 1, base[0]), row), base[0], 1);
 }
 
+/*
+ * argmin/argmax along the inner loop, whose outputs are one element: one
+ * (extreme, position) pair per lane, w elements a step, then the lanes by
+ * halving, the scalar tail, and the stored pair. Ties go to the smaller
+ * position at every step, so the order of visits does not matter.
+ */
+static void emit_arg_inner(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
+			   LLVMValueRef end, LLVMValueRef *cur)
+{
+	const aj_kdesc *k = E->k;
+	aj_dtype t = k->op_dtype[1];
+	int w = E->lanes > 1 && inputs_contiguous(k) ? E->lanes : 1;
+	LLVMValueRef bacc = entry_alloca(E, aj_ir_type(E, t, w, false), "best");
+	LLVMValueRef pacc = entry_alloca(E, aj_ir_type(E, AJ_INT64, w, false), "pos");
+	emit_hoisted(E, base);
+	aj_scalar_val id = aj_red_identity(k->red == AJ_OP_ARGMAX ? AJ_OP_RMAX : AJ_OP_RMIN, t);
+	LLVMTypeRef et = aj_ir_elem(E, aj_is_complex(t) ? aj_cx_part(t) : t, false);
+	LLVMValueRef idv = aj_is_float(t) || aj_is_complex(t) ? aj_ir_const_real(et, id.f, w)
+							      : aj_ir_const_int(et, id.i, w);
+	LLVMBuildStore(E->B, aj_is_complex(t) ? aj_cx(E, idv, idv) : idv, bacc);
+	LLVMBuildStore(E->B, aj_ir_const_int(E->i64, INT64_MAX, w), pacc);
+	LLVMValueRef n = LLVMBuildSub(E->B, end, start, "");
+	LLVMValueRef nv = LLVMBuildAnd(E->B, n, LLVMConstInt(E->i64, ~(unsigned long long)(w - 1), 1), "");
+	LLVMValueRef vend = LLVMBuildAdd(E->B, start, nv, "");
+	loop L;
+	loop_begin(E, &L, start, vend, "argvec");
+	LLVMValueRef pos_v = emit_values(E, base, L.i, w, cur);
+	LLVMValueRef best = LLVMBuildLoad2(E->B, aj_ir_type(E, t, w, false), bacc, "");
+	LLVMValueRef pos = LLVMBuildLoad2(E->B, aj_ir_type(E, AJ_INT64, w, false), pacc, "");
+	arg_step(E, &best, &pos, cur[k->out_val[1]], pos_v);
+	LLVMBuildStore(E->B, best, bacc);
+	LLVMBuildStore(E->B, pos, pacc);
+	loop_end(E, &L, w);
+	best = LLVMBuildLoad2(E->B, aj_ir_type(E, t, w, false), bacc, "");
+	pos = LLVMBuildLoad2(E->B, aj_ir_type(E, AJ_INT64, w, false), pacc, "");
+	for (int h = w; h > 1; h /= 2) {
+		LLVMValueRef b1 = aj_ir_lanes(E, best, 0, h / 2), p1 = aj_ir_lanes(E, pos, 0, h / 2);
+		arg_step(E, &b1, &p1, aj_ir_lanes(E, best, h / 2, h / 2),
+			 aj_ir_lanes(E, pos, h / 2, h / 2));
+		best = b1;
+		pos = p1;
+	}
+	LLVMValueRef b1 = entry_alloca(E, aj_ir_type(E, t, 1, false), "best1");
+	LLVMValueRef p1 = entry_alloca(E, E->i64, "pos1");
+	LLVMBuildStore(E->B, lane0(E, best), b1);
+	LLVMBuildStore(E->B, lane0(E, pos), p1);
+	loop T;
+	loop_begin(E, &T, vend, end, "argtail");
+	pos_v = emit_values(E, base, T.i, 1, cur);
+	best = LLVMBuildLoad2(E->B, aj_ir_type(E, t, 1, false), b1, "");
+	pos = LLVMBuildLoad2(E->B, E->i64, p1, "");
+	arg_step(E, &best, &pos, cur[k->out_val[1]], pos_v);
+	LLVMBuildStore(E->B, best, b1);
+	LLVMBuildStore(E->B, pos, p1);
+	loop_end(E, &T, 1);
+	/* with the pair stored by earlier calls or outer iterations */
+	LLVMValueRef sb = load_elem(E, t, 1, base[1]), sp = load_elem(E, AJ_INT64, 1, base[0]);
+	arg_step(E, &sb, &sp, LLVMBuildLoad2(E->B, aj_ir_type(E, t, 1, false), b1, ""),
+		 LLVMBuildLoad2(E->B, E->i64, p1, ""));
+	store_elem(E, AJ_INT64, sp, base[0], 1);
+	store_elem(E, t, sb, base[1], 1);
+}
+
 /* The vector body needs every operand contiguous or invariant along the
  * inner loop. (A reduction whose output is invariant there takes
  * emit_reduce_inner instead.) */
@@ -616,7 +739,10 @@ static void emit_inner(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 		       LLVMValueRef end, LLVMValueRef *cur)
 {
 	if (E->k->red != AJ_NOP && E->k->op_class[0] == AJ_SC_ZERO) {
-		emit_reduce_inner(E, base, start, end, cur);
+		if (is_arg(E->k))
+			emit_arg_inner(E, base, start, end, cur);
+		else
+			emit_reduce_inner(E, base, start, end, cur);
 		return;
 	}
 	emit_hoisted(E, base);

@@ -61,6 +61,14 @@ LLVMValueRef aj_emit_sleef(aj_emitter *E, aj_op op, aj_dtype t, int w,
 LLVMValueRef aj_emit_cast(aj_emitter *E, LLVMValueRef x, aj_dtype from,
 			  aj_dtype to, int w);
 
+/* argmin/argmax: whether (v, i) replaces the pair (best, pos) of dtype t:
+ * v is more extreme, or a NaN where best is none, or ties best at a
+ * smaller position (so the first extreme wins in any visiting order). */
+LLVMValueRef aj_arg_takes(aj_emitter *E, aj_op red, aj_dtype t, LLVMValueRef best,
+			  LLVMValueRef pos, LLVMValueRef v, LLVMValueRef i);
+LLVMValueRef aj_arg_takes_complex(aj_emitter *E, aj_op red, LLVMValueRef best,
+				  LLVMValueRef pos, LLVMValueRef v, LLVMValueRef i);
+
 /* complex.c: value v whose operands or result are complex; casts to and
  * from complex; the reductions' combine for complex dtype t. */
 LLVMValueRef aj_lower_complex(aj_emitter *E, const aj_kval *v, int w,

@@ -262,6 +262,31 @@ static LLVMValueRef emit_minmax(aj_emitter *E, aj_op op, aj_dtype t,
 	return LLVMBuildSelect(E->B, pick, x[0], x[1], "");
 }
 
+LLVMValueRef aj_arg_takes(aj_emitter *E, aj_op red, aj_dtype t, LLVMValueRef best,
+			  LLVMValueRef pos, LLVMValueRef v, LLVMValueRef i)
+{
+	if (aj_is_complex(t))
+		return aj_arg_takes_complex(E, red, best, pos, v, i);
+	bool max = red == AJ_OP_ARGMAX;
+	LLVMValueRef first = LLVMBuildICmp(E->B, LLVMIntSLT, i, pos, "");
+	if (!aj_is_float(t)) {
+		bool s = aj_is_signed(t);
+		LLVMIntPredicate p = max ? (s ? LLVMIntSGT : LLVMIntUGT)
+					 : (s ? LLVMIntSLT : LLVMIntULT);
+		LLVMValueRef better = LLVMBuildICmp(E->B, p, v, best, "");
+		LLVMValueRef eq = LLVMBuildICmp(E->B, LLVMIntEQ, v, best, "");
+		return LLVMBuildOr(E->B, better, LLVMBuildAnd(E->B, eq, first, ""), "");
+	}
+	LLVMValueRef vn = LLVMBuildFCmp(E->B, LLVMRealUNO, v, v, "");
+	LLVMValueRef bn = LLVMBuildFCmp(E->B, LLVMRealUNO, best, best, "");
+	LLVMValueRef better = LLVMBuildFCmp(E->B, max ? LLVMRealOGT : LLVMRealOLT, v, best, "");
+	LLVMValueRef eq = LLVMBuildOr(E->B, LLVMBuildFCmp(E->B, LLVMRealOEQ, v, best, ""),
+				      LLVMBuildAnd(E->B, vn, bn, ""), "");
+	LLVMValueRef nan = LLVMBuildAnd(E->B, vn, LLVMBuildNot(E->B, bn, ""), "");
+	return LLVMBuildOr(E->B, LLVMBuildOr(E->B, nan, better, ""),
+			   LLVMBuildAnd(E->B, eq, first, ""), "");
+}
+
 static LLVMValueRef emit_cmp(aj_emitter *E, aj_op op, aj_dtype t, LLVMValueRef *x)
 {
 	static const LLVMRealPredicate fp[] = {

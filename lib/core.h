@@ -90,6 +90,7 @@ typedef enum aj_oprule {
 	AJ_RULE_ACCUM,
 	AJ_RULE_REAL,
 	AJ_RULE_CPLX,
+	AJ_RULE_INDEX,
 } aj_oprule;
 
 typedef struct aj_op_info {

@@ -408,6 +408,9 @@ static bool resolve_dtype(aj_prog *p, aj_op op, int nin,
 	case AJ_RULE_REAL:
 		t = component(t);
 		break;
+	case AJ_RULE_INDEX:
+		t = AJ_INT64;
+		break;
 	case AJ_RULE_CPLX: /* complex(re, im): re and im in the component */
 		operand_t = to_float(op, t);
 		t = operand_t == AJ_FLOAT32 ? AJ_COMPLEX64 : AJ_COMPLEX128;
@@ -415,7 +418,8 @@ static bool resolve_dtype(aj_prog *p, aj_op op, int nin,
 		break;
 	}
 	aj_oprule rule = aj_ops[op].rule;
-	if (rule != AJ_RULE_BOOL && rule != AJ_RULE_CPLX && rule != AJ_RULE_REAL)
+	if (rule != AJ_RULE_BOOL && rule != AJ_RULE_CPLX && rule != AJ_RULE_REAL &&
+	    rule != AJ_RULE_INDEX)
 		operand_t = t;
 	if (aj_ops[op].kind == AJ_KIND_LOGIC || aj_ops[op].kind == AJ_KIND_PRED)
 		operand_t = AJ_BOOL; /* truth values: any Python int will do */
@@ -742,6 +746,11 @@ static bool reduce_shape(aj_prog *p, aj_op op, const aj_node *x, aj_node *n)
 			      "operation %s which has no identity", aj_ops[op].name);
 		return false;
 	}
+	if (empty && aj_ops[op].rule == AJ_RULE_INDEX) {
+		aj_prog_error(p, AJ_ERR_SHAPE, "attempt to get %s of an empty "
+			      "sequence", aj_ops[op].name);
+		return false;
+	}
 	n->ndim = (uint8_t)nd;
 	n->shape = s;
 	return true;
@@ -762,6 +771,11 @@ aj_expr aj_reduce(aj_prog *p, aj_op op, aj_expr x, int naxis, const int *axes,
 		return AJ_EXPR_NONE;
 	aj_node n = {.op = (uint8_t)op};
 	n.u.red.keepdims = keepdims;
+	if (aj_ops[op].rule == AJ_RULE_INDEX && naxis > 1) {
+		aj_prog_error(p, AJ_ERR_ARG, "%s takes one axis or none, not %d",
+			      aj_ops[op].name, naxis);
+		return AJ_EXPR_NONE;
+	}
 	if (a->ndim > 0 && !(n.u.red.axes = reduce_axes(p, op, a->ndim, naxis, axes)))
 		return AJ_EXPR_NONE;
 	if (a->ndim == 0 && naxis != 0) {

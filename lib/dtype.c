@@ -160,7 +160,7 @@ bool aj_int_fits(aj_dtype t, int64_t v)
 aj_scalar_val aj_red_identity(aj_op op, aj_dtype t)
 {
 	bool f = aj_is_float(t) || aj_is_complex(t), u = aj_is_unsigned(t);
-	int bits = aj_dtypes[t].size * 8;
+	int bits = f ? 64 : aj_dtypes[t].size * 8; /* int limits: unused if f */
 	int64_t max = u ? (bits == 64 ? -1 : (INT64_C(1) << bits) - 1)
 			: (bits == 64 ? INT64_MAX : (INT64_C(1) << (bits - 1)) - 1);
 	int64_t min = u ? 0 : -max - 1;
@@ -173,6 +173,8 @@ aj_scalar_val aj_red_identity(aj_op op, aj_dtype t)
 	case AJ_OP_RMIN: return f ? (aj_scalar_val){.f = INFINITY} : (aj_scalar_val){.i = max};
 	case AJ_OP_RMAX: return f ? (aj_scalar_val){.f = -INFINITY} : (aj_scalar_val){.i = min};
 	case AJ_OP_ALL: return (aj_scalar_val){.i = 1};
+	case AJ_OP_ARGMIN: /* the position: any element comes first */
+	case AJ_OP_ARGMAX: return (aj_scalar_val){.i = INT64_MAX};
 	default: return f ? (aj_scalar_val){.f = 0} : (aj_scalar_val){.i = 0};
 	}
 }

@@ -123,7 +123,7 @@ static void dump_kernel(text *t, const aj_kcall *c, int idx)
 	for (int i = 0; i < k->nval; i++) {
 		const aj_kval *v = &k->val[i];
 		add(t, "  v%d = %s", i, aj_ops[v->op].name);
-		if (v->op == AJ_OP_ARRAY)
+		if (v->op == AJ_OP_ARRAY || v->op == AJ_OP_INDEX)
 			add(t, " in%u", v->arg[0] - (uint32_t)k->nout);
 		else if (v->op == AJ_OP_SCALAR)
 			add(t, " $%u", v->arg[0]);
@@ -192,7 +192,8 @@ static aj_status assignment_of(aj_prog *p, aj_expr e, aj_array **tmp,
 	if (!node)
 		return p->err;
 	int64_t shape[AJ_MAX_NDIM];
-	memcpy(shape, node->shape, node->ndim * sizeof *shape);
+	if (node->ndim) /* a scalar has no shape array */
+		memcpy(shape, node->shape, node->ndim * sizeof *shape);
 	if (aj_array_new(p->ctx, node->dtype, node->ndim, shape, tmp) != AJ_OK)
 		return aj_prog_error(p, AJ_ERR_NOMEM, "%s", aj_ctx_errmsg(p->ctx));
 	*one = (aj_assignment){*tmp, e.id - p->id_base - 1};

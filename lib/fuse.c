@@ -221,7 +221,7 @@ static bool alloc_lower(lower *L, aj_arena *A, uint32_t root)
 	aj_kcall *c = L->call;
 	L->val = aj_arena_alloc(A, cap * sizeof *L->val);
 	L->cse = aj_arena_alloc(A, slots * sizeof *L->cse);
-	L->opnd = aj_arena_alloc(A, (nreach + 1) * sizeof *L->opnd);
+	L->opnd = aj_arena_alloc(A, (nreach + 3) * sizeof *L->opnd);
 	c->k.scalar_dtype = aj_arena_alloc(A, 2 * nreach); /* complex: 2 */
 	c->scalars = aj_arena_alloc(A, 2 * nreach * sizeof *c->scalars);
 	if (!L->val || !L->cse || !L->opnd || !c->k.scalar_dtype || !c->scalars)
@@ -312,11 +312,18 @@ static aj_status fill_strides(aj_prog *p, aj_kcall *c, const aj_array *const *op
 	return AJ_OK;
 }
 
+/* What a kernel writes: out, and for argmin and argmax also the extreme
+ * so far (best) and the positions (index, see kernel.h). */
+typedef struct outputs {
+	aj_array *out, *best;
+	const aj_array *index;
+} outputs;
+
 /*
- * The kernel computing node root into out over the iteration space (nd,
- * shape); red is AJ_NOP, or the reduction whose accumulator out is.
+ * The kernel computing node root into the outputs over the iteration space
+ * (nd, shape); red is AJ_NOP, or the reduction whose accumulator out is.
  */
-static aj_status lower_kernel(aj_prog *p, uint32_t root, aj_array *out,
+static aj_status lower_kernel(aj_prog *p, uint32_t root, const outputs *os,
 			      int nd, const int64_t *shape, aj_op red,
 			      aj_array **result, aj_kcall *call)
 {
@@ -326,17 +333,24 @@ static aj_status lower_kernel(aj_prog *p, uint32_t root, aj_array *out,
 	lower L = {.p = p, .call = call, .result = result};
 	if (!alloc_lower(&L, &p->arena, root))
 		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
-	L.opnd[L.nop++] = out;
+	L.opnd[L.nop++] = os->out;
+	if (os->best)
+		L.opnd[L.nop++] = os->best;
 	for (uint32_t i = 0; i <= root; i++)
 		if (L.node_val[i] != NONE)
 			L.node_val[i] = lower_node(&L, &p->node[i]);
-	uint32_t *out_val = aj_arena_alloc(&p->arena, sizeof *out_val);
+	uint32_t *out_val = aj_arena_alloc(&p->arena, 2 * sizeof *out_val);
 	if (!out_val)
 		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
-	out_val[0] = as(&L, L.node_val[root], out->dtype);
+	call->k.nout = os->best ? 2 : 1;
+	if (os->best) {
+		out_val[0] = emit(&L, AJ_OP_INDEX, AJ_INT64, operand(&L, os->index), 0, 0);
+		out_val[1] = as(&L, L.node_val[root], os->best->dtype);
+	} else {
+		out_val[0] = as(&L, L.node_val[root], os->out->dtype);
+	}
 	call->k.val = L.val;
 	call->k.nval = L.nval;
-	call->k.nout = 1;
 	call->k.out_val = out_val;
 	if (red == AJ_NOP) {
 		aj_status s = check_alias(p, L.opnd, L.nop);
@@ -453,6 +467,56 @@ static aj_status mean_kernel(aj_prog *p, aj_kcall *c, aj_array *res, int64_t cou
 	return hand_kernel(p, c, v, nval, opnd, 2, &slot, &st, 1);
 }
 
+/*
+ * Positions within the reduced axes of x, as an index operand (kernel.h):
+ * C-order steps over the reduced axes, 0 along the others. With every axis
+ * reduced that is the flat C-order index, NumPy's argmax(axis=None).
+ */
+static aj_array *index_operand(aj_prog *p, const aj_node *x, uint32_t axes)
+{
+	aj_array *a = aj_arena_alloc(&p->arena, sizeof *a);
+	if (!a)
+		return NULL;
+	memset(a, 0, sizeof *a);
+	int64_t step = 1;
+	for (int k = x->ndim; k-- > 0;) {
+		bool red = axes >> k & 1;
+		a->shape[k] = x->shape[k];
+		a->strides[k] = red ? step : 0;
+		step *= red ? x->shape[k] : 1;
+	}
+	a->ctx = p->ctx;
+	a->data = a->lo = a->hi = (char *)AJ_INDEX_BIAS;
+	a->dtype = AJ_INT8;
+	a->ndim = x->ndim;
+	return a;
+}
+
+/*
+ * argmin, argmax: fill the positions and the extremes, then one pass that
+ * keeps, per output element, the extreme and its position (the first
+ * one: ties go to the smaller position, whatever order the loops run in).
+ */
+static aj_status lower_arg(aj_prog *p, uint32_t r, aj_array *res,
+			   const int64_t *kshape, uint32_t axes,
+			   aj_array **result, aj_kcall *calls, int *ncall)
+{
+	const aj_node *n = &p->node[r], *x = &p->node[n->arg[0]];
+	aj_op op = (aj_op)n->op;
+	outputs os = {.out = res, .best = scratch(p, x->dtype, x->ndim, kshape),
+		      .index = index_operand(p, x, axes)};
+	if (!os.best || !os.index)
+		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+	aj_status s = fill_kernel(p, &calls[(*ncall)++], res, op);
+	if (s == AJ_OK)
+		s = fill_kernel(p, &calls[(*ncall)++], os.best,
+				op == AJ_OP_ARGMAX ? AJ_OP_RMAX : AJ_OP_RMIN);
+	if (s == AJ_OK)
+		s = lower_kernel(p, n->arg[0], &os, x->ndim, x->shape, op, result,
+				 &calls[(*ncall)++]);
+	return s;
+}
+
 /* The calls of reduction node r: fill, accumulate, maybe divide; sets
  * result[r] to what consumers read. */
 static aj_status lower_reduction(aj_prog *p, uint32_t r, aj_array **result,
@@ -470,9 +534,12 @@ static aj_status lower_reduction(aj_prog *p, uint32_t r, aj_array **result,
 	if (!result[r])
 		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
 	aj_op op = (aj_op)n->op;
+	if (aj_ops[op].rule == AJ_RULE_INDEX)
+		return lower_arg(p, r, res, kshape, axes, result, calls, ncall);
+	outputs os = {.out = res};
 	aj_status s = fill_kernel(p, &calls[(*ncall)++], res, op);
 	if (s == AJ_OK)
-		s = lower_kernel(p, n->arg[0], res, x->ndim, x->shape, op, result,
+		s = lower_kernel(p, n->arg[0], &os, x->ndim, x->shape, op, result,
 				 &calls[(*ncall)++]);
 	if (s == AJ_OK && op == AJ_OP_MEAN)
 		s = mean_kernel(p, &calls[(*ncall)++], res, count);
@@ -528,7 +595,7 @@ aj_status aj_fuse(aj_prog *p, const aj_assignment *as_, aj_kcall **calls,
 		}
 	}
 	/* a reduction at the root is copied out by an elementwise kernel */
-	aj_array *out = as_->out;
-	return lower_kernel(p, root, out, out->ndim, out->shape, AJ_NOP, result,
-			    &(*calls)[(*ncall)++]);
+	outputs os = {.out = as_->out};
+	return lower_kernel(p, root, &os, os.out->ndim, os.out->shape, AJ_NOP,
+			    result, &(*calls)[(*ncall)++]);
 }

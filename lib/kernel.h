@@ -6,7 +6,16 @@
  * A kernel is a loop nest of k.ndim loops over operands 0..nop-1 (outputs
  * first). A reduction kernel's output has stride 0 along the reduced loops
  * and accumulates: out = combine(out, value), after a fill with the
- * identity. Its body is a list of SSA values; value i may use only values
+ * identity. argmin and argmax have two outputs, the position (int64) and
+ * the extreme value so far: out_val[0] is an AJ_OP_INDEX value, out_val[1]
+ * the reduced one.
+ *
+ * An index operand gives each element's position: its "address" is
+ * AJ_INDEX_BIAS + the position, with an int8 dtype so that a stride of 1
+ * is CONTIG; it is never dereferenced. The loop transformations (flips,
+ * merges, reorders, splits) move it like any operand, so the position is
+ * always the one of the element at hand. The bias is no user-space
+ * address on x86-64, so no array aliases it. Its body is a list of SSA values; value i may use only values
  * before it, and every binary op's operands already share one dtype (the
  * fusion pass inserts the casts).
  *
@@ -24,6 +33,8 @@
 
 #include <stdint.h>
 
+#define AJ_INDEX_BIAS ((uintptr_t)1 << 62)
+
 typedef void (*aj_kernel_fn)(char *const *ptr, const int64_t *shape,
 			     const int64_t *strides, const void *scalars,
 			     int64_t lo, int64_t hi);
@@ -39,8 +50,9 @@ typedef struct aj_kval {
 	uint8_t op;     /* aj_op */
 	uint8_t dtype;  /* aj_dtype of the value */
 	uint16_t pad;   /* zero, so the struct hashes canonically */
-	uint32_t arg[3]; /* value indices; for AJ_OP_ARRAY arg[0] is the
-			    operand, for AJ_OP_SCALAR the scalar slot */
+	uint32_t arg[3]; /* value indices; for AJ_OP_ARRAY and AJ_OP_INDEX
+			    arg[0] is the operand, for AJ_OP_SCALAR the
+			    scalar slot */
 } aj_kval;
 
 typedef struct aj_kdesc {

@@ -236,6 +236,70 @@ static void test_nested(void **state)
 	aj_array_free(a);
 }
 
+static int64_t eval_i64(env *E, const char *text, aj_array *a, int64_t at)
+{
+	aj_array *o = eval(E, text, a);
+	assert_int_equal(aj_array_dtype(o), AJ_INT64);
+	int64_t r = ((int64_t *)aj_array_data(o))[at];
+	aj_array_free(o);
+	return r;
+}
+
+/* argmin/argmax: the first extreme wins on every ISA and in every loop
+ * order (flipped, transposed, vector lanes, tails); NaN is extreme; one
+ * axis or none; NumPy's errors for empty input and several axes. */
+static void test_argmin_argmax(void **state)
+{
+	env *E = *state;
+	int64_t shape[2] = {7, 301};
+	aj_array *a;
+	REF_OK_CTX(E->ctx, aj_array_new(E->ctx, AJ_FLOAT64, 2, shape, &a));
+	double *x = aj_array_data(a);
+	for (int64_t i = 0; i < 7 * 301; i++)
+		x[i] = (double)(i % 5); /* many ties at 4 and 0 */
+	aj_array *flip, *both, *t;
+	aj_slice rev = {AJ_DEFAULT, AJ_DEFAULT, -1}, s1[2] = {AJ_ALL, rev}, s2[2] = {rev, rev};
+	REF_OK_CTX(E->ctx, aj_view_slice(E->ctx, a, s1, &flip));
+	REF_OK_CTX(E->ctx, aj_view_slice(E->ctx, a, s2, &both));
+	REF_OK_CTX(E->ctx, aj_view_permute(E->ctx, a, NULL, &t));
+	aj_isa host = aj_ctx_isa(E->ctx);
+	static const aj_isa isas[] = {AJ_ISA_SCALAR, AJ_ISA_AVX2, AJ_ISA_AVX512};
+	for (int k = 0; k < 3; k++) {
+		if (aj_ctx_set_isa(E->ctx, isas[k]) != AJ_OK)
+			continue;
+		assert_int_equal(eval_i64(E, "argmax(a)", a, 0), 4);
+		assert_int_equal(eval_i64(E, "argmax(a)", flip, 0), 1);
+		assert_int_equal(eval_i64(E, "argmax(a, axis=0)", a, 1), 3);
+		assert_int_equal(eval_i64(E, "argmax(a, axis=1)", t, 1), 3);
+		assert_int_equal(eval_i64(E, "argmin(a, axis=1)", a, 2), 3);
+		assert_int_equal(eval_i64(E, "argmax(a)", t, 0), 4);
+		x[1000] = NAN;
+		x[1500] = NAN;
+		assert_int_equal(eval_i64(E, "argmin(a)", a, 0), 1000);
+		assert_int_equal(eval_i64(E, "argmax(a)", both, 0), 7 * 301 - 1 - 1500);
+		assert_int_equal(eval_i64(E, "argmax(-a, axis=1)", a, 3), 1000 - 3 * 301);
+		x[1000] = x[1500] = 1;
+	}
+	REF_OK_CTX(E->ctx, aj_ctx_set_isa(E->ctx, host));
+	aj_prog *p = E->p;
+	const char *names[] = {"a"};
+	aj_expr vals[] = {aj_leaf(p, a)}, e;
+	assert_int_equal(aj_parse(p, "argmax(a, axis=(0, 1))", 1, names, vals, &e), AJ_ERR_ARG);
+	assert_non_null(strstr(aj_prog_errmsg(p), "one axis"));
+	aj_array *empty;
+	int64_t zero[2] = {3, 0};
+	REF_OK_CTX(E->ctx, aj_array_new(E->ctx, AJ_INT32, 2, zero, &empty));
+	vals[0] = aj_leaf(p, empty);
+	assert_int_equal(aj_parse(p, "argmin(a, axis=1)", 1, names, vals, &e), AJ_ERR_SHAPE);
+	assert_non_null(strstr(aj_prog_errmsg(p), "empty sequence"));
+	aj_sync(p);
+	aj_array_free(empty);
+	aj_array_free(flip);
+	aj_array_free(both);
+	aj_array_free(t);
+	aj_array_free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -244,6 +308,7 @@ int main(void)
 		cmocka_unit_test(test_dtypes_shapes_errors),
 		cmocka_unit_test(test_fused_no_temporaries),
 		cmocka_unit_test(test_nested),
+		cmocka_unit_test(test_argmin_argmax),
 	};
 	return cmocka_run_group_tests(tests, ref_env_setup, ref_env_teardown);
 }

@@ -55,7 +55,7 @@ SUPPORTED_OPS = {
     "arccosh", "arctanh", "floor", "ceil", "trunc", "rint", "fmin", "fmax",
     "arctan2", "hypot", "copysign", "nextafter", "isnan", "isinf",
     "isfinite", "signbit", "logical_not", "logical_and", "logical_or",
-    "logical_xor", "clip", "real", "imag", "conjugate",
+    "logical_xor", "clip", "real", "imag", "conjugate", "argmin", "argmax",
 }
 
 # The ULP bound of arrjit's SLEEF functions (arrjit.h, AJ_OP_TABLE) against
@@ -478,6 +478,8 @@ OPS = [
     Op("mean", np.mean, "mean({0})", DTYPES, ["pos"], RED),
     Op("any", np.any, "any({0})", DTYPES, ["any"]),
     Op("all", np.all, "all({0})", DTYPES, ["any"]),
+    Op("argmin", np.argmin, "argmin({0})", DTYPES, ["any"]),
+    Op("argmax", np.argmax, "argmax({0})", DTYPES, ["any"]),
 ]
 OP_BY_NAME = {op.name: op for op in OPS}
 
@@ -913,7 +915,8 @@ RED_DTYPES = ["bool", "int8", "int32", "uint16", "int64", "uint64",
 
 
 def emit_reductions(w):
-    for name in ("sum", "prod", "min", "max", "mean", "any", "all"):
+    for name in ("sum", "prod", "min", "max", "mean", "any", "all", "argmin",
+                 "argmax"):
         op = OP_BY_NAME[name]
         if name not in SUPPORTED_OPS:
             continue
