@@ -18,12 +18,6 @@
 #include <math.h>
 #include <stdio.h>
 
-static LLVMValueRef fconst(LLVMValueRef like, double v, int w)
-{
-	LLVMTypeRef t = LLVMTypeOf(like);
-	return aj_ir_const_real(w == 1 ? t : LLVMGetElementType(t), v, w);
-}
-
 static LLVMValueRef fcmp(aj_emitter *E, LLVMRealPredicate p, LLVMValueRef a,
 			 LLVMValueRef b)
 {
@@ -68,10 +62,7 @@ static LLVMValueRef sel(aj_emitter *E, LLVMValueRef c, LLVMValueRef a,
 
 static LLVMValueRef fabs_(aj_emitter *E, LLVMValueRef x)
 {
-	LLVMTypeRef t = LLVMTypeOf(x);
-	unsigned id = LLVMLookupIntrinsicID("llvm.fabs", 9);
-	return LLVMBuildCall2(E->B, LLVMIntrinsicGetType(E->C, id, &t, 1),
-			      LLVMGetIntrinsicDeclaration(E->M, id, &t, 1), &x, 1, "");
+	return aj_ir_call1(E, "llvm.fabs", x);
 }
 
 static LLVMValueRef isnan_(aj_emitter *E, LLVMValueRef x)
@@ -81,7 +72,7 @@ static LLVMValueRef isnan_(aj_emitter *E, LLVMValueRef x)
 
 static LLVMValueRef isinf_(aj_emitter *E, LLVMValueRef x, int w)
 {
-	return fcmp(E, LLVMRealOEQ, fabs_(E, x), fconst(x, INFINITY, w));
+	return fcmp(E, LLVMRealOEQ, fabs_(E, x), aj_ir_fconst(x, INFINITY, w));
 }
 
 /* ---- arithmetic, NumPy's formulas (no FMA contraction: LLVM does not
@@ -105,7 +96,7 @@ static LLVMValueRef cdiv(aj_emitter *E, LLVMValueRef a, LLVMValueRef b, int w)
 	LLVMValueRef ar = aj_cx_re(E, a), ai = aj_cx_im(E, a);
 	LLVMValueRef br = aj_cx_re(E, b), bi = aj_cx_im(E, b);
 	LLVMValueRef abr = fabs_(E, br), abi = fabs_(E, bi);
-	LLVMValueRef one = fconst(br, 1, w), zero = LLVMConstNull(LLVMTypeOf(br));
+	LLVMValueRef one = aj_ir_fconst(br, 1, w), zero = LLVMConstNull(LLVMTypeOf(br));
 	/* |br| >= |bi| */
 	LLVMValueRef rat1 = div_(E, bi, br);
 	LLVMValueRef scl1 = div_(E, one, add(E, br, mul(E, bi, rat1)));
@@ -129,7 +120,7 @@ static LLVMValueRef cdiv(aj_emitter *E, LLVMValueRef a, LLVMValueRef b, int w)
 static LLVMValueRef crecip(aj_emitter *E, LLVMValueRef z, int w)
 {
 	LLVMValueRef zr = aj_cx_re(E, z), zi = aj_cx_im(E, z);
-	LLVMValueRef one = fconst(zr, 1, w);
+	LLVMValueRef one = aj_ir_fconst(zr, 1, w);
 	LLVMValueRef r1 = div_(E, zi, zr), d1 = add(E, zr, mul(E, zi, r1));
 	LLVMValueRef r2 = div_(E, zr, zi), d2 = add(E, mul(E, zr, r2), zi);
 	LLVMValueRef small = fcmp(E, LLVMRealOLE, fabs_(E, zi), fabs_(E, zr));
@@ -141,7 +132,7 @@ static LLVMValueRef crecip(aj_emitter *E, LLVMValueRef z, int w)
 static LLVMValueRef cabs_(aj_emitter *E, LLVMValueRef z, aj_dtype t, int w)
 {
 	LLVMValueRef x[2] = {aj_cx_re(E, z), aj_cx_im(E, z)};
-	return aj_emit_sleef(E, AJ_OP_HYPOT, aj_cx_part(t), w, x);
+	return aj_emit_sleef(E, AJ_OP_HYPOT, aj_part_dtype(t), w, x);
 }
 
 /*
@@ -153,8 +144,8 @@ static LLVMValueRef csign(aj_emitter *E, LLVMValueRef z, aj_dtype t, int w)
 {
 	LLVMValueRef zr = aj_cx_re(E, z), zi = aj_cx_im(E, z);
 	LLVMValueRef a = cabs_(E, z, t, w);
-	LLVMValueRef zero = LLVMConstNull(LLVMTypeOf(zr)), nan = fconst(zr, NAN, w);
-	LLVMValueRef one = fconst(zr, 1, w), mone = fconst(zr, -1, w);
+	LLVMValueRef zero = LLVMConstNull(LLVMTypeOf(zr)), nan = aj_ir_fconst(zr, NAN, w);
+	LLVMValueRef one = aj_ir_fconst(zr, 1, w), mone = aj_ir_fconst(zr, -1, w);
 	LLVMValueRef re = div_(E, zr, a), im = div_(E, zi, a);
 	LLVMValueRef azero = fcmp(E, LLVMRealOEQ, a, zero);
 	re = sel(E, azero, zero, re);
@@ -243,7 +234,7 @@ static LLVMValueRef cx_call(aj_emitter *E, const char *name, aj_dtype t, int w,
 	LLVMTypeRef ret = f32 ? v2 : LLVMStructTypeInContext(E->C, d2, 2, 0);
 	LLVMValueRef f = aj_ir_declare(E, name, ret, params, np, &fty);
 	aj_ir_mark_pure(E, f);
-	LLVMTypeRef part = aj_ir_type(E, aj_cx_part(t), w, false);
+	LLVMTypeRef part = aj_ir_type(E, aj_part_dtype(t), w, false);
 	LLVMValueRef re = LLVMGetPoison(part), im = LLVMGetPoison(part);
 	for (int l = 0; l < w; l++) {
 		LLVMValueRef lane = LLVMConstInt(E->i32, (unsigned long long)l, 0);
@@ -288,15 +279,8 @@ static LLVMValueRef cfunc(aj_emitter *E, aj_op op, aj_dtype t, int w,
 
 static LLVMValueRef crint(aj_emitter *E, LLVMValueRef z)
 {
-	LLVMValueRef p[2] = {aj_cx_re(E, z), aj_cx_im(E, z)};
-	for (int i = 0; i < 2; i++) {
-		LLVMTypeRef t = LLVMTypeOf(p[i]);
-		unsigned id = LLVMLookupIntrinsicID("llvm.rint", 9);
-		p[i] = LLVMBuildCall2(E->B, LLVMIntrinsicGetType(E->C, id, &t, 1),
-				      LLVMGetIntrinsicDeclaration(E->M, id, &t, 1),
-				      &p[i], 1, "");
-	}
-	return aj_cx(E, p[0], p[1]);
+	return aj_cx(E, aj_ir_call1(E, "llvm.rint", aj_cx_re(E, z)),
+		     aj_ir_call1(E, "llvm.rint", aj_cx_im(E, z)));
 }
 
 static LLVMValueRef lower_unary(aj_emitter *E, aj_op op, aj_dtype t, int w,
@@ -335,7 +319,7 @@ static LLVMValueRef cpred(aj_emitter *E, aj_op op, LLVMValueRef z, int w)
 	if (op == AJ_OP_ISINF)
 		return or_(E, isinf_(E, zr, w), isinf_(E, zi, w));
 	/* isfinite: both parts below inf in magnitude (NaN is not) */
-	LLVMValueRef inf = fconst(zr, INFINITY, w);
+	LLVMValueRef inf = aj_ir_fconst(zr, INFINITY, w);
 	return and_(E, fcmp(E, LLVMRealOLT, fabs_(E, zr), inf),
 		    fcmp(E, LLVMRealOLT, fabs_(E, zi), inf));
 }
@@ -395,7 +379,7 @@ LLVMValueRef aj_cast_complex(aj_emitter *E, LLVMValueRef x, aj_dtype from,
 			     aj_dtype to, int w)
 {
 	if (aj_is_complex(from) && aj_is_complex(to)) {
-		LLVMTypeRef pt = aj_ir_type(E, aj_cx_part(to), w, false);
+		LLVMTypeRef pt = aj_ir_type(E, aj_part_dtype(to), w, false);
 		return aj_cx(E, LLVMBuildFPCast(E->B, aj_cx_re(E, x), pt, ""),
 			     LLVMBuildFPCast(E->B, aj_cx_im(E, x), pt, ""));
 	}
@@ -405,8 +389,8 @@ LLVMValueRef aj_cast_complex(aj_emitter *E, LLVMValueRef x, aj_dtype from,
 			   fcmp(E, LLVMRealUNE, aj_cx_im(E, x), zero));
 	}
 	if (aj_is_complex(from))
-		return aj_emit_cast(E, aj_cx_re(E, x), aj_cx_part(from), to, w);
-	LLVMValueRef re = aj_emit_cast(E, x, from, aj_cx_part(to), w);
+		return aj_emit_cast(E, aj_cx_re(E, x), aj_part_dtype(from), to, w);
+	LLVMValueRef re = aj_emit_cast(E, x, from, aj_part_dtype(to), w);
 	return aj_cx(E, re, LLVMConstNull(LLVMTypeOf(re)));
 }
 

@@ -30,11 +30,6 @@
 
 /* ---- types and small helpers ---- */
 
-aj_dtype aj_cx_part(aj_dtype t)
-{
-	return t == AJ_COMPLEX64 ? AJ_FLOAT32 : AJ_FLOAT64;
-}
-
 static LLVMTypeRef cx_type(aj_emitter *E, LLVMTypeRef part)
 {
 	LLVMTypeRef parts[2] = {part, part};
@@ -44,7 +39,7 @@ static LLVMTypeRef cx_type(aj_emitter *E, LLVMTypeRef part)
 LLVMTypeRef aj_ir_elem(aj_emitter *E, aj_dtype t, bool memory)
 {
 	if (aj_is_complex(t))
-		return cx_type(E, aj_ir_elem(E, aj_cx_part(t), memory));
+		return cx_type(E, aj_ir_elem(E, aj_part_dtype(t), memory));
 	if (t == AJ_BOOL)
 		return memory ? E->i8 : E->i1;
 	if (t == AJ_FLOAT32)
@@ -57,7 +52,7 @@ LLVMTypeRef aj_ir_elem(aj_emitter *E, aj_dtype t, bool memory)
 LLVMTypeRef aj_ir_type(aj_emitter *E, aj_dtype t, int w, bool memory)
 {
 	if (aj_is_complex(t) && w > 1)
-		return cx_type(E, aj_ir_type(E, aj_cx_part(t), w, memory));
+		return cx_type(E, aj_ir_type(E, aj_part_dtype(t), w, memory));
 	LLVMTypeRef e = aj_ir_elem(E, t, memory);
 	return w == 1 ? e : LLVMVectorType(e, (unsigned)w);
 }
@@ -231,7 +226,7 @@ static LLVMValueRef load_part(aj_emitter *E, LLVMTypeRef t, LLVMValueRef p)
 /* w complex values from p: re, im interleaved in memory. */
 static LLVMValueRef load_complex(aj_emitter *E, aj_dtype t, int w, LLVMValueRef p)
 {
-	LLVMTypeRef part = aj_ir_elem(E, aj_cx_part(t), true);
+	LLVMTypeRef part = aj_ir_elem(E, aj_part_dtype(t), true);
 	if (w == 1)
 		return aj_cx(E, load_part(E, part, p), load_part(E, part, im_addr(E, t, p)));
 	LLVMValueRef v = load_part(E, LLVMVectorType(part, (unsigned)(2 * w)), p);
@@ -280,7 +275,7 @@ static LLVMValueRef scalar_slot(aj_emitter *E, const aj_kval *v)
 	LLVMValueRef p = LLVMBuildGEP2(E->B, E->i8, E->a_scalars, &i, 1, "");
 	if (!aj_is_complex(v->dtype))
 		return load_elem(E, v->dtype, 1, p);
-	LLVMTypeRef part = aj_ir_elem(E, aj_cx_part(v->dtype), false);
+	LLVMTypeRef part = aj_ir_elem(E, aj_part_dtype(v->dtype), false);
 	LLVMValueRef eight = LLVMConstInt(E->i64, 8, 0);
 	return aj_cx(E, load_part(E, part, p),
 		     load_part(E, part, LLVMBuildGEP2(E->B, E->i8, p, &eight, 1, "")));
@@ -466,20 +461,15 @@ static LLVMValueRef entry_alloca(aj_emitter *E, LLVMTypeRef t, const char *name)
 	return a;
 }
 
-/* As fill_kernel in fuse.c: a complex min or max starts from (inf, inf)
- * or (-inf, -inf), sums and products from the identity + 0j. */
-static LLVMValueRef red_identity(aj_emitter *E, int w)
+/* The identity of reduction red in dtype t, in w lanes (as fill_kernel in
+ * fuse.c fills the output). */
+static LLVMValueRef identity(aj_emitter *E, aj_op red, aj_dtype t, int w)
 {
-	aj_dtype t = E->k->op_dtype[0];
-	aj_op red = (aj_op)E->k->red;
 	aj_scalar_val v = aj_red_identity(red, t);
-	if (aj_is_complex(t)) {
-		LLVMTypeRef et = aj_ir_elem(E, aj_cx_part(t), false);
-		bool both = red == AJ_OP_RMIN || red == AJ_OP_RMAX;
+	LLVMTypeRef et = aj_ir_elem(E, aj_part_dtype(t), false);
+	if (aj_is_complex(t))
 		return aj_cx(E, aj_ir_const_real(et, v.f, w),
-			     aj_ir_const_real(et, both ? v.f : 0, w));
-	}
-	LLVMTypeRef et = aj_ir_elem(E, t, false);
+			     aj_ir_const_real(et, aj_red_identity_im(red, t), w));
 	return aj_is_float(t) ? aj_ir_const_real(et, v.f, w)
 			      : aj_ir_const_int(et, v.i, w);
 }
@@ -630,7 +620,7 @@ static void emit_reduce_inner(aj_emitter *E, LLVMValueRef *base,
 		LLVMBuildStore(E->B, LLVMConstInt(E->i64, 0, 0), R.count);
 	}
 	emit_hoisted(E, base);
-	R.id = red_identity(E, R.w);
+	R.id = identity(E, (aj_op)E->k->red, t, R.w);
 	LLVMBuildStore(E->B, R.id, R.grand);
 	int64_t step = UNROLL * R.w;
 	LLVMValueRef n = LLVMBuildSub(E->B, end, start, "");
@@ -675,11 +665,7 @@ static void emit_arg_inner(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start
 	LLVMValueRef bacc = entry_alloca(E, aj_ir_type(E, t, w, false), "best");
 	LLVMValueRef pacc = entry_alloca(E, aj_ir_type(E, AJ_INT64, w, false), "pos");
 	emit_hoisted(E, base);
-	aj_scalar_val id = aj_red_identity(k->red == AJ_OP_ARGMAX ? AJ_OP_RMAX : AJ_OP_RMIN, t);
-	LLVMTypeRef et = aj_ir_elem(E, aj_is_complex(t) ? aj_cx_part(t) : t, false);
-	LLVMValueRef idv = aj_is_float(t) || aj_is_complex(t) ? aj_ir_const_real(et, id.f, w)
-							      : aj_ir_const_int(et, id.i, w);
-	LLVMBuildStore(E->B, aj_is_complex(t) ? aj_cx(E, idv, idv) : idv, bacc);
+	LLVMBuildStore(E->B, identity(E, aj_arg_extreme((aj_op)k->red), t, w), bacc);
 	LLVMBuildStore(E->B, aj_ir_const_int(E->i64, INT64_MAX, w), pacc);
 	LLVMValueRef n = LLVMBuildSub(E->B, end, start, "");
 	LLVMValueRef nv = LLVMBuildAnd(E->B, n, LLVMConstInt(E->i64, ~(unsigned long long)(w - 1), 1), "");

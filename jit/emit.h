@@ -38,6 +38,10 @@ LLVMValueRef aj_ir_declare(aj_emitter *E, const char *name, LLVMTypeRef ret,
 			   LLVMTypeRef *params, int n, LLVMTypeRef *fty);
 /* Marks f memory(none) nounwind willreturn: LLVM may hoist or drop calls. */
 void aj_ir_mark_pure(aj_emitter *E, LLVMValueRef f);
+/* Float constant v at the type and width w of value like. */
+LLVMValueRef aj_ir_fconst(LLVMValueRef like, double v, int w);
+/* The overloaded one-operand intrinsic name ("llvm.fabs") applied to x. */
+LLVMValueRef aj_ir_call1(aj_emitter *E, const char *name, LLVMValueRef x);
 /* select that also takes complex values. */
 LLVMValueRef aj_ir_select(aj_emitter *E, LLVMValueRef c, LLVMValueRef a,
 			  LLVMValueRef b);
@@ -51,8 +55,6 @@ LLVMValueRef aj_cx(aj_emitter *E, LLVMValueRef re, LLVMValueRef im);
 LLVMValueRef aj_cx_re(aj_emitter *E, LLVMValueRef z);
 LLVMValueRef aj_cx_im(aj_emitter *E, LLVMValueRef z);
 bool aj_ir_is_cx(LLVMValueRef v);
-/* The float dtype of a complex dtype's parts. */
-aj_dtype aj_cx_part(aj_dtype t);
 
 /* A SLEEF call computing op at width w on float dtype t (lower.c). */
 LLVMValueRef aj_emit_sleef(aj_emitter *E, aj_op op, aj_dtype t, int w,

@@ -304,7 +304,7 @@ static LLVMValueRef emit_cmp(aj_emitter *E, aj_op op, aj_dtype t, LLVMValueRef *
 
 /* ---- small idioms ---- */
 
-static LLVMValueRef fconst(LLVMValueRef like, double v, int w)
+LLVMValueRef aj_ir_fconst(LLVMValueRef like, double v, int w)
 {
 	LLVMTypeRef t = LLVMTypeOf(like);
 	return aj_ir_const_real(w == 1 ? t : LLVMGetElementType(t), v, w);
@@ -339,7 +339,7 @@ static LLVMValueRef isnan_(aj_emitter *E, LLVMValueRef x)
 	return fcmp(E, LLVMRealUNO, x, x);
 }
 
-static LLVMValueRef call1(aj_emitter *E, const char *name, LLVMValueRef x)
+LLVMValueRef aj_ir_call1(aj_emitter *E, const char *name, LLVMValueRef x)
 {
 	return intrinsic(E, name, LLVMTypeOf(x), &x, 1);
 }
@@ -356,13 +356,13 @@ static LLVMValueRef lower_reciprocal(aj_emitter *E, aj_dtype t, int w,
 				     LLVMValueRef x)
 {
 	if (aj_is_float(t))
-		return LLVMBuildFDiv(E->B, fconst(x, 1, w), x, "");
+		return LLVMBuildFDiv(E->B, aj_ir_fconst(x, 1, w), x, "");
 	if (t == AJ_BOOL)
 		return x;
 	/* NumPy computes 1.0 / x in double and converts back, so 0 gives
 	 * inf converted: the minimum int (0 for narrow types) */
 	LLVMValueRef d = aj_emit_cast(E, x, t, AJ_FLOAT64, w);
-	d = LLVMBuildFDiv(E->B, fconst(d, 1, w), d, "");
+	d = LLVMBuildFDiv(E->B, aj_ir_fconst(d, 1, w), d, "");
 	return aj_emit_cast(E, d, AJ_FLOAT64, t, w);
 }
 
@@ -371,8 +371,8 @@ static LLVMValueRef lower_sign(aj_emitter *E, aj_dtype t, int w, LLVMValueRef x)
 {
 	LLVMValueRef z = LLVMConstNull(LLVMTypeOf(x));
 	if (aj_is_float(t))
-		return sel(E, fcmp(E, LLVMRealOGT, x, z), fconst(x, 1, w),
-			   sel(E, fcmp(E, LLVMRealOLT, x, z), fconst(x, -1, w),
+		return sel(E, fcmp(E, LLVMRealOGT, x, z), aj_ir_fconst(x, 1, w),
+			   sel(E, fcmp(E, LLVMRealOLT, x, z), aj_ir_fconst(x, -1, w),
 			       sel(E, isnan_(E, x), x, z)));
 	if (t == AJ_BOOL)
 		return x;
@@ -394,7 +394,7 @@ static LLVMValueRef lower_unary(aj_emitter *E, aj_op op, aj_dtype t, int w,
 		if (t == AJ_BOOL || aj_is_unsigned(t))
 			return x[0];
 		if (f)
-			return call1(E, "llvm.fabs", x[0]);
+			return aj_ir_call1(E, "llvm.fabs", x[0]);
 		x[1] = LLVMConstInt(E->i1, 0, 0); /* INT_MIN stays INT_MIN */
 		return intrinsic(E, "llvm.abs", LLVMTypeOf(x[0]), x, 2);
 	case AJ_OP_SQUARE:
@@ -420,9 +420,9 @@ static LLVMValueRef libm_fallback(aj_emitter *E, aj_op op, aj_dtype t, int w,
 /* inf from a finite input: where a function that stays finite overflowed. */
 static LLVMValueRef overflowed(aj_emitter *E, LLVMValueRef r, LLVMValueRef x, int w)
 {
-	LLVMValueRef inf = fconst(r, INFINITY, w);
-	return LLVMBuildAnd(E->B, fcmp(E, LLVMRealOEQ, call1(E, "llvm.fabs", r), inf),
-			    fcmp(E, LLVMRealOLT, call1(E, "llvm.fabs", x), inf), "");
+	LLVMValueRef inf = aj_ir_fconst(r, INFINITY, w);
+	return LLVMBuildAnd(E->B, fcmp(E, LLVMRealOEQ, aj_ir_call1(E, "llvm.fabs", r), inf),
+			    fcmp(E, LLVMRealOLT, aj_ir_call1(E, "llvm.fabs", x), inf), "");
 }
 
 /*
@@ -438,8 +438,8 @@ static LLVMValueRef lower_finite_math(aj_emitter *E, aj_op op, aj_dtype t,
 {
 	LLVMValueRef r = aj_emit_sleef(E, op, t, w, x);
 	if (op != AJ_OP_LOG1P) {
-		LLVMValueRef ax = call1(E, "llvm.fabs", x[0]);
-		LLVMValueRef two = LLVMBuildFMul(E->B, ax, fconst(ax, 2, w), "");
+		LLVMValueRef ax = aj_ir_call1(E, "llvm.fabs", x[0]);
+		LLVMValueRef two = LLVMBuildFMul(E->B, ax, aj_ir_fconst(ax, 2, w), "");
 		LLVMValueRef lg = aj_emit_sleef(E, AJ_OP_LOG, t, w, &two);
 		lg = op == AJ_OP_ARCSINH ? copysign_(E, lg, x[0]) : lg;
 		r = sel(E, overflowed(E, r, x[0], w), lg, r);
@@ -454,11 +454,11 @@ static LLVMValueRef lower_math(aj_emitter *E, aj_op op, aj_dtype t, int w,
 {
 	LLVMValueRef r;
 	switch (op) {
-	case AJ_OP_SQRT: return call1(E, "llvm.sqrt", x[0]);
-	case AJ_OP_FLOOR: return call1(E, "llvm.floor", x[0]);
-	case AJ_OP_CEIL: return call1(E, "llvm.ceil", x[0]);
-	case AJ_OP_TRUNC: return call1(E, "llvm.trunc", x[0]);
-	case AJ_OP_RINT: return call1(E, "llvm.rint", x[0]); /* half to even */
+	case AJ_OP_SQRT: return aj_ir_call1(E, "llvm.sqrt", x[0]);
+	case AJ_OP_FLOOR: return aj_ir_call1(E, "llvm.floor", x[0]);
+	case AJ_OP_CEIL: return aj_ir_call1(E, "llvm.ceil", x[0]);
+	case AJ_OP_TRUNC: return aj_ir_call1(E, "llvm.trunc", x[0]);
+	case AJ_OP_RINT: return aj_ir_call1(E, "llvm.rint", x[0]); /* half to even */
 	case AJ_OP_SINH:
 	case AJ_OP_COSH:
 		if (t == AJ_FLOAT32) { /* in float64: see above */
@@ -519,7 +519,7 @@ static LLVMValueRef libm_fallback(aj_emitter *E, aj_op op, aj_dtype t, int w,
 
 static LLVMValueRef isfinite_(aj_emitter *E, LLVMValueRef x, int w)
 {
-	return fcmp(E, LLVMRealOLT, call1(E, "llvm.fabs", x), fconst(x, INFINITY, w));
+	return fcmp(E, LLVMRealOLT, aj_ir_call1(E, "llvm.fabs", x), aj_ir_fconst(x, INFINITY, w));
 }
 
 /* C's fmod, exact. SLEEF's returns NaN when x / y overflows
@@ -540,7 +540,7 @@ static LLVMValueRef lower_fpow(aj_emitter *E, aj_dtype t, int w, LLVMValueRef *x
 {
 	LLVMValueRef r = aj_emit_sleef(E, AJ_OP_POW, t, w, x);
 	LLVMValueRef bad = LLVMBuildAnd(E->B,
-		fcmp(E, LLVMRealOEQ, call1(E, "llvm.fabs", r), fconst(r, INFINITY, w)),
+		fcmp(E, LLVMRealOEQ, aj_ir_call1(E, "llvm.fabs", r), aj_ir_fconst(r, INFINITY, w)),
 		LLVMBuildAnd(E->B, isfinite_(E, x[0], w), isfinite_(E, x[1], w), ""), "");
 	return libm_fallback(E, AJ_OP_POW, t, w, x, r, bad);
 }
@@ -603,10 +603,10 @@ static LLVMValueRef lower_fdiv(aj_emitter *E, aj_op op, aj_dtype t, int w,
 		return sel(E, bzero, mod, m);
 	}
 	LLVMValueRef div = LLVMBuildFDiv(E->B, LLVMBuildFSub(E->B, a, mod, ""), b, "");
-	div = sel(E, adj, LLVMBuildFSub(E->B, div, fconst(a, 1, w), ""), div);
-	LLVMValueRef fl = call1(E, "llvm.floor", div);
-	fl = sel(E, fcmp(E, LLVMRealOGT, LLVMBuildFSub(E->B, div, fl, ""), fconst(a, 0.5, w)),
-		 LLVMBuildFAdd(E->B, fl, fconst(a, 1, w), ""), fl);
+	div = sel(E, adj, LLVMBuildFSub(E->B, div, aj_ir_fconst(a, 1, w), ""), div);
+	LLVMValueRef fl = aj_ir_call1(E, "llvm.floor", div);
+	fl = sel(E, fcmp(E, LLVMRealOGT, LLVMBuildFSub(E->B, div, fl, ""), aj_ir_fconst(a, 0.5, w)),
+		 LLVMBuildFAdd(E->B, fl, aj_ir_fconst(a, 1, w), ""), fl);
 	fl = sel(E, fcmp(E, LLVMRealUNE, div, z), fl, copysign_(E, z, quot));
 	return sel(E, bzero, quot, fl);
 }
@@ -701,14 +701,14 @@ static LLVMValueRef lower_pred(aj_emitter *E, aj_op op, aj_dtype t, int w,
 			return icmp(E, LLVMIntSLT, x, LLVMConstNull(LLVMTypeOf(x)));
 		return op == AJ_OP_ISFINITE ? LLVMConstAllOnes(bt) : LLVMConstNull(bt);
 	}
-	LLVMValueRef inf = fconst(x, INFINITY, w);
+	LLVMValueRef inf = aj_ir_fconst(x, INFINITY, w);
 	switch (op) {
 	case AJ_OP_ISNAN:
 		return isnan_(E, x);
 	case AJ_OP_ISINF:
-		return fcmp(E, LLVMRealOEQ, call1(E, "llvm.fabs", x), inf);
+		return fcmp(E, LLVMRealOEQ, aj_ir_call1(E, "llvm.fabs", x), inf);
 	case AJ_OP_ISFINITE:
-		return fcmp(E, LLVMRealOLT, call1(E, "llvm.fabs", x), inf);
+		return fcmp(E, LLVMRealOLT, aj_ir_call1(E, "llvm.fabs", x), inf);
 	default: { /* signbit: the sign bit itself, so -0.0 and -NaN count */
 		LLVMTypeRef it = aj_ir_type(E, t == AJ_FLOAT32 ? AJ_INT32 : AJ_INT64, w, false);
 		LLVMValueRef bits = LLVMBuildBitCast(E->B, x, it, "");

@@ -105,38 +105,32 @@
 DEFINE_HELPERS(double, double complex, , D)
 DEFINE_HELPERS(float, float complex, f, F)
 
-/* Complex ops and their functions; the glibc ones are C99's. */
-static const struct {
-	aj_op op;
-	const char *name;
-} complex_fn[] = {
-	{AJ_OP_SQRT, "csqrt"},     {AJ_OP_EXP, "cexp"},
-	{AJ_OP_LOG, "clog"},       {AJ_OP_SIN, "csin"},
-	{AJ_OP_COS, "ccos"},       {AJ_OP_TAN, "ctan"},
-	{AJ_OP_ARCSIN, "casin"},   {AJ_OP_ARCCOS, "cacos"},
-	{AJ_OP_ARCTAN, "catan"},   {AJ_OP_SINH, "csinh"},
-	{AJ_OP_COSH, "ccosh"},     {AJ_OP_TANH, "ctanh"},
-	{AJ_OP_ARCSINH, "casinh"}, {AJ_OP_ARCCOSH, "cacosh"},
-	{AJ_OP_ARCTANH, "catanh"}, {AJ_OP_EXP2, "aj_rt_cexp2"},
-	{AJ_OP_EXPM1, "aj_rt_cexpm1"}, {AJ_OP_LOG2, "aj_rt_clog2"},
-	{AJ_OP_LOG10, "aj_rt_clog10"}, {AJ_OP_LOG1P, "aj_rt_clog1p"},
-	{AJ_OP_POW, "aj_rt_cpow"},
-};
+/* Complex ops and the functions computing them (complex128; complex64's
+ * add an f): the one list both the lowering and the JIT's symbols use. */
+#define COMPLEX_FUNCTIONS(X)                                                  \
+	X(SQRT, csqrt) X(EXP, cexp) X(LOG, clog) X(SIN, csin) X(COS, ccos)    \
+	X(TAN, ctan) X(ARCSIN, casin) X(ARCCOS, cacos) X(ARCTAN, catan)       \
+	X(SINH, csinh) X(COSH, ccosh) X(TANH, ctanh) X(ARCSINH, casinh)       \
+	X(ARCCOSH, cacosh) X(ARCTANH, catanh) X(EXP2, aj_rt_cexp2)            \
+	X(EXPM1, aj_rt_cexpm1) X(LOG2, aj_rt_clog2) X(LOG10, aj_rt_clog10)    \
+	X(LOG1P, aj_rt_clog1p) X(POW, aj_rt_cpow)
 
 const char *aj_runtime_complex_name(aj_op op)
 {
-	for (size_t i = 0; i < sizeof complex_fn / sizeof complex_fn[0]; i++)
-		if (complex_fn[i].op == op)
-			return complex_fn[i].name;
-	return NULL;
+	switch (op) {
+#define X(id, fn)         \
+	case AJ_OP_##id: \
+		return #fn;
+		COMPLEX_FUNCTIONS(X)
+#undef X
+	default:
+		return NULL;
+	}
 }
 
-#define SYM(fn) {#fn, (void *)fn}, {#fn "f", (void *)fn##f}
 const aj_runtime_sym aj_runtime_syms[] = {
-	SYM(csqrt), SYM(cexp), SYM(clog), SYM(csin), SYM(ccos), SYM(ctan),
-	SYM(casin), SYM(cacos), SYM(catan), SYM(csinh), SYM(ccosh),
-	SYM(ctanh), SYM(casinh), SYM(cacosh), SYM(catanh),
-	SYM(aj_rt_cexp2), SYM(aj_rt_cexpm1), SYM(aj_rt_clog2),
-	SYM(aj_rt_clog10), SYM(aj_rt_clog1p), SYM(aj_rt_cpow),
+#define X(id, fn) {#fn, (void *)fn}, {#fn "f", (void *)fn##f},
+	COMPLEX_FUNCTIONS(X)
+#undef X
 };
 const int aj_nruntime_syms = sizeof aj_runtime_syms / sizeof aj_runtime_syms[0];

@@ -53,6 +53,16 @@ static inline bool aj_is_complex(aj_dtype t)
 {
 	return aj_dtypes[t].kind == 'c';
 }
+/* The float of a complex's parts; other dtypes are their own. */
+static inline aj_dtype aj_part_dtype(aj_dtype t)
+{
+	return t == AJ_COMPLEX64 ? AJ_FLOAT32 : t == AJ_COMPLEX128 ? AJ_FLOAT64 : t;
+}
+/* The complex whose parts are float t (float32 or float64). */
+static inline aj_dtype aj_complex_of(aj_dtype t)
+{
+	return t == AJ_FLOAT32 ? AJ_COMPLEX64 : AJ_COMPLEX128;
+}
 
 /* NumPy's promotion of two dtypes; each may be weak (a Python scalar). */
 aj_dtype aj_promote(aj_dtype a, bool aweak, aj_dtype b, bool bweak,
@@ -114,6 +124,15 @@ typedef union aj_scalar_val {
  * largest int for min, ...): for floats (and a complex's real part) in
  * .f, else in .i (unsigned values as their bit pattern). */
 aj_scalar_val aj_red_identity(aj_op op, aj_dtype t);
+/* Its imaginary part for complex t: complex min and max start from
+ * (inf, inf) and (-inf, -inf), which order after every value; sums and
+ * products from the identity + 0j. */
+double aj_red_identity_im(aj_op op, aj_dtype t);
+/* The reduction whose extreme argmin / argmax locate. */
+static inline aj_op aj_arg_extreme(aj_op op)
+{
+	return op == AJ_OP_ARGMAX ? AJ_OP_RMAX : AJ_OP_RMIN;
+}
 
 /* ---- context ---- */
 
@@ -218,6 +237,11 @@ aj_status aj_prog_error(aj_prog *p, aj_status s, const char *fmt, ...)
 aj_status aj_prog_take_error(aj_prog *p);
 /* The node behind e, or NULL (with an error recorded) if e is bad. */
 const aj_node *aj_prog_node(aj_prog *p, aj_expr e);
+
+/* The dtype operand i (node arg[i]) of elementwise node n is cast to
+ * before n computes: NumPy's loop selection. Fusion casts to it; constant
+ * folding evaluates in it. */
+aj_dtype aj_operand_dtype(const aj_node *n, const aj_node *const *arg, int i);
 
 /* Broadcasts shapes a and b (NumPy rules) into out; ndim via *nd. */
 aj_status aj_broadcast_shapes(int na, const int64_t *a, int nb,

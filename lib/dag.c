@@ -350,11 +350,6 @@ static bool check_complex(aj_prog *p, aj_op op, aj_dtype t)
 	return false;
 }
 
-/* The float of a complex's components; other dtypes are their own. */
-static aj_dtype component(aj_dtype t)
-{
-	return t == AJ_COMPLEX64 ? AJ_FLOAT32 : t == AJ_COMPLEX128 ? AJ_FLOAT64 : t;
-}
 
 /* Result dtype and weakness of op applied to arg (NumPy's rules). */
 static bool resolve_dtype(aj_prog *p, aj_op op, int nin,
@@ -406,14 +401,14 @@ static bool resolve_dtype(aj_prog *p, aj_op op, int nin,
 		t = accum_dtype(t);
 		break;
 	case AJ_RULE_REAL:
-		t = component(t);
+		t = aj_part_dtype(t);
 		break;
 	case AJ_RULE_INDEX:
 		t = AJ_INT64;
 		break;
 	case AJ_RULE_CPLX: /* complex(re, im): re and im in the component */
 		operand_t = to_float(op, t);
-		t = operand_t == AJ_FLOAT32 ? AJ_COMPLEX64 : AJ_COMPLEX128;
+		t = aj_complex_of(operand_t);
 		weak = false;
 		break;
 	}
@@ -481,20 +476,28 @@ static bool scalar_value(const aj_node *n, double *v)
 	return true;
 }
 
-/* The dtype op computes in: what fuse.c's lower_node casts operands to. */
-static aj_dtype compute_dtype(const aj_node *n, const aj_node *const *arg)
+aj_dtype aj_operand_dtype(const aj_node *n, const aj_node *const *arg, int i)
 {
 	bool weak;
 	switch (aj_ops[n->op].kind) {
 	case AJ_KIND_CMP:
 		return aj_promote(arg[0]->dtype, arg[0]->weak, arg[1]->dtype,
 				  arg[1]->weak, &weak);
-	case AJ_KIND_PRED:
+	case AJ_KIND_PRED: /* tests the operand in its own dtype */
 		return arg[0]->dtype;
 	case AJ_KIND_LOGIC:
 		return AJ_BOOL;
+	case AJ_KIND_SELECT:
+		return i == 0 ? AJ_BOOL : n->dtype;
 	default:
-		return aj_ops[n->op].rule == AJ_RULE_REAL ? arg[0]->dtype : n->dtype;
+		switch (aj_ops[n->op].rule) {
+		case AJ_RULE_REAL: /* abs, real, imag see a complex as is */
+			return arg[0]->dtype;
+		case AJ_RULE_CPLX: /* complex(re, im): the parts' float */
+			return aj_part_dtype(n->dtype);
+		default:
+			return n->dtype;
+		}
 	}
 }
 
@@ -511,11 +514,13 @@ static bool python_int_exact(aj_op op, int64_t a, int64_t b)
 	case AJ_OP_FLOORDIV: return !(a == INT64_MIN && b == -1);
 	case AJ_OP_LSHIFT:
 		return b >= 0 && b < 63 && !__builtin_mul_overflow(a, INT64_C(1) << b, &r);
-	case AJ_OP_POW:
+	case AJ_OP_POW: /* |a| >= 2 overflows within 63 factors */
+		if (a >= -1 && a <= 1)
+			return true;
 		r = 1;
 		for (int64_t k = 0; k < b; k++)
-			if (a == 0 || a == 1 || __builtin_mul_overflow(r, a, &r))
-				return a == 0 || a == 1;
+			if (__builtin_mul_overflow(r, a, &r))
+				return false;
 		return true;
 	default: return true;
 	}
@@ -537,13 +542,12 @@ static bool fold_scalars(aj_prog *p, int nin, const aj_node *const *arg,
 	for (int k = 0; k < nin; k++)
 		if (arg[k]->op != AJ_OP_SCALAR || aj_is_complex(arg[k]->dtype))
 			return false;
-	aj_dtype in = compute_dtype(n, arg);
+	aj_dtype in = aj_operand_dtype(n, arg, nin - 1); /* where: the values' */
 	aj_scalar_val x[3], r;
-	for (int k = 0; k < nin; k++) {
-		aj_dtype t = aj_ops[op].kind == AJ_KIND_SELECT && k == 0 ? AJ_BOOL : in;
-		if (!aj_fold_cast(arg[k]->dtype, t, arg[k]->u.scalar, &x[k]))
+	for (int k = 0; k < nin; k++)
+		if (!aj_fold_cast(arg[k]->dtype, aj_operand_dtype(n, arg, k),
+				  arg[k]->u.scalar, &x[k]))
 			return false;
-	}
 	if (op == AJ_OP_POW && aj_is_signed(in) && x[1].i < 0) {
 		aj_prog_error(p, AJ_ERR_ARG, "Integers to negative integer "
 			      "powers are not allowed");

@@ -157,6 +157,12 @@ bool aj_int_fits(aj_dtype t, int64_t v)
 	}
 }
 
+double aj_red_identity_im(aj_op op, aj_dtype t)
+{
+	bool both = op == AJ_OP_RMIN || op == AJ_OP_RMAX;
+	return both ? aj_red_identity(op, t).f : 0;
+}
+
 aj_scalar_val aj_red_identity(aj_op op, aj_dtype t)
 {
 	bool f = aj_is_float(t) || aj_is_complex(t), u = aj_is_unsigned(t);

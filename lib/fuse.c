@@ -21,7 +21,7 @@
  *
  * Lowering walks the nodes of one loop nest in index order (operands first)
  * and emits SSA values: each op's operands are cast to the dtype it computes
- * in (NumPy's loop selection), and identical values are shared (CSE by
+ * in (aj_operand_dtype: NumPy's loop selection), and identical values are shared (CSE by
  * hash-consing). The output is operand 0; inputs follow, one per distinct
  * view.
  *
@@ -144,47 +144,22 @@ static uint32_t lower_leaf(lower *L, const aj_node *n)
 
 static uint32_t lower_node(lower *L, const aj_node *n)
 {
-	const aj_node *node = L->p->node;
-	uint32_t a[3];
-	for (int i = 0; i < aj_ops[n->op].nin; i++)
-		a[i] = L->node_val[n->arg[i]];
-	aj_dtype t = n->dtype;
+	const aj_node *node = L->p->node, *arg[3];
+	uint32_t v[3] = {0, 0, 0};
 	switch (aj_ops[n->op].kind) {
 	case AJ_KIND_LEAF:
 		return lower_leaf(L, n);
 	case AJ_KIND_REDUCE: /* computed by its own kernel before this one */
-		return emit(L, AJ_OP_ARRAY, t, operand(L, L->result[n - node]), 0, 0);
+		return emit(L, AJ_OP_ARRAY, n->dtype, operand(L, L->result[n - node]), 0, 0);
 	case AJ_KIND_CAST:
-		return as(L, a[0], t);
-	case AJ_KIND_UNARY: /* abs, real, imag see a complex operand as is */
-	case AJ_KIND_MATH: {
-		aj_dtype ot = aj_ops[n->op].rule == AJ_RULE_REAL ? node[n->arg[0]].dtype : t;
-		return emit(L, n->op, t, as(L, a[0], ot), 0, 0);
+		return as(L, L->node_val[n->arg[0]], n->dtype);
+	default: /* elementwise: operands cast to what the op computes in */
+		for (int i = 0; i < aj_ops[n->op].nin; i++)
+			arg[i] = &node[n->arg[i]];
+		for (int i = 0; i < aj_ops[n->op].nin; i++)
+			v[i] = as(L, L->node_val[n->arg[i]], aj_operand_dtype(n, arg, i));
+		return emit(L, n->op, n->dtype, v[0], v[1], v[2]);
 	}
-	case AJ_KIND_BINARY: { /* complex(re, im) takes the component float */
-		aj_dtype ot = n->op != AJ_OP_COMPLEX ? t
-			      : t == AJ_COMPLEX64 ? AJ_FLOAT32 : AJ_FLOAT64;
-		return emit(L, n->op, t, as(L, a[0], ot), as(L, a[1], ot), 0);
-	}
-	case AJ_KIND_CLIP:
-		return emit(L, n->op, t, as(L, a[0], t), as(L, a[1], t),
-			    as(L, a[2], t));
-	case AJ_KIND_CMP: {
-		const aj_node *x = &node[n->arg[0]], *y = &node[n->arg[1]];
-		bool weak;
-		aj_dtype ct = aj_promote(x->dtype, x->weak, y->dtype, y->weak, &weak);
-		return emit(L, n->op, AJ_BOOL, as(L, a[0], ct), as(L, a[1], ct), 0);
-	}
-	case AJ_KIND_PRED: /* tests the operand in its own dtype */
-		return emit(L, n->op, AJ_BOOL, a[0], 0, 0);
-	case AJ_KIND_LOGIC:
-		return emit(L, n->op, AJ_BOOL, as(L, a[0], AJ_BOOL),
-			    n->op == AJ_OP_LNOT ? 0 : as(L, a[1], AJ_BOOL), 0);
-	case AJ_KIND_SELECT:
-		return emit(L, n->op, t, as(L, a[0], AJ_BOOL), as(L, a[1], t),
-			    as(L, a[2], t));
-	}
-	return NONE;
 }
 
 /* Marks the nodes of root's loop nest (stopping at reductions, which are
@@ -434,16 +409,13 @@ static aj_status hand_kernel(aj_prog *p, aj_kcall *c, const aj_kval *val,
 			    opnd[0]->ndim, opnd[0]->shape);
 }
 
-/* res = identity of op. For complex: sums and products + 0j; min and max
- * (inf, inf) and (-inf, -inf), which order after every other value. */
+/* res = identity of op (a complex one in two slots). */
 static aj_status fill_kernel(aj_prog *p, aj_kcall *c, aj_array *res, aj_op op)
 {
 	aj_dtype t = res->dtype;
 	aj_kval v = {.op = AJ_OP_SCALAR, .dtype = (uint8_t)t};
-	aj_scalar_val id = aj_red_identity(op, t);
-	bool both = op == AJ_OP_RMIN || op == AJ_OP_RMAX;
-	uint64_t slot[2] = {slot_bits(t, id),
-			    slot_bits(t, both ? id : (aj_scalar_val){.f = 0})};
+	uint64_t slot[2] = {slot_bits(t, aj_red_identity(op, t)),
+			    slot_bits(t, (aj_scalar_val){.f = aj_red_identity_im(op, t)})};
 	uint8_t st[2] = {(uint8_t)t, (uint8_t)t};
 	return hand_kernel(p, c, &v, 1, &res, 1, slot, st, aj_is_complex(t) ? 2 : 1);
 }
@@ -509,8 +481,7 @@ static aj_status lower_arg(aj_prog *p, uint32_t r, aj_array *res,
 		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
 	aj_status s = fill_kernel(p, &calls[(*ncall)++], res, op);
 	if (s == AJ_OK)
-		s = fill_kernel(p, &calls[(*ncall)++], os.best,
-				op == AJ_OP_ARGMAX ? AJ_OP_RMAX : AJ_OP_RMIN);
+		s = fill_kernel(p, &calls[(*ncall)++], os.best, aj_arg_extreme(op));
 	if (s == AJ_OK)
 		s = lower_kernel(p, n->arg[0], &os, x->ndim, x->shape, op, result,
 				 &calls[(*ncall)++]);

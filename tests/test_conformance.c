@@ -249,28 +249,27 @@ static uint64_t ulp_distance(const void *a, const void *b, size_t size)
 	return x > y ? (uint64_t)x - (uint64_t)y : (uint64_t)y - (uint64_t)x;
 }
 
-static bool is_nan(const void *p, size_t size)
+/* The float of size bytes at p, widened (NaN and inf stay what they are). */
+static double float_at(const void *p, size_t size)
 {
 	if (size == 4) {
 		float f;
 		memcpy(&f, p, 4);
-		return isnan(f);
+		return f;
 	}
 	double d;
 	memcpy(&d, p, 8);
-	return isnan(d);
+	return d;
+}
+
+static bool is_nan(const void *p, size_t size)
+{
+	return isnan(float_at(p, size));
 }
 
 static bool is_inf(const void *p, size_t size)
 {
-	if (size == 4) {
-		float f;
-		memcpy(&f, p, 4);
-		return isinf(f);
-	}
-	double d;
-	memcpy(&d, p, 8);
-	return isinf(d);
+	return isinf(float_at(p, size));
 }
 
 /* One float under a check: maxulp 0 is bit equality; NaN matches NaN. */

@@ -616,6 +616,11 @@ static void test_builder_folds(void **state)
 	aj_string_free(text);
 	assert_int_equal(aj_parse(p, "2 ** -1", 0, NULL, NULL, &e), AJ_ERR_ARG);
 	assert_non_null(strstr(aj_prog_errmsg(p), "negative integer powers"));
+	/* folded at once, not by a trillion multiplications */
+	assert_int_equal(aj_parse(p, "(-1) ** 1000000000001", 0, NULL, NULL, &e), AJ_OK);
+	assert_int_equal(aj_dump(p, e, AJ_STAGE_DAG, &text), AJ_OK);
+	assert_non_null(strstr(text, "scalar -1 : int64 (weak)"));
+	aj_string_free(text);
 	assert_int_equal(aj_parse(p, "4611686018427387904 * 4", 0, NULL, NULL, &e),
 			 AJ_OK);
 	assert_int_equal(aj_dump(p, e, AJ_STAGE_DAG, &text), AJ_OK);
