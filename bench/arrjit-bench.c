@@ -76,8 +76,9 @@ typedef struct timing {
 } timing;
 
 typedef struct options {
-	bool quick, json;
+	bool quick, json, crossover;
 	int reps;
+	int threads; /* arrjit's; 0: one, like the hand loops */
 	const char *filter;
 } options;
 
@@ -557,9 +558,10 @@ static void print_header(const options *o, aj_ctx *ctx)
 	unsigned isa = (unsigned)aj_ctx_isa(ctx);
 	if (o->json)
 		return;
-	printf("arrjit-bench%s: reps %d, arrjit isa %s, SLEEF hand loops %s\n",
+	printf("arrjit-bench%s: reps %d, arrjit isa %s, threads %d (hand loops "
+	       "1), SLEEF hand loops %s\n",
 	       o->quick ? " --quick" : "", o->reps, isa < 4 ? names[isa] : "?",
-	       hl_sleef_isa());
+	       aj_ctx_threads(ctx), hl_sleef_isa());
 	printf("%-13s %9s %-5s %10s %21s %7s %10s %-6s %7s %s\n", "workload",
 	       "n", "unit", "arrjit", "spread (min..max)", "GB/s", "hand-C",
 	       "hand", "ratio", "check");
@@ -727,10 +729,83 @@ out:
 	return ok;
 }
 
+/* ---- --crossover --------------------------------------------------------- */
+
+/*
+ * Where splitting a kernel across threads starts to pay: for each size, the
+ * same kernel on the calling thread alone and always split across all
+ * threads (aj_ctx_set_min_parallel(1)), interleaved, median of 7 batches
+ * each long enough to time. AJ_MIN_PARALLEL is placed from this table.
+ */
+static double time_batch(aj_prog *p, aj_array *out, aj_array **in, const char *text,
+			 int64_t iters)
+{
+	const char *names[] = {"a", "b"};
+	double t0 = now_ns();
+	for (int64_t k = 0; k < iters; k++) {
+		aj_expr vals[2] = {aj_leaf(p, in[0]), aj_leaf(p, in[1])}, e;
+		if (aj_parse(p, text, 2, names, vals, &e) != AJ_OK ||
+		    aj_assign(p, out, e) != AJ_OK || aj_sync(p) != AJ_OK)
+			return -1;
+	}
+	return (now_ns() - t0) / (double)iters;
+}
+
+static int run_crossover(aj_ctx *ctx)
+{
+	static const char *texts[] = {"a + b", "a * 2", "exp(a)", "sin(a) * b"};
+	int nthreads = aj_ctx_threads(ctx);
+	aj_prog *p;
+	if (nthreads < 2 || aj_prog_new(ctx, &p) != AJ_OK) {
+		fprintf(stderr, "arrjit-bench: --crossover needs 2 or more threads\n");
+		return 1;
+	}
+	printf("crossover: ns per call, 1 thread vs %d threads (always split)\n",
+	       nthreads);
+	printf("%-12s %9s %12s %12s %7s\n", "kernel", "n", "1 thread", "split", "ratio");
+	for (size_t t = 0; t < sizeof texts / sizeof *texts; t++) {
+		for (int64_t n = 1024; n <= ((int64_t)1 << 21); n *= 2) {
+			aj_array *in[2], *out;
+			if (aj_array_new(ctx, AJ_FLOAT64, 1, &n, &in[0]) ||
+			    aj_array_new(ctx, AJ_FLOAT64, 1, &n, &in[1]) ||
+			    aj_array_new(ctx, AJ_FLOAT64, 1, &n, &out))
+				return 1;
+			fill_lcg(in[0], 1);
+			fill_lcg(in[1], 2);
+			int64_t iters = ((int64_t)1 << 24) / n;
+			double ns[2][7];
+			for (int r = -1; r < 7; r++)
+				for (int side = 0; side < 2; side++) {
+					aj_ctx_set_threads(ctx, side ? nthreads : 1);
+					aj_ctx_set_min_parallel(ctx, 1);
+					double v = time_batch(p, out, in, texts[t], iters);
+					if (v < 0)
+						return 1;
+					if (r >= 0)
+						ns[side][r] = v;
+				}
+			timing one = summarize(ns[0], 7), split = summarize(ns[1], 7);
+			printf("%-12s %9lld %12.0f %12.0f %7.2f\n", texts[t], (long long)n,
+			       one.med, split.med, one.med / split.med);
+			fflush(stdout);
+			aj_array_free(in[0]);
+			aj_array_free(in[1]);
+			aj_array_free(out);
+		}
+	}
+	aj_ctx_set_threads(ctx, nthreads);
+	aj_ctx_set_min_parallel(ctx, 0);
+	aj_prog_free(p);
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: arrjit-bench [--quick] [--filter SUBSTR] [--json] "
-		   "[--reps N]\nworkloads:");
+		   "[--reps N] [--threads N] [--crossover]\n"
+		   "  --threads N  arrjit's threads (default 1, as the hand loops)\n"
+		   "  --crossover  where splitting a kernel across all threads "
+		   "pays, then exit\nworkloads:");
 	for (int i = 0; i < NWORKLOAD; i++)
 		fprintf(f, " %s", workloads[i].name);
 	fprintf(f, "\n");
@@ -747,6 +822,13 @@ static bool parse_args(int argc, char **argv, options *o)
 			o->quick = true;
 		} else if (!strcmp(a, "--json")) {
 			o->json = true;
+		} else if (!strcmp(a, "--crossover")) {
+			o->crossover = true;
+		} else if (!strcmp(a, "--threads") && i + 1 < argc) {
+			long v = strtol(argv[++i], &end, 10);
+			if (*end || v < 1 || v > 256)
+				goto bad;
+			o->threads = (int)v;
 		} else if (!strcmp(a, "--filter") && i + 1 < argc) {
 			o->filter = argv[++i];
 		} else if (!strcmp(a, "--reps") && i + 1 < argc) {
@@ -789,6 +871,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "arrjit-bench: aj_ctx_new failed\n");
 		return 1;
 	}
+	if (o.crossover) {
+		int rc = run_crossover(ctx);
+		aj_ctx_free(ctx);
+		return rc;
+	}
+	aj_ctx_set_threads(ctx, o.threads ? o.threads : 1);
 	double *ns = malloc((size_t)o.reps * NSIDE * sizeof(double));
 	if (!ns) {
 		fprintf(stderr, "arrjit-bench: out of memory\n");

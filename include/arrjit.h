@@ -250,6 +250,9 @@ typedef struct aj_stats {
 	uint64_t compile_ns;       /* total time spent building kernels */
 	uint64_t temp_bytes;       /* scratch allocated for intermediate
 				      results (reductions), in bytes */
+	uint64_t parallel_runs;    /* kernel invocations split across
+				      threads (the others ran on the
+				      caller's thread alone) */
 } aj_stats;
 
 /* ---- context ---------------------------------------------------------- */
@@ -262,6 +265,25 @@ const char *aj_ctx_errmsg(const aj_ctx *ctx);
  * key. AJ_ERR_ARG if the host cannot run it. */
 aj_status aj_ctx_set_isa(aj_ctx *ctx, aj_isa isa);
 aj_isa aj_ctx_isa(const aj_ctx *ctx);
+/*
+ * Threads that run one large kernel, the calling thread included: the
+ * default is $AJ_NUM_THREADS if set to a number >= 1, else the CPUs this
+ * process may run on. n <= 0 restores that default; at most 256. Kernels
+ * too small to gain from threads run on the caller alone, and no result
+ * depends on the thread count: reductions split into chunks fixed by their
+ * shape and combine them in a fixed order. The workers are one pool per
+ * context, started on first need. If two threads run large kernels on one
+ * context at once, the second runs its kernel alone rather than wait. In a
+ * child after fork(), every kernel runs on the calling thread.
+ */
+aj_status aj_ctx_set_threads(aj_ctx *ctx, int n);
+int aj_ctx_threads(const aj_ctx *ctx);
+/* Kernels with less work than nelem simple elements run on the calling
+ * thread alone (an element of a transcendental function counts as 8).
+ * nelem <= 0 restores the default, 32768, the crossover measured on a
+ * 2-core machine (bench/RESULTS.md). A tuning knob: results never depend
+ * on it. */
+aj_status aj_ctx_set_min_parallel(aj_ctx *ctx, int64_t nelem);
 void aj_ctx_stats(const aj_ctx *ctx, aj_stats *out);
 const char *aj_dtype_name(aj_dtype t);
 size_t aj_dtype_size(aj_dtype t);

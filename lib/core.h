@@ -138,16 +138,19 @@ static inline aj_op aj_arg_extreme(aj_op op)
 
 typedef struct aj_cache aj_cache;
 typedef struct aj_jit aj_jit;
+typedef struct aj_pool aj_pool;
 
 struct aj_ctx {
 	_Atomic int isa;   /* aj_isa, resolved: never AJ_ISA_HOST */
 	aj_isa host_isa;   /* best the host can run */
 	aj_jit *jit;       /* created on first compile */
 	aj_cache *cache;
+	aj_pool *pool;     /* threads for large kernels */
+	_Atomic int64_t min_parallel; /* elements for a kernel to use them */
 	pthread_mutex_t jit_lock; /* guards jit creation and compiles */
 	pthread_mutex_t err_lock; /* guards errmsg */
 	_Atomic uint64_t kernels_compiled, cache_hits, kernels_run, compile_ns;
-	_Atomic uint64_t temp_bytes;
+	_Atomic uint64_t temp_bytes, parallel_runs;
 	char errmsg[AJ_ERRMSG_MAX];
 };
 

@@ -5,10 +5,31 @@
 #include "cache.h"
 #include "core.h"
 #include "jit.h"
+#include "pool.h"
 
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+/* $AJ_NUM_THREADS when it is a number >= 1, else the CPUs we may use. */
+static int default_threads(void)
+{
+	const char *env = getenv("AJ_NUM_THREADS");
+	if (env && *env) {
+		char *end;
+		long n = strtol(env, &end, 10);
+		if (*end == 0 && n >= 1)
+			return n > 256 ? 256 : (int)n;
+	}
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+		return CPU_COUNT(&set);
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n >= 1 ? (int)n : 1;
+}
 
 aj_status aj_ctx_error(aj_ctx *ctx, aj_status s, const char *fmt, ...)
 {
@@ -32,7 +53,10 @@ aj_status aj_ctx_new(aj_ctx **out)
 	if (!ctx)
 		return AJ_ERR_NOMEM;
 	ctx->cache = aj_cache_new();
-	if (!ctx->cache) {
+	ctx->pool = aj_pool_new(default_threads());
+	if (!ctx->cache || !ctx->pool) {
+		aj_cache_free(ctx->cache);
+		aj_pool_free(ctx->pool);
 		aj_free(ctx);
 		return AJ_ERR_NOMEM;
 	}
@@ -40,6 +64,7 @@ aj_status aj_ctx_new(aj_ctx **out)
 	pthread_mutex_init(&ctx->err_lock, NULL);
 	ctx->host_isa = aj_jit_host_isa();
 	ctx->isa = ctx->host_isa;
+	ctx->min_parallel = AJ_MIN_PARALLEL;
 	*out = ctx;
 	return AJ_OK;
 }
@@ -48,6 +73,7 @@ void aj_ctx_free(aj_ctx *ctx)
 {
 	if (!ctx)
 		return;
+	aj_pool_free(ctx->pool);
 	aj_cache_free(ctx->cache);
 	aj_jit_free(ctx->jit);
 	pthread_mutex_destroy(&ctx->jit_lock);
@@ -82,6 +108,27 @@ aj_isa aj_ctx_isa(const aj_ctx *ctx)
 	return ctx ? (aj_isa)atomic_load(&ctx->isa) : AJ_ISA_SCALAR;
 }
 
+aj_status aj_ctx_set_threads(aj_ctx *ctx, int n)
+{
+	if (!ctx)
+		return AJ_ERR_ARG;
+	aj_pool_set_threads(ctx->pool, n <= 0 ? default_threads() : n);
+	return AJ_OK;
+}
+
+aj_status aj_ctx_set_min_parallel(aj_ctx *ctx, int64_t nelem)
+{
+	if (!ctx)
+		return AJ_ERR_ARG;
+	atomic_store(&ctx->min_parallel, nelem > 0 ? nelem : AJ_MIN_PARALLEL);
+	return AJ_OK;
+}
+
+int aj_ctx_threads(const aj_ctx *ctx)
+{
+	return ctx ? aj_pool_threads(ctx->pool) : 0;
+}
+
 void aj_ctx_stats(const aj_ctx *ctx, aj_stats *out)
 {
 	if (!ctx || !out)
@@ -91,4 +138,5 @@ void aj_ctx_stats(const aj_ctx *ctx, aj_stats *out)
 	out->kernels_run = atomic_load(&ctx->kernels_run);
 	out->compile_ns = atomic_load(&ctx->compile_ns);
 	out->temp_bytes = atomic_load(&ctx->temp_bytes);
+	out->parallel_runs = atomic_load(&ctx->parallel_runs);
 }

@@ -112,7 +112,10 @@ static void dump_kernel(text *t, const aj_kcall *c, int idx)
 	if (k->red != AJ_NOP)
 		add(t, "reducing (%s) ", aj_ops[k->red].name);
 	add_shape(t, k->ndim, c->shape);
-	add(t, ", %lld elements\n", (long long)c->nelem);
+	add(t, ", %lld elements", (long long)c->nelem);
+	if (c->nchunk)
+		add(t, " in %lld fixed chunks of loop 0", (long long)c->nchunk);
+	add(t, "\n");
 	for (int o = 0; o < k->nop; o++) {
 		add(t, "  %s%d %s %s strides ", o < k->nout ? "out" : "in",
 		    o < k->nout ? o : o - k->nout, aj_dtypes[k->op_dtype[o]].name,

@@ -19,6 +19,12 @@
  * reduction runs as: fill the result with the op's identity, accumulate,
  * and for mean divide by the count, as NumPy does.
  *
+ * Rule 4: a large reduction whose outermost loop is reduced runs in chunks
+ * of that loop fixed by the loop nest alone, never by the thread count:
+ * chunk c accumulates into partial result c, and a second reduction
+ * combines the partials in chunk order. Threads share the chunks, and the
+ * result is the same bits on any number of them.
+ *
  * Lowering walks the nodes of one loop nest in index order (operands first)
  * and emits SSA values: each op's operands are cast to the dtype it computes
  * in (aj_operand_dtype: NumPy's loop selection), and identical values are shared (CSE by
@@ -439,6 +445,119 @@ static aj_status mean_kernel(aj_prog *p, aj_kcall *c, aj_array *res, int64_t cou
 	return hand_kernel(p, c, v, nval, opnd, 2, &slot, &st, 1);
 }
 
+/* ---- rule 4: reductions in fixed chunks ---- */
+
+/*
+ * Chunks of a reduction call c whose result has nres elements: 1 (no
+ * split) below RED_SPLIT_MIN elements, else one per RED_CHUNK_ELEMS up to
+ * RED_MAX_CHUNKS, no more than loop 0 has iterations, and no more than
+ * keep the partials under 1/8 of the input's elements.
+ */
+enum { RED_SPLIT_MIN = 1 << 17, RED_CHUNK_ELEMS = 1 << 15, RED_MAX_CHUNKS = 64 };
+
+static int64_t reduction_chunks(const aj_kcall *c, int64_t nres)
+{
+	if (c->nelem < RED_SPLIT_MIN || c->strides[0] != 0)
+		return 1;
+	int64_t n = c->nelem / RED_CHUNK_ELEMS;
+	if (n > RED_MAX_CHUNKS)
+		n = RED_MAX_CHUNKS;
+	if (n > c->shape[0])
+		n = c->shape[0];
+	if (n > c->nelem / (8 * nres))
+		n = c->nelem / (8 * nres);
+	return n < 1 ? 1 : n;
+}
+
+/* A C-order scratch of nchunk partial results shaped like res. */
+static aj_array *partials(aj_prog *p, const aj_array *res, int64_t nchunk)
+{
+	int64_t shape[AJ_MAX_NDIM + 1] = {nchunk};
+	memcpy(shape + 1, res->shape, (size_t)res->ndim * sizeof *shape);
+	return res->ndim < AJ_MAX_NDIM ? scratch(p, res->dtype, res->ndim + 1, shape)
+				       : NULL;
+}
+
+/* Chunk c of call writes outputs k to part[k] + c partial results on:
+ * the per-chunk operand pointers. */
+static aj_status chunk_pointers(aj_prog *p, aj_kcall *call, const outputs *os,
+				aj_array *const *part, int64_t nchunk)
+{
+	int nop = call->k.nop;
+	call->chunk_ptr = aj_arena_alloc(&p->arena, (size_t)(nchunk * nop) * sizeof(char *));
+	if (!call->chunk_ptr)
+		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+	const aj_array *out[2] = {os->out, os->best};
+	for (int64_t c = 0; c < nchunk; c++) {
+		char **ptr = call->chunk_ptr + c * nop;
+		memcpy(ptr, call->ptr, (size_t)nop * sizeof *ptr);
+		for (int k = 0; k < call->k.nout; k++)
+			ptr[k] = part[k]->data + c * part[k]->strides[0] +
+				 (call->ptr[k] - out[k]->data);
+	}
+	call->nchunk = nchunk;
+	return AJ_OK;
+}
+
+/* The reduction red of the partials part[] (axis 0) into the outputs. */
+static aj_status combine_kernel(aj_prog *p, aj_kcall *c, aj_op red,
+				const outputs *os, aj_array *const *part)
+{
+	memset(c, 0, sizeof *c);
+	c->k.isa = (aj_isa)atomic_load_explicit(&p->ctx->isa, memory_order_relaxed);
+	c->k.red = (uint8_t)red;
+	int nout = os->best ? 2 : 1;
+	aj_kval *v = aj_arena_alloc(&p->arena, 2 * sizeof *v);
+	uint32_t *out_val = aj_arena_alloc(&p->arena, 2 * sizeof *out_val);
+	c->scalars = aj_arena_alloc(&p->arena, 8);
+	c->k.scalar_dtype = aj_arena_alloc(&p->arena, 1);
+	if (!v || !out_val || !c->scalars || !c->k.scalar_dtype)
+		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+	const aj_array *opnd[4] = {os->out, os->best};
+	for (int k = 0; k < nout; k++) {
+		opnd[nout + k] = part[k];
+		v[k] = (aj_kval){.op = AJ_OP_ARRAY, .dtype = (uint8_t)part[k]->dtype,
+				 .arg = {(uint32_t)(nout + k)}};
+		out_val[k] = (uint32_t)k;
+	}
+	c->k.val = v;
+	c->k.nval = nout;
+	c->k.nout = nout;
+	c->k.out_val = out_val;
+	return fill_strides(p, c, opnd, 2 * nout, part[0]->ndim, part[0]->shape);
+}
+
+/*
+ * Appends reduction call red (built, not yet appended) to calls, split
+ * into fixed chunks when rule 4 applies: fill the partials, the chunked
+ * call, the combination.
+ */
+static aj_status add_reduction_call(aj_prog *p, aj_kcall *red, const outputs *os,
+				    aj_op op, aj_kcall *calls, int *ncall)
+{
+	int64_t nres = 1;
+	for (int k = 0; k < os->out->ndim; k++)
+		nres *= os->out->shape[k];
+	int64_t nchunk = reduction_chunks(red, nres);
+	if (nchunk == 1) {
+		calls[(*ncall)++] = *red;
+		return AJ_OK;
+	}
+	aj_array *part[2] = {partials(p, os->out, nchunk),
+			     os->best ? partials(p, os->best, nchunk) : NULL};
+	if (!part[0] || (os->best && !part[1]))
+		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+	aj_status s = fill_kernel(p, &calls[(*ncall)++], part[0], op);
+	if (s == AJ_OK && os->best)
+		s = fill_kernel(p, &calls[(*ncall)++], part[1], aj_arg_extreme(op));
+	if (s == AJ_OK)
+		s = chunk_pointers(p, red, os, part, nchunk);
+	if (s != AJ_OK)
+		return s;
+	calls[(*ncall)++] = *red;
+	return combine_kernel(p, &calls[(*ncall)++], op, os, part);
+}
+
 /*
  * Positions within the reduced axes of x, as an index operand (kernel.h):
  * C-order steps over the reduced axes, 0 along the others. With every axis
@@ -479,12 +598,14 @@ static aj_status lower_arg(aj_prog *p, uint32_t r, aj_array *res,
 		      .index = index_operand(p, x, axes)};
 	if (!os.best || !os.index)
 		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+	aj_kcall red;
 	aj_status s = fill_kernel(p, &calls[(*ncall)++], res, op);
 	if (s == AJ_OK)
 		s = fill_kernel(p, &calls[(*ncall)++], os.best, aj_arg_extreme(op));
 	if (s == AJ_OK)
-		s = lower_kernel(p, n->arg[0], &os, x->ndim, x->shape, op, result,
-				 &calls[(*ncall)++]);
+		s = lower_kernel(p, n->arg[0], &os, x->ndim, x->shape, op, result, &red);
+	if (s == AJ_OK)
+		s = add_reduction_call(p, &red, &os, op, calls, ncall);
 	return s;
 }
 
@@ -508,10 +629,12 @@ static aj_status lower_reduction(aj_prog *p, uint32_t r, aj_array **result,
 	if (aj_ops[op].rule == AJ_RULE_INDEX)
 		return lower_arg(p, r, res, kshape, axes, result, calls, ncall);
 	outputs os = {.out = res};
+	aj_kcall red;
 	aj_status s = fill_kernel(p, &calls[(*ncall)++], res, op);
 	if (s == AJ_OK)
-		s = lower_kernel(p, n->arg[0], &os, x->ndim, x->shape, op, result,
-				 &calls[(*ncall)++]);
+		s = lower_kernel(p, n->arg[0], &os, x->ndim, x->shape, op, result, &red);
+	if (s == AJ_OK)
+		s = add_reduction_call(p, &red, &os, op, calls, ncall);
 	if (s == AJ_OK && op == AJ_OP_MEAN)
 		s = mean_kernel(p, &calls[(*ncall)++], res, count);
 	return s;
@@ -549,7 +672,9 @@ aj_status aj_fuse(aj_prog *p, const aj_assignment *as_, aj_kcall **calls,
 	if (!need || !result)
 		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
 	uint32_t nred = find_reductions(p, root, need);
-	*calls = aj_arena_alloc(&p->arena, (3 * nred + 1) * sizeof **calls);
+	/* at most 6 per reduction: argmin's 2 fills, 2 of partials, the
+	 * chunked pass and the combination */
+	*calls = aj_arena_alloc(&p->arena, (6 * nred + 1) * sizeof **calls);
 	if (!*calls)
 		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
 	*ncall = 0;

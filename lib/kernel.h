@@ -78,10 +78,28 @@ typedef struct aj_kcall {
 	int64_t *strides;    /* nop * k.ndim */
 	uint64_t *scalars;   /* nscalar slots */
 	int64_t nelem;       /* product of shape; 0: nothing to run */
+	int64_t nchunk;      /* 0: loop 0 may be split anywhere, as every
+				output element is written by one index of
+				it; else the call runs as exactly nchunk
+				chunks of loop 0 (aj_chunk_bound), chunk c
+				with the operand pointers chunk_ptr[c * nop
+				...] (a reduction into per-chunk partials) */
+	char **chunk_ptr;
 	aj_kernel_fn fn;     /* filled by the cache */
 	const uint8_t *fail_if; /* a check: after it runs, nonzero here means
 				   the assignment fails with fail_msg */
 	const char *fail_msg;
 } aj_kcall;
+
+/* Where chunk c of nchunk over n iterations starts: a fixed function of
+ * its arguments, aligned to align iterations except at the end. */
+static inline int64_t aj_chunk_bound(int64_t n, int64_t nchunk, int64_t c,
+				     int64_t align)
+{
+	if (c >= nchunk)
+		return n;
+	int64_t b = (int64_t)((__int128)n * c / nchunk);
+	return b / align * align;
+}
 
 #endif

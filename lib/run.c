@@ -3,12 +3,14 @@
  *
  *   pending assignments (out = expr DAG)
  *        |  fuse     kernels per assignment: one loop nest per reduction and
- *        |           one for the rest; SSA values, casts, CSE      (fuse.c)
+ *        |           one for the rest; SSA values, casts, CSE; large
+ *        |           reductions in fixed chunks              (fuse.c)
  *        |  alias    refuse unsupported overlap of out and inputs  (fuse.c)
  *        |  sched    drop, flip, order and merge loops; stride classes (sched.c)
  *        |  key      canonical bytes of the kernel description     (cache.c)
  *        |  resolve  program memo -> context cache -> JIT compile   (cache.c, jit/)
- *        v  call     the kernel over the loop nest
+ *        v  call     the kernel over the loop nest, split across the
+ *                    context's threads when it is large        (pool.c)
  *
  * Every assignment is fused, checked and compiled before the first kernel
  * runs, so a failing call writes nothing to any output. The one exception
@@ -19,6 +21,71 @@
  */
 #include "cache.h"
 #include "fuse.h"
+#include "pool.h"
+
+/*
+ * Splitting: a call runs on several threads when its work, counted in
+ * simple streaming elements (element_cost), reaches ctx->min_parallel
+ * (AJ_MIN_PARALLEL unless set): below that, waking a thread costs more
+ * than it saves. It runs as up to OVERSPLIT tasks per thread, so that a
+ * thread slowed by others on a shared machine leaves its share to the
+ * rest. A one-loop nest splits at multiples of ALIGN_ELEMS, so that no two
+ * tasks write one cache line. A reduction over loop 0 splits only into
+ * the fixed chunks fuse.c gave it (rule 4), chunk per task, on any thread
+ * count; without them it runs on the caller alone.
+ */
+enum { OVERSPLIT = 4, ALIGN_ELEMS = 64, MATH_COST = 7 };
+
+/* Work per element in simple elements: a transcendental function (SLEEF
+ * or libm) costs about MATH_COST more (`arrjit-bench --crossover`). */
+static int64_t element_cost(const aj_kdesc *k)
+{
+	int64_t cost = 1;
+	for (int i = 0; i < k->nval; i++)
+		if (aj_ops[k->val[i].op].sleef[0])
+			cost += MATH_COST;
+	return cost;
+}
+
+typedef struct split {
+	const aj_kcall *c;
+	int64_t ntask, align;
+} split;
+
+static void run_task(void *arg, int64_t t)
+{
+	const split *s = arg;
+	const aj_kcall *c = s->c;
+	int64_t n0 = c->shape[0];
+	int64_t lo = aj_chunk_bound(n0, s->ntask, t, s->align);
+	int64_t hi = aj_chunk_bound(n0, s->ntask, t + 1, s->align);
+	char *const *ptr = c->nchunk ? c->chunk_ptr + t * c->k.nop : c->ptr;
+	if (lo < hi)
+		c->fn(ptr, c->shape, c->strides, c->scalars, lo, hi);
+}
+
+/* Runs call c: on the caller alone, or as tasks on the pool. */
+static void run_call(aj_ctx *ctx, const aj_kcall *c)
+{
+	int nthreads = aj_pool_threads(ctx->pool);
+	split s = {.c = c, .ntask = c->nchunk, .align = c->k.ndim == 1 ? ALIGN_ELEMS : 1};
+	int64_t min = atomic_load_explicit(&ctx->min_parallel, memory_order_relaxed);
+	/* a reduction over loop 0 accumulates into the same outputs from
+	 * every index of it: only fixed chunks may split it */
+	bool splittable = c->strides[0] != 0;
+	if (!s.ntask && splittable && nthreads > 1 &&
+	    c->nelem * (1 + MATH_COST) >= min && c->nelem * element_cost(&c->k) >= min) {
+		s.ntask = c->shape[0] / s.align;
+		if (s.ntask > (int64_t)nthreads * OVERSPLIT)
+			s.ntask = (int64_t)nthreads * OVERSPLIT;
+	}
+	if (s.ntask <= 1) {
+		c->fn(c->ptr, c->shape, c->strides, c->scalars, 0, c->shape[0]);
+		return;
+	}
+	if (aj_pool_run(ctx->pool, s.ntask, run_task, &s) > 1)
+		atomic_fetch_add_explicit(&ctx->parallel_runs, 1, memory_order_relaxed);
+}
 
 aj_status aj_run(aj_prog *p)
 {
@@ -41,7 +108,7 @@ aj_status aj_run(aj_prog *p)
 			aj_kcall *c = &calls[i][j];
 			if (c->nelem == 0)
 				continue;
-			c->fn(c->ptr, c->shape, c->strides, c->scalars, 0, c->shape[0]);
+			run_call(p->ctx, c);
 			atomic_fetch_add_explicit(&p->ctx->kernels_run, 1,
 						  memory_order_relaxed);
 			if (c->fail_if && *c->fail_if)

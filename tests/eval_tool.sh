@@ -82,7 +82,7 @@ assert np.array_equal(np.load("d.npy"), a*b*2)
 # (exact counts belong to the fusion tests; here: reported, and non-zero)
 grep -Eq 'kernels compiled [1-9][0-9]*, cache hits [0-9]+, kernels run [1-9][0-9]*, temporary bytes [0-9]+' err ||
 	fail "--stats printed: $(cat err)"
-expect_err "2 requested"
+expect_err "threads 2"
 
 # Sliced and augmented assignments into an input, scalars from the command
 # line (int and float), a reduction, and the last expression's value.
@@ -134,6 +134,6 @@ run_fail 2 'c = a' a=a.npy -o q=r4.npy
 expect_err "unknown name 'q'"
 no_file r4.npy
 run --help
-"$tool" --help | grep -q "single-threaded" || fail "--help lacks single-threaded"
+"$tool" --help | grep -q "AJ_NUM_THREADS" || fail "--help lacks the thread default"
 
 echo "eval_tool: ok"

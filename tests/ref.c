@@ -91,3 +91,24 @@ int ref_env_teardown(void **state)
 	free(E);
 	return 0;
 }
+
+aj_expr ref_parse1(aj_prog *p, const char *text, aj_array *a)
+{
+	const char *names[] = {"a"};
+	aj_expr vals[] = {aj_leaf(p, a)}, e;
+	REF_OK_PROG(p, aj_parse(p, text, 1, names, vals, &e));
+	return e;
+}
+
+aj_array *ref_eval1(ref_env *E, const char *text, aj_array *a)
+{
+	aj_prog *p = E->p;
+	aj_expr e = ref_parse1(p, text, a);
+	int64_t shape[AJ_MAX_NDIM];
+	int nd = aj_expr_shape(p, e, shape);
+	aj_array *o;
+	REF_OK_CTX(E->ctx, aj_array_new(E->ctx, aj_expr_dtype(p, e), nd, shape, &o));
+	REF_OK_PROG(p, aj_assign(p, o, e));
+	REF_OK_PROG(p, aj_sync(p));
+	return o;
+}

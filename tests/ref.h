@@ -32,6 +32,12 @@ typedef struct ref_env {
 int ref_env_setup(void **state);
 int ref_env_teardown(void **state);
 
+/* text parsed with one name, a, bound to array a; fails the test on a
+ * parse error. */
+aj_expr ref_parse1(aj_prog *p, const char *text, aj_array *a);
+/* text over a evaluated into a new array of its shape and dtype. */
+aj_array *ref_eval1(ref_env *E, const char *text, aj_array *a);
+
 /* Fails the test with ctx's or p's message unless s == AJ_OK. */
 #define REF_OK_CTX(ctx, call) ref_ok_ctx((ctx), (call), #call, __FILE__, __LINE__)
 #define REF_OK_PROG(p, call) ref_ok_prog((p), (call), #call, __FILE__, __LINE__)

@@ -38,9 +38,8 @@ static const char usage[] =
     "                          an integer, else float64\n"
     "  -o NAME=FILE.npy        saves NAME's value after the program\n"
     "  -o FILE.npy             saves the last expression statement's value\n"
-    "  --threads N             accepted (N >= 1) and recorded; arrjit has\n"
-    "                          no thread pool yet, so runs are\n"
-    "                          single-threaded\n"
+    "  --threads N             threads for large kernels (default:\n"
+    "                          $AJ_NUM_THREADS, else every CPU)\n"
     "  --stats                 prints kernel and memory counts to stderr\n"
     "  --isa ISA               host (default), scalar, avx2, avx512\n"
     "  --help                  this text\n"
@@ -74,7 +73,7 @@ typedef struct tool {
 	input *in;
 	output *out;
 	int nin, nout;
-	int threads; /* requested; recorded only */
+	int threads; /* requested; 0: the library's default */
 	bool stats;
 	aj_isa isa;
 	/* built from them */
@@ -127,8 +126,8 @@ static int parse_threads(tool *t, const char *v)
 	char *end;
 	errno = 0;
 	long n = strtol(v, &end, 10);
-	if (errno || end == v || *end || n < 1 || n > 4096)
-		return fail_usage("--threads needs an integer from 1 to 4096, "
+	if (errno || end == v || *end || n < 1 || n > 256)
+		return fail_usage("--threads needs an integer from 1 to 256, "
 				  "not '%s'",
 				  v);
 	t->threads = (int)n;
@@ -195,7 +194,6 @@ static int parse_command_line(tool *t, int argc, char **argv)
 	t->out = calloc((size_t)argc, sizeof *t->out);
 	if (!t->in || !t->out)
 		return fail_usage("%s", "out of memory");
-	t->threads = 1;
 	bool options = true;
 	for (int i = 1; i < argc; i++) {
 		int rc = 0;
@@ -416,12 +414,12 @@ static void print_stats(const tool *t)
 	fprintf(stderr,
 		"arrjit-eval: kernels compiled %llu, cache hits %llu, "
 		"kernels run %llu, temporary bytes %llu, compile time %.3f ms, "
-		"threads 1 (%d requested; no thread pool yet)\n",
+		"parallel runs %llu, threads %d\n",
 		(unsigned long long)st.kernels_compiled,
 		(unsigned long long)st.cache_hits,
 		(unsigned long long)st.kernels_run,
 		(unsigned long long)st.temp_bytes, (double)st.compile_ns / 1e6,
-		t->threads);
+		(unsigned long long)st.parallel_runs, aj_ctx_threads(t->ctx));
 }
 
 /* ---- main ---- */
@@ -436,6 +434,8 @@ static int start(tool *t)
 		return fprintf(stderr, "arrjit-eval: --isa: %s\n",
 			       aj_ctx_errmsg(t->ctx)),
 		       EXIT_USAGE;
+	if (t->threads)
+		aj_ctx_set_threads(t->ctx, t->threads);
 	if (aj_prog_new(t->ctx, &t->p) != AJ_OK ||
 	    aj_names_new(t->p, &t->ns) != AJ_OK)
 		return fprintf(stderr, "arrjit-eval: out of memory\n"),
