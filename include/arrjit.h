@@ -253,6 +253,9 @@ typedef struct aj_stats {
 	uint64_t parallel_runs;    /* kernel invocations split across
 				      threads (the others ran on the
 				      caller's thread alone) */
+	uint64_t groups;           /* loop nests the fusion pass formed from
+				      pending assignments (several
+				      assignments may share one) */
 } aj_stats;
 
 /* ---- context ---------------------------------------------------------- */

@@ -417,10 +417,17 @@ static void emit_body(aj_emitter *E, LLVMValueRef *base, LLVMValueRef i, int w,
 	}
 	LLVMValueRef v = emit_values(E, base, i, w, cur);
 	LLVMValueRef addr = elem_addr(E, 0, base[0], i);
-	if (k->red != AJ_NOP) /* accumulate: out = out op v */
+	if (k->red != AJ_NOP) { /* accumulate: out = out op v */
 		v = aj_combine(E, (aj_op)k->red, k->op_dtype[0],
 			       load_elem(E, k->op_dtype[0], w, addr), v);
-	store_elem(E, k->op_dtype[0], v, addr, w);
+		store_elem(E, k->op_dtype[0], v, addr, w);
+		return;
+	}
+	/* every value is loaded and computed before the first store, so an
+	 * output that is also an input (the identical view) is read first */
+	for (int o = 0; o < k->nout; o++)
+		store_elem(E, k->op_dtype[o], cur[k->out_val[o]],
+			   elem_addr(E, o, base[o], i), w);
 }
 
 /* ---- reductions along the inner loop ---- */

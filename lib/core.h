@@ -150,7 +150,7 @@ struct aj_ctx {
 	pthread_mutex_t jit_lock; /* guards jit creation and compiles */
 	pthread_mutex_t err_lock; /* guards errmsg */
 	_Atomic uint64_t kernels_compiled, cache_hits, kernels_run, compile_ns;
-	_Atomic uint64_t temp_bytes, parallel_runs;
+	_Atomic uint64_t temp_bytes, parallel_runs, groups;
 	char errmsg[AJ_ERRMSG_MAX];
 };
 

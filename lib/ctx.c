@@ -139,4 +139,5 @@ void aj_ctx_stats(const aj_ctx *ctx, aj_stats *out)
 	out->compile_ns = atomic_load(&ctx->compile_ns);
 	out->temp_bytes = atomic_load(&ctx->temp_bytes);
 	out->parallel_runs = atomic_load(&ctx->parallel_runs);
+	out->groups = atomic_load(&ctx->groups);
 }

@@ -175,14 +175,18 @@ static aj_status dump_stage(aj_prog *p, aj_stage stage, uint32_t n,
 		return AJ_OK;
 	}
 	int idx = 0;
-	for (uint32_t i = 0; i < n; i++) {
-		aj_kcall *calls;
-		int ncall;
-		aj_status s = aj_fuse(p, &a[i], &calls, &ncall);
-		for (int j = 0; s == AJ_OK && j < ncall; j++)
-			s = dump_call(p, stage, &calls[j], idx++, t);
+	for (uint32_t i = 0, ng = 0; i < n; ng++) {
+		aj_group g;
+		aj_status s = aj_fuse(p, &a[i], (int)(n - i), &g);
+		if (s == AJ_OK && stage == AJ_STAGE_FUSED)
+			add(t, "group %u: out%u..out%u, %d kernel%s; ends: %s\n", ng, i,
+			    i + (uint32_t)g.nassign - 1, g.ncall, g.ncall == 1 ? "" : "s",
+			    g.why);
+		for (int j = 0; s == AJ_OK && j < g.ncall; j++)
+			s = dump_call(p, stage, &g.calls[j], idx++, t);
 		if (s != AJ_OK)
 			return s;
+		i += (uint32_t)g.nassign;
 	}
 	return AJ_OK;
 }

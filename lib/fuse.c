@@ -53,8 +53,8 @@ typedef struct lower {
 	int nval;
 	uint32_t *cse;      /* hash slots holding value index + 1 */
 	uint32_t cse_mask;
-	const aj_array **opnd; /* inputs and output; 0 is the output */
-	int nop;
+	const aj_array **opnd; /* outputs 0 .. nout-1, then inputs */
+	int nop, nout;
 	uint32_t *node_val; /* value of each node, NONE if unreachable */
 	aj_array **result;  /* for reductions: their result, as consumers see it */
 } lower;
@@ -110,7 +110,7 @@ static bool same_view(const aj_array *a, const aj_array *b)
 
 static uint32_t operand(lower *L, const aj_array *a)
 {
-	int o = 1;
+	int o = L->nout;
 	while (o < L->nop && !same_view(L->opnd[o], a))
 		o++;
 	if (o == L->nop)
@@ -168,15 +168,18 @@ static uint32_t lower_node(lower *L, const aj_node *n)
 	}
 }
 
-/* Marks the nodes of root's loop nest (stopping at reductions, which are
- * leaves here) with 0 and the rest with NONE; returns how many. */
-static uint32_t mark(aj_prog *p, uint32_t root, uint32_t *node_val)
+/* Marks the nodes of the roots' loop nest (stopping at reductions, which
+ * are leaves here) with 0 and the rest up to top with NONE; returns how
+ * many. */
+static uint32_t mark(aj_prog *p, const uint32_t *root, int nroot, uint32_t top,
+		     uint32_t *node_val)
 {
 	uint32_t n = 0;
-	for (uint32_t i = 0; i <= root; i++)
+	for (uint32_t i = 0; i <= top; i++)
 		node_val[i] = NONE;
-	node_val[root] = 0;
-	for (uint32_t i = root + 1; i-- > 0;) {
+	for (int r = 0; r < nroot; r++)
+		node_val[root[r]] = 0;
+	for (uint32_t i = top + 1; i-- > 0;) {
 		if (node_val[i] == NONE)
 			continue;
 		n++;
@@ -189,20 +192,21 @@ static uint32_t mark(aj_prog *p, uint32_t root, uint32_t *node_val)
 	return n;
 }
 
-static bool alloc_lower(lower *L, aj_arena *A, uint32_t root)
+static bool alloc_lower(lower *L, aj_arena *A, const uint32_t *root, int nroot,
+			uint32_t top)
 {
-	L->node_val = aj_arena_alloc(A, (root + 1) * sizeof(uint32_t));
+	L->node_val = aj_arena_alloc(A, (top + 1) * sizeof(uint32_t));
 	if (!L->node_val)
 		return false;
-	uint32_t nreach = mark(L->p, root, L->node_val);
-	/* each node adds at most 1 value plus 3 casts; plus the output cast */
-	uint32_t cap = 4 * nreach + 2, slots = 16;
+	uint32_t nreach = mark(L->p, root, nroot, top, L->node_val);
+	/* each node adds at most 1 value plus 3 casts; plus the output casts */
+	uint32_t cap = 4 * nreach + (uint32_t)nroot + 2, slots = 16;
 	while (slots < 2 * cap)
 		slots *= 2;
 	aj_kcall *c = L->call;
 	L->val = aj_arena_alloc(A, cap * sizeof *L->val);
 	L->cse = aj_arena_alloc(A, slots * sizeof *L->cse);
-	L->opnd = aj_arena_alloc(A, (nreach + 3) * sizeof *L->opnd);
+	L->opnd = aj_arena_alloc(A, (nreach + (uint32_t)nroot + 3) * sizeof *L->opnd);
 	c->k.scalar_dtype = aj_arena_alloc(A, 2 * nreach); /* complex: 2 */
 	c->scalars = aj_arena_alloc(A, 2 * nreach * sizeof *c->scalars);
 	if (!L->val || !L->cse || !L->opnd || !c->k.scalar_dtype || !c->scalars)
@@ -241,28 +245,6 @@ static bool self_overlaps(const aj_array *a)
 	return false;
 }
 
-static aj_status check_alias(aj_prog *p, const aj_array *const *opnd, int nop)
-{
-	const aj_array *out = opnd[0];
-	if (self_overlaps(out))
-		return aj_prog_error(p, AJ_ERR_OVERLAP, "output elements overlap "
-				     "each other in memory");
-	char *olo, *ohi, *lo, *hi;
-	if (!aj_array_extent(out, &olo, &ohi))
-		return AJ_OK;
-	for (int o = 1; o < nop; o++) {
-		const aj_array *in = opnd[o];
-		if (!aj_array_extent(in, &lo, &hi) || hi < olo || lo > ohi)
-			continue;
-		if (same_elements(in, out))
-			continue;
-		return aj_prog_error(p, AJ_ERR_OVERLAP,
-				     "output partially overlaps input %d (another "
-				     "view of the same memory): not supported yet", o);
-	}
-	return AJ_OK;
-}
-
 /*
  * The loop nest of call over an iteration space of nd axes (shape): each
  * operand broadcasts into it, so broadcast axes (and, for a reduction's
@@ -293,51 +275,57 @@ static aj_status fill_strides(aj_prog *p, aj_kcall *c, const aj_array *const *op
 	return AJ_OK;
 }
 
-/* What a kernel writes: out, and for argmin and argmax also the extreme
- * so far (best) and the positions (index, see kernel.h). */
+/* What a kernel writes: node root[k] into out[k] for k < n; for argmin
+ * and argmax (n = 1) out[0] gets the positions (from index, see kernel.h)
+ * and best the extreme so far. */
 typedef struct outputs {
-	aj_array *out, *best;
+	int n;
+	const uint32_t *root;
+	aj_array *const *out;
+	aj_array *best;
 	const aj_array *index;
 } outputs;
 
 /*
- * The kernel computing node root into the outputs over the iteration space
- * (nd, shape); red is AJ_NOP, or the reduction whose accumulator out is.
+ * The kernel computing the roots into the outputs over the iteration
+ * space (nd, shape); red is AJ_NOP, or the reduction whose accumulator
+ * out[0] is. Aliasing is the caller's to check.
  */
-static aj_status lower_kernel(aj_prog *p, uint32_t root, const outputs *os,
-			      int nd, const int64_t *shape, aj_op red,
-			      aj_array **result, aj_kcall *call)
+static aj_status lower_kernel(aj_prog *p, const outputs *os, int nd,
+			      const int64_t *shape, aj_op red, aj_array **result,
+			      aj_kcall *call)
 {
 	memset(call, 0, sizeof *call);
 	call->k.isa = (aj_isa)atomic_load_explicit(&p->ctx->isa, memory_order_relaxed);
 	call->k.red = (uint8_t)red;
 	lower L = {.p = p, .call = call, .result = result};
-	if (!alloc_lower(&L, &p->arena, root))
+	uint32_t top = 0;
+	for (int k = 0; k < os->n; k++)
+		top = os->root[k] > top ? os->root[k] : top;
+	if (!alloc_lower(&L, &p->arena, os->root, os->n, top))
 		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
-	L.opnd[L.nop++] = os->out;
+	for (int k = 0; k < os->n; k++)
+		L.opnd[L.nop++] = os->out[k];
 	if (os->best)
 		L.opnd[L.nop++] = os->best;
-	for (uint32_t i = 0; i <= root; i++)
+	L.nout = L.nop;
+	for (uint32_t i = 0; i <= top; i++)
 		if (L.node_val[i] != NONE)
 			L.node_val[i] = lower_node(&L, &p->node[i]);
-	uint32_t *out_val = aj_arena_alloc(&p->arena, 2 * sizeof *out_val);
+	uint32_t *out_val = aj_arena_alloc(&p->arena, (size_t)(os->n + 1) * sizeof *out_val);
 	if (!out_val)
 		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
-	call->k.nout = os->best ? 2 : 1;
+	call->k.nout = L.nout;
 	if (os->best) {
 		out_val[0] = emit(&L, AJ_OP_INDEX, AJ_INT64, operand(&L, os->index), 0, 0);
-		out_val[1] = as(&L, L.node_val[root], os->best->dtype);
+		out_val[1] = as(&L, L.node_val[os->root[0]], os->best->dtype);
 	} else {
-		out_val[0] = as(&L, L.node_val[root], os->out->dtype);
+		for (int k = 0; k < os->n; k++)
+			out_val[k] = as(&L, L.node_val[os->root[k]], os->out[k]->dtype);
 	}
 	call->k.val = L.val;
 	call->k.nval = L.nval;
 	call->k.out_val = out_val;
-	if (red == AJ_NOP) {
-		aj_status s = check_alias(p, L.opnd, L.nop);
-		if (s != AJ_OK)
-			return s;
-	}
 	return fill_strides(p, call, L.opnd, L.nop, nd, shape);
 }
 
@@ -487,7 +475,7 @@ static aj_status chunk_pointers(aj_prog *p, aj_kcall *call, const outputs *os,
 	call->chunk_ptr = aj_arena_alloc(&p->arena, (size_t)(nchunk * nop) * sizeof(char *));
 	if (!call->chunk_ptr)
 		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
-	const aj_array *out[2] = {os->out, os->best};
+	const aj_array *out[2] = {os->out[0], os->best};
 	for (int64_t c = 0; c < nchunk; c++) {
 		char **ptr = call->chunk_ptr + c * nop;
 		memcpy(ptr, call->ptr, (size_t)nop * sizeof *ptr);
@@ -513,7 +501,7 @@ static aj_status combine_kernel(aj_prog *p, aj_kcall *c, aj_op red,
 	c->k.scalar_dtype = aj_arena_alloc(&p->arena, 1);
 	if (!v || !out_val || !c->scalars || !c->k.scalar_dtype)
 		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
-	const aj_array *opnd[4] = {os->out, os->best};
+	const aj_array *opnd[4] = {os->out[0], os->best};
 	for (int k = 0; k < nout; k++) {
 		opnd[nout + k] = part[k];
 		v[k] = (aj_kval){.op = AJ_OP_ARRAY, .dtype = (uint8_t)part[k]->dtype,
@@ -536,14 +524,14 @@ static aj_status add_reduction_call(aj_prog *p, aj_kcall *red, const outputs *os
 				    aj_op op, aj_kcall *calls, int *ncall)
 {
 	int64_t nres = 1;
-	for (int k = 0; k < os->out->ndim; k++)
-		nres *= os->out->shape[k];
+	for (int k = 0; k < os->out[0]->ndim; k++)
+		nres *= os->out[0]->shape[k];
 	int64_t nchunk = reduction_chunks(red, nres);
 	if (nchunk == 1) {
 		calls[(*ncall)++] = *red;
 		return AJ_OK;
 	}
-	aj_array *part[2] = {partials(p, os->out, nchunk),
+	aj_array *part[2] = {partials(p, os->out[0], nchunk),
 			     os->best ? partials(p, os->best, nchunk) : NULL};
 	if (!part[0] || (os->best && !part[1]))
 		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
@@ -594,7 +582,8 @@ static aj_status lower_arg(aj_prog *p, uint32_t r, aj_array *res,
 {
 	const aj_node *n = &p->node[r], *x = &p->node[n->arg[0]];
 	aj_op op = (aj_op)n->op;
-	outputs os = {.out = res, .best = scratch(p, x->dtype, x->ndim, kshape),
+	outputs os = {.n = 1, .root = &n->arg[0], .out = &res,
+		      .best = scratch(p, x->dtype, x->ndim, kshape),
 		      .index = index_operand(p, x, axes)};
 	if (!os.best || !os.index)
 		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
@@ -603,7 +592,7 @@ static aj_status lower_arg(aj_prog *p, uint32_t r, aj_array *res,
 	if (s == AJ_OK)
 		s = fill_kernel(p, &calls[(*ncall)++], os.best, aj_arg_extreme(op));
 	if (s == AJ_OK)
-		s = lower_kernel(p, n->arg[0], &os, x->ndim, x->shape, op, result, &red);
+		s = lower_kernel(p, &os, x->ndim, x->shape, op, result, &red);
 	if (s == AJ_OK)
 		s = add_reduction_call(p, &red, &os, op, calls, ncall);
 	return s;
@@ -628,11 +617,11 @@ static aj_status lower_reduction(aj_prog *p, uint32_t r, aj_array **result,
 	aj_op op = (aj_op)n->op;
 	if (aj_ops[op].rule == AJ_RULE_INDEX)
 		return lower_arg(p, r, res, kshape, axes, result, calls, ncall);
-	outputs os = {.out = res};
+	outputs os = {.n = 1, .root = &n->arg[0], .out = &res};
 	aj_kcall red;
 	aj_status s = fill_kernel(p, &calls[(*ncall)++], res, op);
 	if (s == AJ_OK)
-		s = lower_kernel(p, n->arg[0], &os, x->ndim, x->shape, op, result, &red);
+		s = lower_kernel(p, &os, x->ndim, x->shape, op, result, &red);
 	if (s == AJ_OK)
 		s = add_reduction_call(p, &red, &os, op, calls, ncall);
 	if (s == AJ_OK && op == AJ_OP_MEAN)
@@ -642,15 +631,17 @@ static aj_status lower_reduction(aj_prog *p, uint32_t r, aj_array **result,
 
 enum { NEEDED = 1, CHECK = 2 };
 
-/* The reductions the assignment needs, in index order (operands first),
- * marked NEEDED, or CHECK for the checks of integer powers (which come
- * before their pow node, so the walk reaches them). */
-static uint32_t find_reductions(aj_prog *p, uint32_t root, uint8_t *need)
+/* The reductions the roots need, in index order (operands first), marked
+ * NEEDED, or CHECK for the checks of integer powers (which come before
+ * their pow node, so the walk reaches them). need has top + 1 entries. */
+static uint32_t find_reductions(aj_prog *p, const uint32_t *root, int nroot,
+				uint32_t top, uint8_t *need)
 {
 	uint32_t n = 0;
-	memset(need, 0, root + 1);
-	need[root] = NEEDED;
-	for (uint32_t i = root + 1; i-- > 0;) {
+	memset(need, 0, top + 1);
+	for (int r = 0; r < nroot; r++)
+		need[root[r]] = NEEDED;
+	for (uint32_t i = top + 1; i-- > 0;) {
 		if (!need[i])
 			continue;
 		const aj_node *nd = &p->node[i];
@@ -663,35 +654,198 @@ static uint32_t find_reductions(aj_prog *p, uint32_t root, uint8_t *need)
 	return n;
 }
 
-aj_status aj_fuse(aj_prog *p, const aj_assignment *as_, aj_kcall **calls,
-		  int *ncall)
+/* ---- rule 5: groups of assignments ---- */
+
+/*
+ * Rule 5: consecutive pending assignments share one loop nest, each with
+ * its output, while they have the same iteration space (output shape) and
+ * running them element by element together equals running them one after
+ * another. In the fused loop every member reads all its inputs at index i
+ * before any member writes index i, and reductions run before the loop.
+ * So a member may not read (in its loop or under a reduction) what an
+ * earlier member writes: it would see the old values. A member may not
+ * write what an earlier member reads in its loop, or another member's
+ * output, unless it is the identical view (then index i is read before it
+ * is written, and the later store wins, as in sequence). An assignment
+ * with a checked integer power starts a group: its check must run before
+ * anything of its group is written.
+ */
+enum { NEST = 1, BELOW = 2, MAX_GROUP = 16 };
+
+/* The arrays an assignment reads: in its loop nest (NEST) or under a
+ * reduction or check (BELOW). */
+typedef struct reads {
+	const aj_array **arr;
+	uint8_t *how;
+	int n;
+	bool checked; /* has an integer power's check */
+} reads;
+
+/* Fills r for root; flag is scratch of root + 1 entries. */
+static aj_status fill_reads(aj_prog *p, uint32_t root, uint8_t *flag, reads *r)
 {
-	uint32_t root = as_->node;
-	uint8_t *need = aj_arena_alloc(&p->arena, root + 1);
-	aj_array **result = aj_arena_alloc(&p->arena, (root + 1) * sizeof *result);
+	memset(flag, 0, root + 1);
+	memset(r, 0, sizeof *r);
+	flag[root] = NEST;
+	int nleaf = 0;
+	for (uint32_t i = root + 1; i-- > 0;) {
+		const aj_node *nd = &p->node[i];
+		if (!flag[i])
+			continue;
+		nleaf += nd->op == AJ_OP_ARRAY;
+		uint8_t f = aj_ops[nd->op].kind == AJ_KIND_REDUCE ? BELOW : flag[i];
+		for (int k = 0; k < aj_ops[nd->op].nin; k++)
+			flag[nd->arg[k]] |= f;
+		if (nd->op == AJ_OP_POW && nd->u.check) {
+			flag[nd->u.check] |= BELOW;
+			r->checked = true;
+		}
+	}
+	r->arr = aj_arena_alloc(&p->arena, (size_t)(nleaf ? nleaf : 1) * sizeof *r->arr);
+	r->how = aj_arena_alloc(&p->arena, (size_t)(nleaf ? nleaf : 1));
+	if (!r->arr || !r->how)
+		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+	for (uint32_t i = 0; i <= root; i++)
+		if (flag[i] && p->node[i].op == AJ_OP_ARRAY) {
+			r->arr[r->n] = p->node[i].u.array;
+			r->how[r->n++] = flag[i];
+		}
+	return AJ_OK;
+}
+
+/* Whether a and b may share a byte (their byte ranges meet). */
+static bool may_overlap(const aj_array *a, const aj_array *b)
+{
+	char *alo, *ahi, *blo, *bhi;
+	return aj_array_extent(a, &alo, &ahi) && aj_array_extent(b, &blo, &bhi) &&
+	       alo <= bhi && blo <= ahi;
+}
+
+/* Writing out disturbs one of the reads r of kind how; with same_index,
+ * a read of the identical view is not disturbed (it happens at the same
+ * index, before the write). */
+static bool disturbs(const aj_array *out, const reads *r, uint8_t how,
+		     bool same_index)
+{
+	for (int i = 0; i < r->n; i++)
+		if ((r->how[i] & how) && may_overlap(out, r->arr[i]) &&
+		    !(same_index && same_elements(out, r->arr[i])))
+			return true;
+	return false;
+}
+
+static bool same_shape(const aj_array *a, const aj_array *b)
+{
+	return a->ndim == b->ndim &&
+	       !memcmp(a->shape, b->shape, (size_t)a->ndim * sizeof a->shape[0]);
+}
+
+/* Why as[g] cannot join as[0 .. g) (reads r[0 .. g]), or NULL. */
+static const char *boundary(const aj_assignment *as, const reads *r, int g)
+{
+	const aj_array *out = as[g].out;
+	if (g == MAX_GROUP)
+		return "group full";
+	if (!same_shape(out, as[0].out))
+		return "shape change";
+	if (r[g].checked)
+		return "checked integer power";
+	for (int k = 0; k < g; k++) {
+		if (disturbs(as[k].out, &r[g], NEST | BELOW, false))
+			return "overlap: reads an earlier output";
+		if (disturbs(out, &r[k], NEST, true))
+			return "overlap: writes an earlier input";
+		if (may_overlap(out, as[k].out) && !same_elements(out, as[k].out))
+			return "overlap: outputs overlap";
+	}
+	return NULL;
+}
+
+/* Self-overlap of out, or a read of its own loop that it partially
+ * overlaps (reads under reductions run before it writes). */
+static aj_status check_member(aj_prog *p, const aj_array *out, const reads *r)
+{
+	if (self_overlaps(out))
+		return aj_prog_error(p, AJ_ERR_OVERLAP, "output elements overlap "
+				     "each other in memory");
+	for (int i = 0; i < r->n; i++)
+		if ((r->how[i] & NEST) && may_overlap(out, r->arr[i]) &&
+		    !same_elements(out, r->arr[i]))
+			return aj_prog_error(p, AJ_ERR_OVERLAP,
+					     "output partially overlaps an input "
+					     "(another view of the same memory): "
+					     "not supported yet");
+	return AJ_OK;
+}
+
+/* Lowers the group as[0 .. n) into g's calls: the reductions its members
+ * need (each once), then one kernel with an output per member. */
+static aj_status lower_group(aj_prog *p, const aj_assignment *as, int n, aj_group *g)
+{
+	uint32_t root[MAX_GROUP], top = 0;
+	aj_array *out[MAX_GROUP];
+	for (int k = 0; k < n; k++) {
+		root[k] = as[k].node;
+		out[k] = as[k].out;
+		top = root[k] > top ? root[k] : top;
+	}
+	uint8_t *need = aj_arena_alloc(&p->arena, top + 1);
+	aj_array **result = aj_arena_alloc(&p->arena, (top + 1) * sizeof *result);
 	if (!need || !result)
 		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
-	uint32_t nred = find_reductions(p, root, need);
+	uint32_t nred = find_reductions(p, root, n, top, need);
 	/* at most 6 per reduction: argmin's 2 fills, 2 of partials, the
 	 * chunked pass and the combination */
-	*calls = aj_arena_alloc(&p->arena, (6 * nred + 1) * sizeof **calls);
-	if (!*calls)
+	g->calls = aj_arena_alloc(&p->arena, (6 * nred + 1) * sizeof *g->calls);
+	if (!g->calls)
 		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
-	*ncall = 0;
-	for (uint32_t i = 0; i <= root; i++) {
+	for (uint32_t i = 0; i <= top; i++) {
 		if (!need[i] || aj_ops[p->node[i].op].kind != AJ_KIND_REDUCE)
 			continue;
-		aj_status s = lower_reduction(p, i, result, *calls, ncall);
+		aj_status s = lower_reduction(p, i, result, g->calls, &g->ncall);
 		if (s != AJ_OK)
 			return s;
 		if (need[i] == CHECK) { /* nonzero: an int ** negative int */
-			aj_kcall *c = &(*calls)[*ncall - 1];
+			aj_kcall *c = &g->calls[g->ncall - 1];
 			c->fail_if = (const uint8_t *)result[i]->data;
 			c->fail_msg = "Integers to negative integer powers are not allowed";
 		}
 	}
-	/* a reduction at the root is copied out by an elementwise kernel */
-	outputs os = {.out = as_->out};
-	return lower_kernel(p, root, &os, os.out->ndim, os.out->shape, AJ_NOP,
-			    result, &(*calls)[(*ncall)++]);
+	/* a reduction at a root is copied out by this elementwise kernel */
+	outputs os = {.n = n, .root = root, .out = out};
+	return lower_kernel(p, &os, out[0]->ndim, out[0]->shape, AJ_NOP, result,
+			    &g->calls[g->ncall++]);
+}
+
+aj_status aj_fuse(aj_prog *p, const aj_assignment *as, int nas, aj_group *g)
+{
+	memset(g, 0, sizeof *g);
+	uint32_t top = 0;
+	for (int k = 0; k < nas && k <= MAX_GROUP; k++)
+		top = as[k].node > top ? as[k].node : top;
+	reads *r = aj_arena_alloc(&p->arena, (MAX_GROUP + 1) * sizeof *r);
+	uint8_t *flag = aj_arena_alloc(&p->arena, top + 1);
+	if (!r || !flag)
+		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+	int n = 0;
+	g->why = "end of the pending work";
+	for (; n < nas; n++) {
+		const char *why = NULL;
+		if (n == MAX_GROUP)
+			why = boundary(as, r, n);
+		aj_status s = why ? AJ_OK : fill_reads(p, as[n].node, flag, &r[n]);
+		if (s != AJ_OK)
+			return s;
+		if (n > 0 && !why)
+			why = boundary(as, r, n);
+		if (why) {
+			g->why = why;
+			break;
+		}
+		s = check_member(p, as[n].out, &r[n]);
+		if (s != AJ_OK)
+			return s;
+	}
+	g->nassign = n;
+	return lower_group(p, as, n, g);
 }

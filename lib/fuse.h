@@ -9,10 +9,17 @@
 #include "core.h"
 #include "kernel.h"
 
-/* Lowers pending assignment a into *ncall kernel calls, to run in order
- * (scratch in p's arena). */
-aj_status aj_fuse(aj_prog *p, const aj_assignment *a, aj_kcall **calls,
-		  int *ncall);
+/* One group of pending assignments lowered together (fuse.c, rule 5). */
+typedef struct aj_group {
+	int nassign;     /* assignments it covers, from the first given */
+	const char *why; /* why the group ends there */
+	aj_kcall *calls; /* to run in order (scratch in p's arena) */
+	int ncall;
+} aj_group;
+
+/* Lowers the longest group that starts at as[0] of the nas pending
+ * assignments as[] into kernel calls. */
+aj_status aj_fuse(aj_prog *p, const aj_assignment *as, int nas, aj_group *g);
 
 /*
  * Fills call's loop nest from the full iteration space: ndim axes of extent

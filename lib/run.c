@@ -2,10 +2,12 @@
  * The driver: runs a program's pending assignments through the pipeline.
  *
  *   pending assignments (out = expr DAG)
- *        |  fuse     kernels per assignment: one loop nest per reduction and
- *        |           one for the rest; SSA values, casts, CSE; large
- *        |           reductions in fixed chunks              (fuse.c)
- *        |  alias    refuse unsupported overlap of out and inputs  (fuse.c)
+ *        |  fuse     groups of assignments sharing an iteration space: one
+ *        |           loop nest per reduction and one with an output per
+ *        |           assignment; SSA values, casts, CSE; large reductions
+ *        |           in fixed chunks                           (fuse.c)
+ *        |  alias    order hazards end a group; refuse unsupported
+ *        |           overlap of an output and its inputs       (fuse.c)
  *        |  sched    drop, flip, order and merge loops; stride classes (sched.c)
  *        |  key      canonical bytes of the kernel description     (cache.c)
  *        |  resolve  program memo -> context cache -> JIT compile   (cache.c, jit/)
@@ -15,9 +17,9 @@
  * Every assignment is fused, checked and compiled before the first kernel
  * runs, so a failing call writes nothing to any output. The one exception
  * is a data-dependent error (an integer raised to a negative exponent
- * array): its check runs with its assignment, before that assignment's
- * output is written; assignments before it in the same sync have run, as
- * NumPy statements would have.
+ * array): its check runs with its assignment's group, which it starts,
+ * before that assignment's output is written; assignments before it in
+ * the same sync have run, as NumPy statements would have.
  */
 #include "cache.h"
 #include "fuse.h"
@@ -92,20 +94,21 @@ aj_status aj_run(aj_prog *p)
 	uint32_t n = p->npending;
 	if (n == 0)
 		return AJ_OK;
-	aj_kcall **calls = aj_arena_alloc(&p->arena, n * sizeof *calls);
-	int *ncall = aj_arena_alloc(&p->arena, n * sizeof *ncall);
-	if (!calls || !ncall)
+	aj_group *g = aj_arena_alloc(&p->arena, n * sizeof *g);
+	if (!g)
 		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
-	for (uint32_t i = 0; i < n; i++) {
-		aj_status s = aj_fuse(p, &p->pending[i], &calls[i], &ncall[i]);
-		for (int j = 0; s == AJ_OK && j < ncall[i]; j++)
-			s = aj_cache_resolve(p, &calls[i][j]);
+	uint32_t ng = 0;
+	for (uint32_t i = 0; i < n; i += (uint32_t)g[ng++].nassign) {
+		aj_status s = aj_fuse(p, &p->pending[i], (int)(n - i), &g[ng]);
+		for (int j = 0; s == AJ_OK && j < g[ng].ncall; j++)
+			s = aj_cache_resolve(p, &g[ng].calls[j]);
 		if (s != AJ_OK)
 			return s;
 	}
-	for (uint32_t i = 0; i < n; i++) {
-		for (int j = 0; j < ncall[i]; j++) {
-			aj_kcall *c = &calls[i][j];
+	atomic_fetch_add_explicit(&p->ctx->groups, ng, memory_order_relaxed);
+	for (uint32_t i = 0; i < ng; i++) {
+		for (int j = 0; j < g[i].ncall; j++) {
+			aj_kcall *c = &g[i].calls[j];
 			if (c->nelem == 0)
 				continue;
 			run_call(p->ctx, c);

@@ -83,6 +83,9 @@ assert np.array_equal(np.load("d.npy"), a*b*2)
 grep -Eq 'kernels compiled [1-9][0-9]*, cache hits [0-9]+, kernels run [1-9][0-9]*, temporary bytes [0-9]+' err ||
 	fail "--stats printed: $(cat err)"
 expect_err "threads 2"
+# c and d share one loop nest: one group, one kernel
+expect_err "kernels run 1,"
+expect_err "groups 1"
 
 # Sliced and augmented assignments into an input, scalars from the command
 # line (int and float), a reduction, and the last expression's value.
