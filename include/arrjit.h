@@ -345,6 +345,44 @@ aj_status aj_view_broadcast(aj_ctx *ctx, const aj_array *a, int ndim,
 aj_status aj_view_expand_dims(aj_ctx *ctx, const aj_array *a, int axis,
 			      aj_array **out);
 
+/*
+ * NumPy's flip, squeeze, moveaxis, diagonal and ravel. Axes are NumPy's:
+ * [-ndim, ndim), negative counting from the end; one outside is AJ_ERR_ARG.
+ * In aj_exec text they are calls on arrays: flip(a), flip(a, axis=1),
+ * squeeze(a, 0), moveaxis(a, 0, -1), diagonal(a, offset=1, axis1=0,
+ * axis2=1), ravel(a[:, ::2]).
+ */
+/* The axis argument of flip and squeeze meaning every axis (NumPy's
+ * axis=None); no valid axis has this value. */
+#define AJ_ALL_AXES INT32_MIN
+/* Reverses axis, or every axis if AJ_ALL_AXES (a[..., ::-1, ...]). */
+aj_status aj_view_flip(aj_ctx *ctx, const aj_array *a, int axis,
+		       aj_array **out);
+/* Drops axis, which must have length 1 (else AJ_ERR_SHAPE), or every
+ * length-1 axis if AJ_ALL_AXES. */
+aj_status aj_view_squeeze(aj_ctx *ctx, const aj_array *a, int axis,
+			  aj_array **out);
+/* Moves axis src to position dst, the others keeping their order. */
+aj_status aj_view_moveaxis(aj_ctx *ctx, const aj_array *a, int src, int dst,
+			   aj_array **out);
+/*
+ * The diagonal of axes axis1 and axis2 as a new last axis, after a's other
+ * axes in order: its element i has index i on axis1 and i + offset on
+ * axis2 (i - offset and i if offset < 0); an offset past either edge gives
+ * length 0. Needs ndim >= 2 (else AJ_ERR_SHAPE) and two distinct axes
+ * (else AJ_ERR_ARG). Read-only, as NumPy's diagonal view is.
+ */
+aj_status aj_view_diagonal(aj_ctx *ctx, const aj_array *a, int64_t offset,
+			   int axis1, int axis2, aj_array **out);
+/*
+ * a's elements in C order as a 1-D view, when one stride steps through
+ * them all (length-1 axes aside; empty arrays always): a.reshape(-1).
+ * Otherwise AJ_ERR_LAYOUT, as a copy would be needed. Where NumPy's ravel
+ * copies an evenly strided, non-contiguous a (a[:, ::2]), this is a
+ * strided view of the same elements.
+ */
+aj_status aj_view_ravel(aj_ctx *ctx, const aj_array *a, aj_array **out);
+
 /* ---- programs and expressions ----------------------------------------- */
 
 aj_status aj_prog_new(aj_ctx *ctx, aj_prog **out);

@@ -1,7 +1,8 @@
 /*
  * Arrays and views: wrapping caller memory, owned buffers, and the NumPy
- * view operations (slice, index, permute, reshape, broadcast, expand_dims).
- * A view is a new handle over the same bytes; nothing is ever copied.
+ * view operations (slice, index, permute, reshape, broadcast, expand_dims,
+ * flip, squeeze, moveaxis, diagonal, ravel). A view is a new handle over
+ * the same bytes; nothing is ever copied.
  *
  * Invariants, established when a handle is made and kept by every view:
  * - Shape entries are >= 0, and the nonzero ones times the itemsize multiply
@@ -44,6 +45,15 @@ static int64_t wrapmul(int64_t a, int64_t b)
 {
 	int64_t r;
 	(void)__builtin_mul_overflow(a, b, &r);
+	return r;
+}
+
+/* a + b modulo 2^64: a diagonal's stride, which can wrap only where it
+ * never addresses memory (as for wrapmul). */
+static int64_t wrapadd(int64_t a, int64_t b)
+{
+	int64_t r;
+	(void)__builtin_add_overflow(a, b, &r);
 	return r;
 }
 
@@ -377,6 +387,17 @@ static bool norm_axis(int *axis, int n)
 	return true;
 }
 
+/* norm_axis for fn's argument what, recording the error when outside. */
+static aj_status take_axis(aj_ctx *ctx, const char *fn, const char *what,
+			   int *axis, int n)
+{
+	if (norm_axis(axis, n))
+		return AJ_OK;
+	return aj_ctx_error(ctx, AJ_ERR_ARG,
+			    "%s: %s %d out of range for %d dimensions", fn,
+			    what, *axis, n);
+}
+
 /* One bound of Python's slice.indices(): negative counts from the end, then
  * clamps to [lower, upper]; AJ_DEFAULT gives dflt. */
 static int64_t clamp_bound(int64_t i, int64_t n, int64_t lower, int64_t upper,
@@ -408,29 +429,36 @@ static void slice_indices(aj_slice s, int64_t n, int64_t *first, int64_t *len)
 	*first = b;
 }
 
+/* Makes t, a copy of a, into a[s]; s has a nonzero step per axis. */
+static void fill_slices(const aj_array *a, const aj_slice *s, aj_array *t)
+{
+	int64_t first[AJ_MAX_NDIM];
+	for (int k = 0; k < a->ndim; k++) {
+		int64_t step = s[k].step == AJ_DEFAULT ? 1 : s[k].step;
+		slice_indices(s[k], a->shape[k], &first[k], &t->shape[k]);
+		t->strides[k] = wrapmul(a->strides[k], step);
+	}
+	if (!is_empty(t))
+		for (int k = 0; k < a->ndim; k++)
+			t->data += first[k] * a->strides[k];
+}
+
 aj_status aj_view_slice(aj_ctx *ctx, const aj_array *a, const aj_slice *s,
 			aj_array **out)
 {
 	aj_array t;
-	int64_t first[AJ_MAX_NDIM];
 	aj_status st = view_start(ctx, "aj_view_slice", a, out, &t);
 	if (st)
 		return st;
 	if (!s && a->ndim > 0)
 		return aj_ctx_error(ctx, AJ_ERR_ARG,
 				    "aj_view_slice: slices are NULL");
-	for (int k = 0; k < a->ndim; k++) {
+	for (int k = 0; k < a->ndim; k++)
 		if (s[k].step == 0)
 			return aj_ctx_error(ctx, AJ_ERR_ARG,
 					    "aj_view_slice: step 0 on axis %d",
 					    k);
-		int64_t step = s[k].step == AJ_DEFAULT ? 1 : s[k].step;
-		slice_indices(s[k], a->shape[k], &first[k], &t.shape[k]);
-		t.strides[k] = wrapmul(a->strides[k], step);
-	}
-	if (!is_empty(&t))
-		for (int k = 0; k < a->ndim; k++)
-			t.data += first[k] * a->strides[k];
+	fill_slices(a, s, &t);
 	return publish(ctx, &t, out);
 }
 
@@ -439,13 +467,10 @@ aj_status aj_view_index(aj_ctx *ctx, const aj_array *a, int axis, int64_t i,
 {
 	aj_array t;
 	aj_status st = view_start(ctx, "aj_view_index", a, out, &t);
+	if (!st)
+		st = take_axis(ctx, "aj_view_index", "axis", &axis, a->ndim);
 	if (st)
 		return st;
-	if (!norm_axis(&axis, a->ndim))
-		return aj_ctx_error(ctx, AJ_ERR_ARG,
-				    "aj_view_index: axis %d out of range for "
-				    "%d dimensions",
-				    axis, a->ndim);
 	int64_t n = a->shape[axis];
 	if (i < -n || i >= n)
 		return aj_ctx_error(
@@ -472,11 +497,10 @@ static aj_status fill_perm(aj_ctx *ctx, int ndim, const int *perm, int *p)
 	bool seen[AJ_MAX_NDIM] = {false};
 	for (int k = 0; k < ndim; k++) {
 		int ax = perm ? perm[k] : ndim - 1 - k;
-		if (!norm_axis(&ax, ndim))
-			return aj_ctx_error(ctx, AJ_ERR_ARG,
-					    "aj_view_permute: axis %d out of "
-					    "range for %d dimensions",
-					    ax, ndim);
+		aj_status st =
+		    take_axis(ctx, "aj_view_permute", "axis", &ax, ndim);
+		if (st)
+			return st;
 		if (seen[ax])
 			return aj_ctx_error(ctx, AJ_ERR_ARG,
 					    "aj_view_permute: axis %d repeated",
@@ -485,6 +509,15 @@ static aj_status fill_perm(aj_ctx *ctx, int ndim, const int *perm, int *p)
 		p[k] = ax;
 	}
 	return AJ_OK;
+}
+
+/* Makes t's axis k a's axis p[k], for a permutation p. */
+static void permute_into(const aj_array *a, const int *p, aj_array *t)
+{
+	for (int k = 0; k < a->ndim; k++) {
+		t->shape[k] = a->shape[p[k]];
+		t->strides[k] = a->strides[p[k]];
+	}
 }
 
 aj_status aj_view_permute(aj_ctx *ctx, const aj_array *a, const int *perm,
@@ -498,10 +531,7 @@ aj_status aj_view_permute(aj_ctx *ctx, const aj_array *a, const int *perm,
 	st = fill_perm(ctx, a->ndim, perm, p);
 	if (st)
 		return st;
-	for (int k = 0; k < a->ndim; k++) {
-		t.shape[k] = a->shape[p[k]];
-		t.strides[k] = a->strides[p[k]];
-	}
+	permute_into(a, p, &t);
 	return publish(ctx, &t, out);
 }
 
@@ -621,14 +651,15 @@ static bool same_shape(const aj_array *a, int ndim, const int64_t *shape)
 	return true;
 }
 
-static aj_status layout_error(aj_ctx *ctx, const aj_array *a, const aj_array *t)
+static aj_status layout_error(aj_ctx *ctx, const char *fn, const aj_array *a,
+			      const aj_array *t)
 {
 	char s[SHAPE_TEXT], st[SHAPE_TEXT], ns[SHAPE_TEXT];
 	return aj_ctx_error(ctx, AJ_ERR_LAYOUT,
-			    "aj_view_reshape: shape %s with byte strides %s "
-			    "cannot be viewed as shape %s; assign it to a "
-			    "new array first",
-			    shape_str(s, a->ndim, a->shape),
+			    "%s: shape %s with byte strides %s cannot be "
+			    "viewed as shape %s without a copy; assign it to "
+			    "a new array first",
+			    fn, shape_str(s, a->ndim, a->shape),
 			    shape_str(st, a->ndim, a->strides),
 			    shape_str(ns, t->ndim, t->shape));
 }
@@ -657,7 +688,7 @@ aj_status aj_view_reshape(aj_ctx *ctx, const aj_array *a, int ndim,
 	if (st)
 		return st;
 	if (!fill_reshape_strides(a, &t))
-		return layout_error(ctx, a, &t);
+		return layout_error(ctx, "aj_view_reshape", a, &t);
 	return publish(ctx, &t, out);
 }
 
@@ -722,4 +753,146 @@ aj_status aj_view_expand_dims(aj_ctx *ctx, const aj_array *a, int axis,
 	for (int k = 0, j = 0; k <= a->ndim; k++)
 		shape[k] = k == axis ? 1 : a->shape[j++];
 	return aj_view_reshape(ctx, a, a->ndim + 1, shape, out);
+}
+
+/* NumPy's flip is the slice ::-1 of each flipped axis. */
+aj_status aj_view_flip(aj_ctx *ctx, const aj_array *a, int axis, aj_array **out)
+{
+	aj_array t;
+	aj_slice s[AJ_MAX_NDIM];
+	const char *fn = "aj_view_flip";
+	aj_status st = view_start(ctx, fn, a, out, &t);
+	if (!st && axis != AJ_ALL_AXES)
+		st = take_axis(ctx, fn, "axis", &axis, a->ndim);
+	if (st)
+		return st;
+	for (int k = 0; k < a->ndim; k++)
+		s[k] = axis == AJ_ALL_AXES || k == axis
+			   ? (aj_slice){AJ_DEFAULT, AJ_DEFAULT, -1}
+			   : AJ_ALL;
+	fill_slices(a, s, &t);
+	return publish(ctx, &t, out);
+}
+
+/* Dropping a length-1 axis moves no data and keeps the other strides. */
+aj_status aj_view_squeeze(aj_ctx *ctx, const aj_array *a, int axis,
+			  aj_array **out)
+{
+	aj_array t;
+	const char *fn = "aj_view_squeeze";
+	aj_status st = view_start(ctx, fn, a, out, &t);
+	if (!st && axis != AJ_ALL_AXES)
+		st = take_axis(ctx, fn, "axis", &axis, a->ndim);
+	if (st)
+		return st;
+	if (axis != AJ_ALL_AXES && a->shape[axis] != 1)
+		return aj_ctx_error(ctx, AJ_ERR_SHAPE,
+				    "%s: cannot squeeze axis %d of length "
+				    "%" PRId64 ", only length 1",
+				    fn, axis, a->shape[axis]);
+	t.ndim = 0;
+	for (int k = 0; k < a->ndim; k++) {
+		if (axis == AJ_ALL_AXES ? a->shape[k] == 1 : k == axis)
+			continue;
+		t.shape[t.ndim] = a->shape[k];
+		t.strides[t.ndim++] = a->strides[k];
+	}
+	return publish(ctx, &t, out);
+}
+
+aj_status aj_view_moveaxis(aj_ctx *ctx, const aj_array *a, int src, int dst,
+			   aj_array **out)
+{
+	aj_array t;
+	int p[AJ_MAX_NDIM];
+	const char *fn = "aj_view_moveaxis";
+	aj_status st = view_start(ctx, fn, a, out, &t);
+	if (!st)
+		st = take_axis(ctx, fn, "source axis", &src, a->ndim);
+	if (!st)
+		st = take_axis(ctx, fn, "destination axis", &dst, a->ndim);
+	if (st)
+		return st;
+	for (int k = 0, j = 0; k < a->ndim; k++) {
+		if (k == dst) {
+			p[k] = src;
+			continue;
+		}
+		if (j == src)
+			j++;
+		p[k] = j++;
+	}
+	permute_into(a, p, &t);
+	return publish(ctx, &t, out);
+}
+
+/* Length of the diagonal with the given offset through an n1 x n2 plane,
+ * 0 past an edge; never negates offset, which may be INT64_MIN. */
+static int64_t diag_len(int64_t n1, int64_t n2, int64_t offset)
+{
+	if (offset >= 0 ? offset >= n2 : offset <= -n1)
+		return 0;
+	if (offset >= 0)
+		n2 -= offset;
+	else
+		n1 += offset;
+	return n1 < n2 ? n1 : n2;
+}
+
+/*
+ * NumPy's PyArray_Diagonal: the other axes in order, then the diagonal,
+ * whose stride is the sum of the two axes' strides and whose first element
+ * is a[0, offset] (a[-offset, 0] below the main diagonal). Read-only, as
+ * NumPy made its diagonal views in 1.9.
+ */
+aj_status aj_view_diagonal(aj_ctx *ctx, const aj_array *a, int64_t offset,
+			   int axis1, int axis2, aj_array **out)
+{
+	aj_array t;
+	const char *fn = "aj_view_diagonal";
+	aj_status st = view_start(ctx, fn, a, out, &t);
+	if (!st && a->ndim < 2)
+		st = aj_ctx_error(ctx, AJ_ERR_SHAPE,
+				  "%s: needs at least 2 dimensions, not %d", fn,
+				  a->ndim);
+	if (!st)
+		st = take_axis(ctx, fn, "axis1", &axis1, a->ndim);
+	if (!st)
+		st = take_axis(ctx, fn, "axis2", &axis2, a->ndim);
+	if (!st && axis1 == axis2)
+		st = aj_ctx_error(ctx, AJ_ERR_ARG,
+				  "%s: axis1 and axis2 are the same axis, %d",
+				  fn, axis1);
+	if (st)
+		return st;
+	t.ndim = 0;
+	for (int k = 0; k < a->ndim; k++)
+		if (k != axis1 && k != axis2) {
+			t.shape[t.ndim] = a->shape[k];
+			t.strides[t.ndim++] = a->strides[k];
+		}
+	t.shape[t.ndim] = diag_len(a->shape[axis1], a->shape[axis2], offset);
+	t.strides[t.ndim++] = wrapadd(a->strides[axis1], a->strides[axis2]);
+	t.readonly = true;
+	if (!is_empty(&t))
+		t.data += offset >= 0 ? offset * a->strides[axis2]
+				      : -offset * a->strides[axis1];
+	return publish(ctx, &t, out);
+}
+
+/* NumPy's reshape(-1), whose strides nocopy_reshape already finds. */
+aj_status aj_view_ravel(aj_ctx *ctx, const aj_array *a, aj_array **out)
+{
+	aj_array t;
+	aj_status st = view_start(ctx, "aj_view_ravel", a, out, &t);
+	if (st)
+		return st;
+	/* As reshape, an unchanged shape keeps its stride. */
+	if (a->ndim == 1)
+		return publish(ctx, &t, out);
+	t.ndim = 1;
+	t.shape[0] = aj_array_size(a);
+	if (!fill_reshape_strides(a, &t))
+		return layout_error(ctx, "aj_view_ravel", a, &t);
+	return publish(ctx, &t, out);
 }

@@ -1,10 +1,10 @@
 /*
  * Expression and statement text to expression nodes: a recursive-descent
  * parser over numexpr-like text with Python's precedence, plus the
- * statements of aj_exec (assignments, subscripts). It builds nodes only
- * through the public builders, so the type and shape rules live in one
- * place; what names mean, and what an assignment does, belongs to the
- * caller's resolver (parse.h).
+ * statements of aj_exec (assignments, subscripts, view functions such as
+ * flip(a)). It builds nodes only through the public builders, so the type
+ * and shape rules live in one place; what names mean, and what an
+ * assignment does, belongs to the caller's resolver (parse.h).
  *
  * Invariants:
  * - Every parse function returns AJ_EXPR_NONE (or false) exactly when an
@@ -12,7 +12,8 @@
  * - Operators of one precedence level are folded in a loop, so a flat chain
  *   of any length uses constant stack, and so are statements, subscripts
  *   and postfixes. Apart from the fixed descent through the levels,
- *   recursion happens only through parse_nested(), which bounds it.
+ *   recursion happens only through parse_nested() and nested view calls
+ *   (flip(ravel(a))), both bounded by enter().
  * - Every message starts with its location: "column N: " for aj_parse,
  *   "line L, column C: " for programs (1-based, C counts bytes).
  * - Nothing is allocated here beyond what the builders and views allocate;
@@ -172,7 +173,7 @@ typedef struct parser {
 	aj_prog *p;
 	const char *text;
 	lexstate lx;
-	int depth;  /* nesting of parse_nested() calls */
+	int depth;  /* nesting levels entered (see enter()) */
 	bool stmts; /* a program: separators, "line L, column C" */
 	const aj_resolver *r;
 } parser;
@@ -457,6 +458,16 @@ static bool tok_word(const parser *ps, const char *word)
 	       memcmp(t->start, word, t->len) == 0;
 }
 
+static bool is_keyword(const token *t)
+{
+	static const char *const words[] = {"True", "False", "None"};
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (strlen(words[i]) == t->len &&
+		    memcmp(words[i], t->start, t->len) == 0)
+			return true;
+	return false;
+}
+
 /* The infix operator of level lv at the current token, or NULL. */
 static const struct oper *infix_at(const parser *ps, enum level lv)
 {
@@ -479,14 +490,22 @@ static bool at_call(const parser *ps)
 
 /* ---- grammar ---- */
 
-/* Runs fn one nesting level deeper, failing past MAX_DEPTH. */
+/* Goes one nesting level deeper, failing past MAX_DEPTH; the caller
+ * comes back out with ps->depth--. */
+static bool enter(parser *ps)
+{
+	if (ps->depth < MAX_DEPTH)
+		return ps->depth++, true;
+	fail(ps, AJ_ERR_PARSE, ps->lx.tok.start,
+	     "expression nested too deeply (limit %d levels)", MAX_DEPTH);
+	return false;
+}
+
+/* Runs fn one nesting level deeper. */
 static aj_expr parse_nested(parser *ps, aj_expr (*fn)(parser *))
 {
-	if (ps->depth >= MAX_DEPTH)
-		return fail(ps, AJ_ERR_PARSE, ps->lx.tok.start,
-			    "expression nested too deeply (limit %d levels)",
-			    MAX_DEPTH);
-	ps->depth++;
+	if (!enter(ps))
+		return AJ_EXPR_NONE;
 	aj_expr e = fn(ps);
 	ps->depth--;
 	return e;
@@ -951,25 +970,55 @@ static bool parse_postfix(parser *ps, aj_array *a, aj_array **out)
 	return true;
 }
 
+/* An array on its way to a leaf: a name's own array, or a view the parser
+ * owns (own) until it adopts or frees it. */
+typedef struct held {
+	aj_array *v;
+	bool own;
+} held;
+
+static void release(held *h)
+{
+	if (h->own)
+		aj_array_free(h->v);
+	h->own = false;
+}
+
+/* (subscript | '.' 'T')*: postfixes apply left to right; only the last
+ * view is kept. On failure h owns nothing. */
+static bool parse_postfixes(parser *ps, held *h)
+{
+	while (tok_is(ps, "[") || tok_is(ps, ".")) {
+		aj_array *next;
+		if (!parse_postfix(ps, h->v, &next))
+			return release(h), false;
+		if (next == h->v)
+			continue;
+		release(h);
+		*h = (held){next, true};
+	}
+	return true;
+}
+
+/* The leaf reading h, after the resolver has taken a view h owns. */
+static aj_expr leaf_of(parser *ps, held *h, const char *start)
+{
+	if (h->own && !adopt(ps, h->v, start))
+		return AJ_EXPR_NONE;
+	return built(ps, aj_leaf(ps->p, h->v), start);
+}
+
 /*
- * array := name (subscript | '.' 'T')*
- * Postfixes apply left to right; only the last view is kept.
+ * array := (name | view) (subscript | '.' 'T')*
+ * Here the name, bound to array a, has been read; parse_view_expr() is the
+ * other start.
  */
 static aj_expr parse_array(parser *ps, aj_array *a, const char *start)
 {
-	aj_array *v = a;
-	while (tok_is(ps, "[") || tok_is(ps, ".")) {
-		aj_array *next;
-		bool ok = parse_postfix(ps, v, &next);
-		if (v != a && (!ok || next != v))
-			aj_array_free(v);
-		if (!ok)
-			return AJ_EXPR_NONE;
-		v = next;
-	}
-	if (v != a && !adopt(ps, v, start))
+	held h = {a, false};
+	if (!parse_postfixes(ps, &h))
 		return AJ_EXPR_NONE;
-	return built(ps, aj_leaf(ps->p, v), start);
+	return leaf_of(ps, &h, start);
 }
 
 /* The value of a name bound to an expression, checked here so a bad
@@ -982,6 +1031,294 @@ static aj_expr name_value(parser *ps, const token *t, aj_expr e)
 	aj_status s = take_builder_error(ps, msg);
 	return fail(ps, s, t->start, "name '%.*s': %s", (int)t->len, t->start,
 		    msg);
+}
+
+/* ---- view functions ---- */
+
+/* How a parameter of a view function (after its array) is written. */
+enum param {
+	P_AXIS,		/* an axis number */
+	P_AXIS_OR_NONE, /* an axis number, or None for AJ_ALL_AXES */
+	P_INT,		/* any int64 literal */
+};
+
+#define MAX_VIEW_PARAMS 3
+
+typedef aj_status (*view_maker)(aj_ctx *ctx, const aj_array *a,
+				const int64_t *v, aj_array **out);
+
+static aj_status make_flip(aj_ctx *ctx, const aj_array *a, const int64_t *v,
+			   aj_array **out)
+{
+	return aj_view_flip(ctx, a, (int)v[0], out);
+}
+
+static aj_status make_squeeze(aj_ctx *ctx, const aj_array *a, const int64_t *v,
+			      aj_array **out)
+{
+	return aj_view_squeeze(ctx, a, (int)v[0], out);
+}
+
+static aj_status make_moveaxis(aj_ctx *ctx, const aj_array *a, const int64_t *v,
+			       aj_array **out)
+{
+	return aj_view_moveaxis(ctx, a, (int)v[0], (int)v[1], out);
+}
+
+static aj_status make_diagonal(aj_ctx *ctx, const aj_array *a, const int64_t *v,
+			       aj_array **out)
+{
+	return aj_view_diagonal(ctx, a, v[0], (int)v[1], (int)v[2], out);
+}
+
+static aj_status make_ravel(aj_ctx *ctx, const aj_array *a, const int64_t *v,
+			    aj_array **out)
+{
+	(void)v;
+	return aj_view_ravel(ctx, a, out);
+}
+
+/*
+ * viewfn := flip | squeeze | moveaxis | diagonal | ravel
+ * NumPy's names, parameters and defaults. Parameters after the array go by
+ * position or keyword, as in Python; the first nrequired have no default.
+ * form is the signature messages quote.
+ */
+/* clang-format off */
+static const struct view_fn {
+	const char *name;
+	int nparam, nrequired;
+	const char *param[MAX_VIEW_PARAMS];
+	enum param kind[MAX_VIEW_PARAMS];
+	int64_t dflt[MAX_VIEW_PARAMS];
+	view_maker make;
+	const char *form;
+} view_fns[] = {
+    {"flip", 1, 0, {"axis"}, {P_AXIS_OR_NONE}, {AJ_ALL_AXES}, make_flip,
+     "flip(a, axis=None)"},
+    {"squeeze", 1, 0, {"axis"}, {P_AXIS_OR_NONE}, {AJ_ALL_AXES},
+     make_squeeze, "squeeze(a, axis=None)"},
+    {"moveaxis", 2, 2, {"source", "destination"}, {P_AXIS, P_AXIS},
+     {0, 0}, make_moveaxis, "moveaxis(a, source, destination)"},
+    {"diagonal", 3, 0, {"offset", "axis1", "axis2"},
+     {P_INT, P_AXIS, P_AXIS}, {0, 0, 1}, make_diagonal,
+     "diagonal(a, offset=0, axis1=0, axis2=1)"},
+    {"ravel", 0, 0, {NULL}, {P_AXIS}, {0}, make_ravel, "ravel(a)"},
+};
+/* clang-format on */
+
+/* The view function named by token t, or NULL. */
+static const struct view_fn *find_view_fn(const token *t)
+{
+	for (size_t i = 0; i < sizeof view_fns / sizeof view_fns[0]; i++)
+		if (strlen(view_fns[i].name) == t->len &&
+		    memcmp(view_fns[i].name, t->start, t->len) == 0)
+			return &view_fns[i];
+	return NULL;
+}
+
+/* Whether the current token names a keyword argument: name '=' (not '=='). */
+static bool at_keyword(const parser *ps)
+{
+	const char *s = skip_blank(ps, ps->lx.pos);
+	return ps->lx.tok.kind == TK_NAME && s[0] == '=' && s[1] != '=';
+}
+
+/* value := INT | '-' INT | None, as kind allows, into *v. */
+static bool parse_param(parser *ps, enum param kind, int64_t *v)
+{
+	int axis;
+	if (kind == P_AXIS_OR_NONE && tok_word(ps, "None")) {
+		advance(ps);
+		return *v = AJ_ALL_AXES, true;
+	}
+	if (kind != P_INT)
+		return parse_int(ps, &axis) && (*v = axis, true);
+	bool neg = tok_is(ps, "-");
+	if (neg || tok_is(ps, "+"))
+		advance(ps);
+	if (ps->lx.tok.kind != TK_INT)
+		return expected(ps, "an integer"), false;
+	*v = neg ? -ps->lx.tok.u.ival : ps->lx.tok.u.ival;
+	advance(ps);
+	return true;
+}
+
+/* Which parameter of f the keyword t names, or -1. */
+static int param_index(const struct view_fn *f, const token *t)
+{
+	for (int k = 0; k < f->nparam; k++)
+		if (strlen(f->param[k]) == t->len &&
+		    memcmp(f->param[k], t->start, t->len) == 0)
+			return k;
+	return -1;
+}
+
+/* The parameter of f that the next argument sets, by keyword (consuming
+ * "name =") or by position; -1 with the error recorded. */
+static int param_slot(parser *ps, const struct view_fn *f, int *npos,
+		      bool *keywords)
+{
+	const token t = ps->lx.tok;
+	if (at_keyword(ps)) {
+		int k = param_index(f, &t);
+		if (k < 0)
+			return fail(ps, AJ_ERR_PARSE, t.start,
+				    "%s() has no parameter '%.*s'; the form "
+				    "is %s",
+				    f->name, (int)t.len, t.start, f->form),
+			       -1;
+		advance(ps);
+		advance(ps);
+		*keywords = true;
+		return k;
+	}
+	if (*keywords)
+		return fail(ps, AJ_ERR_PARSE, t.start,
+			    "positional argument follows keyword argument"),
+		       -1;
+	if (*npos == f->nparam)
+		return fail(ps, AJ_ERR_PARSE, t.start,
+			    "too many arguments; the form is %s", f->form),
+		       -1;
+	return (*npos)++;
+}
+
+/*
+ * params := (',' (param '=')? value)*
+ * Python's rules: positional values first, in order, then keywords; no
+ * parameter twice; every required one given. v starts as f's defaults.
+ */
+static bool parse_view_params(parser *ps, const struct view_fn *f,
+			      const char *at, int64_t *v)
+{
+	bool set[MAX_VIEW_PARAMS] = {false}, keywords = false;
+	int npos = 0;
+	memcpy(v, f->dflt, sizeof f->dflt);
+	while (tok_is(ps, ",")) {
+		advance(ps);
+		const char *arg = ps->lx.tok.start;
+		int k = param_slot(ps, f, &npos, &keywords);
+		if (k < 0)
+			return false;
+		if (set[k])
+			return fail(ps, AJ_ERR_PARSE, arg,
+				    "%s() got two values for '%s'", f->name,
+				    f->param[k]),
+			       false;
+		set[k] = true;
+		if (!parse_param(ps, f->kind[k], &v[k]))
+			return false;
+	}
+	for (int k = 0; k < f->nrequired; k++)
+		if (!set[k])
+			return fail(ps, AJ_ERR_PARSE, at,
+				    "%s() is missing '%s'; the form is %s",
+				    f->name, f->param[k], f->form),
+			       false;
+	return true;
+}
+
+static bool parse_view(parser *ps, held *h);
+
+/* Records that f was given an expression at at, where only an array will
+ * do for now; returns false. */
+static bool not_array(parser *ps, const struct view_fn *f, const char *at)
+{
+	fail(ps, AJ_ERR_PARSE, at,
+	     "%s() of an expression is not supported yet: its argument must "
+	     "be an array's name, perhaps subscripted, or another view",
+	     f->name);
+	return false;
+}
+
+/* The array that starts f's argument: a name bound to an array, or a
+ * nested view call. On failure h owns nothing. */
+static bool parse_view_operand(parser *ps, const struct view_fn *f, held *h)
+{
+	const token t = ps->lx.tok;
+	aj_expr e = AJ_EXPR_NONE;
+	*h = (held){NULL, false};
+	if (t.kind == TK_NAME && at_call(ps) && find_view_fn(&t)) {
+		if (!enter(ps))
+			return false;
+		bool ok = parse_view(ps, h);
+		ps->depth--;
+		return ok;
+	}
+	if (t.kind != TK_NAME || at_call(ps) || is_keyword(&t))
+		return not_array(ps, f, t.start);
+	if (!ps->r->lookup(ps->r->env, t.start, t.len, &h->v, &e))
+		return fail(ps, AJ_ERR_NAME, t.start, "unknown name '%.*s'",
+			    (int)t.len, t.start),
+		       false;
+	if (h->v == NULL) {
+		if (name_value(ps, &t, e).id != AJ_EXPR_NONE.id)
+			fail(ps, AJ_ERR_PARSE, t.start,
+			     "%s() of an expression is not supported yet "
+			     "('%.*s' is not an array)",
+			     f->name, (int)t.len, t.start);
+		return false;
+	}
+	advance(ps);
+	return true;
+}
+
+/* f's argument, an array (see parse_array()), up to the ',' or ')' after
+ * it. On failure h owns nothing. */
+static bool parse_view_arg(parser *ps, const struct view_fn *f,
+			   const char *open, held *h)
+{
+	const char *start = ps->lx.tok.start;
+	if (!parse_view_operand(ps, f, h) || !parse_postfixes(ps, h))
+		return false;
+	if (tok_is(ps, ",") || tok_is(ps, ")"))
+		return true;
+	release(h);
+	const token *t = &ps->lx.tok;
+	if (t->kind == TK_OPER && t->u.oper->level > LV_ASSIGN)
+		return not_array(ps, f, start);
+	return expected_close(ps, "',' or ')'", open), false;
+}
+
+/*
+ * view := viewfn '(' array params ')'
+ * The current token is the function's name. h gets the view, which the
+ * caller owns; on failure h owns nothing.
+ */
+static bool parse_view(parser *ps, held *h)
+{
+	const struct view_fn *f = find_view_fn(&ps->lx.tok);
+	const char *at = ps->lx.tok.start;
+	int64_t v[MAX_VIEW_PARAMS];
+	advance(ps);
+	const char *open = ps->lx.tok.start;
+	advance(ps);
+	if (!parse_view_arg(ps, f, open, h))
+		return false;
+	bool ok = parse_view_params(ps, f, at, v);
+	if (ok && !tok_is(ps, ")"))
+		ok = (expected_close(ps, "',' or ')'", open), false);
+	if (!ok)
+		return release(h), false;
+	advance(ps);
+	aj_array *next = NULL;
+	aj_status s = f->make(ps->p->ctx, h->v, v, &next);
+	release(h);
+	if (s != AJ_OK)
+		return fail(ps, s, at, "%s", aj_ctx_errmsg(ps->p->ctx)), false;
+	*h = (held){next, true};
+	return true;
+}
+
+/* A view call as an operand, with postfixes: flip(a)[0], diagonal(a).T. */
+static aj_expr parse_view_expr(parser *ps)
+{
+	const char *start = ps->lx.tok.start;
+	held h;
+	if (!parse_view(ps, &h) || !parse_postfixes(ps, &h))
+		return AJ_EXPR_NONE;
+	return leaf_of(ps, &h, start);
 }
 
 /* A bound name's value: an array (with its postfixes) or an expression. */
@@ -1011,7 +1348,7 @@ static aj_expr parse_paren(parser *ps)
 	return e;
 }
 
-/* atom := number | True | False | call | name | '(' expr ')' */
+/* atom := number | True | False | view | call | name | '(' expr ')' */
 static aj_expr parse_atom(parser *ps)
 {
 	const token t = ps->lx.tok;
@@ -1032,7 +1369,8 @@ static aj_expr parse_atom(parser *ps)
 			break;
 		}
 		if (at_call(ps))
-			return parse_call(ps);
+			return find_view_fn(&t) ? parse_view_expr(ps)
+						: parse_call(ps);
 		return parse_name(ps);
 	default:
 		if (tok_is(ps, "("))
@@ -1045,8 +1383,8 @@ static aj_expr parse_atom(parser *ps)
 
 /*
  * primary := atom
- * Names bound to arrays took their postfixes in parse_array(); one left
- * here follows something that is not an array.
+ * Arrays (names bound to arrays, views) took their postfixes in
+ * parse_postfixes(); one left here follows something that is not an array.
  */
 static aj_expr parse_primary(parser *ps)
 {
@@ -1181,16 +1519,6 @@ static enum scan scan_target(parser *ps, target *tg)
 		return TARGET;
 	ps->lx = start;
 	return NOT_TARGET;
-}
-
-static bool is_keyword(const token *t)
-{
-	static const char *const words[] = {"True", "False", "None"};
-	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
-		if (strlen(words[i]) == t->len &&
-		    memcmp(words[i], t->start, t->len) == 0)
-			return true;
-	return false;
 }
 
 /*

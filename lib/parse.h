@@ -21,9 +21,9 @@ typedef struct aj_resolver {
 	 * an error recorded if building that value failed. */
 	bool (*lookup)(void *env, const char *name, size_t len,
 		       aj_array **array, aj_expr *expr);
-	/* Takes ownership of view, made for a subscript or .T; it must live
-	 * until the work reading it has run. On failure frees view. NULL when
-	 * no name can be an array. */
+	/* Takes ownership of view, made for a subscript, .T or a view
+	 * function such as flip(a); it must live until the work reading it
+	 * has run. On failure frees view. NULL when no name can be an array. */
 	bool (*adopt)(void *env, aj_array *view);
 	/* Statements only. name = value: into target, when not NULL (the
 	 * name's array or a view of it, as a pending assignment), else a

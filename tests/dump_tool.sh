@@ -1,7 +1,9 @@
 #!/bin/sh
 # arrjit-dump end to end: the ISA shows in the optimised IR (vector width
 # and SLEEF variant), the cache key does not depend on sizes, and a bad
-# expression fails with a column.
+# expression fails with a column. A program dumps its pending work in
+# fusion groups: results get outputs, intermediates stay lazy, and a bad
+# program fails with a line and column.
 #
 # usage: tests/dump_tool.sh path/to/arrjit-dump
 set -eu
@@ -24,6 +26,10 @@ run() {
 
 expect_out() {
 	grep -qF -- "$1" "$tmp/out" || fail "output of $2 lacks '$1'"
+}
+
+expect_no_out() {
+	! grep -qF -- "$1" "$tmp/out" || fail "output of $2 has '$1'"
 }
 
 has_cpu_flag() {
@@ -67,11 +73,68 @@ fi
 grep -q 'column 10' "$tmp/err" || fail "no 'column 10' in: $(cat "$tmp/err")"
 [ ! -s "$tmp/out" ] || fail "a bad expression printed to stdout"
 
+# Programs. t is read by later statements, so it stays lazy: c and d are
+# the results, two outputs of one kernel.
+prog='t = a*b; c = t + 1; d = t*2'
+run --stage fused "$prog"
+expect_out "group 0: out0..out1, 1 kernel; ends: end of the pending work" \
+	"'$prog'"
+expect_no_out "group 1" "'$prog'"
+expect_no_out "out2" "'$prog'"
+run --stage dag "$prog"
+expect_out "out1 float64 (1024,)" "--stage dag '$prog'"
+expect_no_out "out2" "--stage dag '$prog'"
+
+# --dtype and --shape set the inputs; results follow their expressions.
+run --stage dag --dtype a=float32,b=float32 --shape a=10x3,b=3 "$prog"
+expect_out "out0 float32 (10, 3)" "'$prog' with float32 inputs"
+if "$tool" --stage dag --shape c=5 "$prog" >/dev/null 2>"$tmp/err"; then
+	fail "--shape of a result exited 0"
+fi
+grep -qF "not an input" "$tmp/err" || fail "--shape c: $(cat "$tmp/err")"
+
+# aj_exec binds c to a lazy expression that d reads: one output, d.
+prog='c = a + 1; d = c * 2'
+run --stage fused "$prog"
+expect_out "group 0: out0..out0, 1 kernel; ends: end of the pending work" \
+	"'$prog'"
+expect_no_out "out1" "'$prog'"
+
+# a is an input written in place, then read: b's loop must wait for it.
+prog='a += 1; b = a * 2'
+run --stage fused "$prog"
+expect_out "group 0: out0..out0, 1 kernel; ends: overlap: reads an earlier output" \
+	"'$prog'"
+expect_out "group 1: out1..out1, 1 kernel; ends: end of the pending work" \
+	"'$prog'"
+
+# The value of the last expression statement is a result too, and b,
+# which it reads, is now an intermediate. Every stage prints.
+run "$prog; b - 1"
+for stage in dag fused ir opt asm key; do
+	expect_out "== $stage ==" "--stage all of a program"
+done
+expect_out "group 1: out1..out1, 1 kernel" "'$prog; b - 1'"
+expect_out "subtract" "'$prog; b - 1'"
+expect_no_out "out2" "'$prog; b - 1'"
+
+# A bad program: exit 2, the line and column with a caret on stderr,
+# nothing on stdout.
+prog=$(printf 'c = a + 1\nd = c +* 2')
+status=0
+"$tool" --stage fused "$prog" >"$tmp/out" 2>"$tmp/err" || status=$?
+[ "$status" -eq 2 ] || fail "a bad program exited $status, not 2"
+grep -q 'line 2, column 8' "$tmp/err" ||
+	fail "no 'line 2, column 8' in: $(cat "$tmp/err")"
+grep -qx '         ^' "$tmp/err" || fail "no caret in: $(cat "$tmp/err")"
+[ ! -s "$tmp/out" ] || fail "a bad program printed to stdout"
+
 # A bad option is an error too; --help is not.
 if "$tool" --stage nosuch "$expr" >/dev/null 2>&1; then
 	fail "an unknown stage exited 0"
 fi
 run --help
 expect_out "usage:" "--help"
+expect_out "PROGRAM" "--help"
 
 echo "dump_tool: ok"

@@ -1121,6 +1121,469 @@ static void test_expand_to_max(void **state)
 	aj_ctx_free(ctx);
 }
 
+/* ---- flip, squeeze, moveaxis, diagonal, ravel ------------------------- */
+
+/* a is (2, 3, 4) in these maps. */
+static void map_flip1(const int64_t *i, int64_t *o)
+{
+	o[0] = i[0];
+	o[1] = 2 - i[1];
+	o[2] = i[2];
+}
+
+static void map_flip_last(const int64_t *i, int64_t *o)
+{
+	o[0] = i[0];
+	o[1] = i[1];
+	o[2] = 3 - i[2];
+}
+
+static void map_flip_all(const int64_t *i, int64_t *o)
+{
+	o[0] = 1 - i[0];
+	o[1] = 2 - i[1];
+	o[2] = 3 - i[2];
+}
+
+static void test_flip(void **state)
+{
+	orig o = make_orig(3, (int64_t[]){2, 3, 4}, true);
+	aj_array *v, *w, *out = SENTINEL;
+	const int64_t shape[] = {2, 3, 4};
+	const char *fn = "aj_view_flip";
+	REF_OK_CTX(o.ctx, aj_view_flip(o.ctx, o.a, 1, &v));
+	check_view(&o, v, 3, shape, map_flip1);
+	check_strides(v, 3, (int64_t[]){96, -32, 8});
+	assert_ptr_equal(aj_array_data(v), (char *)o.mem + 2 * 32);
+	/* Flipping back gives a's own data and strides. */
+	REF_OK_CTX(o.ctx, aj_view_flip(o.ctx, v, -2, &w));
+	check_strides(w, 3, (int64_t[]){96, 32, 8});
+	assert_ptr_equal(aj_array_data(w), o.mem);
+	aj_array_free(w);
+	aj_array_free(v);
+	REF_OK_CTX(o.ctx, aj_view_flip(o.ctx, o.a, -1, &v));
+	check_view(&o, v, 3, shape, map_flip_last);
+	aj_array_free(v);
+	REF_OK_CTX(o.ctx, aj_view_flip(o.ctx, o.a, AJ_ALL_AXES, &v));
+	check_view(&o, v, 3, shape, map_flip_all);
+	check_strides(v, 3, (int64_t[]){-96, -32, -8});
+	assert_ptr_equal(aj_array_data(v), o.mem + 23);
+	assert_false(aj_array_readonly(v));
+	aj_array_free(v);
+	expect_fail(o.ctx, aj_view_flip(o.ctx, o.a, 3, &out), AJ_ERR_ARG, &out,
+		    fn);
+	expect_fail(o.ctx, aj_view_flip(o.ctx, o.a, -4, &out), AJ_ERR_ARG, &out,
+		    fn);
+	expect_fail(o.ctx, aj_view_flip(o.ctx, o.a, INT32_MAX, &out),
+		    AJ_ERR_ARG, &out, fn);
+	free_orig(&o);
+}
+
+/* a is (1, 3, 1, 2) in these maps. */
+static void map_squeeze_all(const int64_t *i, int64_t *o)
+{
+	o[0] = 0;
+	o[1] = i[0];
+	o[2] = 0;
+	o[3] = i[1];
+}
+
+static void map_squeeze0(const int64_t *i, int64_t *o)
+{
+	o[0] = 0;
+	o[1] = i[0];
+	o[2] = i[1];
+	o[3] = i[2];
+}
+
+static void map_squeeze2(const int64_t *i, int64_t *o)
+{
+	o[0] = i[0];
+	o[1] = i[1];
+	o[2] = 0;
+	o[3] = i[2];
+}
+
+static void test_squeeze(void **state)
+{
+	orig o = make_orig(4, (int64_t[]){1, 3, 1, 2}, true);
+	orig q = make_orig(2, (int64_t[]){3, 1}, false);
+	aj_array *v, *b, *out = SENTINEL;
+	const char *fn = "aj_view_squeeze";
+	REF_OK_CTX(o.ctx, aj_view_squeeze(o.ctx, o.a, AJ_ALL_AXES, &v));
+	check_view(&o, v, 2, (int64_t[]){3, 2}, map_squeeze_all);
+	check_strides(v, 2, (int64_t[]){16, 8});
+	aj_array_free(v);
+	REF_OK_CTX(o.ctx, aj_view_squeeze(o.ctx, o.a, 0, &v));
+	check_view(&o, v, 3, (int64_t[]){3, 1, 2}, map_squeeze0);
+	check_strides(v, 3, (int64_t[]){16, 16, 8});
+	aj_array_free(v);
+	REF_OK_CTX(o.ctx, aj_view_squeeze(o.ctx, o.a, -2, &v));
+	check_view(&o, v, 3, (int64_t[]){1, 3, 2}, map_squeeze2);
+	check_strides(v, 3, (int64_t[]){48, 16, 8});
+	/* No length-1 axis left: the same shape and strides. */
+	REF_OK_CTX(o.ctx, aj_view_squeeze(o.ctx, v, 0, &b));
+	aj_array_free(v);
+	REF_OK_CTX(o.ctx, aj_view_squeeze(o.ctx, b, AJ_ALL_AXES, &v));
+	check_strides(v, 2, (int64_t[]){16, 8});
+	check_sequence(b, v);
+	aj_array_free(v);
+	aj_array_free(b);
+	expect_fail(o.ctx, aj_view_squeeze(o.ctx, o.a, 1, &out), AJ_ERR_SHAPE,
+		    &out, fn);
+	expect_fail(o.ctx, aj_view_squeeze(o.ctx, o.a, -1, &out), AJ_ERR_SHAPE,
+		    &out, fn);
+	expect_fail(o.ctx, aj_view_squeeze(o.ctx, o.a, 4, &out), AJ_ERR_ARG,
+		    &out, fn);
+	expect_fail(o.ctx, aj_view_squeeze(o.ctx, o.a, -5, &out), AJ_ERR_ARG,
+		    &out, fn);
+	/* A broadcast stays read-only; its stride-0 axes go. */
+	REF_OK_CTX(q.ctx,
+		   aj_view_broadcast(q.ctx, q.a, 3, (int64_t[]){1, 3, 1}, &b));
+	REF_OK_CTX(q.ctx, aj_view_squeeze(q.ctx, b, AJ_ALL_AXES, &v));
+	check_shape(v, 1, (int64_t[]){3});
+	check_strides(v, 1, (int64_t[]){8});
+	assert_true(aj_array_readonly(v));
+	assert_int_equal(elem(v, (int64_t[]){2}), BASE + 2);
+	aj_array_free(v);
+	aj_array_free(b);
+	free_orig(&o);
+	free_orig(&q);
+}
+
+/* a is (2, 3, 4) in these maps. */
+static void map_move_first_last(const int64_t *i, int64_t *o)
+{
+	o[0] = i[2];
+	o[1] = i[0];
+	o[2] = i[1];
+}
+
+static void map_move_last_first(const int64_t *i, int64_t *o)
+{
+	o[0] = i[1];
+	o[1] = i[2];
+	o[2] = i[0];
+}
+
+static void map_move_0_1(const int64_t *i, int64_t *o)
+{
+	o[0] = i[1];
+	o[1] = i[0];
+	o[2] = i[2];
+}
+
+static void map_same3(const int64_t *i, int64_t *o)
+{
+	o[0] = i[0];
+	o[1] = i[1];
+	o[2] = i[2];
+}
+
+static void test_moveaxis(void **state)
+{
+	orig o = make_orig(3, (int64_t[]){2, 3, 4}, false);
+	aj_array *v, *out = SENTINEL;
+	const char *fn = "aj_view_moveaxis";
+	REF_OK_CTX(o.ctx, aj_view_moveaxis(o.ctx, o.a, 0, -1, &v));
+	check_view(&o, v, 3, (int64_t[]){3, 4, 2}, map_move_first_last);
+	check_strides(v, 3, (int64_t[]){32, 8, 96});
+	aj_array_free(v);
+	REF_OK_CTX(o.ctx, aj_view_moveaxis(o.ctx, o.a, -1, 0, &v));
+	check_view(&o, v, 3, (int64_t[]){4, 2, 3}, map_move_last_first);
+	check_strides(v, 3, (int64_t[]){8, 96, 32});
+	aj_array_free(v);
+	REF_OK_CTX(o.ctx, aj_view_moveaxis(o.ctx, o.a, 0, 1, &v));
+	check_view(&o, v, 3, (int64_t[]){3, 2, 4}, map_move_0_1);
+	aj_array_free(v);
+	REF_OK_CTX(o.ctx, aj_view_moveaxis(o.ctx, o.a, 1, -2, &v));
+	check_view(&o, v, 3, (int64_t[]){2, 3, 4}, map_same3);
+	check_strides(v, 3, (int64_t[]){96, 32, 8});
+	aj_array_free(v);
+	expect_fail(o.ctx, aj_view_moveaxis(o.ctx, o.a, 3, 0, &out), AJ_ERR_ARG,
+		    &out, fn);
+	expect_fail(o.ctx, aj_view_moveaxis(o.ctx, o.a, 0, -4, &out),
+		    AJ_ERR_ARG, &out, fn);
+	free_orig(&o);
+}
+
+/* Checks a read-only diagonal of n elements of a (3, 4) original, element
+ * i being a[row0 + i, col0 + i]. */
+static void check_diag(const aj_array *v, int64_t n, int64_t row0, int64_t col0)
+{
+	check_shape(v, 1, &n);
+	assert_true(aj_array_readonly(v));
+	if (n == 0) {
+		check_empty_in_bounds(v);
+		return;
+	}
+	check_strides(v, 1, (int64_t[]){40});
+	for (int64_t i = 0; i < n; i++)
+		assert_int_equal(elem(v, &i), BASE + (row0 + i) * 4 + col0 + i);
+}
+
+static void test_diagonal_2d(void **state)
+{
+	orig o = make_orig(2, (int64_t[]){3, 4}, true);
+	/* offset, axis1, axis2, then NumPy's length and first element */
+	static const struct {
+		int64_t offset;
+		int axis1, axis2;
+		int64_t n, row0, col0;
+	} cases[] = {
+	    {0, 0, 1, 3, 0, 0},
+	    {1, 0, 1, 3, 0, 1},
+	    {3, 0, 1, 1, 0, 3},
+	    {4, 0, 1, 0, 0, 0},
+	    {-1, 0, 1, 2, 1, 0},
+	    {-2, 0, 1, 1, 2, 0},
+	    {-3, 0, 1, 0, 0, 0},
+	    {INT64_MAX, 0, 1, 0, 0, 0},
+	    {INT64_MIN, 0, 1, 0, 0, 0},
+	    {1, 1, 0, 2, 1, 0},
+	    {-1, -1, -2, 3, 0, 1},
+	    {-3, 1, 0, 1, 0, 3},
+	    {INT64_MIN + 1, -1, 0, 0, 0, 0},
+	};
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		aj_array *v;
+		REF_OK_CTX(o.ctx, aj_view_diagonal(o.ctx, o.a, cases[c].offset,
+						   cases[c].axis1,
+						   cases[c].axis2, &v));
+		check_diag(v, cases[c].n, cases[c].row0, cases[c].col0);
+		aj_array_free(v);
+	}
+	assert_false(aj_array_readonly(o.a));
+	free_orig(&o);
+}
+
+/* a is (2, 3, 4) in these maps; the diagonal is the last axis. */
+static void map_diag_02(const int64_t *i, int64_t *o)
+{
+	o[0] = i[1];
+	o[1] = i[0];
+	o[2] = i[1];
+}
+
+static void map_diag_20_off1(const int64_t *i, int64_t *o)
+{
+	o[0] = i[1] + 1;
+	o[1] = i[0];
+	o[2] = i[1];
+}
+
+static void map_diag_12_below(const int64_t *i, int64_t *o)
+{
+	o[0] = i[0];
+	o[1] = i[1] + 1;
+	o[2] = i[1];
+}
+
+static void test_diagonal_3d(void **state)
+{
+	orig o = make_orig(3, (int64_t[]){2, 3, 4}, false);
+	aj_array *v, *z, *out = SENTINEL;
+	const char *fn = "aj_view_diagonal";
+	REF_OK_CTX(o.ctx, aj_view_diagonal(o.ctx, o.a, 0, 0, 2, &v));
+	check_view(&o, v, 2, (int64_t[]){3, 2}, map_diag_02);
+	check_strides(v, 2, (int64_t[]){32, 104});
+	aj_array_free(v);
+	REF_OK_CTX(o.ctx, aj_view_diagonal(o.ctx, o.a, 1, 2, 0, &v));
+	check_view(&o, v, 2, (int64_t[]){3, 1}, map_diag_20_off1);
+	aj_array_free(v);
+	REF_OK_CTX(o.ctx, aj_view_diagonal(o.ctx, o.a, -1, 1, -1, &v));
+	check_view(&o, v, 2, (int64_t[]){2, 2}, map_diag_12_below);
+	aj_array_free(v);
+	/* An empty other axis empties the view, whatever the offset. */
+	REF_OK_CTX(o.ctx,
+		   aj_view_slice(o.ctx, o.a,
+				 (aj_slice[]){AJ_ALL, {3, D, 1}, AJ_ALL}, &z));
+	REF_OK_CTX(o.ctx, aj_view_diagonal(o.ctx, z, 1, 0, 2, &v));
+	check_shape(v, 2, (int64_t[]){0, 2});
+	check_empty_in_bounds(v);
+	aj_array_free(v);
+	aj_array_free(z);
+	expect_fail(o.ctx, aj_view_diagonal(o.ctx, o.a, 0, 1, 1, &out),
+		    AJ_ERR_ARG, &out, fn);
+	expect_fail(o.ctx, aj_view_diagonal(o.ctx, o.a, 0, 2, -1, &out),
+		    AJ_ERR_ARG, &out, fn);
+	expect_fail(o.ctx, aj_view_diagonal(o.ctx, o.a, 0, 3, 1, &out),
+		    AJ_ERR_ARG, &out, fn);
+	expect_fail(o.ctx, aj_view_diagonal(o.ctx, o.a, 0, 0, -4, &out),
+		    AJ_ERR_ARG, &out, fn);
+	REF_OK_CTX(o.ctx, aj_view_index(o.ctx, o.a, 0, 1, &z));
+	REF_OK_CTX(o.ctx, aj_view_index(o.ctx, z, 0, 1, &v));
+	expect_fail(o.ctx, aj_view_diagonal(o.ctx, v, 0, 0, 1, &out),
+		    AJ_ERR_SHAPE, &out, fn);
+	aj_array_free(v);
+	aj_array_free(z);
+	free_orig(&o);
+}
+
+/* Ravels a, expecting a 1-D view of stride want_stride listing a's
+ * elements in C order. */
+static void check_ravel(aj_ctx *ctx, const aj_array *a, int64_t want_stride)
+{
+	aj_array *v;
+	REF_OK_CTX(ctx, aj_view_ravel(ctx, a, &v));
+	check_shape(v, 1, (int64_t[]){aj_array_size(a)});
+	check_strides(v, 1, &want_stride);
+	assert_int_equal(aj_array_readonly(v), aj_array_readonly(a));
+	check_sequence(a, v);
+	aj_array_free(v);
+}
+
+/* Expects AJ_ERR_LAYOUT and a message that says why. */
+static void check_ravel_refused(aj_ctx *ctx, const aj_array *a)
+{
+	aj_array *out = SENTINEL;
+	aj_status st = aj_view_ravel(ctx, a, &out);
+	if (!strstr(aj_ctx_errmsg(ctx), "without a copy"))
+		fail_msg("message \"%s\" does not say a copy is needed",
+			 aj_ctx_errmsg(ctx));
+	expect_fail(ctx, st, AJ_ERR_LAYOUT, &out, "aj_view_ravel");
+}
+
+static void test_ravel(void **state)
+{
+	orig o = make_orig(2, (int64_t[]){4, 6}, true);
+	orig one = make_orig(1, (int64_t[]){1}, false);
+	aj_array *v, *w;
+	aj_ctx *ctx = o.ctx;
+	check_ravel(ctx, o.a, 8);
+	/* One stride steps through a[:, ::2], a[1:, ::2], a[:, 1:2] (its
+	 * length-1 axis aside), a[::-1, ::-1] and a[2:3, ::-3]. */
+	static const aj_slice viewable[][2] = {
+	    {AJ_ALL, {D, D, 2}},     {{1, D, 1}, {D, D, 2}},
+	    {AJ_ALL, {1, 2, 1}},     {{D, D, -1}, {D, D, -1}},
+	    {{2, 3, 1}, {D, D, -3}},
+	};
+	static const int64_t strides[] = {16, 16, 48, -8, -24};
+	for (int c = 0; c < 5; c++) {
+		REF_OK_CTX(ctx, aj_view_slice(ctx, o.a, viewable[c], &v));
+		check_ravel(ctx, v, strides[c]);
+		aj_array_free(v);
+	}
+	/* Uneven: a[:, :3], a.T, a[::2, ::-1]. */
+	static const aj_slice refused[][2] = {
+	    {AJ_ALL, {D, 3, 1}},
+	    {{D, D, 2}, {D, D, -1}},
+	};
+	for (int c = 0; c < 2; c++) {
+		REF_OK_CTX(ctx, aj_view_slice(ctx, o.a, refused[c], &v));
+		check_ravel_refused(ctx, v);
+		aj_array_free(v);
+	}
+	REF_OK_CTX(ctx, aj_view_permute(ctx, o.a, NULL, &v));
+	check_ravel_refused(ctx, v);
+	aj_array_free(v);
+	/* Empty arrays always ravel, with the itemsize as stride. */
+	REF_OK_CTX(
+	    ctx, aj_view_slice(ctx, o.a, (aj_slice[]){AJ_ALL, {6, D, 1}}, &w));
+	REF_OK_CTX(ctx, aj_view_permute(ctx, w, NULL, &v));
+	check_ravel(ctx, v, 8);
+	aj_array_free(v);
+	aj_array_free(w);
+	/* A 0-d array gives shape (1,); one broadcast element stride 0. */
+	REF_OK_CTX(ctx, aj_view_index(ctx, o.a, 1, -1, &w));
+	REF_OK_CTX(ctx, aj_view_index(ctx, w, 0, 2, &v));
+	aj_array_free(w);
+	check_ravel(ctx, v, 8);
+	aj_array_free(v);
+	REF_OK_CTX(one.ctx,
+		   aj_view_broadcast(one.ctx, one.a, 2, (int64_t[]){2, 3}, &v));
+	check_ravel(one.ctx, v, 0);
+	aj_array_free(v);
+	free_orig(&one);
+	free_orig(&o);
+}
+
+/* Views of empty and 0-d arrays, and the argument checks they share. */
+static void test_more_views_edges(void **state)
+{
+	orig o = make_orig(3, (int64_t[]){3, 0, 2}, true);
+	aj_array *v, *out = SENTINEL;
+	aj_ctx *ctx = o.ctx;
+	REF_OK_CTX(ctx, aj_view_flip(ctx, o.a, AJ_ALL_AXES, &v));
+	check_empty_in_bounds(v);
+	assert_ptr_equal(aj_array_data(v), aj_array_data(o.a));
+	aj_array_free(v);
+	REF_OK_CTX(ctx, aj_view_moveaxis(ctx, o.a, 1, 0, &v));
+	check_empty_in_bounds(v);
+	aj_array_free(v);
+	REF_OK_CTX(ctx, aj_view_diagonal(ctx, o.a, -1, 2, 0, &v));
+	check_shape(v, 2, (int64_t[]){0, 1});
+	check_empty_in_bounds(v);
+	aj_array_free(v);
+	expect_fail(ctx, aj_view_squeeze(ctx, o.a, 1, &out), AJ_ERR_SHAPE, &out,
+		    "aj_view_squeeze");
+	free_orig(&o);
+	/* 0-d: flip and squeeze of every axis are no-ops, one axis is out of
+	 * range. */
+	aj_ctx *c0 = new_ctx();
+	aj_array *s;
+	REF_OK_CTX(c0, aj_array_new(c0, AJ_INT64, 0, NULL, &s));
+	*(int64_t *)aj_array_data(s) = 7;
+	REF_OK_CTX(c0, aj_view_flip(c0, s, AJ_ALL_AXES, &v));
+	assert_int_equal(elem(v, NULL), 7);
+	aj_array_free(v);
+	REF_OK_CTX(c0, aj_view_squeeze(c0, s, AJ_ALL_AXES, &v));
+	check_shape(v, 0, NULL);
+	aj_array_free(v);
+	expect_fail(c0, aj_view_flip(c0, s, 0, &out), AJ_ERR_ARG, &out,
+		    "aj_view_flip");
+	expect_fail(c0, aj_view_squeeze(c0, s, -1, &out), AJ_ERR_ARG, &out,
+		    "aj_view_squeeze");
+	expect_fail(c0, aj_view_moveaxis(c0, s, 0, 0, &out), AJ_ERR_ARG, &out,
+		    "aj_view_moveaxis");
+	expect_fail(c0, aj_view_diagonal(c0, s, 0, 0, 1, &out), AJ_ERR_SHAPE,
+		    &out, "aj_view_diagonal");
+	aj_array_free(s);
+	aj_ctx_free(c0);
+}
+
+static void test_more_views_null_args(void **state)
+{
+	orig o = make_orig(2, (int64_t[]){2, 3}, false);
+	aj_array *out = SENTINEL;
+	aj_ctx *ctx = o.ctx;
+	expect_fail(NULL, aj_view_flip(NULL, o.a, 0, &out), AJ_ERR_ARG, &out,
+		    NULL);
+	expect_fail(ctx, aj_view_flip(ctx, NULL, 0, &out), AJ_ERR_ARG, &out,
+		    "aj_view_flip");
+	assert_int_equal(aj_view_flip(ctx, o.a, 0, NULL), AJ_ERR_ARG);
+	expect_fail(NULL, aj_view_squeeze(NULL, o.a, 0, &out), AJ_ERR_ARG, &out,
+		    NULL);
+	expect_fail(ctx, aj_view_squeeze(ctx, NULL, 0, &out), AJ_ERR_ARG, &out,
+		    "aj_view_squeeze");
+	assert_int_equal(aj_view_squeeze(ctx, o.a, AJ_ALL_AXES, NULL),
+			 AJ_ERR_ARG);
+	expect_fail(NULL, aj_view_moveaxis(NULL, o.a, 0, 1, &out), AJ_ERR_ARG,
+		    &out, NULL);
+	expect_fail(ctx, aj_view_moveaxis(ctx, NULL, 0, 1, &out), AJ_ERR_ARG,
+		    &out, "aj_view_moveaxis");
+	assert_int_equal(aj_view_moveaxis(ctx, o.a, 0, 1, NULL), AJ_ERR_ARG);
+	expect_fail(NULL, aj_view_diagonal(NULL, o.a, 0, 0, 1, &out),
+		    AJ_ERR_ARG, &out, NULL);
+	expect_fail(ctx, aj_view_diagonal(ctx, NULL, 0, 0, 1, &out), AJ_ERR_ARG,
+		    &out, "aj_view_diagonal");
+	assert_int_equal(aj_view_diagonal(ctx, o.a, 0, 0, 1, NULL), AJ_ERR_ARG);
+	expect_fail(NULL, aj_view_ravel(NULL, o.a, &out), AJ_ERR_ARG, &out,
+		    NULL);
+	expect_fail(ctx, aj_view_ravel(ctx, NULL, &out), AJ_ERR_ARG, &out,
+		    "aj_view_ravel");
+	assert_int_equal(aj_view_ravel(ctx, o.a, NULL), AJ_ERR_ARG);
+	/* A failed handle allocation leaves *out alone and leaks nothing. */
+	aj_alloc_fail_after(1);
+	expect_fail(ctx, aj_view_diagonal(ctx, o.a, 0, 0, 1, &out),
+		    AJ_ERR_NOMEM, &out, NULL);
+	aj_alloc_fail_after(1);
+	expect_fail(ctx, aj_view_ravel(ctx, o.a, &out), AJ_ERR_NOMEM, &out,
+		    NULL);
+	aj_alloc_fail_after(0);
+	free_orig(&o);
+}
+
 /* ---- chains, lifetimes, extents, common errors ------------------------ */
 
 /* a (3, 4, 5) -> .T (5, 4, 3) -> [::-2, 1:3, :] (3, 2, 3) -> index axis 1
@@ -1305,6 +1768,14 @@ int main(void)
 	    cmocka_unit_test(test_broadcast_errors),
 	    cmocka_unit_test(test_expand_dims),
 	    cmocka_unit_test(test_expand_to_max),
+	    cmocka_unit_test(test_flip),
+	    cmocka_unit_test(test_squeeze),
+	    cmocka_unit_test(test_moveaxis),
+	    cmocka_unit_test(test_diagonal_2d),
+	    cmocka_unit_test(test_diagonal_3d),
+	    cmocka_unit_test(test_ravel),
+	    cmocka_unit_test(test_more_views_edges),
+	    cmocka_unit_test(test_more_views_null_args),
 	    cmocka_unit_test(test_chain),
 	    cmocka_unit_test(test_lifetime),
 	    cmocka_unit_test(test_extent),

@@ -414,6 +414,10 @@ static const struct error_case {
     {"999999999999999999999", AJ_ERR_PARSE, 1, "int64"},
     {"a $ b", AJ_ERR_PARSE, 3, "unexpected character '$'"},
     {"a = b", AJ_ERR_PARSE, 3, "found '='"},
+    /* names given to aj_parse are expressions, which views cannot take */
+    {"flip(a)", AJ_ERR_PARSE, 6,
+     "flip() of an expression is not supported yet ('a' is not an array)"},
+    {"sqrt(ravel(a + b))", AJ_ERR_PARSE, 12, "ravel() of an expression"},
     /* builder errors carry the operator's or call's column */
     {"a + d", AJ_ERR_SHAPE, 3, ""},
     {"exp(d) * a", AJ_ERR_SHAPE, 8, ""},
@@ -481,6 +485,328 @@ static void test_bad_arguments(void **state)
 	assert_int_equal(aj_expr_dtype(p, e), AJ_INT64);
 }
 
+/* ---- view functions, in programs over named arrays ---- */
+
+/* Arrays bound in a namespace, so names can be viewed. */
+typedef struct vfixture {
+	aj_ctx *ctx;
+	aj_prog *p;
+	aj_names *ns;
+	aj_array *a; /* float64 (3, 4): A(i, j) */
+	aj_array *b; /* float64 (2, 3, 4): B(i, j, k) */
+	aj_array *s; /* float64 (1, 3, 1): s[0, j, 0] = j + 1 */
+	aj_array *v; /* float64 (4,): zero */
+} vfixture;
+
+static double A(int64_t i, int64_t j)
+{
+	return 10.0 * (double)i + (double)j;
+}
+
+static double B(int64_t i, int64_t j, int64_t k)
+{
+	return 100.0 * (double)i + 10.0 * (double)j + (double)k;
+}
+
+static aj_array *bind_new(vfixture *fx, const char *name, int nd,
+			  const int64_t *shape)
+{
+	aj_array *x;
+	REF_OK_CTX(fx->ctx, aj_array_new(fx->ctx, AJ_FLOAT64, nd, shape, &x));
+	REF_OK_PROG(fx->p, aj_names_set_array(fx->ns, name, x));
+	return x;
+}
+
+static int vsetup(void **state)
+{
+	vfixture *fx = calloc(1, sizeof *fx);
+	assert_non_null(fx);
+	REF_OK_CTX(NULL, aj_ctx_new(&fx->ctx));
+	REF_OK_CTX(fx->ctx, aj_prog_new(fx->ctx, &fx->p));
+	REF_OK_PROG(fx->p, aj_names_new(fx->p, &fx->ns));
+	fx->a = bind_new(fx, "a", 2, (int64_t[]){3, 4});
+	fx->b = bind_new(fx, "b", 3, (int64_t[]){2, 3, 4});
+	fx->s = bind_new(fx, "s", 3, (int64_t[]){1, 3, 1});
+	fx->v = bind_new(fx, "v", 1, (int64_t[]){4});
+	double *a = aj_array_data(fx->a), *b = aj_array_data(fx->b);
+	double *s = aj_array_data(fx->s);
+	for (int i = 0; i < 3; i++) {
+		s[i] = i + 1;
+		for (int j = 0; j < 4; j++)
+			a[i * 4 + j] = A(i, j);
+	}
+	for (int i = 0; i < 2; i++)
+		for (int j = 0; j < 3; j++)
+			for (int k = 0; k < 4; k++)
+				b[(i * 3 + j) * 4 + k] = B(i, j, k);
+	*state = fx;
+	return 0;
+}
+
+static int vteardown(void **state)
+{
+	vfixture *fx = *state;
+	aj_names_free(fx->ns);
+	aj_prog_free(fx->p);
+	aj_array_free(fx->a);
+	aj_array_free(fx->b);
+	aj_array_free(fx->s);
+	aj_array_free(fx->v);
+	aj_ctx_free(fx->ctx);
+	free(fx);
+	return 0;
+}
+
+/* Runs text and computes its last expression statement into a new
+ * C-order array. */
+static aj_array *exec_value(vfixture *fx, const char *text)
+{
+	aj_expr e;
+	aj_array *y;
+	int64_t shape[AJ_MAX_NDIM];
+	REF_OK_PROG(fx->p, aj_exec(fx->ns, text, &e));
+	int nd = aj_expr_shape(fx->p, e, shape);
+	assert_true(nd >= 0);
+	REF_OK_CTX(fx->ctx, aj_array_new(fx->ctx, aj_expr_dtype(fx->p, e), nd,
+					 shape, &y));
+	REF_OK_PROG(fx->p, aj_assign(fx->p, y, e));
+	REF_OK_PROG(fx->p, aj_sync(fx->p));
+	return y;
+}
+
+typedef double (*view_ref)(int64_t i, int64_t j, int64_t k);
+
+/* clang-format off */
+#define W(name, expr) \
+	static double name(int64_t i, int64_t j, int64_t k) \
+	{ (void)i; (void)j; (void)k; return (expr); }
+W(v_flip_all, A(2 - i, 3 - j))
+W(v_flip_cols, A(i, 3 - j))
+W(v_flip_rows, A(2 - i, j))
+W(v_s_i, (double)i + 1)
+W(v_s_j, (double)j + 1)
+W(v_move_0_last, B(k, i, j))
+W(v_move_last_0, B(j, k, i))
+W(v_move_2_1, B(i, k, j))
+W(v_diag, A(i, i))
+W(v_diag_above, A(i, i + 1))
+W(v_diag_below, A(i + 1, i))
+W(v_diag_b_20, B(j + 1, i, j))
+W(v_diag_b_12, B(i, j, j))
+W(v_ravel, A(i / 4, i % 4))
+W(v_ravel_step2, A(i / 2, 2 * (i % 2)))
+W(v_ravel_flip, A(2 - i / 4, 3 - i % 4))
+W(v_flip_row0, A(2, 3 - i))
+W(v_move_index_t, B(i, 1, j))
+W(v_t_flip, A(j, 3 - i))
+W(v_col1, A(i, 1))
+W(v_trace, A(0, 0) + A(1, 1) + A(2, 2))
+W(v_mix, 2 * A(i / 4, i % 4) + A((11 - i) / 4, (11 - i) % 4))
+W(v_diag_plus1, A(i, i) + 1)
+W(v_a, A(i, j))
+#undef W
+/* clang-format on */
+
+static const struct view_case {
+	const char *text;
+	int nd;
+	int64_t shape[3];
+	view_ref want;
+} view_cases[] = {
+    {"flip(a)", 2, {3, 4}, v_flip_all},
+    {"flip(a, 1)", 2, {3, 4}, v_flip_cols},
+    {"flip(a, axis=0)", 2, {3, 4}, v_flip_rows},
+    {"flip(a, axis=-1)", 2, {3, 4}, v_flip_cols},
+    {"flip(a, axis=None)", 2, {3, 4}, v_flip_all},
+    {"flip(\n  a,\n  axis = 1\n)", 2, {3, 4}, v_flip_cols},
+    {"squeeze(s)", 1, {3}, v_s_i},
+    {"squeeze(s, axis=0)", 2, {3, 1}, v_s_i},
+    {"squeeze(s, -1)", 2, {1, 3}, v_s_j},
+    {"moveaxis(b, 0, -1)", 3, {3, 4, 2}, v_move_0_last},
+    {"moveaxis(b, source=-1, destination=0)", 3, {4, 2, 3}, v_move_last_0},
+    {"moveaxis(b, 2, destination=1)", 3, {2, 4, 3}, v_move_2_1},
+    {"diagonal(a)", 1, {3}, v_diag},
+    {"diagonal(a, 1)", 1, {3}, v_diag_above},
+    {"diagonal (a , offset = -1)", 1, {2}, v_diag_below},
+    {"diagonal(a, offset=+5)", 1, {0}, v_diag},
+    {"diagonal(a, 0, -1, -2)", 1, {3}, v_diag},
+    {"diagonal(b, 1, 2, 0)", 2, {3, 1}, v_diag_b_20},
+    {"diagonal(b, axis2=2, axis1=1)", 2, {2, 3}, v_diag_b_12},
+    {"ravel(a)", 1, {12}, v_ravel},
+    {"ravel(a[:, ::2])", 1, {6}, v_ravel_step2},
+    {"ravel(flip(a))", 1, {12}, v_ravel_flip},
+    {"flip(a)[0]", 1, {4}, v_flip_row0},
+    {"moveaxis(b, 0, 2)[1].T", 2, {2, 4}, v_move_index_t},
+    {"flip(flip(a, 0), 1)", 2, {3, 4}, v_flip_all},
+    {"flip(a.T, 0)", 2, {4, 3}, v_t_flip},
+    {"squeeze(a[None, :, 1:2])", 1, {3}, v_col1},
+    {"sum(diagonal(a))", 0, {0}, v_trace},
+    {"ravel(a) * 2 + flip(ravel(a))", 1, {12}, v_mix},
+    {"t = diagonal(a)\nt + 1", 1, {3}, v_diag_plus1},
+    {"moveaxis(moveaxis(a, 0, 1), 0, 1)", 2, {3, 4}, v_a},
+};
+
+/* Checks one case's shape and every element of its value. */
+static void check_view_case(vfixture *fx, const struct view_case *vc)
+{
+	aj_array *y = exec_value(fx, vc->text);
+	int nd = aj_array_ndim(y);
+	const int64_t *shape = aj_array_shape(y);
+	if (nd != vc->nd ||
+	    memcmp(shape, vc->shape, (size_t)nd * sizeof *shape) != 0) {
+		print_error("'%s': ndim %d, shape[0] %lld; want ndim %d\n",
+			    vc->text, nd, nd ? (long long)shape[0] : 0LL,
+			    vc->nd);
+		fail();
+	}
+	int64_t n[3] = {1, 1, 1};
+	for (int d = 0; d < nd; d++)
+		n[d] = shape[d];
+	const double *got = aj_array_data(y);
+	for (int64_t i = 0; i < n[0]; i++)
+		for (int64_t j = 0; j < n[1]; j++)
+			for (int64_t k = 0; k < n[2]; k++) {
+				double g = got[(i * n[1] + j) * n[2] + k];
+				if (g != vc->want(i, j, k)) {
+					print_error("'%s' [%lld, %lld, %lld]: "
+						    "got %g, want %g\n",
+						    vc->text, (long long)i,
+						    (long long)j, (long long)k,
+						    g, vc->want(i, j, k));
+					fail();
+				}
+			}
+	aj_array_free(y);
+}
+
+static void test_view_functions(void **state)
+{
+	vfixture *fx = *state;
+	for (size_t k = 0; k < sizeof view_cases / sizeof view_cases[0]; k++)
+		check_view_case(fx, &view_cases[k]);
+}
+
+static const struct view_error {
+	const char *text;
+	aj_status status;
+	int line, column;
+	const char *frag;
+} view_errors[] = {
+    {"flip(a + 1)", AJ_ERR_PARSE, 1, 6,
+     "flip() of an expression is not supported yet"},
+    {"flip(-a)", AJ_ERR_PARSE, 1, 6, "flip() of an expression"},
+    {"flip(a ** 2)", AJ_ERR_PARSE, 1, 6, "flip() of an expression"},
+    {"ravel(exp(a))", AJ_ERR_PARSE, 1, 7, "ravel() of an expression"},
+    {"flip((a))", AJ_ERR_PARSE, 1, 6, "flip() of an expression"},
+    {"squeeze(2)", AJ_ERR_PARSE, 1, 9, "squeeze() of an expression"},
+    {"flip(True)", AJ_ERR_PARSE, 1, 6, "flip() of an expression"},
+    {"flip(flip(a + 1))", AJ_ERR_PARSE, 1, 11, "flip() of an expression"},
+    {"t = a + 1\nflip(t)", AJ_ERR_PARSE, 2, 6,
+     "flip() of an expression is not supported yet ('t' is not an array)"},
+    {"t = flip(a); ravel(t)", AJ_ERR_PARSE, 1, 20,
+     "ravel() of an expression is not supported yet ('t' is not an "
+     "array)"},
+    {"flip(zz)", AJ_ERR_NAME, 1, 6, "unknown name 'zz'"},
+    {"flip(a, 2)", AJ_ERR_ARG, 1, 1, "axis 2 out of range"},
+    {"c = 1\n  squeeze(a, 0)", AJ_ERR_SHAPE, 2, 3,
+     "cannot squeeze axis 0 of length 3"},
+    {"squeeze(a, axis=None, axis=0)", AJ_ERR_PARSE, 1, 23,
+     "squeeze() got two values for 'axis'"},
+    {"flip(a, 0, axis=1)", AJ_ERR_PARSE, 1, 12,
+     "flip() got two values for 'axis'"},
+    {"flip(a, foo=1)", AJ_ERR_PARSE, 1, 9,
+     "flip() has no parameter 'foo'; the form is flip(a, axis=None)"},
+    {"flip(a, 0, 1)", AJ_ERR_PARSE, 1, 12,
+     "too many arguments; the form is flip(a, axis=None)"},
+    {"ravel(a, 0)", AJ_ERR_PARSE, 1, 10, "the form is ravel(a)"},
+    {"moveaxis(a, 0)", AJ_ERR_PARSE, 1, 1,
+     "moveaxis() is missing 'destination'"},
+    {"moveaxis(a, destination=0, 1)", AJ_ERR_PARSE, 1, 28,
+     "positional argument follows keyword argument"},
+    {"moveaxis(a, 0, 2)", AJ_ERR_ARG, 1, 1, "destination axis 2"},
+    {"diagonal(a, axis1=1, axis2=-1)", AJ_ERR_ARG, 1, 1,
+     "axis1 and axis2 are the same"},
+    {"diagonal(v)", AJ_ERR_SHAPE, 1, 1, "at least 2 dimensions"},
+    {"x = 1; ravel(a.T)", AJ_ERR_LAYOUT, 1, 8, "without a copy"},
+    {"flip(a b)", AJ_ERR_PARSE, 1, 8,
+     "expected ',' or ')' to close '(' at line 1, column 5, found 'b'"},
+    {"flip(a", AJ_ERR_PARSE, 1, 7, "found end of program"},
+    {"flip(a, 1", AJ_ERR_PARSE, 1, 10, "to close '(' at line 1, column 5"},
+    {"flip(a, )", AJ_ERR_PARSE, 1, 9, "expected an axis number"},
+    {"diagonal(a, offset=1.5)", AJ_ERR_PARSE, 1, 20,
+     "expected an integer, found '1.5'"},
+    {"flip(a, axis=x)", AJ_ERR_PARSE, 1, 14,
+     "expected an axis number, found 'x'"},
+    {"flip(a).x", AJ_ERR_PARSE, 1, 9, "expected 'T' after '.'"},
+    {"flip(a)[5]", AJ_ERR_BOUNDS, 1, 9,
+     "index 5 is out of bounds for axis 0 with size 3"},
+    {"flip(a) = 1", AJ_ERR_PARSE, 1, 1, "cannot assign to an expression"},
+};
+
+/* Runs text expecting the error, then checks the namespace still works. */
+static void check_view_error(vfixture *fx, const struct view_error *ve)
+{
+	char prefix[48];
+	aj_expr last = {12345};
+	aj_status s = aj_exec(fx->ns, ve->text, &last);
+	const char *msg = aj_prog_errmsg(fx->p);
+	snprintf(prefix, sizeof prefix, "line %d, column %d: ", ve->line,
+		 ve->column);
+	if (s != ve->status || last.id != AJ_EXPR_NONE.id ||
+	    strncmp(msg, prefix, strlen(prefix)) != 0 ||
+	    strstr(msg, ve->frag) == NULL) {
+		print_error("'%s': status %d, message '%s'; want status %d, "
+			    "message '%s...%s...'\n",
+			    ve->text, (int)s, msg, (int)ve->status, prefix,
+			    ve->frag);
+		fail();
+	}
+	aj_array *y = exec_value(fx, "diagonal(a)");
+	assert_int_equal(((double *)aj_array_data(y))[2], A(2, 2));
+	aj_array_free(y);
+}
+
+static void test_view_function_errors(void **state)
+{
+	vfixture *fx = *state;
+	for (size_t k = 0; k < sizeof view_errors / sizeof view_errors[0]; k++)
+		check_view_error(fx, &view_errors[k]);
+}
+
+/* "flip(flip(...flip(a)...))" with n calls, in a malloc'd string. */
+static char *nested_flips(int n)
+{
+	char *s = malloc(6 * (size_t)n + 2);
+	assert_non_null(s);
+	char *end = s;
+	for (int k = 0; k < n; k++)
+		end += sprintf(end, "flip(");
+	*end++ = 'a';
+	for (int k = 0; k < n; k++)
+		*end++ = ')';
+	*end = '\0';
+	return s;
+}
+
+/* Nested views count towards the nesting limit: 257 calls are fine, the
+ * 258th (at column 1 + 5 * 257) is one level too deep. */
+static void test_view_nesting(void **state)
+{
+	vfixture *fx = *state;
+	char *text = nested_flips(257);
+	aj_array *y = exec_value(fx, text);
+	assert_int_equal(((double *)aj_array_data(y))[0], A(2, 3));
+	aj_array_free(y);
+	free(text);
+	text = nested_flips(258);
+	aj_expr last;
+	assert_int_equal(aj_exec(fx->ns, text, &last), AJ_ERR_PARSE);
+	if (!strstr(aj_prog_errmsg(fx->p), "line 1, column 1286: expression "
+					   "nested too deeply"))
+		fail_msg("message '%s'", aj_prog_errmsg(fx->p));
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -494,6 +820,11 @@ int main(void)
 	    T(test_bad_binding),
 	    T(test_bad_arguments),
 #undef T
+#define V(f) cmocka_unit_test_setup_teardown(f, vsetup, vteardown)
+	    V(test_view_functions),
+	    V(test_view_function_errors),
+	    V(test_view_nesting),
+#undef V
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,14 +1,28 @@
 /*
  * arrjit-dump: prints a compiler stage (DAG, fused kernels, LLVM IR before
- * and after optimisation, assembly, cache key) for one expression, the way
- * QBE's -d flags show a pass.
+ * and after optimisation, assembly, cache key) for one expression or
+ * program, the way QBE's -d flags show a pass.
  *
- * Every identifier in the expression that is not called and is not
+ * An expression: every identifier that is not called and is not
  * True/False becomes a zero-filled array: float64 of shape (1024,) unless
- * --dtype or --shape says otherwise. Nothing is run.
+ * --dtype or --shape says otherwise, and the stage is that of the
+ * expression assigned to a fresh output.
+ *
+ * A program (the text has a ';' or an assignment outside brackets; see
+ * is_program) runs through aj_exec, and the stage is that of all the
+ * pending assignments it leaves, which the library fuses into groups:
+ *   inputs         names read before any assignment: arrays as above;
+ *                  assignments into them (a += 1) are pending already
+ *   results        other names that no later statement reads, and the
+ *                  value of the last expression statement: each gets a
+ *                  fresh array of its shape and dtype, assigned in
+ *                  statement order after the program's own assignments
+ *   intermediates  the rest (t in 't = a*b; c = t + 1'): left lazy
+ * Nothing is run.
  *
  * Exit status: 0 on success, 1 if the library fails to produce a dump,
- * 2 for a bad command line or expression (the message is on stderr).
+ * 2 for a bad command line, expression or program (the message is on
+ * stderr).
  */
 /* strndup, strtok_r: the build is strict C11. */
 #define _POSIX_C_SOURCE 200809L
@@ -25,23 +39,33 @@
 enum { EXIT_DUMP = 1, EXIT_USAGE = 2 };
 
 static const char usage[] =
-    "usage: arrjit-dump [options] [--] EXPR\n"
+    "usage: arrjit-dump [options] [--] EXPR|PROGRAM\n"
     "\n"
     "Prints what arrjit makes of EXPR. Every name in EXPR that is not a\n"
     "function becomes a float64 array of shape 1024 unless told otherwise.\n"
     "\n"
-    "  --dtype NAME=TYPE,...   dtype of named arrays: bool, int32, int64,\n"
-    "                          float32, float64\n"
+    "Text with a ';' or an assignment is a PROGRAM, statements separated\n"
+    "by ';' or newlines: name = expr, name op= expr, name[1:, ::-1] = expr,\n"
+    "expr. Names read before they are assigned are arrays as above; names\n"
+    "assigned and not read by a later statement, and the last expression\n"
+    "statement, are results, each assigned to a new array; names read\n"
+    "later stay lazy. Then the stage is that of all the pending\n"
+    "assignments, which 'fused' shows in groups (one loop nest each).\n"
+    "\n"
+    "  --dtype NAME=TYPE,...   dtype of named arrays (a program's inputs):\n"
+    "                          bool, int32, int64, float32, float64\n"
     "  --shape NAME=AxBxC,...  shape of named arrays; '' or 'scalar' is 0-d\n"
     "  --isa ISA               host (default), scalar, avx2, avx512\n"
     "  --stage STAGE           dag, fused, ir, opt, asm, key, or all\n"
     "                          (default: all, each under '== STAGE ==')\n"
     "  --help                  this text\n"
     "\n"
-    "example: arrjit-dump --isa avx2 --stage opt --shape s=scalar "
+    "examples: arrjit-dump --isa avx2 --stage opt --shape s=scalar "
     "'exp(a)*s + b'\n"
+    "          arrjit-dump --stage fused 't = a*b; c = t + 1; d = t*2'\n"
     "\n"
-    "Exit status: 0 ok, 1 the library failed, 2 bad options or expression.\n";
+    "Exit status: 0 ok, 1 the library failed, 2 bad options, expression\n"
+    "or program.\n";
 
 static const struct {
 	const char *name;
@@ -54,13 +78,17 @@ static const struct {
 #define ALL_STAGES NSTAGE
 
 
-/* An array the expression names. */
+/* An array the expression names; in a program, any name it uses. */
 typedef struct leaf {
 	char *name;
 	aj_dtype dtype;
 	int ndim;
 	int64_t shape[AJ_MAX_NDIM];
-	aj_array *array; /* NULL until created */
+	aj_array *array; /* NULL until created; a program's result's too */
+	/* for programs; an expression's names are all inputs */
+	bool input;    /* read before any assignment: an array made here */
+	int last_set;  /* last statement binding it (not an input), or -1 */
+	int last_read; /* last statement reading it, or -1 */
 } leaf;
 
 typedef struct tool {
@@ -71,10 +99,15 @@ typedef struct tool {
 	aj_isa isa;
 	int stage; /* index into stages[], or ALL_STAGES */
 	/* built from them */
+	bool program; /* expr is a program (is_program) */
 	leaf *leaf;
 	int nleaf;
+	int nstmt;	/* programs: statements, blank ones included */
+	int last_expr;	/* programs: the last expression statement, or -1 */
+	aj_array *last; /* the array its value is assigned to, or NULL */
 	aj_ctx *ctx;
 	aj_prog *p;
+	aj_names *ns; /* programs only */
 } tool;
 
 static int fail_usage(const char *fmt, const char *arg)
@@ -203,17 +236,26 @@ static bool names_array(const char *s, size_t len)
 	       !(len == 5 && memcmp(s, "False", 5) == 0);
 }
 
-static int add_leaf(tool *t, const char *s, size_t len)
+/* The leaf named [s, s+len), added as an input if new (*out may be
+ * NULL). */
+static int add_leaf(tool *t, const char *s, size_t len, leaf **out)
 {
-	if (find_leaf(t, s, len))
+	leaf *l = find_leaf(t, s, len);
+	if (out)
+		*out = l;
+	if (l)
 		return 0;
-	leaf *l = &t->leaf[t->nleaf];
+	l = &t->leaf[t->nleaf];
 	if (!(l->name = strndup(s, len)))
 		return fail_usage("%s", "out of memory");
 	t->nleaf++;
 	l->dtype = AJ_FLOAT64;
 	l->ndim = 1;
 	l->shape[0] = DEFAULT_LEN;
+	l->input = true;
+	l->last_set = l->last_read = -1;
+	if (out)
+		*out = l;
 	return 0;
 }
 
@@ -237,12 +279,254 @@ static int find_names(tool *t)
 		size_t len = 1;
 		while (is_ident(s[len]))
 			len++;
-		int rc = names_array(s, len) ? add_leaf(t, s, len) : 0;
+		int rc = names_array(s, len) ? add_leaf(t, s, len, NULL) : 0;
 		if (rc != 0)
 			return rc;
 		s += len;
 	}
 	return 0;
+}
+
+/* ---- statements of a program ---- */
+
+/* Blanks inside a statement: a newline is one only inside brackets, and
+ * statement_end has already stopped at any other. */
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
+	       c == '\v';
+}
+
+static const char *skip_blanks(const char *s, const char *end)
+{
+	while (s < end && is_blank(*s))
+		s++;
+	return s;
+}
+
+/* The end of the statement at s: the ';' or newline outside brackets
+ * after it, or the end of the text (brackets counted as aj_exec's lexer
+ * counts them). */
+static const char *statement_end(const char *s)
+{
+	int depth = 0;
+	for (; *s; s++) {
+		if (*s == '(' || *s == '[')
+			depth++;
+		else if ((*s == ')' || *s == ']') && depth > 0)
+			depth--;
+		else if (depth == 0 && (*s == ';' || *s == '\n'))
+			break;
+	}
+	return s;
+}
+
+/* The length of the assignment operator (= or op=) at s, or 0. */
+static size_t assign_op(const char *s)
+{
+	static const char *const ops[] = {
+	    "**=", "//=", "<<=", ">>=", "+=", "-=",
+	    "*=",  "/=",  "%=",	 "&=",	"|=", "^=",
+	};
+	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+		if (strncmp(s, ops[i], strlen(ops[i])) == 0)
+			return strlen(ops[i]);
+	return s[0] == '=' && s[1] != '=' ? 1 : 0;
+}
+
+/* Whether [s, end) has an assignment operator outside brackets (one
+ * inside is a keyword argument, flip(a, axis=1)). */
+static bool has_assignment(const char *s, const char *end)
+{
+	int depth = 0;
+	while (s < end) {
+		if (*s == '(' || *s == '[')
+			depth++;
+		else if ((*s == ')' || *s == ']') && depth > 0)
+			depth--;
+		else if (depth == 0 && assign_op(s) > 0)
+			return true;
+		/* a comparison's '=' is not an assignment */
+		bool compare = (s[0] == '=' || s[0] == '!' || s[0] == '<' ||
+				s[0] == '>') &&
+			       s[1] == '=';
+		s += compare ? 2 : 1;
+	}
+	return false;
+}
+
+/*
+ * Whether text is a program rather than one expression: it has a ';'
+ * outside brackets or an assignment. A newline alone does not make one,
+ * so an expression may still span lines as it always could.
+ */
+static bool is_program(const char *text)
+{
+	for (const char *s = text;;) {
+		const char *end = statement_end(s);
+		if (*end == ';' || has_assignment(s, end))
+			return true;
+		if (*end == '\0')
+			return false;
+		s = end + 1;
+	}
+}
+
+/* A statement [start, end) and, if it assigns, its target, read the way
+ * aj_exec reads one: name, subscript?, then = or op=. */
+typedef struct stmt {
+	const char *start, *end;
+	const char *name; /* the target's name; NULL: not an assignment */
+	size_t len;
+	bool rebinds;	 /* plain '=' into a bare name */
+	const char *rhs; /* what the statement reads from: after the name */
+} stmt;
+
+/* After the ']' that closes the '[' at s, or NULL. */
+static const char *skip_subscript(const char *s, const char *end)
+{
+	int depth = 0;
+	for (; s < end; s++) {
+		if (*s == '(' || *s == '[')
+			depth++;
+		else if ((*s == ')' || *s == ']') && --depth == 0)
+			return s + 1;
+	}
+	return NULL;
+}
+
+static void scan_target(stmt *st)
+{
+	const char *s = skip_blanks(st->start, st->end), *after;
+	size_t len = 0, op;
+	st->name = NULL;
+	st->rhs = st->start;
+	if (s == st->end || !is_ident_start(*s))
+		return;
+	while (is_ident(s[len]))
+		len++;
+	after = skip_blanks(s + len, st->end);
+	bool subscripted = after < st->end && *after == '[';
+	if (subscripted && !(after = skip_subscript(after, st->end)))
+		return;
+	after = skip_blanks(after, st->end);
+	if (after == st->end || (op = assign_op(after)) == 0)
+		return;
+	st->name = s;
+	st->len = len;
+	st->rebinds = !subscripted && op == 1;
+	st->rhs = s + len;
+}
+
+static bool is_word(const char *s, size_t len, const char *word)
+{
+	return strlen(word) == len && memcmp(s, word, len) == 0;
+}
+
+/*
+ * The next name in [*s, end) that the statement reads: not a number's
+ * letters, a function, True/False/None, an attribute (a.T) or a keyword
+ * argument (axis=1). NULL if none; *s moves past what was looked at.
+ */
+static const char *next_read(const char **s, const char *end, size_t *len)
+{
+	char prev = '\0'; /* the last character that is not a blank */
+	for (const char *p = *s; p < end;) {
+		if ((*p >= '0' && *p <= '9') ||
+		    (*p == '.' && p[1] >= '0' && p[1] <= '9')) {
+			p = skip_number(p);
+			prev = '0';
+			continue;
+		}
+		if (!is_ident_start(*p)) {
+			prev = is_blank(*p) ? prev : *p;
+			p++;
+			continue;
+		}
+		const char *name = p;
+		while (is_ident(*p))
+			p++;
+		const char *next = skip_blanks(p, end);
+		bool called = next < end && *next == '(';
+		bool keyword_arg = next < end && assign_op(next) == 1;
+		if (prev != '.' && !called && !keyword_arg &&
+		    !is_word(name, (size_t)(p - name), "True") &&
+		    !is_word(name, (size_t)(p - name), "False") &&
+		    !is_word(name, (size_t)(p - name), "None")) {
+			*s = p;
+			*len = (size_t)(p - name);
+			return name;
+		}
+		prev = 'a';
+	}
+	*s = end;
+	return NULL;
+}
+
+/* Notes what statement k reads: a name not seen before is an input. */
+static int note_reads(tool *t, const stmt *st, int k)
+{
+	const char *s = st->rhs, *name;
+	size_t len;
+	while ((name = next_read(&s, st->end, &len)) != NULL) {
+		leaf *l;
+		int rc = add_leaf(t, name, len, &l);
+		if (rc != 0)
+			return rc;
+		l->last_read = k;
+	}
+	return 0;
+}
+
+/* Notes statement k's target. Only '=' into a bare name binds a new
+ * name; op= and a subscript read it first, so a new name is an input. An
+ * input stays one: assignments into it are pending assignments. */
+static int note_target(tool *t, const stmt *st, int k)
+{
+	leaf *l = find_leaf(t, st->name, st->len);
+	int rc = 0;
+	if (!l && !st->rebinds)
+		return add_leaf(t, st->name, st->len, NULL);
+	if (!l && (rc = add_leaf(t, st->name, st->len, &l)) == 0)
+		l->input = false;
+	if (rc == 0 && !l->input) {
+		if (!st->rebinds)
+			l->last_read = k;
+		l->last_set = k;
+	}
+	return rc;
+}
+
+/* Finds a program's names and what each is (see the top of the file). */
+static int find_program_names(tool *t)
+{
+	t->leaf = calloc(strlen(t->expr) / 2 + 1, sizeof *t->leaf);
+	if (!t->leaf)
+		return fail_usage("%s", "out of memory");
+	t->last_expr = -1;
+	for (const char *s = t->expr;; t->nstmt++) {
+		stmt st = {.start = s, .end = statement_end(s)};
+		scan_target(&st);
+		int rc = note_reads(t, &st, t->nstmt);
+		if (rc == 0 && st.name)
+			rc = note_target(t, &st, t->nstmt);
+		else if (skip_blanks(st.start, st.end) != st.end)
+			t->last_expr = t->nstmt;
+		if (rc != 0)
+			return rc;
+		if (*st.end == '\0')
+			break;
+		s = st.end + 1;
+	}
+	t->nstmt++;
+	return 0;
+}
+
+/* Whether l is a result: bound by the program and not read after. A read
+ * in the statement that binds it comes first (c = c * 2). */
+static bool is_result(const leaf *l)
+{
+	return !l->input && l->last_set >= 0 && l->last_read <= l->last_set;
 }
 
 /* ---- --dtype and --shape ---- */
@@ -286,8 +570,12 @@ static int apply_item(tool *t, char *item, bool is_dtype)
 		return fail_usage("'%s' is not NAME=VALUE", item);
 	*eq = '\0';
 	leaf *l = find_leaf(t, item, strlen(item));
-	if (!l)
-		return fail_usage("'%s' is not an array name in the expression",
+	if (!l || !l->input)
+		return fail_usage(t->program
+				      ? "'%s' is not an input of the program "
+					"(a name read before it is assigned)"
+				      : "'%s' is not an array name in the "
+					"expression",
 				  item);
 	return is_dtype ? parse_dtype(eq + 1, &l->dtype)
 			: parse_shape(eq + 1, l);
@@ -356,8 +644,8 @@ static int setup_library(tool *t)
 		return fail_ctx(t->ctx, "cannot create a program", EXIT_DUMP);
 	for (int i = 0; i < t->nleaf; i++) {
 		leaf *l = &t->leaf[i];
-		if (aj_array_new(t->ctx, l->dtype, l->ndim, l->shape,
-				 &l->array) != AJ_OK)
+		if (l->input && aj_array_new(t->ctx, l->dtype, l->ndim,
+					     l->shape, &l->array) != AJ_OK)
 			return fail_ctx(t->ctx, l->name, EXIT_USAGE);
 	}
 	return 0;
@@ -383,6 +671,107 @@ static int parse_expr(tool *t, aj_expr *e)
 	}
 	free(names);
 	free(values);
+	return rc;
+}
+
+/* Shows the program line a "line L, column C: ..." message names with a
+ * caret under the column, then the message. */
+static void print_program_error(const char *program, const char *msg)
+{
+	int line, col;
+	const char *s = program;
+	fprintf(stderr, "arrjit-dump: bad program\n");
+	if (sscanf(msg, "line %d, column %d", &line, &col) == 2) {
+		for (int l = 1; s && l < line; l++)
+			if ((s = strchr(s, '\n')) != NULL)
+				s++;
+	} else {
+		s = NULL;
+	}
+	if (s && col >= 1) {
+		int len = (int)strcspn(s, "\n");
+		fprintf(stderr, "  %.*s\n  ", len, s);
+		for (int k = 0; k < col - 1 && k < len; k++)
+			fputc(s[k] == '\t' ? '\t' : ' ', stderr);
+		fputs("^\n", stderr);
+	}
+	fprintf(stderr, "%s\n", msg);
+}
+
+/* Whether a failed aj_exec is the program's fault rather than the
+ * machine's. */
+static bool program_error(aj_status s)
+{
+	return s != AJ_ERR_NOMEM && s != AJ_ERR_JIT && s != AJ_ERR_IO;
+}
+
+/* Assigns e (what names the result) to a new array *out of its shape and
+ * dtype, as arrjit-eval does for an output bound to an expression. */
+static int assign_result(tool *t, const char *what, aj_expr e, aj_array **out)
+{
+	int64_t shape[AJ_MAX_NDIM];
+	int nd = aj_expr_shape(t->p, e, shape);
+	if (nd < 0) {
+		fprintf(stderr, "arrjit-dump: %s: not a valid expression\n",
+			what);
+		return EXIT_DUMP;
+	}
+	if (aj_array_new(t->ctx, aj_expr_dtype(t->p, e), nd, shape, out) !=
+	    AJ_OK)
+		return fail_ctx(t->ctx, what, EXIT_DUMP);
+	if (aj_assign(t->p, *out, e) != AJ_OK) {
+		fprintf(stderr, "arrjit-dump: %s: %s\n", what,
+			aj_prog_errmsg(t->p));
+		return EXIT_DUMP;
+	}
+	return 0;
+}
+
+/* Assigns the results bound by statement k (or its value, if it is the
+ * last expression statement) to new arrays. */
+static int assign_results(tool *t, int k, aj_expr last)
+{
+	if (k == t->last_expr && last.id != AJ_EXPR_NONE.id)
+		return assign_result(t, "the last expression", last, &t->last);
+	for (int i = 0; i < t->nleaf; i++) {
+		leaf *l = &t->leaf[i];
+		aj_array *bound;
+		aj_expr e;
+		if (!is_result(l) || l->last_set != k)
+			continue;
+		if (aj_names_get(t->ns, l->name, &bound, &e) != AJ_OK) {
+			fprintf(stderr, "arrjit-dump: %s: %s\n", l->name,
+				aj_prog_errmsg(t->p));
+			return EXIT_DUMP;
+		}
+		return bound ? 0 : assign_result(t, l->name, e, &l->array);
+	}
+	return 0;
+}
+
+/* Runs the program over the inputs, then assigns its results, in
+ * statement order, after the assignments it left pending. */
+static int run_program(tool *t)
+{
+	aj_expr last;
+	if (aj_names_new(t->p, &t->ns) != AJ_OK)
+		return fail_ctx(t->ctx, "cannot create a namespace", EXIT_DUMP);
+	for (int i = 0; i < t->nleaf; i++)
+		if (t->leaf[i].input &&
+		    aj_names_set_array(t->ns, t->leaf[i].name,
+				       t->leaf[i].array) != AJ_OK) {
+			fprintf(stderr, "arrjit-dump: %s: %s\n",
+				t->leaf[i].name, aj_prog_errmsg(t->p));
+			return EXIT_DUMP;
+		}
+	aj_status s = aj_exec(t->ns, t->expr, &last);
+	if (s != AJ_OK) {
+		print_program_error(t->expr, aj_prog_errmsg(t->p));
+		return program_error(s) ? EXIT_USAGE : EXIT_DUMP;
+	}
+	int rc = 0;
+	for (int k = 0; k < t->nstmt && rc == 0; k++)
+		rc = assign_results(t, k, last);
 	return rc;
 }
 
@@ -416,11 +805,13 @@ static int dump(tool *t, aj_expr e)
 
 static void tool_free(tool *t)
 {
+	aj_names_free(t->ns);
 	aj_prog_free(t->p);
 	for (int i = 0; i < t->nleaf; i++) {
 		aj_array_free(t->leaf[i].array);
 		free(t->leaf[i].name);
 	}
+	aj_array_free(t->last);
 	aj_ctx_free(t->ctx);
 	free(t->leaf);
 	free(t->dtype_specs);
@@ -430,16 +821,18 @@ static void tool_free(tool *t)
 int main(int argc, char **argv)
 {
 	tool t = {.isa = AJ_ISA_HOST};
-	aj_expr e;
+	aj_expr e = AJ_EXPR_NONE; /* a program's: its pending assignments */
 	int rc = parse_command_line(&t, argc, argv);
-	if (rc == 0)
+	if (rc == 0 && (t.program = is_program(t.expr)))
+		rc = find_program_names(&t);
+	else if (rc == 0)
 		rc = find_names(&t);
 	if (rc == 0)
 		rc = apply_specs(&t);
 	if (rc == 0)
 		rc = setup_library(&t);
 	if (rc == 0)
-		rc = parse_expr(&t, &e);
+		rc = t.program ? run_program(&t) : parse_expr(&t, &e);
 	if (rc == 0)
 		rc = dump(&t, e);
 	if (rc == -1) {
