@@ -112,3 +112,13 @@ aj_array *ref_eval1(ref_env *E, const char *text, aj_array *a)
 	REF_OK_PROG(p, aj_sync(p));
 	return o;
 }
+
+bool ref_next_index(int ndim, const int64_t *shape, int64_t *idx)
+{
+	for (int k = ndim - 1; k >= 0; k--) {
+		if (++idx[k] < shape[k])
+			return true;
+		idx[k] = 0;
+	}
+	return false;
+}

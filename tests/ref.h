@@ -24,6 +24,9 @@ double ref_uniform(uint64_t *state, double lo, double hi);
 double ref_ulp64(double got, double want);
 double ref_ulp32(float got, float want);
 
+/* Advances idx over shape in C order; false after the last index. */
+bool ref_next_index(int ndim, const int64_t *shape, int64_t *idx);
+
 /* A context and a program: the fixture most tests share. */
 typedef struct ref_env {
 	aj_ctx *ctx;

@@ -40,16 +40,6 @@ static int64_t count(int ndim, const int64_t *shape)
 	return n;
 }
 
-/* Advances idx in C order; false after the last index. */
-static bool next_index(int ndim, const int64_t *shape, int64_t *idx)
-{
-	for (int k = ndim - 1; k >= 0; k--) {
-		if (++idx[k] < shape[k])
-			return true;
-		idx[k] = 0;
-	}
-	return false;
-}
 
 static int64_t ravel(int ndim, const int64_t *shape, const int64_t *idx)
 {
@@ -153,7 +143,7 @@ static void check_view(const orig *o, const aj_array *v, int ndim,
 		map(i, at);
 		assert_int_equal(elem(v, i),
 				 BASE + ravel(o->ndim, o->shape, at));
-	} while (next_index(ndim, shape, i));
+	} while (ref_next_index(ndim, shape, i));
 }
 
 /* Checks that v lists the same elements as a in C order (what reshape
@@ -166,8 +156,8 @@ static void check_sequence(const aj_array *a, const aj_array *v)
 		return;
 	do {
 		assert_int_equal(elem(v, j), elem(a, i));
-		next_index(aj_array_ndim(v), aj_array_shape(v), j);
-	} while (next_index(aj_array_ndim(a), aj_array_shape(a), i));
+		ref_next_index(aj_array_ndim(v), aj_array_shape(v), j);
+	} while (ref_next_index(aj_array_ndim(a), aj_array_shape(a), i));
 }
 
 /* An empty array's data stays inside its buffer (it is never read). */
