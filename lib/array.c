@@ -535,6 +535,14 @@ aj_status aj_view_permute(aj_ctx *ctx, const aj_array *a, const int *perm,
 	return publish(ctx, &t, out);
 }
 
+bool aj_same_elements(const aj_array *a, const aj_array *b)
+{
+	return a->data == b->data && itemsize(a->dtype) == itemsize(b->dtype) &&
+	       a->ndim == b->ndim &&
+	       !memcmp(a->shape, b->shape, (size_t)a->ndim * sizeof a->shape[0]) &&
+	       !memcmp(a->strides, b->strides, (size_t)a->ndim * sizeof a->strides[0]);
+}
+
 bool aj_array_is_c_contiguous(const aj_array *a)
 {
 	int64_t sd = itemsize(a->dtype);

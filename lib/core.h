@@ -184,6 +184,10 @@ struct aj_array {
  * are contiguous. */
 bool aj_array_is_c_contiguous(const aj_array *a);
 
+/* Same address, element size, shape and strides: element i of one is
+ * element i of the other. */
+bool aj_same_elements(const aj_array *a, const aj_array *b);
+
 /* Byte range [*first, *last] touched by a's elements; false when empty. */
 bool aj_array_extent(const aj_array *a, char **first, char **last);
 

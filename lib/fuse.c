@@ -92,20 +92,9 @@ static uint32_t as(lower *L, uint32_t v, aj_dtype t)
 	return emit(L, AJ_OP_CAST, t, v, 0, 0);
 }
 
-/* Same address, element size, shape and strides: element i of one is
- * element i of the other. */
-static bool same_elements(const aj_array *a, const aj_array *b)
-{
-	return a->data == b->data &&
-	       aj_dtypes[a->dtype].size == aj_dtypes[b->dtype].size &&
-	       a->ndim == b->ndim &&
-	       !memcmp(a->shape, b->shape, a->ndim * sizeof a->shape[0]) &&
-	       !memcmp(a->strides, b->strides, a->ndim * sizeof a->strides[0]);
-}
-
 static bool same_view(const aj_array *a, const aj_array *b)
 {
-	return a == b || (a->dtype == b->dtype && same_elements(a, b));
+	return a == b || (a->dtype == b->dtype && aj_same_elements(a, b));
 }
 
 static uint32_t operand(lower *L, const aj_array *a)
@@ -245,6 +234,39 @@ static bool self_overlaps(const aj_array *a)
 	return false;
 }
 
+/* Whether a and b may share a byte (their byte ranges meet). */
+static bool may_overlap(const aj_array *a, const aj_array *b)
+{
+	char *alo, *ahi, *blo, *bhi;
+	return aj_array_extent(a, &alo, &ahi) && aj_array_extent(b, &blo, &bhi) &&
+	       alo <= bhi && blo <= ahi;
+}
+
+/* The aliasing rule for an elementwise kernel's operands (outputs first):
+ * no output overlaps itself, and an input that shares memory with an
+ * output is that output's identical view. Checking each output against
+ * every input of the group is exact: rule 5 already keeps a member from
+ * reading an earlier output, and lets it write an earlier input only as
+ * the identical view. */
+static aj_status check_alias(aj_prog *p, const aj_array *const *opnd, int nop,
+			     int nout)
+{
+	for (int k = 0; k < nout; k++) {
+		if (self_overlaps(opnd[k]))
+			return aj_prog_error(p, AJ_ERR_OVERLAP, "output elements "
+					     "overlap each other in memory");
+		for (int o = nout; o < nop; o++)
+			if (may_overlap(opnd[k], opnd[o]) &&
+			    !aj_same_elements(opnd[k], opnd[o]))
+				return aj_prog_error(p, AJ_ERR_OVERLAP,
+						     "output partially overlaps "
+						     "an input (another view of "
+						     "the same memory): not "
+						     "supported yet");
+	}
+	return AJ_OK;
+}
+
 /*
  * The loop nest of call over an iteration space of nd axes (shape): each
  * operand broadcasts into it, so broadcast axes (and, for a reduction's
@@ -289,7 +311,7 @@ typedef struct outputs {
 /*
  * The kernel computing the roots into the outputs over the iteration
  * space (nd, shape); red is AJ_NOP, or the reduction whose accumulator
- * out[0] is. Aliasing is the caller's to check.
+ * out[0] is.
  */
 static aj_status lower_kernel(aj_prog *p, const outputs *os, int nd,
 			      const int64_t *shape, aj_op red, aj_array **result,
@@ -326,6 +348,11 @@ static aj_status lower_kernel(aj_prog *p, const outputs *os, int nd,
 	call->k.val = L.val;
 	call->k.nval = L.nval;
 	call->k.out_val = out_val;
+	if (red == AJ_NOP) {
+		aj_status s = check_alias(p, L.opnd, L.nop, L.nout);
+		if (s != AJ_OK)
+			return s;
+	}
 	return fill_strides(p, call, L.opnd, L.nop, nd, shape);
 }
 
@@ -375,32 +402,46 @@ static aj_array *squeezed(aj_prog *p, const aj_array *a, uint32_t axes)
 }
 
 
-/* A kernel written by hand: out = v[nval-1], v[] over operands opnd and
- * the scalar slots. */
-static aj_status hand_kernel(aj_prog *p, aj_kcall *c, const aj_kval *val,
-			     int nval, aj_array **opnd, int nop,
-			     const uint64_t *slots, const uint8_t *slot_t, int nslot)
+/* A kernel written by hand: values val[0 .. nval) over operands opnd, of
+ * which the first nout are outputs, output k storing value nval - nout +
+ * k; scalar slots; the iteration space of opnd[iter]; red as in aj_kdesc. */
+typedef struct hand {
+	const aj_kval *val;
+	int nval;
+	aj_array *const *opnd;
+	int nop, nout, iter;
+	const uint64_t *slot;
+	const uint8_t *slot_t;
+	int nslot;
+	aj_op red;
+} hand;
+
+static aj_status hand_kernel(aj_prog *p, aj_kcall *c, const hand *h)
 {
 	memset(c, 0, sizeof *c);
 	c->k.isa = (aj_isa)atomic_load_explicit(&p->ctx->isa, memory_order_relaxed);
-	c->k.red = AJ_NOP;
-	aj_kval *v = aj_arena_alloc(&p->arena, (size_t)nval * sizeof *v);
-	uint32_t *out_val = aj_arena_alloc(&p->arena, sizeof *out_val);
-	c->scalars = aj_arena_alloc(&p->arena, 8 * (size_t)(nslot ? nslot : 1));
-	c->k.scalar_dtype = aj_arena_alloc(&p->arena, (size_t)(nslot ? nslot : 1));
+	c->k.red = (uint8_t)h->red;
+	aj_kval *v = aj_arena_alloc(&p->arena, (size_t)h->nval * sizeof *v);
+	uint32_t *out_val = aj_arena_alloc(&p->arena, (size_t)h->nout * sizeof *out_val);
+	c->scalars = aj_arena_alloc(&p->arena, 8 * (size_t)(h->nslot ? h->nslot : 1));
+	c->k.scalar_dtype = aj_arena_alloc(&p->arena, (size_t)(h->nslot ? h->nslot : 1));
 	if (!v || !out_val || !c->scalars || !c->k.scalar_dtype)
 		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
-	memcpy(v, val, (size_t)nval * sizeof *v);
-	memcpy(c->scalars, slots, 8 * (size_t)nslot);
-	memcpy(c->k.scalar_dtype, slot_t, (size_t)nslot);
-	*out_val = (uint32_t)nval - 1;
+	memcpy(v, h->val, (size_t)h->nval * sizeof *v);
+	if (h->nslot) {
+		memcpy(c->scalars, h->slot, 8 * (size_t)h->nslot);
+		memcpy(c->k.scalar_dtype, h->slot_t, (size_t)h->nslot);
+	}
+	for (int k = 0; k < h->nout; k++)
+		out_val[k] = (uint32_t)(h->nval - h->nout + k);
 	c->k.val = v;
-	c->k.nval = nval;
-	c->k.nout = 1;
+	c->k.nval = h->nval;
+	c->k.nout = h->nout;
 	c->k.out_val = out_val;
-	c->k.nscalar = nslot;
-	return fill_strides(p, c, (const aj_array *const *)opnd, nop,
-			    opnd[0]->ndim, opnd[0]->shape);
+	c->k.nscalar = h->nslot;
+	const aj_array *it = h->opnd[h->iter];
+	return fill_strides(p, c, (const aj_array *const *)h->opnd, h->nop,
+			    it->ndim, it->shape);
 }
 
 /* res = identity of op (a complex one in two slots). */
@@ -411,7 +452,9 @@ static aj_status fill_kernel(aj_prog *p, aj_kcall *c, aj_array *res, aj_op op)
 	uint64_t slot[2] = {slot_bits(t, aj_red_identity(op, t)),
 			    slot_bits(t, (aj_scalar_val){.f = aj_red_identity_im(op, t)})};
 	uint8_t st[2] = {(uint8_t)t, (uint8_t)t};
-	return hand_kernel(p, c, &v, 1, &res, 1, slot, st, aj_is_complex(t) ? 2 : 1);
+	return hand_kernel(p, c, &(hand){.val = &v, .nval = 1, .opnd = &res, .nop = 1,
+					 .nout = 1, .slot = slot, .slot_t = st,
+					 .nslot = aj_is_complex(t) ? 2 : 1, .red = AJ_NOP});
 }
 
 /* res = res / count, NumPy's mean: count is a Python int, so weak. */
@@ -430,7 +473,9 @@ static aj_status mean_kernel(aj_prog *p, aj_kcall *c, aj_array *res, int64_t cou
 	uint64_t slot = slot_bits(AJ_FLOAT64, (aj_scalar_val){.f = (double)count});
 	uint8_t st = AJ_FLOAT64;
 	aj_array *opnd[2] = {res, res};
-	return hand_kernel(p, c, v, nval, opnd, 2, &slot, &st, 1);
+	return hand_kernel(p, c, &(hand){.val = v, .nval = nval, .opnd = opnd, .nop = 2,
+					 .nout = 1, .slot = &slot, .slot_t = &st,
+					 .nslot = 1, .red = AJ_NOP});
 }
 
 /* ---- rule 4: reductions in fixed chunks ---- */
@@ -445,7 +490,7 @@ enum { RED_SPLIT_MIN = 1 << 17, RED_CHUNK_ELEMS = 1 << 15, RED_MAX_CHUNKS = 64 }
 
 static int64_t reduction_chunks(const aj_kcall *c, int64_t nres)
 {
-	if (c->nelem < RED_SPLIT_MIN || c->strides[0] != 0)
+	if (c->nelem < RED_SPLIT_MIN || !aj_reduces_loop0(c))
 		return 1;
 	int64_t n = c->nelem / RED_CHUNK_ELEMS;
 	if (n > RED_MAX_CHUNKS)
@@ -491,28 +536,17 @@ static aj_status chunk_pointers(aj_prog *p, aj_kcall *call, const outputs *os,
 static aj_status combine_kernel(aj_prog *p, aj_kcall *c, aj_op red,
 				const outputs *os, aj_array *const *part)
 {
-	memset(c, 0, sizeof *c);
-	c->k.isa = (aj_isa)atomic_load_explicit(&p->ctx->isa, memory_order_relaxed);
-	c->k.red = (uint8_t)red;
 	int nout = os->best ? 2 : 1;
-	aj_kval *v = aj_arena_alloc(&p->arena, 2 * sizeof *v);
-	uint32_t *out_val = aj_arena_alloc(&p->arena, 2 * sizeof *out_val);
-	c->scalars = aj_arena_alloc(&p->arena, 8);
-	c->k.scalar_dtype = aj_arena_alloc(&p->arena, 1);
-	if (!v || !out_val || !c->scalars || !c->k.scalar_dtype)
-		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
-	const aj_array *opnd[4] = {os->out[0], os->best};
+	aj_array *opnd[4] = {os->out[0], os->best};
+	aj_kval v[2];
 	for (int k = 0; k < nout; k++) {
 		opnd[nout + k] = part[k];
 		v[k] = (aj_kval){.op = AJ_OP_ARRAY, .dtype = (uint8_t)part[k]->dtype,
 				 .arg = {(uint32_t)(nout + k)}};
-		out_val[k] = (uint32_t)k;
 	}
-	c->k.val = v;
-	c->k.nval = nout;
-	c->k.nout = nout;
-	c->k.out_val = out_val;
-	return fill_strides(p, c, opnd, 2 * nout, part[0]->ndim, part[0]->shape);
+	return hand_kernel(p, c, &(hand){.val = v, .nval = nout, .opnd = opnd,
+					 .nop = 2 * nout, .nout = nout, .iter = nout,
+					 .red = red});
 }
 
 /*
@@ -713,14 +747,6 @@ static aj_status fill_reads(aj_prog *p, uint32_t root, uint8_t *flag, reads *r)
 	return AJ_OK;
 }
 
-/* Whether a and b may share a byte (their byte ranges meet). */
-static bool may_overlap(const aj_array *a, const aj_array *b)
-{
-	char *alo, *ahi, *blo, *bhi;
-	return aj_array_extent(a, &alo, &ahi) && aj_array_extent(b, &blo, &bhi) &&
-	       alo <= bhi && blo <= ahi;
-}
-
 /* Writing out disturbs one of the reads r of kind how; with same_index,
  * a read of the identical view is not disturbed (it happens at the same
  * index, before the write). */
@@ -729,7 +755,7 @@ static bool disturbs(const aj_array *out, const reads *r, uint8_t how,
 {
 	for (int i = 0; i < r->n; i++)
 		if ((r->how[i] & how) && may_overlap(out, r->arr[i]) &&
-		    !(same_index && same_elements(out, r->arr[i])))
+		    !(same_index && aj_same_elements(out, r->arr[i])))
 			return true;
 	return false;
 }
@@ -740,14 +766,11 @@ static bool same_shape(const aj_array *a, const aj_array *b)
 	       !memcmp(a->shape, b->shape, (size_t)a->ndim * sizeof a->shape[0]);
 }
 
-/* Why as[g] cannot join as[0 .. g) (reads r[0 .. g]), or NULL. */
-static const char *boundary(const aj_assignment *as, const reads *r, int g)
+/* The hazard that keeps as[g] (same shape as as[0]) out of the group
+ * as[0 .. g), given the reads r[0 .. g]; or NULL. */
+static const char *hazard(const aj_assignment *as, const reads *r, int g)
 {
 	const aj_array *out = as[g].out;
-	if (g == MAX_GROUP)
-		return "group full";
-	if (!same_shape(out, as[0].out))
-		return "shape change";
 	if (r[g].checked)
 		return "checked integer power";
 	for (int k = 0; k < g; k++) {
@@ -755,27 +778,10 @@ static const char *boundary(const aj_assignment *as, const reads *r, int g)
 			return "overlap: reads an earlier output";
 		if (disturbs(out, &r[k], NEST, true))
 			return "overlap: writes an earlier input";
-		if (may_overlap(out, as[k].out) && !same_elements(out, as[k].out))
+		if (may_overlap(out, as[k].out) && !aj_same_elements(out, as[k].out))
 			return "overlap: outputs overlap";
 	}
 	return NULL;
-}
-
-/* Self-overlap of out, or a read of its own loop that it partially
- * overlaps (reads under reductions run before it writes). */
-static aj_status check_member(aj_prog *p, const aj_array *out, const reads *r)
-{
-	if (self_overlaps(out))
-		return aj_prog_error(p, AJ_ERR_OVERLAP, "output elements overlap "
-				     "each other in memory");
-	for (int i = 0; i < r->n; i++)
-		if ((r->how[i] & NEST) && may_overlap(out, r->arr[i]) &&
-		    !same_elements(out, r->arr[i]))
-			return aj_prog_error(p, AJ_ERR_OVERLAP,
-					     "output partially overlaps an input "
-					     "(another view of the same memory): "
-					     "not supported yet");
-	return AJ_OK;
 }
 
 /* Lowers the group as[0 .. n) into g's calls: the reductions its members
@@ -820,29 +826,27 @@ static aj_status lower_group(aj_prog *p, const aj_assignment *as, int n, aj_grou
 aj_status aj_fuse(aj_prog *p, const aj_assignment *as, int nas, aj_group *g)
 {
 	memset(g, 0, sizeof *g);
-	uint32_t top = 0;
-	for (int k = 0; k < nas && k <= MAX_GROUP; k++)
-		top = as[k].node > top ? as[k].node : top;
-	reads *r = aj_arena_alloc(&p->arena, (MAX_GROUP + 1) * sizeof *r);
-	uint8_t *flag = aj_arena_alloc(&p->arena, top + 1);
-	if (!r || !flag)
-		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
-	int n = 0;
 	g->why = "end of the pending work";
-	for (; n < nas; n++) {
-		const char *why = NULL;
-		if (n == MAX_GROUP)
-			why = boundary(as, r, n);
-		aj_status s = why ? AJ_OK : fill_reads(p, as[n].node, flag, &r[n]);
-		if (s != AJ_OK)
-			return s;
-		if (n > 0 && !why)
-			why = boundary(as, r, n);
-		if (why) {
-			g->why = why;
-			break;
+	int n = 1;
+	if (nas > 1) { /* a lone assignment needs no reads: no hazard */
+		uint32_t top = 0;
+		for (int k = 0; k < nas && k <= MAX_GROUP; k++)
+			top = as[k].node > top ? as[k].node : top;
+		reads *r = aj_arena_alloc(&p->arena, (MAX_GROUP + 1) * sizeof *r);
+		uint8_t *flag = aj_arena_alloc(&p->arena, top + 1);
+		if (!r || !flag)
+			return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+		aj_status s = fill_reads(p, as[0].node, flag, &r[0]);
+		for (; s == AJ_OK && n < nas; n++) {
+			const char *why = n == MAX_GROUP ? "group full"
+				: !same_shape(as[n].out, as[0].out) ? "shape change" : NULL;
+			if (!why && (s = fill_reads(p, as[n].node, flag, &r[n])) == AJ_OK)
+				why = hazard(as, r, n);
+			if (why) {
+				g->why = why;
+				break;
+			}
 		}
-		s = check_member(p, as[n].out, &r[n]);
 		if (s != AJ_OK)
 			return s;
 	}

@@ -31,6 +31,7 @@
 
 #include "arrjit.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define AJ_INDEX_BIAS ((uintptr_t)1 << 62)
@@ -90,6 +91,15 @@ typedef struct aj_kcall {
 				   the assignment fails with fail_msg */
 	const char *fail_msg;
 } aj_kcall;
+
+/* Whether call c accumulates along loop 0 (output 0 is invariant
+ * there): a reduction whose outermost loop is reduced. Every index of
+ * loop 0 then updates the same outputs, so only fixed chunks into
+ * separate partials may split it. */
+static inline bool aj_reduces_loop0(const aj_kcall *c)
+{
+	return c->k.red != AJ_NOP && c->strides[0] == 0;
+}
 
 /* Where chunk c of nchunk over n iterations starts: a fixed function of
  * its arguments, aligned to align iterations except at the end. */

@@ -258,26 +258,13 @@ static int by_index(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static bool same_elements(const aj_array *a, const aj_array *b)
-{
-	int nd = aj_array_ndim(a);
-	return aj_array_data(a) == aj_array_data(b) &&
-	       aj_dtype_size(aj_array_dtype(a)) ==
-		   aj_dtype_size(aj_array_dtype(b)) &&
-	       nd == aj_array_ndim(b) &&
-	       !memcmp(aj_array_shape(a), aj_array_shape(b),
-		       nd * sizeof(int64_t)) &&
-	       !memcmp(aj_array_strides(a), aj_array_strides(b),
-		       nd * sizeof(int64_t));
-}
-
 static uint8_t leaf_flags(const aj_array *a, const aj_array *target)
 {
 	char *lo, *hi, *tlo, *thi;
 	if (!aj_array_extent(a, &lo, &hi) ||
 	    !aj_array_extent(target, &tlo, &thi) || hi < tlo || lo > thi)
 		return 0;
-	return READS | (same_elements(a, target) ? 0 : CONFLICT);
+	return READS | (aj_same_elements(a, target) ? 0 : CONFLICT);
 }
 
 /* Flags what value, the last result and the names bound to expressions

@@ -72,10 +72,7 @@ static void run_call(aj_ctx *ctx, const aj_kcall *c)
 	int nthreads = aj_pool_threads(ctx->pool);
 	split s = {.c = c, .ntask = c->nchunk, .align = c->k.ndim == 1 ? ALIGN_ELEMS : 1};
 	int64_t min = atomic_load_explicit(&ctx->min_parallel, memory_order_relaxed);
-	/* a reduction over loop 0 accumulates into the same outputs from
-	 * every index of it: only fixed chunks may split it */
-	bool splittable = c->strides[0] != 0;
-	if (!s.ntask && splittable && nthreads > 1 &&
+	if (!s.ntask && !aj_reduces_loop0(c) && nthreads > 1 &&
 	    c->nelem * (1 + MATH_COST) >= min && c->nelem * element_cost(&c->k) >= min) {
 		s.ntask = c->shape[0] / s.align;
 		if (s.ntask > (int64_t)nthreads * OVERSPLIT)

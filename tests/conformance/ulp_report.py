@@ -63,6 +63,16 @@ def ulp(a, b):
     return np.where(both_nan, 0, d)
 
 
+def evaluate(tool, tmp, expr, x, y):
+    """arrjit-eval's value of expr over a = x, b = y."""
+    paths = [os.path.join(tmp, f) for f in ("a.npy", "b.npy", "r.npy")]
+    np.save(paths[0], x)
+    np.save(paths[1], y)
+    subprocess.run([tool, expr, "a=" + paths[0], "b=" + paths[1], "-o",
+                    paths[2]], check=True)
+    return np.load(paths[2])
+
+
 COMPLEX = ["exp", "log", "sqrt", "sin", "cos", "tan", "arcsin", "arccos",
            "arctan", "sinh", "cosh", "tanh", "arcsinh", "arccosh", "arctanh",
            "exp2", "expm1", "log2", "log10", "log1p", "reciprocal", "square",
@@ -88,15 +98,8 @@ def complex_report(tool, rng, tmp):
             x, y = complex_inputs(dtype, rng), complex_inputs(dtype, rng)
             if name == "power":
                 y = (y / 10).astype(dtype)
-            np.save(os.path.join(tmp, "a.npy"), x)
-            np.save(os.path.join(tmp, "b.npy"), y)
             fn = names.get(name, name)
-            expr = fn if " " in fn else "%s(a)" % fn
-            out = os.path.join(tmp, "r.npy")
-            subprocess.run([tool, expr, "a=" + os.path.join(tmp, "a.npy"),
-                            "b=" + os.path.join(tmp, "b.npy"), "-o", out],
-                           check=True)
-            got = np.load(out)
+            got = evaluate(tool, tmp, fn if " " in fn else "%s(a)" % fn, x, y)
             f = getattr(np, name)
             want = f(x, y) if name in ("power", "multiply", "divide") else f(x)
             if np.iscomplexobj(want):
@@ -119,15 +122,9 @@ def main():
                 y = (inputs(name, dtype, rng) if name in
                      ("arctan2", "hypot") else
                      rng.uniform(-20, 20, N).astype(dtype))
-                np.save(os.path.join(tmp, "a.npy"), x)
-                np.save(os.path.join(tmp, "b.npy"), y)
                 binary = name in ("power", "arctan2", "hypot")
                 expr = "%s(a, b)" % name if binary else "%s(a)" % name
-                out = os.path.join(tmp, "r.npy")
-                subprocess.run([tool, expr, "a=" + os.path.join(tmp, "a.npy"),
-                                "b=" + os.path.join(tmp, "b.npy"), "-o", out],
-                               check=True)
-                got = np.load(out)
+                got = evaluate(tool, tmp, expr, x, y)
                 f = getattr(np, name)
                 want = f(x, y) if binary else f(x)
                 xl = x.astype(np.longdouble)
