@@ -116,6 +116,8 @@ static void dump_kernel(text *t, const aj_kcall *c, int idx)
 	if (c->nchunk)
 		add(t, " in %lld fixed chunks of loop 0", (long long)c->nchunk);
 	add(t, "\n");
+	if (c->note)
+		add(t, "  (%s)\n", c->note);
 	for (int o = 0; o < k->nop; o++) {
 		add(t, "  %s%d %s %s strides ", o < k->nout ? "out" : "in",
 		    o < k->nout ? o : o - k->nout, aj_dtypes[k->op_dtype[o]].name,

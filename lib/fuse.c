@@ -205,68 +205,6 @@ static bool alloc_lower(lower *L, aj_arena *A, const uint32_t *root, int nroot,
 	return true;
 }
 
-/* Self-overlap: does some element of a share bytes with another? Exact for
- * strides that nest (each at least the extent of the smaller ones). */
-static bool self_overlaps(const aj_array *a)
-{
-	int64_t ext[AJ_MAX_NDIM], n = 0;
-	for (int d = 0; d < a->ndim; d++) {
-		if (a->shape[d] == 0)
-			return false;
-		if (a->shape[d] > 1)
-			ext[n++] = d;
-	}
-	/* sort the varying axes by |stride| ascending */
-	for (int i = 1; i < n; i++)
-		for (int j = i; j > 0 && llabs(a->strides[ext[j]]) <
-				     llabs(a->strides[ext[j - 1]]); j--) {
-			int64_t t = ext[j];
-			ext[j] = ext[j - 1];
-			ext[j - 1] = t;
-		}
-	int64_t span = aj_dtypes[a->dtype].size;
-	for (int i = 0; i < n; i++) {
-		int64_t s = llabs(a->strides[ext[i]]);
-		if (s < span)
-			return true;
-		span = s * (a->shape[ext[i]] - 1) + span;
-	}
-	return false;
-}
-
-/* Whether a and b may share a byte (their byte ranges meet). */
-static bool may_overlap(const aj_array *a, const aj_array *b)
-{
-	char *alo, *ahi, *blo, *bhi;
-	return aj_array_extent(a, &alo, &ahi) && aj_array_extent(b, &blo, &bhi) &&
-	       alo <= bhi && blo <= ahi;
-}
-
-/* The aliasing rule for an elementwise kernel's operands (outputs first):
- * no output overlaps itself, and an input that shares memory with an
- * output is that output's identical view. Checking each output against
- * every input of the group is exact: rule 5 already keeps a member from
- * reading an earlier output, and lets it write an earlier input only as
- * the identical view. */
-static aj_status check_alias(aj_prog *p, const aj_array *const *opnd, int nop,
-			     int nout)
-{
-	for (int k = 0; k < nout; k++) {
-		if (self_overlaps(opnd[k]))
-			return aj_prog_error(p, AJ_ERR_OVERLAP, "output elements "
-					     "overlap each other in memory");
-		for (int o = nout; o < nop; o++)
-			if (may_overlap(opnd[k], opnd[o]) &&
-			    !aj_same_elements(opnd[k], opnd[o]))
-				return aj_prog_error(p, AJ_ERR_OVERLAP,
-						     "output partially overlaps "
-						     "an input (another view of "
-						     "the same memory): not "
-						     "supported yet");
-	}
-	return AJ_OK;
-}
-
 /*
  * The loop nest of call over an iteration space of nd axes (shape): each
  * operand broadcasts into it, so broadcast axes (and, for a reduction's
@@ -311,11 +249,11 @@ typedef struct outputs {
 /*
  * The kernel computing the roots into the outputs over the iteration
  * space (nd, shape); red is AJ_NOP, or the reduction whose accumulator
- * out[0] is.
+ * out[0] is. *opnd (if opnd) gets its operands, outputs first.
  */
 static aj_status lower_kernel(aj_prog *p, const outputs *os, int nd,
 			      const int64_t *shape, aj_op red, aj_array **result,
-			      aj_kcall *call)
+			      aj_kcall *call, const aj_array ***opnd)
 {
 	memset(call, 0, sizeof *call);
 	call->k.isa = (aj_isa)atomic_load_explicit(&p->ctx->isa, memory_order_relaxed);
@@ -348,11 +286,8 @@ static aj_status lower_kernel(aj_prog *p, const outputs *os, int nd,
 	call->k.val = L.val;
 	call->k.nval = L.nval;
 	call->k.out_val = out_val;
-	if (red == AJ_NOP) {
-		aj_status s = check_alias(p, L.opnd, L.nop, L.nout);
-		if (s != AJ_OK)
-			return s;
-	}
+	if (opnd)
+		*opnd = L.opnd;
 	return fill_strides(p, call, L.opnd, L.nop, nd, shape);
 }
 
@@ -382,6 +317,11 @@ static aj_array *scratch(aj_prog *p, aj_dtype t, int nd, const int64_t *shape)
 	a->lo = a->data;
 	a->hi = a->data + (n ? n : 1) * size;
 	return a;
+}
+
+aj_array *aj_scratch(aj_prog *p, aj_dtype t, int nd, const int64_t *shape)
+{
+	return scratch(p, t, nd, shape);
 }
 
 /* The same memory seen with the reduced axes dropped (keepdims false). */
@@ -442,6 +382,14 @@ static aj_status hand_kernel(aj_prog *p, aj_kcall *c, const hand *h)
 	const aj_array *it = h->opnd[h->iter];
 	return fill_strides(p, c, (const aj_array *const *)h->opnd, h->nop,
 			    it->ndim, it->shape);
+}
+
+aj_status aj_copy_call(aj_prog *p, aj_kcall *c, aj_array *dst, aj_array *src)
+{
+	aj_kval v = {.op = AJ_OP_ARRAY, .dtype = (uint8_t)src->dtype, .arg = {1}};
+	aj_array *opnd[2] = {dst, src};
+	return hand_kernel(p, c, &(hand){.val = &v, .nval = 1, .opnd = opnd, .nop = 2,
+					 .nout = 1, .red = AJ_NOP});
 }
 
 /* res = identity of op (a complex one in two slots). */
@@ -626,7 +574,7 @@ static aj_status lower_arg(aj_prog *p, uint32_t r, aj_array *res,
 	if (s == AJ_OK)
 		s = fill_kernel(p, &calls[(*ncall)++], os.best, aj_arg_extreme(op));
 	if (s == AJ_OK)
-		s = lower_kernel(p, &os, x->ndim, x->shape, op, result, &red);
+		s = lower_kernel(p, &os, x->ndim, x->shape, op, result, &red, NULL);
 	if (s == AJ_OK)
 		s = add_reduction_call(p, &red, &os, op, calls, ncall);
 	return s;
@@ -655,7 +603,7 @@ static aj_status lower_reduction(aj_prog *p, uint32_t r, aj_array **result,
 	aj_kcall red;
 	aj_status s = fill_kernel(p, &calls[(*ncall)++], res, op);
 	if (s == AJ_OK)
-		s = lower_kernel(p, &os, x->ndim, x->shape, op, result, &red);
+		s = lower_kernel(p, &os, x->ndim, x->shape, op, result, &red, NULL);
 	if (s == AJ_OK)
 		s = add_reduction_call(p, &red, &os, op, calls, ncall);
 	if (s == AJ_OK && op == AJ_OP_MEAN)
@@ -754,7 +702,7 @@ static bool disturbs(const aj_array *out, const reads *r, uint8_t how,
 		     bool same_index)
 {
 	for (int i = 0; i < r->n; i++)
-		if ((r->how[i] & how) && may_overlap(out, r->arr[i]) &&
+		if ((r->how[i] & how) && aj_overlaps(out, r->arr[i]) &&
 		    !(same_index && aj_same_elements(out, r->arr[i])))
 			return true;
 	return false;
@@ -778,7 +726,7 @@ static const char *hazard(const aj_assignment *as, const reads *r, int g)
 			return "overlap: reads an earlier output";
 		if (disturbs(out, &r[k], NEST, true))
 			return "overlap: writes an earlier input";
-		if (may_overlap(out, as[k].out) && !aj_same_elements(out, as[k].out))
+		if (!aj_same_elements(out, as[k].out) && aj_overlaps(out, as[k].out))
 			return "overlap: outputs overlap";
 	}
 	return NULL;
@@ -819,8 +767,20 @@ static aj_status lower_group(aj_prog *p, const aj_assignment *as, int n, aj_grou
 	}
 	/* a reduction at a root is copied out by this elementwise kernel */
 	outputs os = {.n = n, .root = root, .out = out};
-	return lower_kernel(p, &os, out[0]->ndim, out[0]->shape, AJ_NOP, result,
-			    &g->calls[g->ncall++]);
+	aj_kcall main;
+	const aj_array **opnd;
+	aj_status s = lower_kernel(p, &os, out[0]->ndim, out[0]->shape, AJ_NOP,
+				   result, &main, &opnd);
+	if (s != AJ_OK)
+		return s;
+	/* room for a copy per input and three pieces (alias.c) */
+	aj_kcall *calls = aj_arena_alloc(&p->arena, (size_t)(g->ncall + main.k.nop + 3) *
+							sizeof *calls);
+	if (!calls)
+		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+	memcpy(calls, g->calls, (size_t)g->ncall * sizeof *calls);
+	g->calls = calls;
+	return aj_resolve_overlap(p, &main, opnd, g->calls, &g->ncall);
 }
 
 aj_status aj_fuse(aj_prog *p, const aj_assignment *as, int nas, aj_group *g)

@@ -27,6 +27,24 @@ aj_status aj_fuse(aj_prog *p, const aj_assignment *as, int nas, aj_group *g);
  * base pointers are in call->ptr. Sets k.ndim, k.op_class, shape, strides,
  * nelem, and may move call->ptr (flipped axes).
  */
+/* A C-order scratch array in p's arena, counted as temporary bytes. */
+aj_array *aj_scratch(aj_prog *p, aj_dtype t, int nd, const int64_t *shape);
+
+/* c = the call copying src into dst (same shape). */
+aj_status aj_copy_call(aj_prog *p, aj_kcall *c, aj_array *dst, aj_array *src);
+
+/* Whether a and b's byte extents meet (cheap), and whether they share a
+ * byte, exactly unless that takes too long (then true). */
+bool aj_may_overlap(const aj_array *a, const aj_array *b);
+bool aj_overlaps(const aj_array *a, const aj_array *b);
+
+/* Appends to calls (room for c's inputs + 3) the elementwise call c with
+ * its outputs' overlap with its inputs resolved (alias.c): as is, serial
+ * in order or reversed, or with copies of the overlapping part of inputs
+ * run first and c in pieces. opnd: c's operands, outputs first. */
+aj_status aj_resolve_overlap(aj_prog *p, aj_kcall *c, const aj_array *const *opnd,
+			     aj_kcall *calls, int *ncall);
+
 aj_status aj_sched(aj_arena *arena, aj_kcall *call, int ndim,
 		   const int64_t *shape, const int64_t *strides);
 

@@ -86,6 +86,11 @@ typedef struct aj_kcall {
 				with the operand pointers chunk_ptr[c * nop
 				...] (a reduction into per-chunk partials) */
 	char **chunk_ptr;
+	bool serial;         /* run on the caller alone, loop 0 in order: its
+				result depends on the order (an output
+				overlaps an input it reads shifted) */
+	const char *note;    /* for dumps: why it is serial, split or reads a
+				copy; NULL if nothing to say */
 	aj_kernel_fn fn;     /* filled by the cache */
 	const uint8_t *fail_if; /* a check: after it runs, nonzero here means
 				   the assignment fails with fail_msg */

@@ -13,14 +13,13 @@
  * The hazard is the other way round: a value built now but computed later,
  * after an assignment has overwritten what it reads.
  *   t = a * 2; a = 0; c = t + 1    t is lazy: it would read a when c runs
- *   a[1:] = a[:-1]                 the write overlaps its own input
  * So before each assignment into an array, every lazy value that reads the
  * target's memory (a name bound to an expression, the value of the last
  * expression statement) is materialized: assigned into a temporary the
- * namespace owns, which runs first, and rebound to it. An assigned value
- * that reads the target other than element for element (a[1:] = a[:-1],
- * a = a.T) goes through a temporary too, as NumPy copies overlapping
- * operands. Reading in place (a = a + 1, a[1:] += 1) needs none. Only the
+ * namespace owns, which runs first, and rebound to it. "Reads" is the
+ * exact test: t = a[1::2] survives a[::2] = 0. The assigned value itself
+ * needs nothing: an assignment reading its own output (a[1:] = a[:-1],
+ * a = a.T) gets NumPy's result from the fusion pass (alias.c). Only the
  * namespace's own assignments are seen: one the caller makes with
  * aj_assign is not, and a lazy name then reads what it wrote.
  *
@@ -39,6 +38,7 @@
  * the caller's: a later aj_exec that assigns into what it reads changes
  * what it computes (bind it to a name to keep its value protected).
  */
+#include "fuse.h"
 #include "parse.h"
 
 #include <stdio.h>
@@ -199,13 +199,12 @@ static void free_owned_from(aj_names *ns, size_t from)
 
 /* ---- protecting lazy values from a write ---- */
 
-enum { READS = 1, CONFLICT = 2, REACHED = 4 };
+enum { READS = 1, REACHED = 4 };
 
 /*
  * A walk over the nodes reachable from the values a write may affect,
- * flagging each: READS if its value reads the target's memory, CONFLICT if
- * some such read is not element for element (fuse.c's in-place rule: same
- * address, itemsize, shape and strides). Only reachable nodes are touched
+ * flagging each READS if its value reads the target's memory (shares a
+ * byte with it, exactly). Only reachable nodes are touched
  * (others may hold arrays already freed), and the scratch is kept between
  * writes, so a walk costs what it reaches, not the program's size.
  */
@@ -260,11 +259,7 @@ static int by_index(const void *a, const void *b)
 
 static uint8_t leaf_flags(const aj_array *a, const aj_array *target)
 {
-	char *lo, *hi, *tlo, *thi;
-	if (!aj_array_extent(a, &lo, &hi) ||
-	    !aj_array_extent(target, &tlo, &thi) || hi < tlo || lo > thi)
-		return 0;
-	return READS | (aj_same_elements(a, target) ? 0 : CONFLICT);
+	return aj_overlaps(a, target) ? READS : 0;
 }
 
 /* Flags what value, the last result and the names bound to expressions
@@ -293,7 +288,7 @@ static bool walk_fill(aj_names *ns, const aj_array *target, aj_expr value)
 		if (n->op == AJ_OP_ARRAY)
 			*f |= leaf_flags(n->u.array, target);
 		for (int k = 0; k < aj_ops[n->op].nin; k++)
-			*f |= w->flag[n->arg[k]] & (READS | CONFLICT);
+			*f |= w->flag[n->arg[k]] & READS;
 	}
 	return true;
 }
@@ -357,7 +352,8 @@ static bool materialize(aj_names *ns, aj_expr *e, swap *sw, int *nsw)
 }
 
 /* Before target is written: materializes every lazy value that reads its
- * memory, and *value itself if it reads it other than in place. */
+ * memory. *value itself needs no copy (the fusion pass reads overlapping
+ * inputs as NumPy does, alias.c), unless it is one of those values. */
 static bool protect(aj_names *ns, const aj_array *target, aj_expr *value)
 {
 	char *lo, *hi;
@@ -369,8 +365,6 @@ static bool protect(aj_names *ns, const aj_array *target, aj_expr *value)
 	if (!sw)
 		return nomem(ns->p), false;
 	bool ok = walk_fill(ns, target, *value);
-	if (ok && (flags(ns, nnode, *value) & CONFLICT))
-		ok = materialize(ns, value, sw, &nsw);
 	for (int i = 0; ok && i < ns->nbind; i++) {
 		binding *b = &ns->bind[i];
 		if (b->kind == B_EXPR && (flags(ns, nnode, b->u.expr) & READS))
@@ -378,6 +372,9 @@ static bool protect(aj_names *ns, const aj_array *target, aj_expr *value)
 	}
 	if (ok && (flags(ns, nnode, ns->last) & READS))
 		ok = materialize(ns, &ns->last, sw, &nsw);
+	for (int i = 0; i < nsw; i++) /* computed once, before the write */
+		if (sw[i].from == value->id)
+			*value = sw[i].to;
 	walk_clear(&ns->walk);
 	aj_free(sw);
 	return ok;

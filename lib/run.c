@@ -72,7 +72,7 @@ static void run_call(aj_ctx *ctx, const aj_kcall *c)
 	int nthreads = aj_pool_threads(ctx->pool);
 	split s = {.c = c, .ntask = c->nchunk, .align = c->k.ndim == 1 ? ALIGN_ELEMS : 1};
 	int64_t min = atomic_load_explicit(&ctx->min_parallel, memory_order_relaxed);
-	if (!s.ntask && !aj_reduces_loop0(c) && nthreads > 1 &&
+	if (!s.ntask && !aj_reduces_loop0(c) && !c->serial && nthreads > 1 &&
 	    c->nelem * (1 + MATH_COST) >= min && c->nelem * element_cost(&c->k) >= min) {
 		s.ntask = c->shape[0] / s.align;
 		if (s.ntask > (int64_t)nthreads * OVERSPLIT)
