@@ -244,6 +244,9 @@ aj_status aj_prog_error(aj_prog *p, aj_status s, const char *fmt, ...)
 aj_status aj_prog_take_error(aj_prog *p);
 /* The node behind e, or NULL (with an error recorded) if e is bad. */
 const aj_node *aj_prog_node(aj_prog *p, aj_expr e);
+/* Appends a copy of n to p's nodes (pointers into p->node go stale);
+ * its index, or UINT32_MAX out of memory (recorded in p). */
+uint32_t aj_node_add(aj_prog *p, const aj_node *n);
 
 /* The dtype operand i (node arg[i]) of elementwise node n is cast to
  * before n computes: NumPy's loop selection. Fusion casts to it; constant

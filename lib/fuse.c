@@ -645,10 +645,14 @@ static uint32_t find_reductions(aj_prog *p, const uint32_t *root, int nroot,
  * another. In the fused loop every member reads all its inputs at index i
  * before any member writes index i, and reductions run before the loop.
  * So a member may not read (in its loop or under a reduction) what an
- * earlier member writes: it would see the old values. A member may not
+ * earlier member writes: it would see the old values. Except that a read
+ * in its loop of the identical view (same elements and dtype) is
+ * forwarded the writer's value (forward_values), and costs nothing: no
+ * load, no split. A member may not
  * write what an earlier member reads in its loop, or another member's
  * output, unless it is the identical view (then index i is read before it
- * is written, and the later store wins, as in sequence). An assignment
+ * is written, and the later store wins, as in sequence: the earlier store
+ * is dropped). An assignment
  * with a checked integer power starts a group: its check must run before
  * anything of its group is written.
  */
@@ -714,6 +718,16 @@ static bool same_shape(const aj_array *a, const aj_array *b)
 	       !memcmp(a->shape, b->shape, (size_t)a->ndim * sizeof a->shape[0]);
 }
 
+/* The last of as[0 .. g) whose output is x's elements with x's dtype, or
+ * -1: the member whose value forward_values gives a read of x. */
+static int latest_writer(const aj_assignment *as, int g, const aj_array *x)
+{
+	int w = g;
+	while (w-- > 0 && !(as[w].out->dtype == x->dtype && aj_same_elements(as[w].out, x)))
+		;
+	return w;
+}
+
 /* The hazard that keeps as[g] (same shape as as[0]) out of the group
  * as[0 .. g), given the reads r[0 .. g]; or NULL. */
 static const char *hazard(const aj_assignment *as, const reads *r, int g)
@@ -721,9 +735,16 @@ static const char *hazard(const aj_assignment *as, const reads *r, int g)
 	const aj_array *out = as[g].out;
 	if (r[g].checked)
 		return "checked integer power";
+	for (int i = 0; i < r[g].n; i++) {
+		/* after the last member that writes it as the identical view,
+		 * a read in the loop is forwarded that member's value */
+		const aj_array *x = r[g].arr[i];
+		int w = r[g].how[i] == NEST ? latest_writer(as, g, x) : -1;
+		for (int k = w + 1; k < g; k++)
+			if (aj_overlaps(as[k].out, x))
+				return "overlap: reads an earlier output";
+	}
 	for (int k = 0; k < g; k++) {
-		if (disturbs(as[k].out, &r[g], NEST | BELOW, false))
-			return "overlap: reads an earlier output";
 		if (disturbs(out, &r[k], NEST, true))
 			return "overlap: writes an earlier input";
 		if (!aj_same_elements(out, as[k].out) && aj_overlaps(out, as[k].out))
@@ -732,17 +753,84 @@ static const char *hazard(const aj_assignment *as, const reads *r, int g)
 	return NULL;
 }
 
+/*
+ * Forwarding: a member that reads, in its loop, an earlier member's output
+ * as the identical view (same elements, same dtype) reads that member's
+ * value instead of memory, so a = a*2; b = a + 1 stays one loop: b is
+ * computed from a*2 at each index, where a load would see the old a. The
+ * member is rewritten into new nodes (the pending DAG is untouched: a
+ * member that ends up in the next group reads memory as before). Reads
+ * under a reduction stay reads, and keep their hazard. flag: scratch of
+ * as[g].node + 1 entries.
+ */
+static aj_status forward_values(aj_prog *p, aj_assignment *as, int g, uint8_t *flag)
+{
+	uint32_t root = as[g].node;
+	uint32_t *to = aj_arena_alloc(&p->arena, (root + 1) * sizeof *to);
+	uint32_t val[MAX_GROUP];
+	if (!to)
+		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+	memset(flag, 0, root + 1);
+	flag[root] = 1;
+	for (uint32_t i = root + 1; i-- > 0;) {
+		const aj_node *nd = &p->node[i];
+		if (flag[i] && aj_ops[nd->op].kind != AJ_KIND_REDUCE)
+			for (int k = 0; k < aj_ops[nd->op].nin; k++)
+				flag[nd->arg[k]] = 1;
+	}
+	for (int k = 0; k < g; k++)
+		val[k] = NONE;
+	for (uint32_t i = 0; i <= root; i++) {
+		to[i] = i;
+		if (!flag[i])
+			continue;
+		aj_node n = p->node[i];
+		int w = n.op == AJ_OP_ARRAY ? latest_writer(as, g, n.u.array) : -1;
+		if (w >= 0) {
+			if (val[w] == NONE) { /* the value as stored */
+				const aj_node *r = &p->node[as[w].node];
+				aj_node cast = {.op = AJ_OP_CAST, .dtype = n.dtype,
+						.ndim = r->ndim, .shape = r->shape,
+						.arg = {as[w].node}};
+				val[w] = r->dtype == n.dtype && !r->weak
+					 ? as[w].node : aj_node_add(p, &cast);
+			}
+			to[i] = val[w];
+		} else if (n.op != AJ_OP_ARRAY && aj_ops[n.op].kind != AJ_KIND_REDUCE) {
+			bool moved = false;
+			for (int k = 0; k < aj_ops[n.op].nin; k++) {
+				moved |= to[n.arg[k]] != n.arg[k];
+				n.arg[k] = to[n.arg[k]];
+			}
+			if (moved)
+				to[i] = aj_node_add(p, &n);
+		}
+		if (to[i] == NONE)
+			return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+	}
+	as[g].node = to[root];
+	return AJ_OK;
+}
+
 /* Lowers the group as[0 .. n) into g's calls: the reductions its members
  * need (each once), then one kernel with an output per member. */
 static aj_status lower_group(aj_prog *p, const aj_assignment *as, int n, aj_group *g)
 {
 	uint32_t root[MAX_GROUP], top = 0;
 	aj_array *out[MAX_GROUP];
+	int nout = 0;
 	for (int k = 0; k < n; k++) {
-		root[k] = as[k].node;
-		out[k] = as[k].out;
-		top = root[k] > top ? root[k] : top;
+		int later = k + 1; /* a store a later member's overwrites is dead */
+		while (later < n && !aj_same_elements(as[later].out, as[k].out))
+			later++;
+		if (later < n)
+			continue;
+		root[nout] = as[k].node;
+		out[nout] = as[k].out;
+		top = root[nout] > top ? root[nout] : top;
+		nout++;
 	}
+	n = nout;
 	uint8_t *need = aj_arena_alloc(&p->arena, top + 1);
 	aj_array **result = aj_arena_alloc(&p->arena, (top + 1) * sizeof *result);
 	if (!need || !result)
@@ -783,14 +871,18 @@ static aj_status lower_group(aj_prog *p, const aj_assignment *as, int n, aj_grou
 	return aj_resolve_overlap(p, &main, opnd, g->calls, &g->ncall);
 }
 
-aj_status aj_fuse(aj_prog *p, const aj_assignment *as, int nas, aj_group *g)
+aj_status aj_fuse(aj_prog *p, const aj_assignment *pending, int nas, aj_group *g)
 {
 	memset(g, 0, sizeof *g);
 	g->why = "end of the pending work";
-	int n = 1;
+	int n = 1, m = nas < MAX_GROUP + 1 ? nas : MAX_GROUP + 1;
+	aj_assignment *as = aj_arena_alloc(&p->arena, (size_t)m * sizeof *as);
+	if (!as)
+		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+	memcpy(as, pending, (size_t)m * sizeof *as);
 	if (nas > 1) { /* a lone assignment needs no reads: no hazard */
 		uint32_t top = 0;
-		for (int k = 0; k < nas && k <= MAX_GROUP; k++)
+		for (int k = 0; k < m; k++)
 			top = as[k].node > top ? as[k].node : top;
 		reads *r = aj_arena_alloc(&p->arena, (MAX_GROUP + 1) * sizeof *r);
 		uint8_t *flag = aj_arena_alloc(&p->arena, top + 1);
@@ -800,8 +892,9 @@ aj_status aj_fuse(aj_prog *p, const aj_assignment *as, int nas, aj_group *g)
 		for (; s == AJ_OK && n < nas; n++) {
 			const char *why = n == MAX_GROUP ? "group full"
 				: !same_shape(as[n].out, as[0].out) ? "shape change" : NULL;
-			if (!why && (s = fill_reads(p, as[n].node, flag, &r[n])) == AJ_OK)
-				why = hazard(as, r, n);
+			if (!why && (s = fill_reads(p, as[n].node, flag, &r[n])) == AJ_OK &&
+			    !(why = hazard(as, r, n)))
+				s = forward_values(p, as, n, flag);
 			if (why) {
 				g->why = why;
 				break;

@@ -100,8 +100,9 @@ expect_out "group 0: out0..out0, 1 kernel; ends: end of the pending work" \
 	"'$prog'"
 expect_no_out "out1" "'$prog'"
 
-# a is an input written in place, then read: b's loop must wait for it.
-prog='a += 1; b = a * 2'
+# a is an input written in place, then read reversed: b's loop must wait
+# for it. (Read as written, b = a * 2 would get a + 1 forwarded.)
+prog='a += 1; b = a[::-1] * 2'
 run --stage fused "$prog"
 expect_out "group 0: out0..out0, 1 kernel; ends: overlap: reads an earlier output" \
 	"'$prog'"

@@ -959,6 +959,11 @@ static double w_b1(int r, int c)
 	return B(r, c) + 1;
 }
 
+static double w_a1x2(int r, int c)
+{
+	return (A(r, c) + 1) * 2;
+}
+
 /* Assignments over one iteration space share a kernel, one output each;
  * the results are those of running them one after another. */
 static void test_groups_fuse(void **state)
@@ -979,16 +984,28 @@ static void test_groups_fuse(void **state)
 	assert_int_equal(kernels_of_sync(fx), 1);
 	check2(fx->c, w_2a, "c");
 	check2(fx->x, w_b1, "x");
-	/* the same output twice: the later value stays */
+	/* the same output twice: the later value stays, the first is never
+	 * stored */
 	REF_OK_PROG(p, aj_assign(p, fx->d, L(fx, fx->a)));
 	REF_OK_PROG(p, aj_assign(p, fx->d, L(fx, fx->b)));
+	dump_has(fx, "out0 <- ");
 	assert_int_equal(kernels_of_sync(fx), 1);
 	check2(fx->d, w_b, "d");
-}
-
-static double w_a1x2(int r, int c)
-{
-	return (A(r, c) + 1) * 2;
+	/* d reads c where c = a + 1 writes it: forwarded the value a + 1 in
+	 * the same loop; then c written again and read again */
+	REF_OK_PROG(p, aj_assign(p, fx->c, aj_add(p, L(fx, fx->a), aj_scalar_f64(p, 1))));
+	REF_OK_PROG(p, aj_assign(p, fx->d, aj_mul(p, L(fx, fx->c), aj_scalar_f64(p, 2))));
+	REF_OK_PROG(p, aj_assign(p, fx->c, aj_mul(p, L(fx, fx->c), L(fx, fx->d))));
+	REF_OK_PROG(p, aj_assign(p, fx->x, aj_sub(p, L(fx, fx->c), L(fx, fx->x))));
+	dump_has(fx, "group 0: out0..out3, 1 kernel; ends: end of the pending work");
+	assert_int_equal(kernels_of_sync(fx), 1);
+	check2(fx->d, w_a1x2, "d");
+	for (int r = 0; r < R; r++)
+		for (int c = 0; c < C; c++) {
+			double cv = (A(r, c) + 1) * w_a1x2(r, c);
+			assert_true(at(fx->c, r, c) == cv);
+			assert_true(at(fx->x, r, c) == cv - (B(r, c) + 1));
+		}
 }
 
 /* Where running together would differ from running in order, the group
@@ -997,12 +1014,18 @@ static void test_groups_split(void **state)
 {
 	fixture *fx = *state;
 	aj_prog *p = fx->p;
-	/* d reads c, which the earlier member writes */
+	/* d reads c, which the earlier member writes, at other indices */
+	aj_array *cr;
+	aj_slice flip[2] = {{AJ_DEFAULT, AJ_DEFAULT, -1}, {AJ_DEFAULT, AJ_DEFAULT, -1}};
+	REF_OK_CTX(fx->ctx, aj_view_slice(fx->ctx, fx->c, flip, &cr));
 	REF_OK_PROG(p, aj_assign(p, fx->c, aj_add(p, L(fx, fx->a), aj_scalar_f64(p, 1))));
-	REF_OK_PROG(p, aj_assign(p, fx->d, aj_mul(p, L(fx, fx->c), aj_scalar_f64(p, 2))));
+	REF_OK_PROG(p, aj_assign(p, fx->d, aj_mul(p, L(fx, cr), aj_scalar_f64(p, 2))));
 	dump_has(fx, "group 0: out0..out0, 1 kernel; ends: overlap: reads an earlier output");
 	assert_int_equal(kernels_of_sync(fx), 2);
-	check2(fx->d, w_a1x2, "d");
+	for (int r = 0; r < R; r++)
+		for (int c = 0; c < C; c++)
+			assert_true(at(fx->d, r, c) == w_a1x2(R - 1 - r, C - 1 - c));
+	aj_array_free(cr);
 	/* ... also when it reads c under a reduction: d = c + sum(c) */
 	REF_OK_PROG(p, aj_assign(p, fx->c, L(fx, fx->a)));
 	REF_OK_PROG(p, aj_assign(p, fx->d, aj_add(p, L(fx, fx->c),
