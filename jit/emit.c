@@ -281,16 +281,61 @@ static LLVMValueRef scalar_slot(aj_emitter *E, const aj_kval *v)
 		     load_part(E, part, LLVMBuildGEP2(E->B, E->i8, p, &eight, 1, "")));
 }
 
-/* Address of element i of operand o in the inner loop. */
+/* Address of element i of operand o in the inner loop; of the lowest of
+ * elements i .. i + w - 1 for a vector of w. */
+static LLVMValueRef vec_addr(aj_emitter *E, int o, LLVMValueRef base,
+			     LLVMValueRef i, int w)
+{
+	const aj_kdesc *k = E->k;
+	LLVMTypeRef et = aj_ir_elem(E, k->op_dtype[o], true);
+	if (k->op_class[o] == AJ_SC_CONTIG)
+		return LLVMBuildGEP2(E->B, et, base, &i, 1, "");
+	if (k->op_class[o] == AJ_SC_RCONTIG) {
+		LLVMValueRef last = LLVMBuildAdd(E->B, i, LLVMConstInt(E->i64,
+					(unsigned long long)(w - 1), 0), "");
+		LLVMValueRef neg = LLVMBuildNeg(E->B, last, "");
+		return LLVMBuildGEP2(E->B, et, base, &neg, 1, "");
+	}
+	LLVMValueRef off = LLVMBuildMul(E->B, i, E->stride[o * k->ndim + k->ndim - 1], "");
+	return LLVMBuildGEP2(E->B, E->i8, base, &off, 1, "");
+}
+
 static LLVMValueRef elem_addr(aj_emitter *E, int o, LLVMValueRef base,
 			      LLVMValueRef i)
 {
-	const aj_kdesc *k = E->k;
-	if (k->op_class[o] == AJ_SC_CONTIG)
-		return LLVMBuildGEP2(E->B, aj_ir_elem(E, k->op_dtype[o], true),
-				     base, &i, 1, "");
-	LLVMValueRef off = LLVMBuildMul(E->B, i, E->stride[o * k->ndim + k->ndim - 1], "");
-	return LLVMBuildGEP2(E->B, E->i8, base, &off, 1, "");
+	return vec_addr(E, o, base, i, 1);
+}
+
+/* v's w lanes in reverse order (each part of a complex). */
+static LLVMValueRef reverse_lanes(aj_emitter *E, LLVMValueRef v, int w)
+{
+	if (w == 1)
+		return v;
+	if (LLVMGetTypeKind(LLVMTypeOf(v)) == LLVMStructTypeKind)
+		return aj_cx(E, reverse_lanes(E, aj_cx_re(E, v), w),
+			     reverse_lanes(E, aj_cx_im(E, v), w));
+	LLVMValueRef mask[64];
+	for (int l = 0; l < w; l++)
+		mask[l] = LLVMConstInt(E->i32, (unsigned long long)(w - 1 - l), 0);
+	return LLVMBuildShuffleVector(E->B, v, LLVMGetPoison(LLVMTypeOf(v)),
+				      LLVMConstVector(mask, (unsigned)w), "rev");
+}
+
+/* Elements i .. i + w - 1 of operand o, as dtype t (its own, or a
+ * reduction's accumulator). */
+static LLVMValueRef load_op(aj_emitter *E, int o, aj_dtype t, LLVMValueRef base,
+			    LLVMValueRef i, int w)
+{
+	LLVMValueRef v = load_elem(E, t, w, vec_addr(E, o, base, i, w));
+	return E->k->op_class[o] == AJ_SC_RCONTIG ? reverse_lanes(E, v, w) : v;
+}
+
+static void store_op(aj_emitter *E, int o, LLVMValueRef v, LLVMValueRef base,
+		     LLVMValueRef i, int w)
+{
+	if (E->k->op_class[o] == AJ_SC_RCONTIG)
+		v = reverse_lanes(E, v, w);
+	store_elem(E, E->k->op_dtype[o], v, vec_addr(E, o, base, i, w), w);
 }
 
 /* Marks the values invariant along the inner loop. */
@@ -319,7 +364,8 @@ static LLVMValueRef index_at(aj_emitter *E, LLVMValueRef p)
 }
 
 /* Positions of w elements from i of index operand o: consecutive when it
- * is CONTIG (the vector body needs that or ZERO, which is hoisted). */
+ * is CONTIG, descending when RCONTIG (the vector body needs one of those
+ * or ZERO, which is hoisted). */
 static LLVMValueRef index_values(aj_emitter *E, int o, LLVMValueRef base,
 				 LLVMValueRef i, int w)
 {
@@ -327,8 +373,9 @@ static LLVMValueRef index_values(aj_emitter *E, int o, LLVMValueRef base,
 	if (w == 1)
 		return first;
 	LLVMValueRef iota[64];
+	bool down = E->k->op_class[o] == AJ_SC_RCONTIG;
 	for (int l = 0; l < w; l++)
-		iota[l] = LLVMConstInt(E->i64, (unsigned long long)l, 0);
+		iota[l] = LLVMConstInt(E->i64, (unsigned long long)(down ? -l : l), 1);
 	return LLVMBuildAdd(E->B, aj_ir_splat(E, first, w),
 			    LLVMConstVector(iota, (unsigned)w), "");
 }
@@ -365,9 +412,7 @@ static LLVMValueRef emit_values(aj_emitter *E, LLVMValueRef *base, LLVMValueRef 
 		if (E->inv[j])
 			cur[j] = aj_ir_splat(E, E->hoisted[j], w);
 		else if (v->op == AJ_OP_ARRAY)
-			cur[j] = load_elem(E, v->dtype, w,
-					   elem_addr(E, (int)v->arg[0],
-						     base[v->arg[0]], i));
+			cur[j] = load_op(E, (int)v->arg[0], v->dtype, base[v->arg[0]], i, w);
 		else if (v->op == AJ_OP_INDEX)
 			cur[j] = index_values(E, (int)v->arg[0], base[v->arg[0]], i, w);
 		else
@@ -398,12 +443,11 @@ static void emit_arg_body(aj_emitter *E, LLVMValueRef *base, LLVMValueRef i,
 	const aj_kdesc *k = E->k;
 	LLVMValueRef pos_v = emit_values(E, base, i, w, cur);
 	LLVMValueRef v = cur[k->out_val[1]];
-	LLVMValueRef pa = elem_addr(E, 0, base[0], i), ba = elem_addr(E, 1, base[1], i);
-	LLVMValueRef pos = load_elem(E, AJ_INT64, w, pa);
-	LLVMValueRef best = load_elem(E, k->op_dtype[1], w, ba);
+	LLVMValueRef pos = load_op(E, 0, AJ_INT64, base[0], i, w);
+	LLVMValueRef best = load_op(E, 1, k->op_dtype[1], base[1], i, w);
 	arg_step(E, &best, &pos, v, pos_v);
-	store_elem(E, AJ_INT64, pos, pa, w);
-	store_elem(E, k->op_dtype[1], best, ba, w);
+	store_op(E, 0, pos, base[0], i, w);
+	store_op(E, 1, best, base[1], i, w);
 }
 
 /* One step of the inner loop at width w: loads, values, stores. */
@@ -416,18 +460,16 @@ static void emit_body(aj_emitter *E, LLVMValueRef *base, LLVMValueRef i, int w,
 		return;
 	}
 	LLVMValueRef v = emit_values(E, base, i, w, cur);
-	LLVMValueRef addr = elem_addr(E, 0, base[0], i);
 	if (k->red != AJ_NOP) { /* accumulate: out = out op v */
 		v = aj_combine(E, (aj_op)k->red, k->op_dtype[0],
-			       load_elem(E, k->op_dtype[0], w, addr), v);
-		store_elem(E, k->op_dtype[0], v, addr, w);
+			       load_op(E, 0, k->op_dtype[0], base[0], i, w), v);
+		store_op(E, 0, v, base[0], i, w);
 		return;
 	}
 	/* every value is loaded and computed before the first store, so an
 	 * output that is also an input (the identical view) is read first */
 	for (int o = 0; o < k->nout; o++)
-		store_elem(E, k->op_dtype[o], cur[k->out_val[o]],
-			   elem_addr(E, o, base[o], i), w);
+		store_op(E, o, cur[k->out_val[o]], base[o], i, w);
 }
 
 /* ---- reductions along the inner loop ---- */

@@ -155,9 +155,7 @@ static void reverse(aj_kcall *c)
 		}
 		int64_t size = aj_dtypes[c->k.op_dtype[o]].size;
 		if (c->shape[nd - 1] > 1) /* sched.c's rule 5 */
-			c->k.op_class[o] = st[nd - 1] == size ? AJ_SC_CONTIG
-					   : st[nd - 1] == 0	  ? AJ_SC_ZERO
-								  : AJ_SC_ANY;
+			c->k.op_class[o] = (uint8_t)aj_stride_class(st[nd - 1], size);
 	}
 }
 
@@ -221,10 +219,17 @@ static aj_status copy_inputs(aj_prog *p, aj_kcall *c, const aj_array *const *opn
 		tmp = aj_scratch(p, src->dtype, nd, src->shape);
 		if (!tmp)
 			return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+		/* the copy runs along the input's strides' signs, so that its
+		 * inner stride has the class the kernel was made for */
+		for (int d = 0; d < nd; d++) {
+			if (src->strides[d] < 0) {
+				tmp->data += (tmp->shape[d] - 1) * tmp->strides[d];
+				tmp->strides[d] = -tmp->strides[d];
+			}
+			mid.strides[o * nd + d] = src->strides[d] ? tmp->strides[d] : 0;
+		}
 		s = aj_copy_call(p, &calls[(*ncall)++], tmp, src);
 		mid.ptr[o] = tmp->data;
-		for (int d = 0; d < nd; d++)
-			mid.strides[o * nd + d] = src->strides[d] ? tmp->strides[d] : 0;
 		int64_t n = aj_dtypes[tmp->dtype].size;
 		for (int d = 0; d < nd; d++)
 			n *= tmp->shape[d];

@@ -232,6 +232,8 @@ struct aj_prog {
 	aj_assignment *pending;
 	uint32_t npending, cappending;
 	aj_arena arena;     /* node shapes and per-sync scratch */
+	uint64_t scratch_bytes; /* allocated by fusion for intermediates so
+				   far (fuse.c), for aj_group.temp_bytes */
 	aj_memo *memo;      /* recent kernels, looked up without locking */
 	aj_status err;      /* first builder error since the last report */
 	char errmsg[AJ_ERRMSG_MAX];

@@ -102,7 +102,8 @@ static void dump_dag(text *t, aj_prog *p, uint32_t nassign,
 
 static const char *class_name(int c)
 {
-	return c == AJ_SC_CONTIG ? "contig" : c == AJ_SC_ZERO ? "bcast" : "strided";
+	return c == AJ_SC_CONTIG ? "contig" : c == AJ_SC_ZERO ? "bcast"
+	       : c == AJ_SC_RCONTIG ? "backwards" : "strided";
 }
 
 static void dump_kernel(text *t, const aj_kcall *c, int idx)
@@ -181,9 +182,10 @@ static aj_status dump_stage(aj_prog *p, aj_stage stage, uint32_t n,
 		aj_group g;
 		aj_status s = aj_fuse(p, &a[i], (int)(n - i), &g);
 		if (s == AJ_OK && stage == AJ_STAGE_FUSED)
-			add(t, "group %u: out%u..out%u, %d kernel%s; ends: %s\n", ng, i,
+			add(t, "group %u: out%u..out%u, %d kernel%s, %lld bytes of "
+			    "temporaries; ends: %s\n", ng, i,
 			    i + (uint32_t)g.nassign - 1, g.ncall, g.ncall == 1 ? "" : "s",
-			    g.why);
+			    (long long)g.temp_bytes, g.why);
 		for (int j = 0; s == AJ_OK && j < g.ncall; j++)
 			s = dump_call(p, stage, &g.calls[j], idx++, t);
 		if (s != AJ_OK)

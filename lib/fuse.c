@@ -141,11 +141,12 @@ static uint32_t lower_node(lower *L, const aj_node *n)
 {
 	const aj_node *node = L->p->node, *arg[3];
 	uint32_t v[3] = {0, 0, 0};
+	if (L->result[n - node]) /* a reduction or hoisted (rule 6): computed
+				    by its own kernel before this one */
+		return emit(L, AJ_OP_ARRAY, n->dtype, operand(L, L->result[n - node]), 0, 0);
 	switch (aj_ops[n->op].kind) {
 	case AJ_KIND_LEAF:
 		return lower_leaf(L, n);
-	case AJ_KIND_REDUCE: /* computed by its own kernel before this one */
-		return emit(L, AJ_OP_ARRAY, n->dtype, operand(L, L->result[n - node]), 0, 0);
 	case AJ_KIND_CAST:
 		return as(L, L->node_val[n->arg[0]], n->dtype);
 	default: /* elementwise: operands cast to what the op computes in */
@@ -157,11 +158,11 @@ static uint32_t lower_node(lower *L, const aj_node *n)
 	}
 }
 
-/* Marks the nodes of the roots' loop nest (stopping at reductions, which
- * are leaves here) with 0 and the rest up to top with NONE; returns how
- * many. */
+/* Marks the nodes of the roots' loop nest (stopping at reductions and
+ * hoisted nodes, which are leaves here) with 0 and the rest up to top with
+ * NONE; returns how many. */
 static uint32_t mark(aj_prog *p, const uint32_t *root, int nroot, uint32_t top,
-		     uint32_t *node_val)
+		     uint32_t *node_val, aj_array *const *result)
 {
 	uint32_t n = 0;
 	for (uint32_t i = 0; i <= top; i++)
@@ -173,7 +174,7 @@ static uint32_t mark(aj_prog *p, const uint32_t *root, int nroot, uint32_t top,
 			continue;
 		n++;
 		const aj_node *nd = &p->node[i];
-		if (aj_ops[nd->op].kind == AJ_KIND_REDUCE)
+		if (result[i])
 			continue;
 		for (int k = 0; k < aj_ops[nd->op].nin; k++)
 			node_val[nd->arg[k]] = 0;
@@ -187,7 +188,7 @@ static bool alloc_lower(lower *L, aj_arena *A, const uint32_t *root, int nroot,
 	L->node_val = aj_arena_alloc(A, (top + 1) * sizeof(uint32_t));
 	if (!L->node_val)
 		return false;
-	uint32_t nreach = mark(L->p, root, nroot, top, L->node_val);
+	uint32_t nreach = mark(L->p, root, nroot, top, L->node_val, L->result);
 	/* each node adds at most 1 value plus 3 casts; plus the output casts */
 	uint32_t cap = 4 * nreach + (uint32_t)nroot + 2, slots = 16;
 	while (slots < 2 * cap)
@@ -293,7 +294,7 @@ static aj_status lower_kernel(aj_prog *p, const outputs *os, int nd,
 
 /* ---- reductions ---- */
 
-/* A C-order scratch array in the arena. */
+/* A C-order scratch array in the arena, counted in p->scratch_bytes. */
 static aj_array *scratch(aj_prog *p, aj_dtype t, int nd, const int64_t *shape)
 {
 	aj_array *a = aj_arena_alloc(&p->arena, sizeof *a);
@@ -309,8 +310,7 @@ static aj_array *scratch(aj_prog *p, aj_dtype t, int nd, const int64_t *shape)
 	a->data = aj_arena_alloc(&p->arena, (size_t)(n ? n : 1) * (size_t)size);
 	if (!a->data)
 		return NULL;
-	atomic_fetch_add_explicit(&p->ctx->temp_bytes, (uint64_t)(n * size),
-				  memory_order_relaxed);
+	p->scratch_bytes += (uint64_t)(n * size);
 	a->ctx = p->ctx;
 	a->dtype = t;
 	a->ndim = nd;
@@ -580,12 +580,116 @@ static aj_status lower_arg(aj_prog *p, uint32_t r, aj_array *res,
 	return s;
 }
 
+/* Room in g for n more calls. */
+static aj_status reserve(aj_prog *p, aj_group *g, int n)
+{
+	if (g->ncall + n <= g->cap)
+		return AJ_OK;
+	int cap = 2 * g->cap > g->ncall + n ? 2 * g->cap : g->ncall + n;
+	aj_kcall *c = aj_arena_alloc(&p->arena, (size_t)cap * sizeof *c);
+	if (!c)
+		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+	if (g->ncall)
+		memcpy(c, g->calls, (size_t)g->ncall * sizeof *c);
+	g->calls = c;
+	g->cap = cap;
+	return AJ_OK;
+}
+
+/* ---- rule 6: work invariant along a broadcast axis ---- */
+
+/*
+ * Rule 6: a costly subexpression (a SLEEF or libm function, a power) with
+ * fewer than half the elements of the loop nest it is in varies along
+ * fewer axes than the nest: in sin(x**2) * y with x of shape (n,) and y of
+ * (m, n), computing it in the nest computes each value m times. It is
+ * computed once instead, by a kernel of its own into a scratch array of
+ * its shape, and the nest reads that. Not when it is invariant along the
+ * nest's last axis (the code generator hoists it out of the inner loop
+ * already), nor in a nest under HOIST_MIN elements (a kernel call costs
+ * more than the work).
+ */
+enum { HOIST_MIN = 4096 };
+
+static int64_t elements(int nd, const int64_t *shape)
+{
+	int64_t n = 1;
+	for (int k = 0; k < nd; k++)
+		n *= shape[k];
+	return n;
+}
+
+/* Hoists what rule 6 picks in the nest of the roots over (nd, shape):
+ * kernels appended to g, result[] set for the hoisted nodes. */
+static aj_status hoist(aj_prog *p, const uint32_t *root, int nroot, int nd,
+		       const int64_t *shape, aj_array **result, aj_group *g)
+{
+	int64_t total = elements(nd, shape);
+	if (total < HOIST_MIN)
+		return AJ_OK;
+	uint32_t top = 0;
+	for (int r = 0; r < nroot; r++)
+		top = root[r] > top ? root[r] : top;
+	/* bit 1: in the nest; bit 2: a costly node at or below, in the nest */
+	uint8_t *f = aj_arena_alloc(&p->arena, top + 1);
+	if (!f)
+		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+	memset(f, 0, top + 1);
+	for (uint32_t i = 0; i <= top; i++) {
+		const aj_node *n = &p->node[i];
+		if (result[i] || aj_ops[n->op].kind == AJ_KIND_LEAF ||
+		    aj_ops[n->op].kind == AJ_KIND_REDUCE)
+			continue;
+		f[i] = aj_ops[n->op].sleef[0] ? 2 : 0;
+		for (int k = 0; k < aj_ops[n->op].nin; k++)
+			f[i] |= f[n->arg[k]] & 2;
+	}
+	for (int r = 0; r < nroot; r++)
+		f[root[r]] |= 1;
+	for (uint32_t i = top + 1; i-- > 0;) {
+		const aj_node *n = &p->node[i];
+		if (!(f[i] & 1) || !(f[i] & 2))
+			continue;
+		int64_t count = elements(n->ndim, n->shape);
+		bool inner = n->ndim && nd && shape[nd - 1] > 1 && /* axes align right */
+			     n->shape[n->ndim - 1] == shape[nd - 1];
+		if (2 * count > total || !inner) {
+			for (int k = 0; k < aj_ops[n->op].nin; k++)
+				f[n->arg[k]] |= 1;
+			continue;
+		}
+		aj_array *t = scratch(p, n->dtype, n->ndim, n->shape);
+		if (!t)
+			return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+		aj_status s = reserve(p, g, 1);
+		outputs os = {.n = 1, .root = &i, .out = &t};
+		if (s == AJ_OK)
+			s = lower_kernel(p, &os, n->ndim, n->shape, AJ_NOP, result,
+					 &g->calls[g->ncall++], NULL);
+		if (s != AJ_OK)
+			return s;
+		g->calls[g->ncall - 1].note = "hoisted: invariant along a "
+					      "broadcast axis of its consumer";
+		result[i] = t;
+	}
+	return AJ_OK;
+}
+
 /* The calls of reduction node r: fill, accumulate, maybe divide; sets
  * result[r] to what consumers read. */
 static aj_status lower_reduction(aj_prog *p, uint32_t r, aj_array **result,
-				 aj_kcall *calls, int *ncall)
+				 aj_group *g)
 {
-	const aj_node *n = &p->node[r], *x = &p->node[n->arg[0]];
+	const aj_node *x = &p->node[p->node[r].arg[0]];
+	aj_status s = hoist(p, &p->node[r].arg[0], 1, x->ndim, x->shape, result, g);
+	if (s == AJ_OK)
+		s = reserve(p, g, 6); /* argmin's 2 fills, 2 of partials, the
+					 chunked pass and the combination */
+	if (s != AJ_OK)
+		return s;
+	aj_kcall *calls = g->calls;
+	int *ncall = &g->ncall;
+	const aj_node *n = &p->node[r];
 	uint32_t axes = x->ndim ? n->u.red.axes : 0;
 	int64_t kshape[AJ_MAX_NDIM], count = 1;
 	for (int k = 0; k < x->ndim; k++) {
@@ -601,7 +705,7 @@ static aj_status lower_reduction(aj_prog *p, uint32_t r, aj_array **result,
 		return lower_arg(p, r, res, kshape, axes, result, calls, ncall);
 	outputs os = {.n = 1, .root = &n->arg[0], .out = &res};
 	aj_kcall red;
-	aj_status s = fill_kernel(p, &calls[(*ncall)++], res, op);
+	s = fill_kernel(p, &calls[(*ncall)++], res, op);
 	if (s == AJ_OK)
 		s = lower_kernel(p, &os, x->ndim, x->shape, op, result, &red, NULL);
 	if (s == AJ_OK)
@@ -835,16 +939,13 @@ static aj_status lower_group(aj_prog *p, const aj_assignment *as, int n, aj_grou
 	aj_array **result = aj_arena_alloc(&p->arena, (top + 1) * sizeof *result);
 	if (!need || !result)
 		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
-	uint32_t nred = find_reductions(p, root, n, top, need);
-	/* at most 6 per reduction: argmin's 2 fills, 2 of partials, the
-	 * chunked pass and the combination */
-	g->calls = aj_arena_alloc(&p->arena, (6 * nred + 1) * sizeof *g->calls);
-	if (!g->calls)
-		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
-	for (uint32_t i = 0; i <= top; i++) {
+	memset(result, 0, (top + 1) * sizeof *result);
+	find_reductions(p, root, n, top, need);
+	aj_status s = reserve(p, g, 4);
+	for (uint32_t i = 0; s == AJ_OK && i <= top; i++) {
 		if (!need[i] || aj_ops[p->node[i].op].kind != AJ_KIND_REDUCE)
 			continue;
-		aj_status s = lower_reduction(p, i, result, g->calls, &g->ncall);
+		s = lower_reduction(p, i, result, g);
 		if (s != AJ_OK)
 			return s;
 		if (need[i] == CHECK) { /* nonzero: an int ** negative int */
@@ -857,17 +958,16 @@ static aj_status lower_group(aj_prog *p, const aj_assignment *as, int n, aj_grou
 	outputs os = {.n = n, .root = root, .out = out};
 	aj_kcall main;
 	const aj_array **opnd;
-	aj_status s = lower_kernel(p, &os, out[0]->ndim, out[0]->shape, AJ_NOP,
-				   result, &main, &opnd);
+	if (s == AJ_OK)
+		s = hoist(p, root, n, out[0]->ndim, out[0]->shape, result, g);
+	if (s == AJ_OK)
+		s = lower_kernel(p, &os, out[0]->ndim, out[0]->shape, AJ_NOP,
+				 result, &main, &opnd);
+	/* room for a copy per input and three pieces (alias.c) */
+	if (s == AJ_OK)
+		s = reserve(p, g, main.k.nop + 3);
 	if (s != AJ_OK)
 		return s;
-	/* room for a copy per input and three pieces (alias.c) */
-	aj_kcall *calls = aj_arena_alloc(&p->arena, (size_t)(g->ncall + main.k.nop + 3) *
-							sizeof *calls);
-	if (!calls)
-		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
-	memcpy(calls, g->calls, (size_t)g->ncall * sizeof *calls);
-	g->calls = calls;
 	return aj_resolve_overlap(p, &main, opnd, g->calls, &g->ncall);
 }
 
@@ -904,5 +1004,8 @@ aj_status aj_fuse(aj_prog *p, const aj_assignment *pending, int nas, aj_group *g
 			return s;
 	}
 	g->nassign = n;
-	return lower_group(p, as, n, g);
+	uint64_t before = p->scratch_bytes;
+	aj_status s = lower_group(p, as, n, g);
+	g->temp_bytes = (int64_t)(p->scratch_bytes - before);
+	return s;
 }

@@ -14,7 +14,8 @@ typedef struct aj_group {
 	int nassign;     /* assignments it covers, from the first given */
 	const char *why; /* why the group ends there */
 	aj_kcall *calls; /* to run in order (scratch in p's arena) */
-	int ncall;
+	int ncall, cap;
+	int64_t temp_bytes; /* scratch its calls use for intermediates */
 } aj_group;
 
 /* Lowers the longest group that starts at as[0] of the nas pending

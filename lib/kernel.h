@@ -42,10 +42,20 @@ typedef void (*aj_kernel_fn)(char *const *ptr, const int64_t *shape,
 
 /* Stride class of an operand along the innermost loop. */
 typedef enum aj_sclass {
-	AJ_SC_CONTIG, /* stride == itemsize */
-	AJ_SC_ZERO,   /* stride == 0: broadcast, loop-invariant */
-	AJ_SC_ANY,    /* anything else, read at run time */
+	AJ_SC_CONTIG,  /* stride == itemsize */
+	AJ_SC_ZERO,    /* stride == 0: broadcast, loop-invariant */
+	AJ_SC_ANY,     /* anything else, read at run time */
+	AJ_SC_RCONTIG, /* stride == -itemsize: contiguous, backwards (a
+			  vector is loaded from its lowest address and its
+			  lanes reversed) */
 } aj_sclass;
+
+/* The class of an innermost stride for elements of size bytes. */
+static inline aj_sclass aj_stride_class(int64_t stride, int64_t size)
+{
+	return stride == size ? AJ_SC_CONTIG : stride == 0 ? AJ_SC_ZERO
+	       : stride == -size ? AJ_SC_RCONTIG : AJ_SC_ANY;
+}
 
 typedef struct aj_kval {
 	uint8_t op;     /* aj_op */

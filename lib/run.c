@@ -103,6 +103,9 @@ aj_status aj_run(aj_prog *p)
 			return s;
 	}
 	atomic_fetch_add_explicit(&p->ctx->groups, ng, memory_order_relaxed);
+	for (uint32_t i = 0; i < ng; i++)
+		atomic_fetch_add_explicit(&p->ctx->temp_bytes, (uint64_t)g[i].temp_bytes,
+					  memory_order_relaxed);
 	for (uint32_t i = 0; i < ng; i++) {
 		for (int j = 0; j < g[i].ncall; j++) {
 			aj_kcall *c = &g[i].calls[j];

@@ -13,8 +13,8 @@
  *  4. Adjacent axes merge when, for every operand, the outer stride equals
  *     the inner stride times the inner extent.
  *  5. The innermost stride of each operand gets its class: itemsize is
- *     CONTIG, 0 is ZERO, anything else ANY. A nest of one element is made
- *     CONTIG throughout.
+ *     CONTIG, minus itemsize RCONTIG, 0 is ZERO, anything else ANY. A nest
+ *     of one element is made CONTIG throughout.
  */
 #include "fuse.h"
 
@@ -121,7 +121,7 @@ aj_status aj_sched(aj_arena *arena, aj_kcall *call, int ndim,
 		int64_t size = aj_dtypes[call->k.op_dtype[o]].size;
 		if (sh[m - 1] == 1)
 			st[o * m + m - 1] = s = size;
-		cls[o] = s == size ? AJ_SC_CONTIG : s == 0 ? AJ_SC_ZERO : AJ_SC_ANY;
+		cls[o] = aj_stride_class(s, size);
 	}
 	call->k.ndim = m;
 	call->k.op_class = cls;

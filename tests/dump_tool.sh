@@ -77,7 +77,7 @@ grep -q 'column 10' "$tmp/err" || fail "no 'column 10' in: $(cat "$tmp/err")"
 # the results, two outputs of one kernel.
 prog='t = a*b; c = t + 1; d = t*2'
 run --stage fused "$prog"
-expect_out "group 0: out0..out1, 1 kernel; ends: end of the pending work" \
+expect_out "group 0: out0..out1, 1 kernel, 0 bytes of temporaries; ends: end of the pending work" \
 	"'$prog'"
 expect_no_out "group 1" "'$prog'"
 expect_no_out "out2" "'$prog'"
@@ -96,7 +96,7 @@ grep -qF "not an input" "$tmp/err" || fail "--shape c: $(cat "$tmp/err")"
 # aj_exec binds c to a lazy expression that d reads: one output, d.
 prog='c = a + 1; d = c * 2'
 run --stage fused "$prog"
-expect_out "group 0: out0..out0, 1 kernel; ends: end of the pending work" \
+expect_out "group 0: out0..out0, 1 kernel, 0 bytes of temporaries; ends: end of the pending work" \
 	"'$prog'"
 expect_no_out "out1" "'$prog'"
 
@@ -104,9 +104,9 @@ expect_no_out "out1" "'$prog'"
 # for it. (Read as written, b = a * 2 would get a + 1 forwarded.)
 prog='a += 1; b = a[::-1] * 2'
 run --stage fused "$prog"
-expect_out "group 0: out0..out0, 1 kernel; ends: overlap: reads an earlier output" \
+expect_out "group 0: out0..out0, 1 kernel, 0 bytes of temporaries; ends: overlap: reads an earlier output" \
 	"'$prog'"
-expect_out "group 1: out1..out1, 1 kernel; ends: end of the pending work" \
+expect_out "group 1: out1..out1, 1 kernel, 0 bytes of temporaries; ends: end of the pending work" \
 	"'$prog'"
 
 # The value of the last expression statement is a result too, and b,

@@ -162,12 +162,88 @@ static void test_isas_agree(void **state)
 	aj_array_free(o);
 }
 
+/* Backwards-contiguous operands (stride -itemsize) load and store whole
+ * vectors with their lanes reversed: every dtype, lengths around the
+ * vector width, every ISA, reading and writing reversed views. */
+static void test_backwards(void **state)
+{
+	env *E = *state;
+	aj_ctx *ctx = E->ctx;
+	aj_prog *p = E->p;
+	aj_isa host = aj_ctx_isa(ctx);
+	static const aj_dtype types[] = {AJ_BOOL, AJ_INT8, AJ_INT16, AJ_INT32, AJ_INT64,
+					 AJ_FLOAT32, AJ_FLOAT64, AJ_COMPLEX64,
+					 AJ_COMPLEX128};
+	static const int64_t lens[] = {1, 7, 8, 9, 31, 64, 65, 1000};
+	static const aj_isa isas[] = {AJ_ISA_SCALAR, AJ_ISA_AVX2, AJ_ISA_AVX512};
+	aj_slice rev = {AJ_DEFAULT, AJ_DEFAULT, -1};
+	uint64_t st = 7;
+	for (int i = 0; i < 3; i++) {
+		if (aj_ctx_set_isa(ctx, isas[i]) != AJ_OK)
+			continue;
+		for (size_t t = 0; t < sizeof types / sizeof *types; t++)
+			for (size_t l = 0; l < sizeof lens / sizeof *lens; l++) {
+				int64_t n = lens[l];
+				size_t size = aj_dtype_size(types[t]);
+				aj_array *a, *o, *ar, *orv;
+				REF_OK_CTX(ctx, aj_array_new(ctx, types[t], 1, &n, &a));
+				REF_OK_CTX(ctx, aj_array_new(ctx, types[t], 1, &n, &o));
+				REF_OK_CTX(ctx, aj_view_slice(ctx, a, &rev, &ar));
+				REF_OK_CTX(ctx, aj_view_slice(ctx, o, &rev, &orv));
+				uint8_t *x = aj_array_data(a), *y = aj_array_data(o);
+				for (size_t b = 0; b < (size_t)n * size; b++)
+					x[b] = types[t] == AJ_BOOL ? ref_rand(&st) % 2
+								   : (uint8_t)ref_rand(&st);
+				/* o = a[::-1] */
+				REF_OK_PROG(p, aj_assign(p, o, aj_leaf(p, ar)));
+				REF_OK_PROG(p, aj_sync(p));
+				for (int64_t k = 0; k < n; k++)
+					if (memcmp(y + k * size, x + (n - 1 - k) * size, size))
+						fail_msg("%s n=%lld isa %d: o[%lld] is not a[%lld]",
+							 aj_dtype_name(types[t]), (long long)n, i,
+							 (long long)k, (long long)(n - 1 - k));
+				/* o[::-1] = a */
+				REF_OK_PROG(p, aj_assign(p, orv, aj_leaf(p, a)));
+				REF_OK_PROG(p, aj_sync(p));
+				for (int64_t k = 0; k < n; k++)
+					if (memcmp(y + (n - 1 - k) * size, x + k * size, size))
+						fail_msg("%s n=%lld isa %d: o[::-1][%lld] is not a[%lld]",
+							 aj_dtype_name(types[t]), (long long)n, i,
+							 (long long)k, (long long)k);
+				aj_array *arrays[] = {a, o, ar, orv};
+				for (int k = 0; k < 4; k++)
+					aj_array_free(arrays[k]);
+			}
+	}
+	REF_OK_CTX(ctx, aj_ctx_set_isa(ctx, host));
+	/* the vector body reverses lanes; it does not fall back to scalar */
+	int64_t n = 1024;
+	aj_array *a, *ar;
+	REF_OK_CTX(ctx, aj_array_new(ctx, AJ_FLOAT64, 1, &n, &a));
+	REF_OK_CTX(ctx, aj_view_slice(ctx, a, &rev, &ar));
+	char *text = NULL;
+	aj_expr e = aj_add(p, aj_leaf(p, ar), aj_leaf(p, a));
+	REF_OK_PROG(p, aj_dump(p, e, AJ_STAGE_FUSED, &text));
+	expect_in(text, "float64 backwards strides (-8,)");
+	aj_string_free(text);
+	if (host != AJ_ISA_SCALAR) {
+		REF_OK_PROG(p, aj_dump(p, e, AJ_STAGE_IR, &text));
+		expect_in(text, "shufflevector");
+		expect_in(text, "x double>");
+		aj_string_free(text);
+	}
+	REF_OK_PROG(p, aj_sync(p));
+	aj_array_free(ar);
+	aj_array_free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vector_ir_per_isa),
 		cmocka_unit_test(test_schedule),
 		cmocka_unit_test(test_isas_agree),
+		cmocka_unit_test(test_backwards),
 	};
 	return cmocka_run_group_tests(tests, ref_env_setup, ref_env_teardown);
 }

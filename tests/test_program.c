@@ -973,7 +973,7 @@ static void test_groups_fuse(void **state)
 	/* two outputs from the same inputs */
 	REF_OK_PROG(p, aj_assign(p, fx->c, aj_add(p, L(fx, fx->a), L(fx, fx->b))));
 	REF_OK_PROG(p, aj_assign(p, fx->d, aj_mul(p, L(fx, fx->a), L(fx, fx->b))));
-	dump_has(fx, "group 0: out0..out1, 1 kernel; ends: end of the pending work");
+	dump_has(fx, "group 0: out0..out1, 1 kernel, 0 bytes of temporaries; ends: end of the pending work");
 	assert_int_equal(kernels_of_sync(fx), 1);
 	check2(fx->c, w_apb, "c");
 	check2(fx->d, w_atb, "d");
@@ -997,7 +997,7 @@ static void test_groups_fuse(void **state)
 	REF_OK_PROG(p, aj_assign(p, fx->d, aj_mul(p, L(fx, fx->c), aj_scalar_f64(p, 2))));
 	REF_OK_PROG(p, aj_assign(p, fx->c, aj_mul(p, L(fx, fx->c), L(fx, fx->d))));
 	REF_OK_PROG(p, aj_assign(p, fx->x, aj_sub(p, L(fx, fx->c), L(fx, fx->x))));
-	dump_has(fx, "group 0: out0..out3, 1 kernel; ends: end of the pending work");
+	dump_has(fx, "group 0: out0..out3, 1 kernel, 0 bytes of temporaries; ends: end of the pending work");
 	assert_int_equal(kernels_of_sync(fx), 1);
 	check2(fx->d, w_a1x2, "d");
 	for (int r = 0; r < R; r++)
@@ -1020,7 +1020,7 @@ static void test_groups_split(void **state)
 	REF_OK_CTX(fx->ctx, aj_view_slice(fx->ctx, fx->c, flip, &cr));
 	REF_OK_PROG(p, aj_assign(p, fx->c, aj_add(p, L(fx, fx->a), aj_scalar_f64(p, 1))));
 	REF_OK_PROG(p, aj_assign(p, fx->d, aj_mul(p, L(fx, cr), aj_scalar_f64(p, 2))));
-	dump_has(fx, "group 0: out0..out0, 1 kernel; ends: overlap: reads an earlier output");
+	dump_has(fx, "group 0: out0..out0, 1 kernel, 0 bytes of temporaries; ends: overlap: reads an earlier output");
 	assert_int_equal(kernels_of_sync(fx), 2);
 	for (int r = 0; r < R; r++)
 		for (int c = 0; c < C; c++)
@@ -1059,6 +1059,71 @@ static void test_groups_split(void **state)
 	sync_ok(fx);
 }
 
+/* Rule 6: a costly value invariant along a broadcast axis is computed
+ * once per element of its own shape, in a kernel of its own; the nest
+ * reads it. The values are those of the unhoisted expression. */
+static void test_hoisting(void **state)
+{
+	fixture *fx = *state;
+	aj_prog *p = fx->p;
+	enum { M = 64, N = 256 };
+	int64_t n = N, mn[2] = {M, N}, m1[2] = {M, 1};
+	aj_array *x, *y, *r, *s, *t, *col;
+	REF_OK_CTX(fx->ctx, aj_array_new(fx->ctx, AJ_FLOAT64, 1, &n, &x));
+	REF_OK_CTX(fx->ctx, aj_array_new(fx->ctx, AJ_FLOAT64, 2, mn, &y));
+	REF_OK_CTX(fx->ctx, aj_array_new(fx->ctx, AJ_FLOAT64, 2, mn, &r));
+	REF_OK_CTX(fx->ctx, aj_array_new(fx->ctx, AJ_FLOAT64, 1, &n, &s));
+	REF_OK_CTX(fx->ctx, aj_array_new(fx->ctx, AJ_FLOAT64, 1, &n, &t));
+	REF_OK_CTX(fx->ctx, aj_array_new(fx->ctx, AJ_FLOAT64, 2, m1, &col));
+	double *xd = aj_array_data(x), *yd = aj_array_data(y), *rd = aj_array_data(r);
+	double *sd = aj_array_data(s), *td = aj_array_data(t), *cd = aj_array_data(col);
+	uint64_t st = 3;
+	for (int j = 0; j < N; j++)
+		xd[j] = ref_uniform(&st, -2, 2);
+	for (int i = 0; i < M * N; i++)
+		yd[i] = ref_uniform(&st, -2, 2);
+	for (int i = 0; i < M; i++)
+		cd[i] = ref_uniform(&st, -2, 2);
+	/* the reference: sin(x**2) alone, in its own nest */
+	REF_OK_PROG(p, aj_assign(p, s, aj_unary(p, AJ_OP_SIN, aj_unary(p, AJ_OP_SQUARE,
+									 L(fx, x)))));
+	sync_ok(fx);
+	aj_stats s0, s1;
+	aj_ctx_stats(fx->ctx, &s0);
+	aj_expr sx = aj_unary(p, AJ_OP_SIN, aj_unary(p, AJ_OP_SQUARE, L(fx, x)));
+	REF_OK_PROG(p, aj_assign(p, r, aj_mul(p, sx, L(fx, y))));
+	dump_has(fx, "hoisted: invariant along a broadcast axis");
+	sync_ok(fx);
+	aj_ctx_stats(fx->ctx, &s1);
+	assert_int_equal(s1.kernels_run - s0.kernels_run, 2);
+	assert_int_equal(s1.temp_bytes - s0.temp_bytes, N * 8);
+	for (int i = 0; i < M; i++)
+		for (int j = 0; j < N; j++)
+			assert_true(rd[i * N + j] == sd[j] * yd[i * N + j]);
+	/* under a reduction: t = sum(exp(x) * y, axis=0) hoists exp(x) */
+	aj_expr e = aj_mul(p, aj_unary(p, AJ_OP_EXP, L(fx, x)), L(fx, y));
+	REF_OK_PROG(p, aj_assign(p, t, aj_reduce(p, AJ_OP_SUM, e, 1, (int[]){0}, false)));
+	dump_has(fx, "hoisted");
+	REF_OK_PROG(p, aj_assign(p, s, aj_unary(p, AJ_OP_EXP, L(fx, x))));
+	sync_ok(fx);
+	for (int j = 0; j < N; j++) {
+		double want = 0;
+		for (int i = 0; i < M; i++)
+			want += sd[j] * yd[i * N + j];
+		assert_true(fabs(td[j] - want) <= 1e-12 * M * fabs(sd[j]) * 4);
+	}
+	/* invariant along the last axis: the code generator's business */
+	aj_ctx_stats(fx->ctx, &s0);
+	REF_OK_PROG(p, aj_assign(p, r, aj_mul(p, aj_unary(p, AJ_OP_SIN, L(fx, col)),
+					      L(fx, y))));
+	sync_ok(fx);
+	aj_ctx_stats(fx->ctx, &s1);
+	assert_int_equal(s1.kernels_run - s0.kernels_run, 1);
+	aj_array *all[] = {x, y, r, s, t, col};
+	for (int k = 0; k < 6; k++)
+		aj_array_free(all[k]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1081,6 +1146,7 @@ int main(void)
 	    T(test_views_across_syncs),
 	    T(test_out_of_memory),
 	    T(test_groups_fuse),
+	    T(test_hoisting),
 	    T(test_groups_split),
 #undef T
 	};
