@@ -446,6 +446,8 @@ aj_expr aj_scalar_complex(aj_prog *p, aj_dtype t, double re, double im);
  * Values depend only on (seed, stream, k): the same bits on any thread
  * count, chunking or loop order. Uniform values and bits are the same on
  * every ISA too; normal ones may differ there by SLEEF's rounding (1 ULP).
+ * In aj_parse and aj_exec text: random(), normal(), random(float32),
+ * normal(dtype=float32), random(uint64, (3, 4)), normal(shape=5).
  */
 typedef enum aj_dist {
 	AJ_DIST_UNIFORM, /* uniform on [0, 1), or raw bits for uint32/uint64 */
@@ -501,7 +503,8 @@ int aj_expr_shape(const aj_prog *p, aj_expr e, int64_t *shape);
 /*
  * Parses numexpr-like text into an expression: names, numbers, True/False,
  * + - * / **, unary -, comparisons, calls such as exp(a), where(c, x, y),
- * pow(x, y), float32(x). names[i] is bound to values[i]. Errors give
+ * pow(x, y), float32(x), random() (aj_random). names[i] is bound to
+ * values[i]. Errors give
  * AJ_ERR_PARSE or AJ_ERR_NAME with "column N" in the message.
  */
 aj_status aj_parse(aj_prog *p, const char *text, int nname,
