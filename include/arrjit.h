@@ -93,7 +93,8 @@ typedef enum aj_dtype {
  *   name   NumPy's name; the expression language accepts it as a call
  *   nin    number of operands
  *   kind   how operands are typed and the op lowered; kinds are contiguous:
- *          LEAF (arrays, scalars, and the internal index of an element);
+ *          LEAF (arrays, scalars, the internal index of an element, and
+ *          random numbers: see aj_random);
  *          CAST; UNARY and BINARY (operands cast to the result dtype);
  *          MATH (float functions, operands cast to the result dtype); CMP
  *          (operands promoted together, result bool); PRED (a test of one
@@ -135,6 +136,8 @@ typedef enum aj_dtype {
 	X(ARRAY, "array", 0, LEAF, SAME, C, "", 0)                         \
 	X(SCALAR, "scalar", 0, LEAF, SAME, C, "", 0)                       \
 	X(INDEX, "index", 0, LEAF, SAME, R, "", 0)                         \
+	X(RANDOM, "random", 0, LEAF, SAME, R, "", 0)                       \
+	X(NORMAL, "normal", 0, LEAF, SAME, R, "", 0)                       \
 	X(CAST, "astype", 1, CAST, SAME, C, "", 0)                         \
 	X(NEG, "negative", 1, UNARY, SAME, C, "", 0)                       \
 	X(ABS, "absolute", 1, UNARY, REAL, C, "", 0)                       \
@@ -287,6 +290,11 @@ int aj_ctx_threads(const aj_ctx *ctx);
  * 2-core machine (bench/RESULTS.md). A tuning knob: results never depend
  * on it. */
 aj_status aj_ctx_set_min_parallel(aj_ctx *ctx, int64_t nelem);
+/* Seeds the random numbers of aj_random (the default seed is 0) and
+ * restarts the context's stream counter at 0: after it, building the same
+ * expressions in the same order gives the same numbers. Random leaves built
+ * before keep the seed and stream they were built with. */
+aj_status aj_ctx_set_seed(aj_ctx *ctx, uint64_t seed);
 void aj_ctx_stats(const aj_ctx *ctx, aj_stats *out);
 const char *aj_dtype_name(aj_dtype t);
 size_t aj_dtype_size(aj_dtype t);
@@ -405,6 +413,49 @@ aj_expr aj_scalar(aj_prog *p, aj_dtype t, double v);
 /* A strong complex scalar, like np.complex64(re + im*1j). */
 aj_expr aj_scalar_complex(aj_prog *p, aj_dtype t, double re, double im);
 
+/*
+ * Random numbers, computed inside the fused kernels (never stored):
+ * counter-based Philox4x32-10 (Salmon et al., SC11; Random123). Each leaf
+ * takes the next stream from its context's counter when it is built, so two
+ * leaves are independent (random() - random() is not 0), and a leaf's seed
+ * is the context's seed then (aj_ctx_set_seed). Seed and stream are runtime
+ * parameters: building the same expression again reuses its kernel.
+ *
+ * Element k of a leaf is made from the four words x0..x3 of Philox4x32-10
+ * with key (seed & 0xffffffff, seed >> 32) applied to counter (k &
+ * 0xffffffff, k >> 32, stream & 0xffffffff, stream >> 32):
+ *   AJ_DIST_UNIFORM  uint32: x0; uint64: x0 | x1 << 32; float64:
+ *                    ((x0 | x1 << 32) >> 11) * 2^-53, in [0, 1); float32:
+ *                    (x0 >> 8) * 2^-24, in [0, 1)
+ *   AJ_DIST_NORMAL   float64 or float32, standard normal by Box-Muller:
+ *                    sqrt(-2 log u1) cos(2 pi u2), u1 in (0, 1] as the
+ *                    uniform of x0, x1 plus 2^-53 and u2 the uniform of x2,
+ *                    x3 (float32: from x0 >> 8 and x2 >> 8 with 2^-24, in
+ *                    float32 arithmetic); log and cos are SLEEF's (1 ULP)
+ * Other dtypes are AJ_ERR_DTYPE.
+ *
+ * k is the element's C-order index. A leaf with ndim > 0 is an array of
+ * that shape: k counts within it, and it repeats along axes it is broadcast
+ * over. A leaf with ndim 0 is shapeless: it broadcasts like a scalar but
+ * draws one value per element of the loop nest it is computed in, that is
+ * the output of the assignment (H = random() fills H with independent
+ * values; so does H = x + 0.1*normal()) or the input of the reduction over
+ * it (mean(x + random()) draws one per element of x). On its own under a
+ * reduction that is one value: sum(random()) is a single number.
+ *
+ * Values depend only on (seed, stream, k): the same bits on any thread
+ * count, chunking or loop order. Uniform values and bits are the same on
+ * every ISA too; normal ones may differ there by SLEEF's rounding (1 ULP).
+ * In aj_parse and aj_exec text: random(), normal(), random(float32),
+ * normal(dtype=float32), random(uint64, (3, 4)), normal(shape=5).
+ */
+typedef enum aj_dist {
+	AJ_DIST_UNIFORM, /* uniform on [0, 1), or raw bits for uint32/uint64 */
+	AJ_DIST_NORMAL,  /* standard normal */
+} aj_dist;
+aj_expr aj_random(aj_prog *p, aj_dist dist, aj_dtype dtype, int ndim,
+		  const int64_t *shape);
+
 /* Applies op to n operands (n must be the op's arity). */
 aj_expr aj_apply(aj_prog *p, aj_op op, int n, const aj_expr *args);
 aj_expr aj_unary(aj_prog *p, aj_op op, aj_expr x);
@@ -452,7 +503,8 @@ int aj_expr_shape(const aj_prog *p, aj_expr e, int64_t *shape);
 /*
  * Parses numexpr-like text into an expression: names, numbers, True/False,
  * + - * / **, unary -, comparisons, calls such as exp(a), where(c, x, y),
- * pow(x, y), float32(x). names[i] is bound to values[i]. Errors give
+ * pow(x, y), float32(x), random() (aj_random). names[i] is bound to
+ * values[i]. Errors give
  * AJ_ERR_PARSE or AJ_ERR_NAME with "column N" in the message.
  */
 aj_status aj_parse(aj_prog *p, const char *text, int nname,

@@ -350,7 +350,7 @@ static void fill_invariant(aj_emitter *E)
 			E->inv[i] = k->op_class[v->arg[0]] == AJ_SC_ZERO;
 		} else {
 			E->inv[i] = true;
-			for (int j = 0; j < aj_ops[v->op].nin; j++)
+			for (int j = 0; j < aj_kval_nin(v); j++)
 				E->inv[i] = E->inv[i] && E->inv[v->arg[j]];
 		}
 	}

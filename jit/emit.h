@@ -85,6 +85,11 @@ LLVMValueRef aj_combine_complex(aj_emitter *E, aj_op red, aj_dtype t,
 LLVMValueRef aj_combine(aj_emitter *E, aj_op red, aj_dtype t, LLVMValueRef acc,
 			LLVMValueRef v);
 
+/* random.c: random value v (AJ_OP_RANDOM, AJ_OP_NORMAL) at width w from
+ * its position, seed and stream x[0..2]. */
+LLVMValueRef aj_lower_random(aj_emitter *E, const aj_kval *v, int w,
+			     LLVMValueRef *x);
+
 /* Value v of the kernel at width w, from the values already in E->cur. */
 LLVMValueRef aj_lower(aj_emitter *E, const aj_kval *v, int w);
 

@@ -748,8 +748,10 @@ LLVMValueRef aj_lower(aj_emitter *E, const aj_kval *v, int w)
 	aj_op op = v->op;
 	aj_dtype t = v->dtype, t0 = E->k->val[v->arg[0]].dtype;
 	LLVMValueRef x[3];
-	for (int i = 0; i < aj_ops[op].nin; i++)
+	for (int i = 0; i < aj_kval_nin(v); i++)
 		x[i] = E->cur[v->arg[i]];
+	if (aj_is_random(op))
+		return aj_lower_random(E, v, w, x);
 	aj_opkind kind = aj_ops[op].kind;
 	bool cx = aj_is_complex(t) || (aj_ops[op].nin && aj_is_complex(t0));
 	if (cx && kind != AJ_KIND_CAST && kind != AJ_KIND_SELECT)

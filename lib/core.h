@@ -128,6 +128,12 @@ aj_scalar_val aj_red_identity(aj_op op, aj_dtype t);
  * (inf, inf) and (-inf, -inf), which order after every value; sums and
  * products from the identity + 0j. */
 double aj_red_identity_im(aj_op op, aj_dtype t);
+/* Random leaves (aj_random): AJ_OP_RANDOM draws uniform numbers or raw
+ * bits, AJ_OP_NORMAL standard normal ones. */
+static inline bool aj_is_random(aj_op op)
+{
+	return op == AJ_OP_RANDOM || op == AJ_OP_NORMAL;
+}
 /* The reduction whose extreme argmin / argmax locate. */
 static inline aj_op aj_arg_extreme(aj_op op)
 {
@@ -151,6 +157,8 @@ struct aj_ctx {
 	pthread_mutex_t err_lock; /* guards errmsg */
 	_Atomic uint64_t kernels_compiled, cache_hits, kernels_run, compile_ns;
 	_Atomic uint64_t temp_bytes, parallel_runs, groups;
+	_Atomic uint64_t seed;   /* of random leaves built from now on */
+	_Atomic uint64_t stream; /* the next random leaf's stream */
 	char errmsg[AJ_ERRMSG_MAX];
 };
 
@@ -193,6 +201,12 @@ bool aj_array_extent(const aj_array *a, char **first, char **last);
 
 /* ---- programs ---- */
 
+/* What a random leaf draws (arrjit.h, aj_random): element k of it is
+ * Philox4x32-10 with key seed of counter (first + k, stream). */
+typedef struct aj_rng {
+	uint64_t seed, stream;
+	uint64_t first; /* 0, but for leaves built by aj_random_at */
+} aj_rng;
 
 typedef struct aj_node {
 	uint8_t op;    /* aj_op */
@@ -214,6 +228,9 @@ typedef struct aj_node {
 					  exponent: node any(exponent < 0),
 					  tested before anything is written;
 					  0 when there is none */
+		const aj_rng *rng;     /* for AJ_OP_RANDOM, AJ_OP_NORMAL (in
+					  p's arena); their ndim is 0 when
+					  shapeless */
 	} u;
 } aj_node;
 
@@ -254,6 +271,12 @@ uint32_t aj_node_add(aj_prog *p, const aj_node *n);
  * before n computes: NumPy's loop selection. Fusion casts to it; constant
  * folding evaluates in it. */
 aj_dtype aj_operand_dtype(const aj_node *n, const aj_node *const *arg, int i);
+
+/* aj_random with a chosen stream and first element index, the context's
+ * stream counter untouched: for tests of Philox at chosen counters
+ * (counter words first + k, so any k up to 2^64 - 1 can be reached). */
+aj_expr aj_random_at(aj_prog *p, aj_dist dist, aj_dtype t, int ndim,
+		     const int64_t *shape, uint64_t stream, uint64_t first);
 
 /* Broadcasts shapes a and b (NumPy rules) into out; ndim via *nd. */
 aj_status aj_broadcast_shapes(int na, const int64_t *a, int nb,

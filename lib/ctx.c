@@ -1,6 +1,7 @@
 /*
  * The context: engine state shared by every program and thread (JIT, kernel
- * cache, statistics), and its error message.
+ * cache, statistics, the seed and stream counter of random leaves), and its
+ * error message.
  */
 #include "cache.h"
 #include "core.h"
@@ -121,6 +122,15 @@ aj_status aj_ctx_set_min_parallel(aj_ctx *ctx, int64_t nelem)
 	if (!ctx)
 		return AJ_ERR_ARG;
 	atomic_store(&ctx->min_parallel, nelem > 0 ? nelem : AJ_MIN_PARALLEL);
+	return AJ_OK;
+}
+
+aj_status aj_ctx_set_seed(aj_ctx *ctx, uint64_t seed)
+{
+	if (!ctx)
+		return AJ_ERR_ARG;
+	atomic_store(&ctx->seed, seed);
+	atomic_store(&ctx->stream, 0);
 	return AJ_OK;
 }
 

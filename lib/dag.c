@@ -217,6 +217,81 @@ aj_expr aj_scalar(aj_prog *p, aj_dtype t, double v)
 	return scalar(p, t, false, s);
 }
 
+/* ---- random leaves ---- */
+
+/* Whether dist can draw dtype t (uniform: floats or raw bits; normal:
+ * floats) in an array of shape, or shapeless; false with the error
+ * recorded otherwise. Positions stay below 2^61, far from overflowing
+ * their index operand (kernel.h). */
+static bool check_random(aj_prog *p, aj_dist dist, aj_dtype t, int ndim,
+			 const int64_t *shape)
+{
+	const char *fn = dist == AJ_DIST_NORMAL ? "normal" : "random";
+	bool fl = t == AJ_FLOAT32 || t == AJ_FLOAT64;
+	bool bits = dist == AJ_DIST_UNIFORM && (t == AJ_UINT32 || t == AJ_UINT64);
+	int64_t n = 1;
+	if ((unsigned)dist > AJ_DIST_NORMAL)
+		return aj_prog_error(p, AJ_ERR_ARG, "aj_random: bad distribution "
+				     "%d", (int)dist), false;
+	if ((unsigned)t >= AJ_NDTYPE || !(fl || bits))
+		return aj_prog_error(p, AJ_ERR_DTYPE, "%s: dtype %s is not "
+				     "supported (%s)", fn, aj_dtype_name(t),
+				     dist == AJ_DIST_NORMAL ? "float32 or float64"
+				     : "float32 or float64, or uint32 or uint64 "
+				     "for raw bits"), false;
+	if (ndim < 0 || ndim > AJ_MAX_NDIM)
+		return aj_prog_error(p, AJ_ERR_SHAPE, "%s: ndim %d outside "
+				     "[0, %d]", fn, ndim, AJ_MAX_NDIM), false;
+	if (ndim > 0 && !shape)
+		return aj_prog_error(p, AJ_ERR_ARG, "%s: shape is NULL", fn), false;
+	for (int k = 0; k < ndim; k++) {
+		if (shape[k] < 0)
+			return aj_prog_error(p, AJ_ERR_SHAPE, "%s: negative extent "
+					     "%lld in its shape", fn,
+					     (long long)shape[k]), false;
+		if (!aj_mul_ok(n, shape[k], &n) || n > INT64_MAX / 4)
+			return aj_prog_error(p, AJ_ERR_OVERFLOW, "%s: too many "
+					     "elements in its shape", fn), false;
+	}
+	return true;
+}
+
+static aj_expr random_leaf(aj_prog *p, aj_dist dist, aj_dtype t, int ndim,
+			   const int64_t *shape, uint64_t stream, uint64_t first)
+{
+	aj_rng *r = aj_arena_alloc(&p->arena, sizeof *r);
+	int64_t *s = aj_arena_alloc(&p->arena, (size_t)(ndim ? ndim : 1) * 8);
+	if (!r || !s) {
+		aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+		return AJ_EXPR_NONE;
+	}
+	*r = (aj_rng){.seed = atomic_load(&p->ctx->seed), .stream = stream,
+		      .first = first};
+	if (ndim)
+		memcpy(s, shape, (size_t)ndim * sizeof *s);
+	aj_node n = {.op = dist == AJ_DIST_NORMAL ? AJ_OP_NORMAL : AJ_OP_RANDOM,
+		     .dtype = (uint8_t)t, .ndim = (uint8_t)ndim, .shape = s};
+	n.u.rng = r;
+	return push(p, &n);
+}
+
+aj_expr aj_random(aj_prog *p, aj_dist dist, aj_dtype t, int ndim,
+		  const int64_t *shape)
+{
+	if (!p || !check_random(p, dist, t, ndim, shape))
+		return AJ_EXPR_NONE;
+	uint64_t stream = atomic_fetch_add(&p->ctx->stream, 1);
+	return random_leaf(p, dist, t, ndim, shape, stream, 0);
+}
+
+aj_expr aj_random_at(aj_prog *p, aj_dist dist, aj_dtype t, int ndim,
+		     const int64_t *shape, uint64_t stream, uint64_t first)
+{
+	if (!p || !check_random(p, dist, t, ndim, shape))
+		return AJ_EXPR_NONE;
+	return random_leaf(p, dist, t, ndim, shape, stream, first);
+}
+
 /* out may be a or b: axes are filled from the last, which never
  * overwrites an entry still to be read. */
 aj_status aj_broadcast_shapes(int na, const int64_t *a, int nb,

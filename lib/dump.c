@@ -64,6 +64,13 @@ static void dump_node(text *t, const aj_prog *p, uint32_t i)
 		add(t, " %.17g", n->u.scalar.f);
 	} else if (n->op == AJ_OP_SCALAR) {
 		add(t, " %lld", (long long)n->u.scalar.i);
+	} else if (aj_is_random((aj_op)n->op)) {
+		add(t, " seed %llu stream %llu", (unsigned long long)n->u.rng->seed,
+		    (unsigned long long)n->u.rng->stream);
+		if (n->u.rng->first)
+			add(t, " first %llu", (unsigned long long)n->u.rng->first);
+		if (!n->ndim)
+			add(t, " shapeless");
 	}
 	for (int k = 0; k < aj_ops[n->op].nin; k++)
 		add(t, k ? ", %%%u" : " %%%u", n->arg[k]);
@@ -134,7 +141,7 @@ static void dump_kernel(text *t, const aj_kcall *c, int idx)
 		else if (v->op == AJ_OP_SCALAR)
 			add(t, " $%u", v->arg[0]);
 		else
-			for (int j = 0; j < aj_ops[v->op].nin; j++)
+			for (int j = 0; j < aj_kval_nin(v); j++)
 				add(t, j ? ", v%u" : " v%u", v->arg[j]);
 		add(t, " : %s\n", aj_dtypes[v->dtype].name);
 	}

@@ -4,7 +4,8 @@
  *
  * Rule 1: elementwise work never materialises. Every elementwise node
  * reachable from e is computed inside one loop nest, element by element.
- * Leaves become loads (arrays) or runtime parameters (scalars), so a
+ * Leaves become loads (arrays), runtime parameters (scalars) or random
+ * numbers computed in place (seed and stream runtime parameters), so a
  * kernel's structure does not depend on data, shapes or scalar values.
  *
  * Rule 3: an integer power with an array exponent carries a check,
@@ -57,7 +58,13 @@ typedef struct lower {
 	int nop, nout;
 	uint32_t *node_val; /* value of each node, NONE if unreachable */
 	aj_array **result;  /* for reductions: their result, as consumers see it */
+	int nd;             /* the iteration space: where a shapeless random */
+	const int64_t *shape; /* leaf draws its values */
+	const aj_array *positions; /* C-order positions over it, once needed */
 } lower;
+
+static aj_array *index_operand(aj_prog *p, int nd, const int64_t *shape,
+			       uint32_t axes);
 
 static uint32_t hash_val(const aj_kval *v)
 {
@@ -122,9 +129,58 @@ static uint64_t slot_bits(aj_dtype t, aj_scalar_val v)
 	return slot;
 }
 
+/* A new scalar slot of dtype t (not complex) holding bits. */
+static uint32_t slot_value(lower *L, aj_dtype t, uint64_t bits)
+{
+	aj_kcall *c = L->call;
+	int s = c->k.nscalar++;
+	c->k.scalar_dtype[s] = (uint8_t)t;
+	c->scalars[s] = bits;
+	return emit(L, AJ_OP_SCALAR, t, (uint32_t)s, 0, 0);
+}
+
+static uint32_t all_axes(int nd)
+{
+	return nd == 32 ? UINT32_MAX : (UINT32_C(1) << nd) - 1;
+}
+
+/*
+ * A random leaf (arrjit.h, aj_random): Philox of the element's position k,
+ * the C-order index within the leaf's own shape or, for a shapeless leaf,
+ * within the iteration space; an index operand carries it (kernel.h), so
+ * k is the element's own whatever the loop nest becomes. Seed and stream
+ * are scalar slots of the leaf's own: runtime parameters, so the kernel
+ * is the same for every seed and stream, and no value of one leaf is
+ * shared with another by CSE. Out of memory, the error is recorded and a
+ * stand-in returned.
+ */
+static uint32_t lower_random(lower *L, const aj_node *n)
+{
+	const aj_rng *r = n->u.rng;
+	const aj_array *pos = n->ndim ? index_operand(L->p, n->ndim, n->shape,
+						      all_axes(n->ndim))
+				      : L->positions;
+	if (!pos && !n->ndim)
+		pos = L->positions = index_operand(L->p, L->nd, L->shape,
+						   all_axes(L->nd));
+	if (!pos) { /* lower_kernel returns the error after the walk */
+		aj_prog_error(L->p, AJ_ERR_NOMEM, "out of memory");
+		return slot_value(L, (aj_dtype)n->dtype, 0);
+	}
+	uint32_t k = emit(L, AJ_OP_INDEX, AJ_UINT64, operand(L, pos), 0, 0);
+	if (r->first)
+		k = emit(L, AJ_OP_ADD, AJ_UINT64, k,
+			 slot_value(L, AJ_UINT64, r->first), 0);
+	uint32_t seed = slot_value(L, AJ_UINT64, r->seed);
+	uint32_t stream = slot_value(L, AJ_UINT64, r->stream);
+	return emit(L, n->op, n->dtype, k, seed, stream);
+}
+
 static uint32_t lower_leaf(lower *L, const aj_node *n)
 {
 	aj_kcall *c = L->call;
+	if (aj_is_random((aj_op)n->op))
+		return lower_random(L, n);
 	if (n->op == AJ_OP_ARRAY)
 		return emit(L, AJ_OP_ARRAY, n->dtype, operand(L, n->u.array), 0, 0);
 	int s = c->k.nscalar++;
@@ -189,16 +245,19 @@ static bool alloc_lower(lower *L, aj_arena *A, const uint32_t *root, int nroot,
 	if (!L->node_val)
 		return false;
 	uint32_t nreach = mark(L->p, root, nroot, top, L->node_val, L->result);
-	/* each node adds at most 1 value plus 3 casts; plus the output casts */
-	uint32_t cap = 4 * nreach + (uint32_t)nroot + 2, slots = 16;
+	/* each node adds at most 1 value plus 3 casts, a random leaf 6 (its
+	 * position, first index, sum, seed, stream, value); plus the output
+	 * casts */
+	uint32_t cap = 6 * nreach + (uint32_t)nroot + 2, slots = 16;
 	while (slots < 2 * cap)
 		slots *= 2;
 	aj_kcall *c = L->call;
 	L->val = aj_arena_alloc(A, cap * sizeof *L->val);
 	L->cse = aj_arena_alloc(A, slots * sizeof *L->cse);
 	L->opnd = aj_arena_alloc(A, (nreach + (uint32_t)nroot + 3) * sizeof *L->opnd);
-	c->k.scalar_dtype = aj_arena_alloc(A, 2 * nreach); /* complex: 2 */
-	c->scalars = aj_arena_alloc(A, 2 * nreach * sizeof *c->scalars);
+	/* slots: 2 for a complex scalar, 3 for a random leaf */
+	c->k.scalar_dtype = aj_arena_alloc(A, 3 * nreach);
+	c->scalars = aj_arena_alloc(A, 3 * nreach * sizeof *c->scalars);
 	if (!L->val || !L->cse || !L->opnd || !c->k.scalar_dtype || !c->scalars)
 		return false;
 	memset(L->cse, 0, slots * sizeof *L->cse);
@@ -259,7 +318,7 @@ static aj_status lower_kernel(aj_prog *p, const outputs *os, int nd,
 	memset(call, 0, sizeof *call);
 	call->k.isa = (aj_isa)atomic_load_explicit(&p->ctx->isa, memory_order_relaxed);
 	call->k.red = (uint8_t)red;
-	lower L = {.p = p, .call = call, .result = result};
+	lower L = {.p = p, .call = call, .result = result, .nd = nd, .shape = shape};
 	uint32_t top = 0;
 	for (int k = 0; k < os->n; k++)
 		top = os->root[k] > top ? os->root[k] : top;
@@ -273,6 +332,8 @@ static aj_status lower_kernel(aj_prog *p, const outputs *os, int nd,
 	for (uint32_t i = 0; i <= top; i++)
 		if (L.node_val[i] != NONE)
 			L.node_val[i] = lower_node(&L, &p->node[i]);
+	if (p->err != AJ_OK)
+		return p->err;
 	uint32_t *out_val = aj_arena_alloc(&p->arena, (size_t)(os->n + 1) * sizeof *out_val);
 	if (!out_val)
 		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
@@ -529,27 +590,28 @@ static aj_status add_reduction_call(aj_prog *p, aj_kcall *red, const outputs *os
 }
 
 /*
- * Positions within the reduced axes of x, as an index operand (kernel.h):
- * C-order steps over the reduced axes, 0 along the others. With every axis
- * reduced that is the flat C-order index, NumPy's argmax(axis=None).
+ * Positions within axes of shape, as an index operand (kernel.h): C-order
+ * steps over those axes, 0 along the others. With every axis that is the
+ * flat C-order index, NumPy's argmax(axis=None).
  */
-static aj_array *index_operand(aj_prog *p, const aj_node *x, uint32_t axes)
+static aj_array *index_operand(aj_prog *p, int nd, const int64_t *shape,
+			       uint32_t axes)
 {
 	aj_array *a = aj_arena_alloc(&p->arena, sizeof *a);
 	if (!a)
 		return NULL;
 	memset(a, 0, sizeof *a);
 	int64_t step = 1;
-	for (int k = x->ndim; k-- > 0;) {
-		bool red = axes >> k & 1;
-		a->shape[k] = x->shape[k];
-		a->strides[k] = red ? step : 0;
-		step *= red ? x->shape[k] : 1;
+	for (int k = nd; k-- > 0;) {
+		bool in = axes >> k & 1;
+		a->shape[k] = shape[k];
+		a->strides[k] = in ? step : 0;
+		step *= in ? shape[k] : 1;
 	}
 	a->ctx = p->ctx;
 	a->data = a->lo = a->hi = (char *)AJ_INDEX_BIAS;
 	a->dtype = AJ_INT8;
-	a->ndim = x->ndim;
+	a->ndim = nd;
 	return a;
 }
 
@@ -566,7 +628,7 @@ static aj_status lower_arg(aj_prog *p, uint32_t r, aj_array *res,
 	aj_op op = (aj_op)n->op;
 	outputs os = {.n = 1, .root = &n->arg[0], .out = &res,
 		      .best = scratch(p, x->dtype, x->ndim, kshape),
-		      .index = index_operand(p, x, axes)};
+		      .index = index_operand(p, x->ndim, x->shape, axes)};
 	if (!os.best || !os.index)
 		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
 	aj_kcall red;
@@ -630,19 +692,25 @@ static aj_status hoist(aj_prog *p, const uint32_t *root, int nroot, int nd,
 	uint32_t top = 0;
 	for (int r = 0; r < nroot; r++)
 		top = root[r] > top ? root[r] : top;
-	/* bit 1: in the nest; bit 2: a costly node at or below, in the nest */
+	/* bit 1: in the nest; bit 2: a costly node at or below, in the nest;
+	 * bit 4: a shapeless random leaf at or below, which draws per element
+	 * of the nest and so is never invariant */
 	uint8_t *f = aj_arena_alloc(&p->arena, top + 1);
 	if (!f)
 		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
 	memset(f, 0, top + 1);
 	for (uint32_t i = 0; i <= top; i++) {
 		const aj_node *n = &p->node[i];
-		if (result[i] || aj_ops[n->op].kind == AJ_KIND_LEAF ||
-		    aj_ops[n->op].kind == AJ_KIND_REDUCE)
+		if (result[i] || aj_ops[n->op].kind == AJ_KIND_REDUCE)
 			continue;
+		if (aj_ops[n->op].kind == AJ_KIND_LEAF) {
+			f[i] = (n->op == AJ_OP_RANDOM || n->op == AJ_OP_NORMAL) &&
+			       !n->ndim ? 4 : 0;
+			continue;
+		}
 		f[i] = aj_ops[n->op].sleef[0] ? 2 : 0;
 		for (int k = 0; k < aj_ops[n->op].nin; k++)
-			f[i] |= f[n->arg[k]] & 2;
+			f[i] |= f[n->arg[k]] & 6;
 	}
 	for (int r = 0; r < nroot; r++)
 		f[root[r]] |= 1;
@@ -653,7 +721,7 @@ static aj_status hoist(aj_prog *p, const uint32_t *root, int nroot, int nd,
 		int64_t count = elements(n->ndim, n->shape);
 		bool inner = n->ndim && nd && shape[nd - 1] > 1 && /* axes align right */
 			     n->shape[n->ndim - 1] == shape[nd - 1];
-		if (2 * count > total || !inner) {
+		if (2 * count > total || !inner || (f[i] & 4)) {
 			for (int k = 0; k < aj_ops[n->op].nin; k++)
 				f[n->arg[k]] |= 1;
 			continue;

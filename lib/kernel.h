@@ -19,6 +19,11 @@
  * before it, and every binary op's operands already share one dtype (the
  * fusion pass inserts the casts).
  *
+ * A random value (AJ_OP_RANDOM, AJ_OP_NORMAL; arrjit.h, aj_random) is a
+ * leaf of the DAG but takes three values in a kernel: the element's
+ * position k (uint64, from an index operand), the seed and the stream
+ * (uint64 scalars).
+ *
  * Generated code has the signature of aj_kernel_fn:
  *   ptr[o]              address of operand o's element (0, ..., 0)
  *   shape[d]            extent of loop d (d = ndim-1 is innermost)
@@ -30,6 +35,7 @@
 #define AJ_KERNEL_H
 
 #include "arrjit.h"
+#include "core.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -65,6 +71,13 @@ typedef struct aj_kval {
 			    arg[0] is the operand, for AJ_OP_SCALAR the
 			    scalar slot */
 } aj_kval;
+
+/* How many values v reads: its op's operands, three for a random value,
+ * none for the other leaves (their arg[0] is an operand or a slot). */
+static inline int aj_kval_nin(const aj_kval *v)
+{
+	return aj_is_random((aj_op)v->op) ? 3 : aj_ops[v->op].nin;
+}
 
 typedef struct aj_kdesc {
 	aj_isa isa;          /* resolved, never AJ_ISA_HOST */

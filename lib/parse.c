@@ -668,14 +668,128 @@ static aj_expr parse_reduce_call(parser *ps, aj_op op, const token *fn)
 	return built(ps, aj_reduce(ps->p, op, x, naxis, axes, keep), fn->start);
 }
 
+static bool at_keyword(const parser *ps);
+
+/* AJ_OP_RANDOM or AJ_OP_NORMAL if t is its name ("random", "normal"),
+ * else -1. */
+static int random_op(const token *t)
+{
+	for (int op = AJ_OP_RANDOM; op <= AJ_OP_NORMAL; op++)
+		if (strlen(aj_ops[op].name) == t->len &&
+		    memcmp(aj_ops[op].name, t->start, t->len) == 0)
+			return op;
+	return -1;
+}
+
+/* shape := INT | '(' INT (',' INT)* ','? ')' */
+static bool parse_shape(parser *ps, int *nd, int64_t *shape)
+{
+	*nd = 0;
+	if (ps->lx.tok.kind == TK_INT) {
+		shape[(*nd)++] = ps->lx.tok.u.ival;
+		advance(ps);
+		return true;
+	}
+	const char *open = ps->lx.tok.start;
+	if (!tok_is(ps, "("))
+		return expected(ps, "a shape (an integer or a tuple of them)"), false;
+	advance(ps);
+	while (!tok_is(ps, ")")) {
+		if (ps->lx.tok.kind != TK_INT)
+			return expected(ps, "an extent (an integer)"), false;
+		if (*nd == AJ_MAX_NDIM)
+			return fail(ps, AJ_ERR_SHAPE, ps->lx.tok.start, "more "
+				    "than %d axes", AJ_MAX_NDIM), false;
+		shape[(*nd)++] = ps->lx.tok.u.ival;
+		advance(ps);
+		if (tok_is(ps, ","))
+			advance(ps);
+		else if (!tok_is(ps, ")"))
+			return expected_close(ps, "',' or ')'", open), false;
+	}
+	advance(ps);
+	if (*nd == 0)
+		return fail(ps, AJ_ERR_SHAPE, open, "shape () draws a single "
+			    "value everywhere; leave the shape out for one "
+			    "value per element"), false;
+	return true;
+}
+
+/* One argument of random() or normal(): dtype (a dtype name) or shape, by
+ * keyword or, told apart by their form, by position. */
+static bool parse_random_arg(parser *ps, const token *fn, bool *seen,
+			     int *dtype, int *nd, int64_t *shape)
+{
+	const token t = ps->lx.tok;
+	int k = t.kind == TK_NAME ? 0 : 1; /* 0: dtype, 1: shape */
+	if (at_keyword(ps)) {
+		k = tok_word(ps, "dtype") ? 0 : tok_word(ps, "shape") ? 1 : -1;
+		if (k < 0)
+			return fail(ps, AJ_ERR_PARSE, t.start, "%.*s() has no "
+				    "parameter '%.*s'; the form is %.*s(dtype="
+				    "float64, shape=None)", (int)fn->len,
+				    fn->start, (int)t.len, t.start, (int)fn->len,
+				    fn->start), false;
+		advance(ps);
+		advance(ps);
+	}
+	if (seen[k])
+		return fail(ps, AJ_ERR_PARSE, t.start, "%.*s() got two values "
+			    "for '%s'", (int)fn->len, fn->start,
+			    k ? "shape" : "dtype"), false;
+	seen[k] = true;
+	if (k == 1)
+		return tok_word(ps, "None") ? (advance(ps), true)
+					    : parse_shape(ps, nd, shape);
+	const token d = ps->lx.tok;
+	*dtype = d.kind == TK_NAME ? aj_dtype_from_name(d.start, d.len) : -1;
+	if (*dtype < 0)
+		return expected(ps, "a dtype name (float64, float32, uint32, "
+				"uint64)"), false;
+	advance(ps);
+	return true;
+}
+
 /*
- * call := name args
+ * random := ('random' | 'normal') '(' (arg (',' arg)*)? ')'
+ * arg    := ('dtype' '=')? NAME | ('shape' '=')? (shape | None)
+ * float64 and shapeless by default (arrjit.h, aj_random). The current
+ * token is the '('.
+ */
+static aj_expr parse_random_call(parser *ps, aj_op op, const token *fn)
+{
+	const char *open = ps->lx.tok.start;
+	int dtype = AJ_FLOAT64, nd = 0;
+	int64_t shape[AJ_MAX_NDIM];
+	bool seen[2] = {false, false};
+	advance(ps);
+	while (!tok_is(ps, ")")) {
+		if (!parse_random_arg(ps, fn, seen, &dtype, &nd, shape))
+			return AJ_EXPR_NONE;
+		if (tok_is(ps, ","))
+			advance(ps);
+		else if (!tok_is(ps, ")"))
+			return expected_close(ps, "',' or ')'", open);
+	}
+	advance(ps);
+	aj_dist dist = op == AJ_OP_NORMAL ? AJ_DIST_NORMAL : AJ_DIST_UNIFORM;
+	return built(ps, aj_random(ps->p, dist, (aj_dtype)dtype, nd, shape),
+		     fn->start);
+}
+
+/*
+ * call := name args | random
  * name is an op (see function_op) or a dtype, which casts its one argument.
  * The current token is the name.
  */
 static aj_expr parse_call(parser *ps)
 {
 	token fn = ps->lx.tok;
+	int rop = random_op(&fn);
+	if (rop >= 0) {
+		advance(ps);
+		return parse_random_call(ps, (aj_op)rop, &fn);
+	}
 	int op = function_op(fn.start, fn.len);
 	int dtype = op < 0 ? aj_dtype_from_name(fn.start, fn.len) : -1;
 	if (op < 0 && dtype < 0)

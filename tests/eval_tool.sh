@@ -103,6 +103,32 @@ assert np.array_equal(np.load("m.npy"), x.mean(axis=1))
 assert np.array_equal(np.load("last.npy"), x.mean(axis=1) * 0.5)
 '
 
+# Random numbers: --seed makes them reproducible (decimal or hex); h =
+# random() writes straight into h (one kernel, no temporaries), and so is
+# a + 0.1*normal() one kernel.
+numpy 'np.save("h.npy", np.zeros((300, 7)))'
+run --stats --seed 12345 'h = random()' h=h.npy -o h=h1.npy
+expect_err "kernels run 1,"
+expect_err "temporary bytes 0,"
+run --seed 12345 'h = random()' h=h.npy -o h=h2.npy
+run --seed 0x3039 'h = random()' h=h.npy -o h=h3.npy
+run --seed 1 'h = random()' h=h.npy -o h=h4.npy
+run --stats --seed 1 'a + 0.1*normal()' a=a.npy -o n.npy
+expect_err "kernels run 1,"
+expect_err "temporary bytes 0,"
+numpy '
+h1, h2, h3, h4 = (np.load(f"h{i}.npy") for i in (1, 2, 3, 4))
+assert h1.shape == (300, 7) and np.array_equal(h1, h2) and np.array_equal(h1, h3)
+assert not np.array_equal(h1, h4)
+assert h1.min() >= 0 and h1.max() < 1 and len(np.unique(h1)) == h1.size
+a, n = np.load("a.npy"), np.load("n.npy")
+d = (n - a) / 0.1
+assert n.shape == a.shape and abs(d.mean()) < 0.3 and 0.7 < d.std() < 1.3, (d.mean(), d.std())
+'
+run_fail 2 'random()' --seed -1 -o r5.npy
+expect_err "--seed"
+no_file r5.npy
+
 # Bad program text: exit 2, the line and column, a caret under it.
 run_fail 2 't = a * 2
 c = t +* 1' a=a.npy -o c=bad.npy

@@ -42,6 +42,8 @@ static const char usage[] =
     "                          $AJ_NUM_THREADS, else every CPU)\n"
     "  --stats                 prints kernel and memory counts to stderr\n"
     "  --isa ISA               host (default), scalar, avx2, avx512\n"
+    "  --seed N                seed of random() and normal() (default 0;\n"
+    "                          decimal, or hex with 0x)\n"
     "  --help                  this text\n"
     "\n"
     "example: arrjit-eval 't = a*b; c = t + 1; d = t*2' a=a.npy b=b.npy \\\n"
@@ -74,6 +76,7 @@ typedef struct tool {
 	output *out;
 	int nin, nout;
 	int threads; /* requested; 0: the library's default */
+	uint64_t seed;
 	bool stats;
 	aj_isa isa;
 	/* built from them */
@@ -134,6 +137,19 @@ static int parse_threads(tool *t, const char *v)
 	return 0;
 }
 
+static int parse_seed(tool *t, const char *v)
+{
+	char *end;
+	errno = 0;
+	unsigned long long n = strtoull(v, &end, 0);
+	if (errno || end == v || *end || *v == '-')
+		return fail_usage("--seed needs an integer from 0 to 2^64 - 1, "
+				  "not '%s'",
+				  v);
+	t->seed = n;
+	return 0;
+}
+
 static int add_output(tool *t, const char *v)
 {
 	output *o = &t->out[t->nout++];
@@ -158,6 +174,8 @@ static int parse_option(tool *t, int argc, char **argv, int *i)
 		return add_output(t, v);
 	} else if ((v = cli_option(argc, argv, i, "--threads", &missing))) {
 		return parse_threads(t, v);
+	} else if ((v = cli_option(argc, argv, i, "--seed", &missing))) {
+		return parse_seed(t, v);
 	} else if ((v = cli_option(argc, argv, i, "--isa", &missing))) {
 		if (cli_isa(v, &t->isa) < 0)
 			return fail_usage("unknown ISA '%s'", v);
@@ -437,6 +455,7 @@ static int start(tool *t)
 		       EXIT_USAGE;
 	if (t->threads)
 		aj_ctx_set_threads(t->ctx, t->threads);
+	aj_ctx_set_seed(t->ctx, t->seed);
 	if (aj_prog_new(t->ctx, &t->p) != AJ_OK ||
 	    aj_names_new(t->p, &t->ns) != AJ_OK)
 		return fprintf(stderr, "arrjit-eval: out of memory\n"),
