@@ -275,6 +275,37 @@ static aj_status run_add1(bench *b)
 			   aj_add(p, aj_leaf(p, b->out[SIDE_AJ]), num(b, 1)));
 }
 
+/* a[1:] = a[:-1] + 1 (back) or a[:-1] = a[1:] + 1: the output overlaps
+ * its input shifted by one element, so the loop runs in order (reversed
+ * for back), serially, with no temporary. */
+static aj_status run_shift(bench *b, bool back)
+{
+	aj_slice head = {0, -1, 1}, tail = {1, AJ_DEFAULT, 1};
+	aj_array *lo = NULL, *hi = NULL;
+	aj_status s = aj_view_slice(b->ctx, b->out[SIDE_AJ], &head, &lo);
+	if (s == AJ_OK)
+		s = aj_view_slice(b->ctx, b->out[SIDE_AJ], &tail, &hi);
+	aj_prog *p = b->prog;
+	if (s == AJ_OK)
+		s = aj_assign(p, back ? hi : lo,
+			      aj_add(p, aj_leaf(p, back ? lo : hi), num(b, 1)));
+	if (s == AJ_OK)
+		s = aj_sync(p);
+	aj_array_free(lo);
+	aj_array_free(hi);
+	return s;
+}
+
+static aj_status run_shift_back(bench *b)
+{
+	return run_shift(b, true);
+}
+
+static aj_status run_shift_fwd(bench *b)
+{
+	return run_shift(b, false);
+}
+
 static aj_status run_scale(bench *b)
 {
 	return assign_sync(b, aj_mul(b->prog, leaf(b, 0), num(b, 2)));
@@ -355,6 +386,16 @@ static void hand_add1(bench *b)
 	hl_add1(b->n, hout(b));
 }
 
+static void hand_shift_back(bench *b)
+{
+	hl_shift_back(b->n, hout(b));
+}
+
+static void hand_shift_fwd(bench *b)
+{
+	hl_shift_fwd(b->n, hout(b));
+}
+
 static void hand_scale(bench *b)
 {
 	hl_scale(b->n, hout(b), f64(b->in[0]));
@@ -423,6 +464,12 @@ static const workload workloads[] = {
 	{.name = "inplace_add1", .n = 10000000, .nquick = 2000000, .nin = 0,
 	 .bytes = 16, .tol = TOL_ARITH, .setup = setup_inplace,
 	 .run = run_add1, .hand = {{"fused", hand_add1}}},
+	{.name = "shift_back", .n = 10000000, .nquick = 2000000, .nin = 0,
+	 .bytes = 16, .tol = TOL_ARITH, .setup = setup_inplace,
+	 .run = run_shift_back, .hand = {{"fused", hand_shift_back}}},
+	{.name = "shift_fwd", .n = 10000000, .nquick = 2000000, .nin = 0,
+	 .bytes = 16, .tol = TOL_ARITH, .setup = setup_inplace,
+	 .run = run_shift_fwd, .hand = {{"fused", hand_shift_fwd}}},
 	{.name = "scale", .n = 10000000, .nquick = 2000000, .nin = 1,
 	 .bytes = 16, .tol = TOL_ARITH, .setup = setup_flat,
 	 .run = run_scale, .hand = {{"fused", hand_scale}}},

@@ -201,3 +201,15 @@ void hl_sum_axis1(int64_t rows, int64_t cols, double *out, const double *a)
 	for (int64_t i = 0; i < rows; i++)
 		out[i] = sum8(cols, a + i * cols, 0);
 }
+
+void hl_shift_back(int64_t n, double *a)
+{
+	for (int64_t i = n - 1; i > 0; i--)
+		a[i] = a[i - 1] + 1;
+}
+
+void hl_shift_fwd(int64_t n, double *a)
+{
+	for (int64_t i = 0; i + 1 < n; i++)
+		a[i] = a[i + 1] + 1;
+}

@@ -19,6 +19,10 @@ const char *hl_sleef_isa(void);
 void hl_seed(int64_t niter, double *restrict a, const double *restrict b);
 /* a = a + 1, in place. */
 void hl_add1(int64_t n, double *a);
+/* a[1:] = a[:-1] + 1 and a[:-1] = a[1:] + 1, each element read before it
+ * is overwritten (NumPy's result for the overlapping views). */
+void hl_shift_back(int64_t n, double *a);
+void hl_shift_fwd(int64_t n, double *a);
 /* out = a * 2 */
 void hl_scale(int64_t n, double *restrict out, const double *restrict a);
 /* out = 2*a + 3*b */
