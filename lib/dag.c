@@ -114,6 +114,11 @@ static aj_expr push(aj_prog *p, const aj_node *n)
 	return (aj_expr){p->id_base + p->nnode};
 }
 
+aj_expr aj_prog_push(aj_prog *p, const aj_node *n)
+{
+	return push(p, n);
+}
+
 aj_expr aj_leaf(aj_prog *p, const aj_array *a)
 {
 	if (!p)

@@ -19,10 +19,10 @@
  * expression statement) is materialized: assigned into a temporary the
  * namespace owns, which runs first, and rebound to it. An assigned value
  * that reads the target other than element for element (a[1:] = a[:-1],
- * a = a.T) goes through a temporary too, as NumPy copies overlapping
- * operands. Reading in place (a = a + 1, a[1:] += 1) needs none. Only the
- * namespace's own assignments are seen: one the caller makes with
- * aj_assign is not, and a lazy name then reads what it wrote.
+ * a = a.T, a[:] = a[i]) goes through a temporary too, as NumPy copies
+ * overlapping operands. Reading in place (a = a + 1, a[1:] += 1) needs
+ * none. Only the namespace's own assignments are seen: one the caller
+ * makes with aj_assign is not, and a lazy name then reads what it wrote.
  *
  * Undo. aj_exec never syncs, so an error can undo everything: the
  * program's pending list is cut back to its length before the call, the
@@ -292,6 +292,8 @@ static bool walk_fill(aj_names *ns, const aj_array *target, aj_expr value)
 		uint8_t *f = &w->flag[w->seen[j]];
 		if (n->op == AJ_OP_ARRAY)
 			*f |= leaf_flags(n->u.array, target);
+		if (n->op == AJ_OP_TAKE) /* a gather reads other elements */
+			*f |= leaf_flags(n->u.take->src, target) ? READS | CONFLICT : 0;
 		for (int k = 0; k < aj_ops[n->op].nin; k++)
 			*f |= w->flag[n->arg[k]] & (READS | CONFLICT);
 	}
