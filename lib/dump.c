@@ -51,7 +51,8 @@ static void add_shape(text *t, int nd, const int64_t *s)
 	add(t, nd == 1 ? ",)" : ")");
 }
 
-/* " from <dtype> (shape) strides (...) axis A, check %C" */
+/* " from <dtype> (shape) strides (...) axis A, check %C, positions"
+ * (the positions' node follows) */
 static void dump_take(text *t, const aj_gather *g)
 {
 	add(t, " from %s ", aj_dtypes[g->src->dtype].name);
@@ -61,6 +62,7 @@ static void dump_take(text *t, const aj_gather *g)
 	add(t, " axis %d", g->axis);
 	if (g->check)
 		add(t, ", check %%%u", g->check);
+	add(t, ", positions");
 }
 
 static void dump_node(text *t, const aj_prog *p, uint32_t i)

@@ -290,7 +290,8 @@ aj_expr aj_take(aj_prog *p, aj_expr a, aj_expr idx, int axis)
 	aj_gather *g = NULL;
 	if (shape) {
 		memcpy(shape, src->shape, (size_t)axis * sizeof *shape);
-		memcpy(shape + axis, in->shape, (size_t)ni * sizeof *shape);
+		if (ni) /* a scalar has no shape array */
+			memcpy(shape + axis, in->shape, (size_t)ni * sizeof *shape);
 		memcpy(shape + axis + ni, src->shape + axis + 1,
 		       (size_t)(src->ndim - axis - 1) * sizeof *shape);
 		g = gather_of(p, src, axis, ni, nd, shape);
