@@ -531,7 +531,8 @@ aj_status aj_exec(aj_names *ns, const char *text, aj_expr *last);
 /*
  * out[...] = e. e must broadcast to out's shape; its dtype must cast to
  * out's dtype under NumPy's same_kind rule (use aj_cast otherwise). out may
- * be an input (in place). The work is pending until aj_sync().
+ * be an input (in place), but not an array e gathers from (aj_take). The
+ * work is pending until aj_sync().
  */
 aj_status aj_assign(aj_prog *p, aj_array *out, aj_expr e);
 /* Runs all pending assignments, in the order they were made (each sees

@@ -808,8 +808,9 @@ static aj_status fill_reads(aj_prog *p, uint32_t root, uint8_t *flag, reads *r)
 		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
 	for (uint32_t i = 0; i <= root; i++)
 		if (flag[i] && aj_node_array(&p->node[i])) {
+			bool take = p->node[i].op == AJ_OP_TAKE;
 			r->arr[r->n] = aj_node_array(&p->node[i]);
-			r->how[r->n++] = flag[i] | (p->node[i].op == AJ_OP_TAKE ? GATHER : 0);
+			r->how[r->n++] = flag[i] | (take ? GATHER : 0);
 		}
 	return AJ_OK;
 }

@@ -791,8 +791,7 @@ static bool parse_array_item(parser *ps, sub_item *it)
 	if (it->idx.id == AJ_EXPR_NONE.id)
 		return false;
 	aj_dtype t = aj_expr_dtype(ps->p, it->idx);
-	if (t != AJ_BOOL && (t == AJ_NDTYPE || aj_dtypes[t].kind == 'i' ||
-			     aj_dtypes[t].kind == 'u'))
+	if (aj_is_int(t))
 		return true;
 	fail(ps, AJ_ERR_DTYPE, it->at, "only integers, slices (':'), '...', "
 	     "None and integer arrays are valid indices, not %s%s",

@@ -15,6 +15,10 @@
  * outside [-n, n)) over idx as given, which fusion runs before the kernels
  * that write the assignment (rule 3), so no kernel reads outside a and a
  * failed take writes nothing. A scalar position is checked here.
+ *
+ * The array taken from must be a leaf (an array or a view): an expression
+ * is refused rather than materialised, since a temporary for it would have
+ * to live until aj_sync with no owner; the caller assigns it to an array.
  */
 #include "core.h"
 

@@ -678,6 +678,23 @@ static void test_flattened_and_arguments(void **state)
 	t = aj_take(p, aj_leaf(p, a), aj_leaf(p, i), -3);
 	assert_int_equal(aj_sync(p), AJ_ERR_ARG);
 	assert_int_equal(aj_take(NULL, AJ_EXPR_NONE, AJ_EXPR_NONE, 0).id, 0);
+	/* 0-d: a scalar position into 1-D a, and a 0-d a flattened */
+	int64_t n5 = 5;
+	aj_array *a1 = filled(E, AJ_FLOAT64, 1, &n5), *z = filled(E, AJ_FLOAT64, 0, NULL);
+	o = eval(E, aj_take(p, aj_leaf(p, a1), aj_scalar_i64(p, -2), 0));
+	assert_int_equal(aj_array_ndim(o), 0);
+	assert_true(f64_at(o, 0) == f64_at(a1, 3));
+	aj_array_free(o);
+	static const int64_t zv[2] = {0, -1};
+	aj_array *zi = ints1(E, AJ_INT8, 2, zv);
+	o = eval(E, aj_take(p, aj_leaf(p, z), aj_leaf(p, zi), AJ_ALL_AXES));
+	assert_true(f64_at(o, 0) == f64_at(z, 0) && f64_at(o, 1) == f64_at(z, 0));
+	aj_array_free(o);
+	t = aj_take(p, aj_leaf(p, z), aj_leaf(p, zi), 0);
+	assert_int_equal(aj_sync(p), AJ_ERR_ARG);
+	aj_array_free(a1);
+	aj_array_free(z);
+	aj_array_free(zi);
 	aj_array_free(a);
 	aj_array_free(i);
 	aj_array_free(ev);
