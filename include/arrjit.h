@@ -94,7 +94,9 @@ typedef enum aj_dtype {
  *   nin    number of operands
  *   kind   how operands are typed and the op lowered; kinds are contiguous:
  *          LEAF (arrays, scalars, the internal index of an element, and
- *          random numbers: see aj_random);
+ *          random numbers: see aj_random;
+ *          take: elements of an array at positions computed per element,
+ *          its one operand the positions; see aj_take);
  *          CAST; UNARY and BINARY (operands cast to the result dtype);
  *          MATH (float functions, operands cast to the result dtype); CMP
  *          (operands promoted together, result bool); PRED (a test of one
@@ -138,6 +140,7 @@ typedef enum aj_dtype {
 	X(INDEX, "index", 0, LEAF, SAME, R, "", 0)                         \
 	X(RANDOM, "random", 0, LEAF, SAME, R, "", 0)                       \
 	X(NORMAL, "normal", 0, LEAF, SAME, R, "", 0)                       \
+	X(TAKE, "take", 1, LEAF, SAME, C, "", 0)                           \
 	X(CAST, "astype", 1, CAST, SAME, C, "", 0)                         \
 	X(NEG, "negative", 1, UNARY, SAME, C, "", 0)                       \
 	X(ABS, "absolute", 1, UNARY, REAL, C, "", 0)                       \
@@ -479,6 +482,26 @@ aj_expr aj_reduce(aj_prog *p, aj_op op, aj_expr x, int naxis, const int *axes,
  * out-of-range values give the type's minimum, as NumPy on x86. */
 aj_expr aj_cast(aj_prog *p, aj_expr x, aj_dtype t);
 
+/*
+ * NumPy's take(a, idx, axis) with mode='raise', also a[idx] in aj_exec
+ * text: the elements of a at the positions idx holds along axis. The
+ * result has shape a.shape[:axis] + idx.shape + a.shape[axis+1:] and a's
+ * dtype. a must be an array leaf (aj_leaf, perhaps of a view); an
+ * expression is AJ_ERR_ARG (assign it to an array first). idx is any
+ * expression of an integer dtype (bool and floats are AJ_ERR_DTYPE); it is
+ * fused into the kernel that reads the gathered values, which are never
+ * materialised. Negative positions count from the end. axis is in
+ * [-ndim, ndim), or AJ_ALL_AXES for NumPy's axis=None: positions into a
+ * flattened in C order, which needs a flattening that is a view
+ * (aj_view_ravel; else AJ_ERR_LAYOUT).
+ * A position outside [-n, n) for an axis of length n fails: a scalar idx
+ * here with AJ_ERR_BOUNDS, an array idx when its assignment runs, with
+ * AJ_ERR_ARG (see aj_sync), before anything of it is written. An output
+ * may not overlap an array it gathers from, even as the identical view:
+ * aj_sync refuses with AJ_ERR_OVERLAP (aj_exec copies a first, as NumPy).
+ */
+aj_expr aj_take(aj_prog *p, aj_expr a, aj_expr idx, int axis);
+
 static inline aj_expr aj_add(aj_prog *p, aj_expr x, aj_expr y)
 {
 	return aj_binary(p, AJ_OP_ADD, x, y);
@@ -524,7 +547,13 @@ aj_status aj_parse(aj_prog *p, const char *text, int nname,
  *                      axis, integers, None (new axis), ... ; also op=
  *   expr               an expression statement: its value is the result
  * In expressions, names may be sliced (a[1:, ::-1], a[None, :], a[0]) and
- * transposed (a.T) when bound to arrays. Errors give AJ_ERR_PARSE or
+ * transposed (a.T) when bound to arrays. One item of a subscript may be an
+ * expression of an integer dtype, NumPy's integer array index: a[i] is
+ * aj_take(a, i, axis 0), a[:, i + 1] takes along axis 1 and a[1:, i] from
+ * the view a[1:]; integer items must sit next to it (a[0, i]) unless it
+ * takes along the first axis. It ends the postfixes (no a[i][0]) and is
+ * no assignment target. take(a, i, axis=None) is aj_take too, the
+ * default axis None. Errors give AJ_ERR_PARSE or
  * AJ_ERR_NAME with "line L, column C:" in the message; on error, nothing
  * of the statements already run is pending (the program's pending work
  * is as before the call).
@@ -554,15 +583,18 @@ aj_status aj_exec(aj_names *ns, const char *text, aj_expr *last);
 /*
  * out[...] = e. e must broadcast to out's shape; its dtype must cast to
  * out's dtype under NumPy's same_kind rule (use aj_cast otherwise). out may
- * be an input (in place). The work is pending until aj_sync().
+ * be an input (in place), but not an array e gathers from (aj_take). The
+ * work is pending until aj_sync().
  */
 aj_status aj_assign(aj_prog *p, aj_array *out, aj_expr e);
 /* Runs all pending assignments, in the order they were made (each sees
  * the writes of those before it). On failure none of them writes
  * anything, with one exception: an integer raised to a negative exponent
  * read from an array (NumPy's "Integers to negative integer powers are not
- * allowed", AJ_ERR_ARG) is found while its assignment runs; that
- * assignment writes nothing, those before it have run. */
+ * allowed", AJ_ERR_ARG), or a position out of range in an aj_take (its
+ * message names the axis and the valid range, AJ_ERR_ARG), is found while
+ * its assignment runs; that assignment writes nothing, those before it
+ * have run. */
 aj_status aj_sync(aj_prog *p);
 
 /* ---- .npy files -------------------------------------------------------- */

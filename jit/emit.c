@@ -348,6 +348,9 @@ static void fill_invariant(aj_emitter *E)
 			E->inv[i] = true;
 		} else if (v->op == AJ_OP_ARRAY || v->op == AJ_OP_INDEX) {
 			E->inv[i] = k->op_class[v->arg[0]] == AJ_SC_ZERO;
+		} else if (v->op == AJ_OP_TAKE) {
+			E->inv[i] = k->op_class[v->arg[0]] == AJ_SC_ZERO &&
+				    E->inv[v->arg[1]];
 		} else {
 			E->inv[i] = true;
 			for (int j = 0; j < aj_kval_nin(v); j++)
@@ -380,6 +383,65 @@ static LLVMValueRef index_values(aj_emitter *E, int o, LLVMValueRef base,
 			    LLVMConstVector(iota, (unsigned)w), "");
 }
 
+/* ---- gathers ---- */
+
+/* Address p displaced by byte offset off (a scalar). */
+static LLVMValueRef displaced(aj_emitter *E, LLVMValueRef p, LLVMValueRef off)
+{
+	return LLVMBuildGEP2(E->B, E->i8, p, &off, 1, "");
+}
+
+/* w elements of dtype t from the lane addresses p (<w x ptr>): one masked
+ * gather per part, every lane on; x86 has no alignment needs for it. */
+static LLVMValueRef gather_lanes(aj_emitter *E, aj_dtype t, LLVMValueRef p,
+				 int w)
+{
+	if (aj_is_complex(t)) {
+		LLVMValueRef half = aj_ir_const_int(E->i64, aj_dtypes[t].size / 2, w);
+		LLVMValueRef pim = LLVMBuildGEP2(E->B, E->i8, p, &half, 1, "");
+		aj_dtype part = aj_part_dtype(t);
+		return aj_cx(E, gather_lanes(E, part, p, w), gather_lanes(E, part, pim, w));
+	}
+	LLVMTypeRef vt = aj_ir_type(E, t, w, true);
+	LLVMTypeRef over[2] = {vt, LLVMTypeOf(p)};
+	unsigned id = LLVMLookupIntrinsicID("llvm.masked.gather", 18);
+	LLVMValueRef args[4] = {p, LLVMConstInt(E->i32, 1, 0),
+				aj_ir_const_int(E->i1, 1, w), LLVMGetPoison(vt)};
+	LLVMValueRef v = LLVMBuildCall2(E->B, LLVMIntrinsicGetType(E->C, id, over, 2),
+					LLVMGetIntrinsicDeclaration(E->M, id, over, 2),
+					args, 4, "gather");
+	if (t == AJ_BOOL)
+		v = LLVMBuildICmp(E->B, LLVMIntNE, v, LLVMConstNull(vt), "");
+	return v;
+}
+
+/*
+ * A take's w elements from inner index i (kernel.h): where operand o's
+ * elements are, each displaced by its byte offset. One offset for all
+ * lanes (an invariant one, or w == 1) is one displaced load, contiguous
+ * when o is; otherwise each lane has its address and they are gathered.
+ */
+static LLVMValueRef take_values(aj_emitter *E, const aj_kval *v,
+				LLVMValueRef base, LLVMValueRef i, int w)
+{
+	int o = (int)v->arg[0];
+	LLVMValueRef at = elem_addr(E, o, base, i);
+	if (w == 1 || E->inv[v->arg[1]]) {
+		LLVMValueRef off = w == 1 ? E->cur[v->arg[1]] : E->hoisted[v->arg[1]];
+		return load_elem(E, v->dtype, w, displaced(E, at, off));
+	}
+	LLVMValueRef off = E->cur[v->arg[1]];
+	if (E->k->op_class[o] == AJ_SC_CONTIG) { /* lane l: l elements on */
+		LLVMValueRef step[64];
+		int64_t size = aj_dtypes[v->dtype].size;
+		for (int l = 0; l < w; l++)
+			step[l] = LLVMConstInt(E->i64, (unsigned long long)(l * size), 0);
+		off = LLVMBuildAdd(E->B, off, LLVMConstVector(step, (unsigned)w), "");
+	}
+	LLVMValueRef lanes = LLVMBuildGEP2(E->B, E->i8, at, &off, 1, "lanes");
+	return gather_lanes(E, v->dtype, lanes, w);
+}
+
 /* Computes the invariant values at width 1, in the inner preheader. */
 static void emit_hoisted(aj_emitter *E, LLVMValueRef *base)
 {
@@ -394,6 +456,10 @@ static void emit_hoisted(aj_emitter *E, LLVMValueRef *base)
 			E->hoisted[i] = load_elem(E, v->dtype, 1, base[v->arg[0]]);
 		else if (v->op == AJ_OP_INDEX)
 			E->hoisted[i] = index_at(E, base[v->arg[0]]);
+		else if (v->op == AJ_OP_TAKE)
+			E->hoisted[i] = load_elem(E, v->dtype, 1,
+						  displaced(E, base[v->arg[0]],
+							    E->hoisted[v->arg[1]]));
 		else {
 			E->cur = E->hoisted;
 			E->hoisted[i] = aj_lower(E, v, 1);
@@ -415,6 +481,8 @@ static LLVMValueRef emit_values(aj_emitter *E, LLVMValueRef *base, LLVMValueRef 
 			cur[j] = load_op(E, (int)v->arg[0], v->dtype, base[v->arg[0]], i, w);
 		else if (v->op == AJ_OP_INDEX)
 			cur[j] = index_values(E, (int)v->arg[0], base[v->arg[0]], i, w);
+		else if (v->op == AJ_OP_TAKE)
+			cur[j] = take_values(E, v, base[v->arg[0]], i, w);
 		else
 			cur[j] = aj_lower(E, v, w);
 	}

@@ -208,6 +208,23 @@ typedef struct aj_rng {
 	uint64_t first; /* 0, but for leaves built by aj_random_at */
 } aj_rng;
 
+/*
+ * What an AJ_OP_TAKE node reads (lib/take.c). Its value at an element is
+ * view's element there, displaced by the position (wrapped if negative)
+ * times stride: view is src over the node's shape, with stride 0 along the
+ * positions' axes and src's strides along the others.
+ */
+typedef struct aj_gather {
+	const aj_array *src;  /* the array taken from (axis=None: flattened) */
+	const aj_array *view; /* src seen over the node's shape, see above */
+	int64_t n;            /* length of the axis taken along */
+	int64_t stride;       /* its byte stride */
+	int axis;             /* that axis of src */
+	uint32_t check;       /* node any(position outside [-n, n)), run
+				 before anything is written (rule 3) */
+	const char *msg;      /* the error when the check is true */
+} aj_gather;
+
 typedef struct aj_node {
 	uint8_t op;    /* aj_op */
 	uint8_t dtype; /* aj_dtype of the result */
@@ -231,8 +248,28 @@ typedef struct aj_node {
 		const aj_rng *rng;     /* for AJ_OP_RANDOM, AJ_OP_NORMAL (in
 					  p's arena); their ndim is 0 when
 					  shapeless */
+		const aj_gather *take; /* for AJ_OP_TAKE (its arg[0] is the
+					  positions, any integer dtype) */
 	} u;
 } aj_node;
+
+/* The check node n carries (fusion rule 3): any(exponent < 0) of an
+ * integer power, the range check of a take; 0 when there is none. */
+static inline uint32_t aj_node_check(const aj_node *n)
+{
+	if (n->op == AJ_OP_POW)
+		return n->u.check;
+	return n->op == AJ_OP_TAKE ? n->u.take->check : 0;
+}
+
+/* The array a leaf node reads: an array's, or the one a take gathers
+ * from; NULL for other nodes. */
+static inline const aj_array *aj_node_array(const aj_node *n)
+{
+	if (n->op == AJ_OP_ARRAY)
+		return n->u.array;
+	return n->op == AJ_OP_TAKE ? n->u.take->src : NULL;
+}
 
 typedef struct aj_assignment {
 	aj_array *out;
@@ -263,9 +300,7 @@ aj_status aj_prog_error(aj_prog *p, aj_status s, const char *fmt, ...)
 aj_status aj_prog_take_error(aj_prog *p);
 /* The node behind e, or NULL (with an error recorded) if e is bad. */
 const aj_node *aj_prog_node(aj_prog *p, aj_expr e);
-/* Appends a copy of n to p's nodes (pointers into p->node go stale);
- * its index, or UINT32_MAX out of memory (recorded in p). */
-uint32_t aj_node_add(aj_prog *p, const aj_node *n);
+
 
 /* The dtype operand i (node arg[i]) of elementwise node n is cast to
  * before n computes: NumPy's loop selection. Fusion casts to it; constant
@@ -281,6 +316,9 @@ aj_expr aj_random_at(aj_prog *p, aj_dist dist, aj_dtype t, int ndim,
 /* Broadcasts shapes a and b (NumPy rules) into out; ndim via *nd. */
 aj_status aj_broadcast_shapes(int na, const int64_t *a, int nb,
 			      const int64_t *b, int *nd, int64_t *out);
+
+/* Appends node n (built and checked by the caller) to p (dag.c). */
+aj_expr aj_prog_push(aj_prog *p, const aj_node *n);
 
 /* Runs the pipeline over the pending assignments (run.c). */
 aj_status aj_run(aj_prog *p);

@@ -114,10 +114,9 @@ static aj_expr push(aj_prog *p, const aj_node *n)
 	return (aj_expr){p->id_base + p->nnode};
 }
 
-uint32_t aj_node_add(aj_prog *p, const aj_node *n)
+aj_expr aj_prog_push(aj_prog *p, const aj_node *n)
 {
-	aj_expr e = push(p, n);
-	return e.id == AJ_EXPR_NONE.id ? UINT32_MAX : p->nnode - 1;
+	return push(p, n);
 }
 
 aj_expr aj_leaf(aj_prog *p, const aj_array *a)

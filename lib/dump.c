@@ -51,6 +51,20 @@ static void add_shape(text *t, int nd, const int64_t *s)
 	add(t, nd == 1 ? ",)" : ")");
 }
 
+/* " from <dtype> (shape) strides (...) axis A, check %C, positions"
+ * (the positions' node follows) */
+static void dump_take(text *t, const aj_gather *g)
+{
+	add(t, " from %s ", aj_dtypes[g->src->dtype].name);
+	add_shape(t, g->src->ndim, g->src->shape);
+	add(t, " strides ");
+	add_shape(t, g->src->ndim, g->src->strides);
+	add(t, " axis %d", g->axis);
+	if (g->check)
+		add(t, ", check %%%u", g->check);
+	add(t, ", positions");
+}
+
 static void dump_node(text *t, const aj_prog *p, uint32_t i)
 {
 	const aj_node *n = &p->node[i];
@@ -58,6 +72,8 @@ static void dump_node(text *t, const aj_prog *p, uint32_t i)
 	if (n->op == AJ_OP_ARRAY) {
 		add(t, " strides ");
 		add_shape(t, n->u.array->ndim, n->u.array->strides);
+	} else if (n->op == AJ_OP_TAKE) {
+		dump_take(t, n->u.take);
 	} else if (n->op == AJ_OP_SCALAR && aj_is_complex(n->dtype)) {
 		add(t, " (%.17g%+.17gj)", n->u.scalar.f, n->im);
 	} else if (n->op == AJ_OP_SCALAR && aj_is_float(n->dtype)) {
@@ -92,9 +108,12 @@ static void dump_dag(text *t, aj_prog *p, uint32_t nassign,
 	memset(live, 0, p->nnode);
 	for (uint32_t i = 0; i < nassign; i++)
 		live[a[i].node] = 1;
-	for (uint32_t i = p->nnode; i-- > 0;)
+	for (uint32_t i = p->nnode; i-- > 0;) {
 		for (int k = 0; live[i] && k < aj_ops[p->node[i].op].nin; k++)
 			live[p->node[i].arg[k]] = 1;
+		if (live[i] && aj_node_check(&p->node[i])) /* runs first */
+			live[aj_node_check(&p->node[i])] = 1;
+	}
 	for (uint32_t i = 0; i < p->nnode; i++)
 		if (live[i])
 			dump_node(t, p, i);
@@ -111,6 +130,15 @@ static const char *class_name(int c)
 {
 	return c == AJ_SC_CONTIG ? "contig" : c == AJ_SC_ZERO ? "bcast"
 	       : c == AJ_SC_RCONTIG ? "backwards" : "strided";
+}
+
+/* Whether a take reads operand o. */
+static bool is_gathered(const aj_kdesc *k, int o)
+{
+	for (int i = 0; i < k->nval; i++)
+		if (k->val[i].op == AJ_OP_TAKE && k->val[i].arg[0] == (uint32_t)o)
+			return true;
+	return false;
 }
 
 static void dump_kernel(text *t, const aj_kcall *c, int idx)
@@ -131,13 +159,16 @@ static void dump_kernel(text *t, const aj_kcall *c, int idx)
 		    o < k->nout ? o : o - k->nout, aj_dtypes[k->op_dtype[o]].name,
 		    class_name(k->op_class[o]));
 		add_shape(t, k->ndim, c->strides + o * k->ndim);
-		add(t, "\n");
+		add(t, "%s\n", is_gathered(k, o) ? " gathered" : "");
 	}
 	for (int i = 0; i < k->nval; i++) {
 		const aj_kval *v = &k->val[i];
 		add(t, "  v%d = %s", i, aj_ops[v->op].name);
 		if (v->op == AJ_OP_ARRAY || v->op == AJ_OP_INDEX)
 			add(t, " in%u", v->arg[0] - (uint32_t)k->nout);
+		else if (v->op == AJ_OP_TAKE) /* see kernel.h */
+			add(t, " in%u at byte offset v%u", v->arg[0] - (uint32_t)k->nout,
+			    v->arg[1]);
 		else if (v->op == AJ_OP_SCALAR)
 			add(t, " $%u", v->arg[0]);
 		else

@@ -11,7 +11,9 @@
  * Rule 3: an integer power with an array exponent carries a check,
  * any(exponent < 0), lowered like a reduction before the kernels that
  * write the assignment's output; if it is true the assignment fails there,
- * as NumPy raises, and its output is never written.
+ * as NumPy raises, and its output is never written. A take carries one
+ * too, any(position out of range), which also keeps every kernel that
+ * gathers from reading outside its array.
  *
  * Rule 2: a reduction ends a loop nest. Its producer (the elementwise
  * subgraph below it) is fused into the reduction's own kernel, which reads
@@ -55,6 +57,8 @@ typedef struct lower {
 	uint32_t *cse;      /* hash slots holding value index + 1 */
 	uint32_t cse_mask;
 	const aj_array **opnd; /* outputs 0 .. nout-1, then inputs */
+	const aj_array **gathered; /* per operand: the array a take reads
+				      through it, or NULL */
 	int nop, nout;
 	uint32_t *node_val; /* value of each node, NONE if unreachable */
 	aj_array **result;  /* for reductions: their result, as consumers see it */
@@ -175,12 +179,15 @@ static uint32_t lower_random(lower *L, const aj_node *n)
 	uint32_t stream = slot_value(L, AJ_UINT64, r->stream);
 	return emit(L, n->op, n->dtype, k, seed, stream);
 }
+static uint32_t lower_take(lower *L, const aj_node *n);
 
 static uint32_t lower_leaf(lower *L, const aj_node *n)
 {
 	aj_kcall *c = L->call;
 	if (aj_is_random((aj_op)n->op))
 		return lower_random(L, n);
+	if (n->op == AJ_OP_TAKE)
+		return lower_take(L, n);
 	if (n->op == AJ_OP_ARRAY)
 		return emit(L, AJ_OP_ARRAY, n->dtype, operand(L, n->u.array), 0, 0);
 	int s = c->k.nscalar++;
@@ -191,6 +198,39 @@ static uint32_t lower_leaf(lower *L, const aj_node *n)
 		c->scalars[s + 1] = slot_bits(n->dtype, (aj_scalar_val){.f = n->im});
 	}
 	return emit(L, AJ_OP_SCALAR, n->dtype, (uint32_t)s, 0, 0);
+}
+
+/* An int64 runtime parameter of value v. */
+static uint32_t param_i64(lower *L, int64_t v)
+{
+	aj_kcall *c = L->call;
+	int s = c->k.nscalar++;
+	c->k.scalar_dtype[s] = AJ_INT64;
+	c->scalars[s] = slot_bits(AJ_INT64, (aj_scalar_val){.i = v});
+	return emit(L, AJ_OP_SCALAR, AJ_INT64, (uint32_t)s, 0, 0);
+}
+
+/*
+ * A take reads its view (an operand marked gathered, for the aliasing
+ * rule) at each element's address plus a byte offset: the position in
+ * int64, wrapped if negative (where(i < 0, i + n, i), signed positions
+ * only), times the stride. n and the stride are runtime parameters, so the
+ * kernel does not depend on a's shape; the check (rule 3) has already
+ * kept every position in range.
+ */
+static uint32_t lower_take(lower *L, const aj_node *n)
+{
+	const aj_gather *g = n->u.take;
+	uint32_t o = operand(L, g->view);
+	L->gathered[o] = g->src;
+	uint32_t i = as(L, L->node_val[n->arg[0]], AJ_INT64);
+	if (aj_is_signed(L->p->node[n->arg[0]].dtype)) {
+		uint32_t neg = emit(L, AJ_OP_LT, AJ_BOOL, i, param_i64(L, 0), 0);
+		uint32_t up = emit(L, AJ_OP_ADD, AJ_INT64, i, param_i64(L, g->n), 0);
+		i = emit(L, AJ_OP_WHERE, AJ_INT64, neg, up, i);
+	}
+	uint32_t off = emit(L, AJ_OP_MUL, AJ_INT64, i, param_i64(L, g->stride), 0);
+	return emit(L, AJ_OP_TAKE, n->dtype, o, off, 0);
 }
 
 static uint32_t lower_node(lower *L, const aj_node *n)
@@ -246,23 +286,44 @@ static bool alloc_lower(lower *L, aj_arena *A, const uint32_t *root, int nroot,
 		return false;
 	uint32_t nreach = mark(L->p, root, nroot, top, L->node_val, L->result);
 	/* each node adds at most 1 value plus 3 casts, a random leaf 6 (its
-	 * position, first index, sum, seed, stream, value); plus the output
-	 * casts */
-	uint32_t cap = 6 * nreach + (uint32_t)nroot + 2, slots = 16;
+	 * position, first index, sum, seed, stream, value), a take 9
+	 * (lower_take); plus the output casts */
+	uint32_t cap = 9 * nreach + (uint32_t)nroot + 2, slots = 16;
 	while (slots < 2 * cap)
 		slots *= 2;
 	aj_kcall *c = L->call;
 	L->val = aj_arena_alloc(A, cap * sizeof *L->val);
 	L->cse = aj_arena_alloc(A, slots * sizeof *L->cse);
-	L->opnd = aj_arena_alloc(A, (nreach + (uint32_t)nroot + 3) * sizeof *L->opnd);
-	/* slots: 2 for a complex scalar, 3 for a random leaf */
-	c->k.scalar_dtype = aj_arena_alloc(A, 3 * nreach);
+	size_t nopnd = nreach + (uint32_t)nroot + 3;
+	L->opnd = aj_arena_alloc(A, nopnd * sizeof *L->opnd);
+	L->gathered = aj_arena_alloc(A, nopnd * sizeof *L->gathered);
+	c->k.scalar_dtype = aj_arena_alloc(A, 3 * nreach); /* complex 2, random 3, take 3 */
 	c->scalars = aj_arena_alloc(A, 3 * nreach * sizeof *c->scalars);
-	if (!L->val || !L->cse || !L->opnd || !c->k.scalar_dtype || !c->scalars)
+	if (!L->val || !L->cse || !L->opnd || !L->gathered || !c->k.scalar_dtype ||
+	    !c->scalars)
 		return false;
+	memset(L->gathered, 0, nopnd * sizeof *L->gathered);
 	memset(L->cse, 0, slots * sizeof *L->cse);
 	L->cse_mask = slots - 1;
 	return true;
+}
+
+/* The aliasing rule for gathers: an output may not overlap an array a
+ * take reads, even as the identical view, since element i reads
+ * elements other than i, some perhaps written already. (NumPy copies
+ * the input first; aj_exec does too, program.c.) */
+static aj_status check_gathers(aj_prog *p, const aj_array *const *opnd,
+			       const aj_array *const *gathered, int nop, int nout)
+{
+	for (int k = 0; k < nout; k++)
+		for (int o = nout; o < nop; o++)
+			if (gathered[o] && aj_overlaps(opnd[k], gathered[o]))
+				return aj_prog_error(p, AJ_ERR_OVERLAP,
+						     "output overlaps an array "
+						     "it gathers from (take or "
+						     "a[idx]): not supported; "
+						     "gather from a copy");
+	return AJ_OK;
 }
 
 /*
@@ -350,6 +411,11 @@ static aj_status lower_kernel(aj_prog *p, const outputs *os, int nd,
 	call->k.out_val = out_val;
 	if (opnd)
 		*opnd = L.opnd;
+	if (red == AJ_NOP) {
+		aj_status s = check_gathers(p, L.opnd, L.gathered, L.nop, L.nout);
+		if (s != AJ_OK)
+			return s;
+	}
 	return fill_strides(p, call, L.opnd, L.nop, nd, shape);
 }
 
@@ -802,8 +868,8 @@ static uint32_t find_reductions(aj_prog *p, const uint32_t *root, int nroot,
 		n += aj_ops[nd->op].kind == AJ_KIND_REDUCE;
 		for (int k = 0; k < aj_ops[nd->op].nin; k++)
 			need[nd->arg[k]] = NEEDED;
-		if (nd->op == AJ_OP_POW && nd->u.check)
-			need[nd->u.check] = CHECK;
+		if (aj_node_check(nd))
+			need[aj_node_check(nd)] = CHECK;
 	}
 	return n;
 }
@@ -828,15 +894,16 @@ static uint32_t find_reductions(aj_prog *p, const uint32_t *root, int nroot,
  * with a checked integer power starts a group: its check must run before
  * anything of its group is written.
  */
-enum { NEST = 1, BELOW = 2, MAX_GROUP = 16 };
+enum { NEST = 1, BELOW = 2, GATHER = 4, MAX_GROUP = 16 };
 
 /* The arrays an assignment reads: in its loop nest (NEST) or under a
- * reduction or check (BELOW). */
+ * reduction or check (BELOW), and whether through a take (GATHER: not
+ * element for element). */
 typedef struct reads {
 	const aj_array **arr;
 	uint8_t *how;
 	int n;
-	bool checked; /* has an integer power's check */
+	bool checked; /* has an integer power's or a take's check */
 } reads;
 
 /* Fills r for root; flag is scratch of root + 1 entries. */
@@ -850,12 +917,12 @@ static aj_status fill_reads(aj_prog *p, uint32_t root, uint8_t *flag, reads *r)
 		const aj_node *nd = &p->node[i];
 		if (!flag[i])
 			continue;
-		nleaf += nd->op == AJ_OP_ARRAY;
+		nleaf += aj_node_array(nd) != NULL;
 		uint8_t f = aj_ops[nd->op].kind == AJ_KIND_REDUCE ? BELOW : flag[i];
 		for (int k = 0; k < aj_ops[nd->op].nin; k++)
 			flag[nd->arg[k]] |= f;
-		if (nd->op == AJ_OP_POW && nd->u.check) {
-			flag[nd->u.check] |= BELOW;
+		if (aj_node_check(nd)) {
+			flag[aj_node_check(nd)] |= BELOW;
 			r->checked = true;
 		}
 	}
@@ -864,22 +931,24 @@ static aj_status fill_reads(aj_prog *p, uint32_t root, uint8_t *flag, reads *r)
 	if (!r->arr || !r->how)
 		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
 	for (uint32_t i = 0; i <= root; i++)
-		if (flag[i] && p->node[i].op == AJ_OP_ARRAY) {
-			r->arr[r->n] = p->node[i].u.array;
-			r->how[r->n++] = flag[i];
+		if (flag[i] && aj_node_array(&p->node[i])) {
+			bool take = p->node[i].op == AJ_OP_TAKE;
+			r->arr[r->n] = aj_node_array(&p->node[i]);
+			r->how[r->n++] = flag[i] | (take ? GATHER : 0);
 		}
 	return AJ_OK;
 }
 
 /* Writing out disturbs one of the reads r of kind how; with same_index,
  * a read of the identical view is not disturbed (it happens at the same
- * index, before the write). */
+ * index, before the write), unless through a take. */
 static bool disturbs(const aj_array *out, const reads *r, uint8_t how,
 		     bool same_index)
 {
 	for (int i = 0; i < r->n; i++)
 		if ((r->how[i] & how) && aj_overlaps(out, r->arr[i]) &&
-		    !(same_index && aj_same_elements(out, r->arr[i])))
+		    !(same_index && !(r->how[i] & GATHER) &&
+		      aj_same_elements(out, r->arr[i])))
 			return true;
 	return false;
 }
@@ -906,7 +975,7 @@ static const char *hazard(const aj_assignment *as, const reads *r, int g)
 {
 	const aj_array *out = as[g].out;
 	if (r[g].checked)
-		return "checked integer power";
+		return "checked integer power or take";
 	for (int i = 0; i < r[g].n; i++) {
 		/* after the last member that writes it as the identical view,
 		 * a read in the loop is forwarded that member's value */
@@ -923,6 +992,14 @@ static const char *hazard(const aj_assignment *as, const reads *r, int g)
 			return "overlap: outputs overlap";
 	}
 	return NULL;
+}
+
+/* Appends a copy of n (pointers into p->node go stale): its index, or
+ * NONE out of memory (recorded in p). */
+static uint32_t add_node(aj_prog *p, const aj_node *n)
+{
+	aj_expr e = aj_prog_push(p, n);
+	return e.id == AJ_EXPR_NONE.id ? NONE : p->nnode - 1;
 }
 
 /*
@@ -965,7 +1042,7 @@ static aj_status forward_values(aj_prog *p, aj_assignment *as, int g, uint8_t *f
 						.ndim = r->ndim, .shape = r->shape,
 						.arg = {as[w].node}};
 				val[w] = r->dtype == n.dtype && !r->weak
-					 ? as[w].node : aj_node_add(p, &cast);
+					 ? as[w].node : add_node(p, &cast);
 			}
 			to[i] = val[w];
 		} else if (n.op != AJ_OP_ARRAY && aj_ops[n.op].kind != AJ_KIND_REDUCE) {
@@ -975,13 +1052,26 @@ static aj_status forward_values(aj_prog *p, aj_assignment *as, int g, uint8_t *f
 				n.arg[k] = to[n.arg[k]];
 			}
 			if (moved)
-				to[i] = aj_node_add(p, &n);
+				to[i] = add_node(p, &n);
 		}
 		if (to[i] == NONE)
 			return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
 	}
 	as[g].node = to[root];
 	return AJ_OK;
+}
+
+/* The error of check node c: that of the node among (c, top] carrying
+ * it. */
+static const char *check_message(const aj_prog *p, uint32_t c, uint32_t top)
+{
+	for (uint32_t i = c + 1; i <= top; i++) {
+		const aj_node *n = &p->node[i];
+		if (aj_node_check(n) == c)
+			return n->op == AJ_OP_TAKE ? n->u.take->msg
+				: "Integers to negative integer powers are not allowed";
+	}
+	return "check failed";
 }
 
 /* Lowers the group as[0 .. n) into g's calls: the reductions its members
@@ -1016,10 +1106,10 @@ static aj_status lower_group(aj_prog *p, const aj_assignment *as, int n, aj_grou
 		s = lower_reduction(p, i, result, g);
 		if (s != AJ_OK)
 			return s;
-		if (need[i] == CHECK) { /* nonzero: an int ** negative int */
+		if (need[i] == CHECK) { /* nonzero: the check failed */
 			aj_kcall *c = &g->calls[g->ncall - 1];
 			c->fail_if = (const uint8_t *)result[i]->data;
-			c->fail_msg = "Integers to negative integer powers are not allowed";
+			c->fail_msg = check_message(p, i, top);
 		}
 	}
 	/* a reduction at a root is copied out by this elementwise kernel */

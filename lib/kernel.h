@@ -24,6 +24,13 @@
  * position k (uint64, from an index operand), the seed and the stream
  * (uint64 scalars).
  *
+ * A take value (AJ_OP_TAKE, a gather) loads its operand's element at the
+ * position at hand displaced by a byte offset, an int64 value computed
+ * before it: the fusion pass makes the operand a view of the array taken
+ * from with stride 0 along the positions' axes, so the operand moves with
+ * the loops like any other, and the offset selects the element along the
+ * axis taken. Vector code gathers lanes whose offsets differ.
+ *
  * Generated code has the signature of aj_kernel_fn:
  *   ptr[o]              address of operand o's element (0, ..., 0)
  *   shape[d]            extent of loop d (d = ndim-1 is innermost)
@@ -69,7 +76,9 @@ typedef struct aj_kval {
 	uint16_t pad;   /* zero, so the struct hashes canonically */
 	uint32_t arg[3]; /* value indices; for AJ_OP_ARRAY and AJ_OP_INDEX
 			    arg[0] is the operand, for AJ_OP_SCALAR the
-			    scalar slot */
+			    scalar slot; for AJ_OP_TAKE arg[0] is the
+			    operand and arg[1] an int64 value, a byte
+			    offset added to the element's address */
 } aj_kval;
 
 /* How many values v reads: its op's operands, three for a random value,

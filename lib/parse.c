@@ -178,10 +178,12 @@ typedef struct parser {
 	const aj_resolver *r;
 } parser;
 
-/* One item of a subscript. */
+/* One item of a subscript. The kinds that select along an axis of the
+ * array come first (IT_ARRAY: an integer array index, see aj_take). */
 typedef struct sub_item {
-	enum { IT_INDEX, IT_SLICE, IT_NEWAXIS, IT_ELLIPSIS } kind;
+	enum { IT_INDEX, IT_SLICE, IT_ARRAY, IT_NEWAXIS, IT_ELLIPSIS } kind;
 	aj_slice s;	/* for IT_SLICE; s.start is the index of IT_INDEX */
+	aj_expr idx;	/* for IT_ARRAY */
 	const char *at; /* where the item starts */
 } sub_item;
 
@@ -778,7 +780,42 @@ static aj_expr parse_random_call(parser *ps, aj_op op, const token *fn)
 }
 
 /*
- * call := name args | random
+ * take := 'take' '(' expr ',' expr (',' ('axis' '=')? (int | 'None'))? ')'
+ * NumPy's take(a, indices, axis=None), mode='raise' (aj_take). The
+ * current token is '('.
+ */
+static aj_expr parse_take_call(parser *ps, const token *fn)
+{
+	const char *open = ps->lx.tok.start;
+	aj_expr args[2];
+	for (int k = 0; k < 2; k++) {
+		if (k > 0 && !tok_is(ps, ","))
+			return expected_close(ps, "',' and the indices", open);
+		advance(ps);
+		args[k] = parse_nested(ps, parse_expr);
+		if (args[k].id == AJ_EXPR_NONE.id)
+			return args[k];
+	}
+	int axis = AJ_ALL_AXES;
+	if (tok_is(ps, ",")) {
+		advance(ps);
+		if (tok_word(ps, "axis") && at_keyword(ps)) {
+			advance(ps);
+			advance(ps);
+		}
+		if (tok_word(ps, "None"))
+			advance(ps);
+		else if (!parse_int(ps, &axis))
+			return AJ_EXPR_NONE;
+	}
+	if (!tok_is(ps, ")"))
+		return expected_close(ps, "')'", open);
+	advance(ps);
+	return built(ps, aj_take(ps->p, args[0], args[1], axis), fn->start);
+}
+
+/*
+ * call := name args | random | take
  * name is an op (see function_op) or a dtype, which casts its one argument.
  * The current token is the name.
  */
@@ -789,6 +826,11 @@ static aj_expr parse_call(parser *ps)
 	if (rop >= 0) {
 		advance(ps);
 		return parse_random_call(ps, (aj_op)rop, &fn);
+	}
+	if (fn.len == strlen(aj_ops[AJ_OP_TAKE].name) &&
+	    memcmp(fn.start, aj_ops[AJ_OP_TAKE].name, fn.len) == 0) {
+		advance(ps);
+		return parse_take_call(ps, &fn);
 	}
 	int op = function_op(fn.start, fn.len);
 	int dtype = op < 0 ? aj_dtype_from_name(fn.start, fn.len) : -1;
@@ -829,10 +871,52 @@ static bool parse_index_int(parser *ps, int64_t *v)
 	return true;
 }
 
+/* Whether the item at the current token is a literal one, int or slice,
+ * up to the ',' or ']' after it (else it is an index array expression).
+ * Looks ahead without consuming or recording anything. */
+static bool at_literal_item(parser *ps)
+{
+	lexstate start = ps->lx;
+	bool ok = true;
+	for (int part = 0; ok; part++) {
+		if (tok_is(ps, "-") || tok_is(ps, "+")) {
+			advance(ps);
+			ok = ps->lx.tok.kind == TK_INT;
+		}
+		if (ps->lx.tok.kind == TK_INT)
+			advance(ps);
+		if (!tok_is(ps, ":") || part == 2)
+			break;
+		advance(ps);
+	}
+	/* a fourth ':' is a literal slice too, reported as such */
+	ok = ok && (tok_is(ps, ",") || tok_is(ps, "]") || tok_is(ps, ":"));
+	ps->lx = start;
+	return ok;
+}
+
+/* item := expr, an integer array index (IT_ARRAY). */
+static bool parse_array_item(parser *ps, sub_item *it)
+{
+	it->kind = IT_ARRAY;
+	it->idx = parse_nested(ps, parse_expr);
+	if (it->idx.id == AJ_EXPR_NONE.id)
+		return false;
+	aj_dtype t = aj_expr_dtype(ps->p, it->idx);
+	if (aj_is_int(t))
+		return true;
+	fail(ps, AJ_ERR_DTYPE, it->at, "only integers, slices (':'), '...', "
+	     "None and integer arrays are valid indices, not %s%s",
+	     t == AJ_BOOL ? "a boolean mask (not supported)" : "an array of ",
+	     t == AJ_BOOL ? "" : aj_dtype_name(t));
+	return false;
+}
+
 /*
- * item  := '...' | 'None' | int | int? ':' int? (':' int?)?
+ * item  := '...' | 'None' | int | int? ':' int? (':' int?)? | expr
  * int   := ('-' | '+')? INT
- * Omitted parts of a slice are AJ_DEFAULT, which no literal can spell.
+ * Omitted parts of a slice are AJ_DEFAULT, which no literal can spell. An
+ * expr is an integer array index (it->idx).
  */
 static bool parse_item(parser *ps, sub_item *it)
 {
@@ -847,6 +931,8 @@ static bool parse_item(parser *ps, sub_item *it)
 		advance(ps);
 		return true;
 	}
+	if (!at_literal_item(ps))
+		return parse_array_item(ps, it);
 	for (;;) {
 		part_at[part] = ps->lx.tok.start;
 		if (!tok_is(ps, ":") && !tok_is(ps, ",") && !tok_is(ps, "]") &&
@@ -873,8 +959,8 @@ static bool parse_item(parser *ps, sub_item *it)
 
 /*
  * subscript := '[' item (',' item)* ','? ']'
- * Indices are literals: a subscript never depends on data. The current
- * token is '['.
+ * Indices are literals, so a view never depends on data, except an
+ * integer array index (a gather). The current token is '['.
  */
 static bool parse_subscript(parser *ps, subscript *sub)
 {
@@ -936,16 +1022,48 @@ typedef struct sub_plan {
 	int64_t index[AJ_MAX_NDIM];
 	int newpos[AJ_MAX_NDIM]; /* output axes of the Nones, increasing */
 	int nnew;
+	const sub_item *gather; /* the IT_ARRAY item, or NULL */
+	int gather_axis;	/* the axis of the view it takes along */
 } sub_plan;
 
-/* Numbers of indices and slices (nreal) and of Nones in sub. */
+/* Numbers of indices, slices and index arrays (nreal) and of Nones in
+ * sub. */
 static void count_items(const subscript *sub, int *nreal, int *nnew)
 {
 	*nreal = *nnew = 0;
 	for (int i = 0; i < sub->n; i++) {
-		*nreal += sub->item[i].kind <= IT_SLICE;
+		*nreal += sub->item[i].kind <= IT_ARRAY;
 		*nnew += sub->item[i].kind == IT_NEWAXIS;
 	}
+}
+
+/*
+ * NumPy places the axes of an index array where it stands when the
+ * integer indices are next to it (a[0, i], a[:, i, 0]), but first when a
+ * slice, '...' or None separates them (a[:, i, :, 0]). a[i] takes along
+ * the view's axis gather_axis, right for the first case, and for the
+ * second only if that is axis 0 (or i is 0-d, adding no axes).
+ */
+static bool check_gather_place(parser *ps, const subscript *sub,
+			       const sub_plan *pl)
+{
+	int first = -1, last = -1;
+	for (int i = 0; i < sub->n; i++)
+		if (sub->item[i].kind == IT_INDEX || sub->item[i].kind == IT_ARRAY) {
+			first = first < 0 ? i : first;
+			last = i;
+		}
+	bool apart = false;
+	for (int i = first; i <= last; i++)
+		apart = apart || (sub->item[i].kind != IT_INDEX &&
+				  sub->item[i].kind != IT_ARRAY);
+	if (!apart || pl->gather_axis == 0 ||
+	    aj_expr_shape(ps->p, pl->gather->idx, NULL) == 0)
+		return true;
+	fail(ps, AJ_ERR_PARSE, pl->gather->at, "an index array and integer "
+	     "indices apart (NumPy would move the index array's axes first) "
+	     "are not supported");
+	return false;
 }
 
 /* NumPy's basic indexing: '...' stands for as many full slices as the
@@ -985,6 +1103,16 @@ static bool plan_subscript(parser *ps, const aj_array *a, const subscript *sub,
 			pl->sliced = true;
 			out++;
 			break;
+		case IT_ARRAY: /* a full slice here; the take comes after */
+			if (pl->gather) {
+				fail(ps, AJ_ERR_PARSE, it->at, "only one index "
+				     "array per subscript is supported");
+				return false;
+			}
+			pl->gather = it;
+			pl->gather_axis = out++;
+			k++;
+			break;
 		case IT_NEWAXIS:
 			if (out >= AJ_MAX_NDIM || pl->nnew == AJ_MAX_NDIM) {
 				fail(ps, AJ_ERR_SHAPE, it->at,
@@ -1005,42 +1133,56 @@ static bool plan_subscript(parser *ps, const aj_array *a, const subscript *sub,
 		     "too many dimensions (limit %d)", AJ_MAX_NDIM);
 		return false;
 	}
-	return true;
+	return !pl->gather || check_gather_place(ps, sub, pl);
 }
 
-/* The view a[sub], made by slicing, then dropping indexed axes (last
- * first, so axis numbers hold), then inserting new axes (in increasing
- * position). *out is a itself when sub selects everything as it is, else a
- * new view the caller owns. */
-static bool apply_subscript(parser *ps, aj_array *a, const subscript *sub,
-			    aj_array **out)
+/* The view a[sub] planned as pl, made by slicing, then dropping indexed
+ * axes (last first, so axis numbers hold), then inserting new axes (in
+ * increasing position); an index array is left to the caller. *out is a
+ * itself when that selects everything as it is, else a new view the
+ * caller owns. */
+static bool apply_plan(parser *ps, aj_array *a, const subscript *sub,
+		       const sub_plan *pl, aj_array **out)
 {
 	aj_ctx *ctx = ps->p->ctx;
-	sub_plan pl;
 	aj_array *v = a, *next = NULL;
 	bool own = false;
 	aj_status s;
-	if (!plan_subscript(ps, a, sub, &pl))
-		return false;
-	if (pl.sliced) {
-		s = aj_view_slice(ctx, v, pl.slice, &next);
+	if (pl->sliced) {
+		s = aj_view_slice(ctx, v, pl->slice, &next);
 		if (!view_step(ps, s, sub->open, &v, &own, next))
 			return false;
 	}
 	for (int k = aj_array_ndim(a) - 1; k >= 0; k--) {
-		if (!pl.isindex[k])
+		if (!pl->isindex[k])
 			continue;
-		s = aj_view_index(ctx, v, k, pl.index[k], &next);
+		s = aj_view_index(ctx, v, k, pl->index[k], &next);
 		if (!view_step(ps, s, sub->open, &v, &own, next))
 			return false;
 	}
-	for (int j = 0; j < pl.nnew; j++) {
-		s = aj_view_expand_dims(ctx, v, pl.newpos[j], &next);
+	for (int j = 0; j < pl->nnew; j++) {
+		s = aj_view_expand_dims(ctx, v, pl->newpos[j], &next);
 		if (!view_step(ps, s, sub->open, &v, &own, next))
 			return false;
 	}
 	*out = v;
 	return true;
+}
+
+/* The view a[sub] of an assignment's target (see apply_plan): no index
+ * array, which would scatter. */
+static bool apply_subscript(parser *ps, aj_array *a, const subscript *sub,
+			    aj_array **out)
+{
+	sub_plan pl;
+	if (!plan_subscript(ps, a, sub, &pl))
+		return false;
+	if (pl.gather) {
+		fail(ps, AJ_ERR_PARSE, pl.gather->at, "assignment through an "
+		     "index array (a[i] = ...) is not supported");
+		return false;
+	}
+	return apply_plan(ps, a, sub, &pl, out);
 }
 
 /* Hands a new view to the resolver; false (error recorded) if it cannot
@@ -1060,15 +1202,29 @@ static bool adopt(parser *ps, aj_array *view, const char *at)
 	return false;
 }
 
+/* A gather still to apply to an array: take(v, idx, axis). */
+typedef struct pending_take {
+	bool on;
+	int axis;
+	aj_expr idx;
+	const char *at; /* the index array's item */
+} pending_take;
+
 /* One postfix of an array: '[' subscript ']' or '.T'. *out is a new view
- * the caller owns, or a itself. */
-static bool parse_postfix(parser *ps, aj_array *a, aj_array **out)
+ * the caller owns, or a itself; a subscript with an index array sets *g. */
+static bool parse_postfix(parser *ps, aj_array *a, aj_array **out,
+			  pending_take *g)
 {
 	const char *at = ps->lx.tok.start;
 	if (tok_is(ps, "[")) {
 		subscript sub;
-		return parse_subscript(ps, &sub) &&
-		       apply_subscript(ps, a, &sub, out);
+		sub_plan pl;
+		if (!parse_subscript(ps, &sub) || !plan_subscript(ps, a, &sub, &pl))
+			return false;
+		if (pl.gather)
+			*g = (pending_take){true, pl.gather_axis, pl.gather->idx,
+					    pl.gather->at};
+		return apply_plan(ps, a, &sub, &pl, out);
 	}
 	advance(ps);
 	if (!tok_word(ps, "T")) {
@@ -1085,10 +1241,11 @@ static bool parse_postfix(parser *ps, aj_array *a, aj_array **out)
 }
 
 /* An array on its way to a leaf: a name's own array, or a view the parser
- * owns (own) until it adopts or frees it. */
+ * owns (own) until it adopts or frees it; take, a gather from it. */
 typedef struct held {
 	aj_array *v;
 	bool own;
+	pending_take take;
 } held;
 
 static void release(held *h)
@@ -1099,27 +1256,35 @@ static void release(held *h)
 }
 
 /* (subscript | '.' 'T')*: postfixes apply left to right; only the last
- * view is kept. On failure h owns nothing. */
+ * view is kept. A subscript with an index array ends them (its value is
+ * an expression). On failure h owns nothing. */
 static bool parse_postfixes(parser *ps, held *h)
 {
-	while (tok_is(ps, "[") || tok_is(ps, ".")) {
+	while (!h->take.on && (tok_is(ps, "[") || tok_is(ps, "."))) {
 		aj_array *next;
-		if (!parse_postfix(ps, h->v, &next))
+		pending_take g = {false, 0, AJ_EXPR_NONE, NULL};
+		if (!parse_postfix(ps, h->v, &next, &g))
 			return release(h), false;
-		if (next == h->v)
-			continue;
-		release(h);
-		*h = (held){next, true};
+		if (next != h->v) {
+			release(h);
+			*h = (held){.v = next, .own = true};
+		}
+		h->take = g;
 	}
 	return true;
 }
 
-/* The leaf reading h, after the resolver has taken a view h owns. */
+/* The leaf reading h, after the resolver has taken a view h owns, or
+ * the gather from it. */
 static aj_expr leaf_of(parser *ps, held *h, const char *start)
 {
 	if (h->own && !adopt(ps, h->v, start))
 		return AJ_EXPR_NONE;
-	return built(ps, aj_leaf(ps->p, h->v), start);
+	aj_expr leaf = built(ps, aj_leaf(ps->p, h->v), start);
+	if (!h->take.on || leaf.id == AJ_EXPR_NONE.id)
+		return leaf;
+	return built(ps, aj_take(ps->p, leaf, h->take.idx, h->take.axis),
+		     h->take.at);
 }
 
 /*
@@ -1129,7 +1294,7 @@ static aj_expr leaf_of(parser *ps, held *h, const char *start)
  */
 static aj_expr parse_array(parser *ps, aj_array *a, const char *start)
 {
-	held h = {a, false};
+	held h = {.v = a};
 	if (!parse_postfixes(ps, &h))
 		return AJ_EXPR_NONE;
 	return leaf_of(ps, &h, start);
@@ -1352,7 +1517,7 @@ static bool parse_view_operand(parser *ps, const struct view_fn *f, held *h)
 {
 	const token t = ps->lx.tok;
 	aj_expr e = AJ_EXPR_NONE;
-	*h = (held){NULL, false};
+	*h = (held){.v = NULL};
 	if (t.kind == TK_NAME && at_call(ps) && find_view_fn(&t)) {
 		if (!enter(ps))
 			return false;
@@ -1386,6 +1551,10 @@ static bool parse_view_arg(parser *ps, const struct view_fn *f,
 	const char *start = ps->lx.tok.start;
 	if (!parse_view_operand(ps, f, h) || !parse_postfixes(ps, h))
 		return false;
+	if (h->take.on) {
+		release(h);
+		return not_array(ps, f, start);
+	}
 	if (tok_is(ps, ",") || tok_is(ps, ")"))
 		return true;
 	release(h);
@@ -1421,7 +1590,7 @@ static bool parse_view(parser *ps, held *h)
 	release(h);
 	if (s != AJ_OK)
 		return fail(ps, s, at, "%s", aj_ctx_errmsg(ps->p->ctx)), false;
-	*h = (held){next, true};
+	*h = (held){.v = next, .own = true};
 	return true;
 }
 
