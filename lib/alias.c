@@ -28,7 +28,10 @@
  *
  * An input that needs the forward order and one that needs the reverse
  * cannot both have it: the second is copied. An output whose elements
- * overlap each other is an error, as in NumPy.
+ * overlap each other is an error, as in NumPy, and so (for now) is one
+ * that overlaps an array a take reads: element i reads elements other
+ * than i, some perhaps written already, even through the identical view.
+ * (aj_exec copies such a value first, program.c.)
  */
 #include "fuse.h"
 #include "overlap.h"
@@ -249,7 +252,8 @@ static aj_status copy_inputs(aj_prog *p, aj_kcall *c, const aj_array *const *opn
 }
 
 aj_status aj_resolve_overlap(aj_prog *p, aj_kcall *c, const aj_array *const *opnd,
-			     aj_kcall *calls, int *ncall)
+			     const aj_array *const *gathered, aj_kcall *calls,
+			     int *ncall)
 {
 	int nop = c->k.nop, nout = c->k.nout;
 	need order = FREE;
@@ -258,6 +262,13 @@ aj_status aj_resolve_overlap(aj_prog *p, aj_kcall *c, const aj_array *const *opn
 		if (aj_self_overlap(opnd[k], MAX_WORK) != AJ_OVERLAP_NO)
 			return aj_prog_error(p, AJ_ERR_OVERLAP, "output elements "
 					     "overlap each other in memory");
+		for (int o = nout; o < nop; o++)
+			if (gathered[o] && aj_overlaps(opnd[k], gathered[o]))
+				return aj_prog_error(p, AJ_ERR_OVERLAP,
+						     "output overlaps an array "
+						     "it gathers from (take or "
+						     "a[idx]): not supported; "
+						     "gather from a copy");
 		for (int o = nout; o < nop && !meet; o++)
 			meet = aj_may_overlap(opnd[k], opnd[o]);
 	}

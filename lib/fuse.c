@@ -308,24 +308,6 @@ static bool alloc_lower(lower *L, aj_arena *A, const uint32_t *root, int nroot,
 	return true;
 }
 
-/* The aliasing rule for gathers: an output may not overlap an array a
- * take reads, even as the identical view, since element i reads
- * elements other than i, some perhaps written already. (NumPy copies
- * the input first; aj_exec does too, program.c.) */
-static aj_status check_gathers(aj_prog *p, const aj_array *const *opnd,
-			       const aj_array *const *gathered, int nop, int nout)
-{
-	for (int k = 0; k < nout; k++)
-		for (int o = nout; o < nop; o++)
-			if (gathered[o] && aj_overlaps(opnd[k], gathered[o]))
-				return aj_prog_error(p, AJ_ERR_OVERLAP,
-						     "output overlaps an array "
-						     "it gathers from (take or "
-						     "a[idx]): not supported; "
-						     "gather from a copy");
-	return AJ_OK;
-}
-
 /*
  * The loop nest of call over an iteration space of nd axes (shape): each
  * operand broadcasts into it, so broadcast axes (and, for a reduction's
@@ -370,11 +352,13 @@ typedef struct outputs {
 /*
  * The kernel computing the roots into the outputs over the iteration
  * space (nd, shape); red is AJ_NOP, or the reduction whose accumulator
- * out[0] is. *opnd (if opnd) gets its operands, outputs first.
+ * out[0] is. If opnd, *opnd gets its operands, outputs first, and
+ * *gathered per operand the array a take reads through it, or NULL.
  */
 static aj_status lower_kernel(aj_prog *p, const outputs *os, int nd,
 			      const int64_t *shape, aj_op red, aj_array **result,
-			      aj_kcall *call, const aj_array ***opnd)
+			      aj_kcall *call, const aj_array ***opnd,
+			      const aj_array ***gathered)
 {
 	memset(call, 0, sizeof *call);
 	call->k.isa = (aj_isa)atomic_load_explicit(&p->ctx->isa, memory_order_relaxed);
@@ -409,12 +393,9 @@ static aj_status lower_kernel(aj_prog *p, const outputs *os, int nd,
 	call->k.val = L.val;
 	call->k.nval = L.nval;
 	call->k.out_val = out_val;
-	if (opnd)
+	if (opnd) {
 		*opnd = L.opnd;
-	if (red == AJ_NOP) {
-		aj_status s = check_gathers(p, L.opnd, L.gathered, L.nop, L.nout);
-		if (s != AJ_OK)
-			return s;
+		*gathered = L.gathered;
 	}
 	return fill_strides(p, call, L.opnd, L.nop, nd, shape);
 }
@@ -702,7 +683,7 @@ static aj_status lower_arg(aj_prog *p, uint32_t r, aj_array *res,
 	if (s == AJ_OK)
 		s = fill_kernel(p, &calls[(*ncall)++], os.best, aj_arg_extreme(op));
 	if (s == AJ_OK)
-		s = lower_kernel(p, &os, x->ndim, x->shape, op, result, &red, NULL);
+		s = lower_kernel(p, &os, x->ndim, x->shape, op, result, &red, NULL, NULL);
 	if (s == AJ_OK)
 		s = add_reduction_call(p, &red, &os, op, calls, ncall);
 	return s;
@@ -799,7 +780,7 @@ static aj_status hoist(aj_prog *p, const uint32_t *root, int nroot, int nd,
 		outputs os = {.n = 1, .root = &i, .out = &t};
 		if (s == AJ_OK)
 			s = lower_kernel(p, &os, n->ndim, n->shape, AJ_NOP, result,
-					 &g->calls[g->ncall++], NULL);
+					 &g->calls[g->ncall++], NULL, NULL);
 		if (s != AJ_OK)
 			return s;
 		g->calls[g->ncall - 1].note = "hoisted: invariant along a "
@@ -841,7 +822,7 @@ static aj_status lower_reduction(aj_prog *p, uint32_t r, aj_array **result,
 	aj_kcall red;
 	s = fill_kernel(p, &calls[(*ncall)++], res, op);
 	if (s == AJ_OK)
-		s = lower_kernel(p, &os, x->ndim, x->shape, op, result, &red, NULL);
+		s = lower_kernel(p, &os, x->ndim, x->shape, op, result, &red, NULL, NULL);
 	if (s == AJ_OK)
 		s = add_reduction_call(p, &red, &os, op, calls, ncall);
 	if (s == AJ_OK && op == AJ_OP_MEAN)
@@ -851,13 +832,12 @@ static aj_status lower_reduction(aj_prog *p, uint32_t r, aj_array **result,
 
 enum { NEEDED = 1, CHECK = 2 };
 
-/* The reductions the roots need, in index order (operands first), marked
+/* Marks the reductions the roots need, in index order (operands first),
  * NEEDED, or CHECK for the checks of integer powers (which come before
  * their pow node, so the walk reaches them). need has top + 1 entries. */
-static uint32_t find_reductions(aj_prog *p, const uint32_t *root, int nroot,
-				uint32_t top, uint8_t *need)
+static void find_reductions(aj_prog *p, const uint32_t *root, int nroot,
+			    uint32_t top, uint8_t *need)
 {
-	uint32_t n = 0;
 	memset(need, 0, top + 1);
 	for (int r = 0; r < nroot; r++)
 		need[root[r]] = NEEDED;
@@ -865,13 +845,11 @@ static uint32_t find_reductions(aj_prog *p, const uint32_t *root, int nroot,
 		if (!need[i])
 			continue;
 		const aj_node *nd = &p->node[i];
-		n += aj_ops[nd->op].kind == AJ_KIND_REDUCE;
 		for (int k = 0; k < aj_ops[nd->op].nin; k++)
 			need[nd->arg[k]] = NEEDED;
 		if (aj_node_check(nd))
 			need[aj_node_check(nd)] = CHECK;
 	}
-	return n;
 }
 
 /* ---- rule 5: groups of assignments ---- */
@@ -939,16 +917,14 @@ static aj_status fill_reads(aj_prog *p, uint32_t root, uint8_t *flag, reads *r)
 	return AJ_OK;
 }
 
-/* Writing out disturbs one of the reads r of kind how; with same_index,
- * a read of the identical view is not disturbed (it happens at the same
- * index, before the write), unless through a take. */
-static bool disturbs(const aj_array *out, const reads *r, uint8_t how,
-		     bool same_index)
+/* Writing out disturbs one of r's reads in the loop: a read of the
+ * identical view is not disturbed (it happens at the same index, before
+ * the write), unless through a take. */
+static bool disturbs(const aj_array *out, const reads *r)
 {
 	for (int i = 0; i < r->n; i++)
-		if ((r->how[i] & how) && aj_overlaps(out, r->arr[i]) &&
-		    !(same_index && !(r->how[i] & GATHER) &&
-		      aj_same_elements(out, r->arr[i])))
+		if ((r->how[i] & NEST) && aj_overlaps(out, r->arr[i]) &&
+		    ((r->how[i] & GATHER) || !aj_same_elements(out, r->arr[i])))
 			return true;
 	return false;
 }
@@ -986,7 +962,7 @@ static const char *hazard(const aj_assignment *as, const reads *r, int g)
 				return "overlap: reads an earlier output";
 	}
 	for (int k = 0; k < g; k++) {
-		if (disturbs(out, &r[k], NEST, true))
+		if (disturbs(out, &r[k]))
 			return "overlap: writes an earlier input";
 		if (!aj_same_elements(out, as[k].out) && aj_overlaps(out, as[k].out))
 			return "overlap: outputs overlap";
@@ -1115,18 +1091,18 @@ static aj_status lower_group(aj_prog *p, const aj_assignment *as, int n, aj_grou
 	/* a reduction at a root is copied out by this elementwise kernel */
 	outputs os = {.n = n, .root = root, .out = out};
 	aj_kcall main;
-	const aj_array **opnd;
+	const aj_array **opnd, **gathered;
 	if (s == AJ_OK)
 		s = hoist(p, root, n, out[0]->ndim, out[0]->shape, result, g);
 	if (s == AJ_OK)
 		s = lower_kernel(p, &os, out[0]->ndim, out[0]->shape, AJ_NOP,
-				 result, &main, &opnd);
+				 result, &main, &opnd, &gathered);
 	/* room for a copy per input and three pieces (alias.c) */
 	if (s == AJ_OK)
 		s = reserve(p, g, main.k.nop + 3);
 	if (s != AJ_OK)
 		return s;
-	return aj_resolve_overlap(p, &main, opnd, g->calls, &g->ncall);
+	return aj_resolve_overlap(p, &main, opnd, gathered, g->calls, &g->ncall);
 }
 
 aj_status aj_fuse(aj_prog *p, const aj_assignment *pending, int nas, aj_group *g)
@@ -1134,11 +1110,14 @@ aj_status aj_fuse(aj_prog *p, const aj_assignment *pending, int nas, aj_group *g
 	memset(g, 0, sizeof *g);
 	g->why = "end of the pending work";
 	int n = 1, m = nas < MAX_GROUP + 1 ? nas : MAX_GROUP + 1;
-	aj_assignment *as = aj_arena_alloc(&p->arena, (size_t)m * sizeof *as);
-	if (!as)
-		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
-	memcpy(as, pending, (size_t)m * sizeof *as);
+	const aj_assignment *group = pending;
 	if (nas > 1) { /* a lone assignment needs no reads: no hazard */
+		/* members are rewritten by forwarding: a copy */
+		aj_assignment *as = aj_arena_alloc(&p->arena, (size_t)m * sizeof *as);
+		if (!as)
+			return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+		memcpy(as, pending, (size_t)m * sizeof *as);
+		group = as;
 		uint32_t top = 0;
 		for (int k = 0; k < m; k++)
 			top = as[k].node > top ? as[k].node : top;
@@ -1163,7 +1142,7 @@ aj_status aj_fuse(aj_prog *p, const aj_assignment *pending, int nas, aj_group *g
 	}
 	g->nassign = n;
 	uint64_t before = p->scratch_bytes;
-	aj_status s = lower_group(p, as, n, g);
+	aj_status s = lower_group(p, group, n, g);
 	g->temp_bytes = (int64_t)(p->scratch_bytes - before);
 	return s;
 }

@@ -42,9 +42,11 @@ bool aj_overlaps(const aj_array *a, const aj_array *b);
 /* Appends to calls (room for c's inputs + 3) the elementwise call c with
  * its outputs' overlap with its inputs resolved (alias.c): as is, serial
  * in order or reversed, or with copies of the overlapping part of inputs
- * run first and c in pieces. opnd: c's operands, outputs first. */
+ * run first and c in pieces. opnd: c's operands, outputs first;
+ * gathered: per operand, the array a take reads through it, or NULL. */
 aj_status aj_resolve_overlap(aj_prog *p, aj_kcall *c, const aj_array *const *opnd,
-			     aj_kcall *calls, int *ncall);
+			     const aj_array *const *gathered, aj_kcall *calls,
+			     int *ncall);
 
 aj_status aj_sched(aj_arena *arena, aj_kcall *call, int ndim,
 		   const int64_t *shape, const int64_t *strides);
