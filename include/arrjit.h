@@ -96,7 +96,9 @@ typedef enum aj_dtype {
  *          LEAF (arrays, scalars, the internal index of an element, and
  *          random numbers: see aj_random;
  *          take: elements of an array at positions computed per element,
- *          its one operand the positions; see aj_take);
+ *          its one operand the positions; see aj_take; view: a view of
+ *          its one operand, which fusion computes first; see
+ *          aj_expr_reshape);
  *          CAST; UNARY and BINARY (operands cast to the result dtype);
  *          MATH (float functions, operands cast to the result dtype); CMP
  *          (operands promoted together, result bool); PRED (a test of one
@@ -141,6 +143,7 @@ typedef enum aj_dtype {
 	X(RANDOM, "random", 0, LEAF, SAME, R, "", 0)                       \
 	X(NORMAL, "normal", 0, LEAF, SAME, R, "", 0)                       \
 	X(TAKE, "take", 1, LEAF, SAME, C, "", 0)                           \
+	X(VIEW, "view", 1, LEAF, SAME, C, "", 0)                           \
 	X(CAST, "astype", 1, CAST, SAME, C, "", 0)                         \
 	X(NEG, "negative", 1, UNARY, SAME, C, "", 0)                       \
 	X(ABS, "absolute", 1, UNARY, REAL, C, "", 0)                       \
@@ -501,6 +504,36 @@ aj_expr aj_cast(aj_prog *p, aj_expr x, aj_dtype t);
  * aj_sync refuses with AJ_ERR_OVERLAP (aj_exec copies a first, as NumPy).
  */
 aj_expr aj_take(aj_prog *p, aj_expr a, aj_expr idx, int axis);
+
+/*
+ * Views of expressions: NumPy's view operations (aj_view_*) applied to the
+ * value of e, e.g. m[:, None] of a reduction m (aj_expr_expand_dims(p, m,
+ * 1)) or (a*b).T. Nothing is computed or copied for them: the view is
+ * applied to the arrays e reads (broadcast to e's shape), so the kernel
+ * reads exactly the elements the view shows; a random leaf keeps its
+ * values (the view selects among them), and a reduction's result, which
+ * is computed first anyway, is read through the view. Arguments and
+ * errors are those of the aj_view_* call of the same name (recorded in the
+ * program; the result is AJ_EXPR_NONE), with one difference: a reshape or
+ * ravel that no strides can express on some array e reads (a broadcast or
+ * transposed operand) is not an error but a copy, made as late as
+ * possible: e is computed into a scratch buffer by a kernel of its own
+ * when the assignment runs, and read through the reshape. In aj_exec
+ * text all of these apply to expressions too: (a + b)[::2, None], x.T,
+ * flip(a*b, 0), reshape(a.T, (2, -1)), ravel(x), diagonal(a @ ...).
+ */
+aj_expr aj_expr_slice(aj_prog *p, aj_expr e, const aj_slice *s);
+aj_expr aj_expr_index(aj_prog *p, aj_expr e, int axis, int64_t i);
+aj_expr aj_expr_permute(aj_prog *p, aj_expr e, const int *perm);
+aj_expr aj_expr_reshape(aj_prog *p, aj_expr e, int ndim, const int64_t *shape);
+aj_expr aj_expr_broadcast(aj_prog *p, aj_expr e, int ndim, const int64_t *shape);
+aj_expr aj_expr_expand_dims(aj_prog *p, aj_expr e, int axis);
+aj_expr aj_expr_flip(aj_prog *p, aj_expr e, int axis);
+aj_expr aj_expr_squeeze(aj_prog *p, aj_expr e, int axis);
+aj_expr aj_expr_moveaxis(aj_prog *p, aj_expr e, int src, int dst);
+aj_expr aj_expr_diagonal(aj_prog *p, aj_expr e, int64_t offset, int axis1,
+			 int axis2);
+aj_expr aj_expr_ravel(aj_prog *p, aj_expr e);
 
 static inline aj_expr aj_add(aj_prog *p, aj_expr x, aj_expr y)
 {

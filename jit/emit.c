@@ -425,17 +425,22 @@ static LLVMValueRef take_values(aj_emitter *E, const aj_kval *v,
 				LLVMValueRef base, LLVMValueRef i, int w)
 {
 	int o = (int)v->arg[0];
-	LLVMValueRef at = elem_addr(E, o, base, i);
-	if (w == 1 || E->inv[v->arg[1]]) {
+	bool down = E->k->op_class[o] == AJ_SC_RCONTIG;
+	if (w == 1 || E->inv[v->arg[1]]) { /* a vector load, as load_op's */
 		LLVMValueRef off = w == 1 ? E->cur[v->arg[1]] : E->hoisted[v->arg[1]];
-		return load_elem(E, v->dtype, w, displaced(E, at, off));
+		LLVMValueRef x = load_elem(E, v->dtype, w,
+					   displaced(E, vec_addr(E, o, base, i, w), off));
+		return down ? reverse_lanes(E, x, w) : x;
 	}
+	LLVMValueRef at = elem_addr(E, o, base, i);
 	LLVMValueRef off = E->cur[v->arg[1]];
-	if (E->k->op_class[o] == AJ_SC_CONTIG) { /* lane l: l elements on */
+	if (E->k->op_class[o] == AJ_SC_CONTIG || down) { /* lane l: l elements
+							    on, or back */
 		LLVMValueRef step[64];
 		int64_t size = aj_dtypes[v->dtype].size;
 		for (int l = 0; l < w; l++)
-			step[l] = LLVMConstInt(E->i64, (unsigned long long)(l * size), 0);
+			step[l] = LLVMConstInt(E->i64, (unsigned long long)
+					       ((down ? -l : l) * size), 1);
 		off = LLVMBuildAdd(E->B, off, LLVMConstVector(step, (unsigned)w), "");
 	}
 	LLVMValueRef lanes = LLVMBuildGEP2(E->B, E->i8, at, &off, 1, "lanes");

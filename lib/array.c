@@ -354,28 +354,21 @@ bool aj_array_readonly(const aj_array *a)
 	return a->readonly;
 }
 
-static aj_status check_view_args(aj_ctx *ctx, const char *fn, const aj_array *a,
-				 aj_array **out)
-{
-	if (!ctx)
-		return AJ_ERR_ARG;
-	if (!a || !out)
-		return aj_ctx_error(ctx, AJ_ERR_ARG, "%s: %s is NULL", fn,
-				    a ? "out" : "array");
-	return AJ_OK;
-}
+/* ---- views: each kind a step, applied to a handle in place ---- */
 
-/* Common checks of the view calls; on success t is a copy of a, to edit. */
-static aj_status view_start(aj_ctx *ctx, const char *fn, const aj_array *a,
-			    aj_array **out, aj_array *t)
-{
-	aj_status st = check_view_args(ctx, fn, a, out);
-	if (st)
-		return st;
-	*t = *a;
-	t->ctx = ctx;
-	return AJ_OK;
-}
+static const char *const vstep_name[] = {
+	[AJ_V_SLICE] = "aj_view_slice",
+	[AJ_V_INDEX] = "aj_view_index",
+	[AJ_V_PERMUTE] = "aj_view_permute",
+	[AJ_V_RESHAPE] = "aj_view_reshape",
+	[AJ_V_BROADCAST] = "aj_view_broadcast",
+	[AJ_V_EXPAND_DIMS] = "aj_view_expand_dims",
+	[AJ_V_FLIP] = "aj_view_flip",
+	[AJ_V_SQUEEZE] = "aj_view_squeeze",
+	[AJ_V_MOVEAXIS] = "aj_view_moveaxis",
+	[AJ_V_DIAGONAL] = "aj_view_diagonal",
+	[AJ_V_RAVEL] = "aj_view_ravel",
+};
 
 /* Maps axis from [-n, n) onto [0, n); false when outside. */
 static bool norm_axis(int *axis, int n)
@@ -443,68 +436,57 @@ static void fill_slices(const aj_array *a, const aj_slice *s, aj_array *t)
 			t->data += first[k] * a->strides[k];
 }
 
-aj_status aj_view_slice(aj_ctx *ctx, const aj_array *a, const aj_slice *s,
-			aj_array **out)
+static aj_status slice_into(aj_ctx *ctx, const char *fn, const aj_array *a,
+			    const aj_slice *s, aj_array *t)
 {
-	aj_array t;
-	aj_status st = view_start(ctx, "aj_view_slice", a, out, &t);
-	if (st)
-		return st;
 	if (!s && a->ndim > 0)
-		return aj_ctx_error(ctx, AJ_ERR_ARG,
-				    "aj_view_slice: slices are NULL");
+		return aj_ctx_error(ctx, AJ_ERR_ARG, "%s: slices are NULL", fn);
 	for (int k = 0; k < a->ndim; k++)
 		if (s[k].step == 0)
 			return aj_ctx_error(ctx, AJ_ERR_ARG,
-					    "aj_view_slice: step 0 on axis %d",
-					    k);
-	fill_slices(a, s, &t);
-	return publish(ctx, &t, out);
+					    "%s: step 0 on axis %d", fn, k);
+	fill_slices(a, s, t);
+	return AJ_OK;
 }
 
-aj_status aj_view_index(aj_ctx *ctx, const aj_array *a, int axis, int64_t i,
-			aj_array **out)
+static aj_status index_into(aj_ctx *ctx, const char *fn, const aj_array *a,
+			    int axis, int64_t i, aj_array *t)
 {
-	aj_array t;
-	aj_status st = view_start(ctx, "aj_view_index", a, out, &t);
-	if (!st)
-		st = take_axis(ctx, "aj_view_index", "axis", &axis, a->ndim);
+	aj_status st = take_axis(ctx, fn, "axis", &axis, a->ndim);
 	if (st)
 		return st;
 	int64_t n = a->shape[axis];
 	if (i < -n || i >= n)
-		return aj_ctx_error(
-		    ctx, AJ_ERR_BOUNDS,
-		    "aj_view_index: index %" PRId64
-		    " out of range for axis %d of length %" PRId64,
-		    i, axis, n);
+		return aj_ctx_error(ctx, AJ_ERR_BOUNDS,
+				    "%s: index %" PRId64 " out of range for "
+				    "axis %d of length %" PRId64,
+				    fn, i, axis, n);
 	if (i < 0)
 		i += n;
-	t.ndim--;
-	for (int k = axis; k < t.ndim; k++) {
-		t.shape[k] = a->shape[k + 1];
-		t.strides[k] = a->strides[k + 1];
+	t->ndim--;
+	for (int k = axis; k < t->ndim; k++) {
+		t->shape[k] = a->shape[k + 1];
+		t->strides[k] = a->strides[k + 1];
 	}
-	if (!is_empty(&t))
-		t.data += i * a->strides[axis];
-	return publish(ctx, &t, out);
+	if (!is_empty(t))
+		t->data += i * a->strides[axis];
+	return AJ_OK;
 }
 
 /* Fills p from perm (NULL: reversed axes), normalising negative axes;
  * perm must be a permutation of the ndim axes. */
-static aj_status fill_perm(aj_ctx *ctx, int ndim, const int *perm, int *p)
+static aj_status fill_perm(aj_ctx *ctx, const char *fn, int ndim,
+			  const int *perm, int *p)
 {
 	bool seen[AJ_MAX_NDIM] = {false};
 	for (int k = 0; k < ndim; k++) {
 		int ax = perm ? perm[k] : ndim - 1 - k;
-		aj_status st =
-		    take_axis(ctx, "aj_view_permute", "axis", &ax, ndim);
+		aj_status st = take_axis(ctx, fn, "axis", &ax, ndim);
 		if (st)
 			return st;
 		if (seen[ax])
 			return aj_ctx_error(ctx, AJ_ERR_ARG,
-					    "aj_view_permute: axis %d repeated",
-					    ax);
+					    "%s: axis %d repeated", fn, ax);
 		seen[ax] = true;
 		p[k] = ax;
 	}
@@ -512,7 +494,7 @@ static aj_status fill_perm(aj_ctx *ctx, int ndim, const int *perm, int *p)
 }
 
 /* Makes t's axis k a's axis p[k], for a permutation p. */
-static void permute_into(const aj_array *a, const int *p, aj_array *t)
+static void apply_perm(const aj_array *a, const int *p, aj_array *t)
 {
 	for (int k = 0; k < a->ndim; k++) {
 		t->shape[k] = a->shape[p[k]];
@@ -520,19 +502,14 @@ static void permute_into(const aj_array *a, const int *p, aj_array *t)
 	}
 }
 
-aj_status aj_view_permute(aj_ctx *ctx, const aj_array *a, const int *perm,
-			  aj_array **out)
+static aj_status permute_into(aj_ctx *ctx, const char *fn, const aj_array *a,
+			      const int *perm, aj_array *t)
 {
-	aj_array t;
 	int p[AJ_MAX_NDIM];
-	aj_status st = view_start(ctx, "aj_view_permute", a, out, &t);
-	if (st)
-		return st;
-	st = fill_perm(ctx, a->ndim, perm, p);
-	if (st)
-		return st;
-	permute_into(a, p, &t);
-	return publish(ctx, &t, out);
+	aj_status st = fill_perm(ctx, fn, a->ndim, perm, p);
+	if (!st)
+		apply_perm(a, p, t);
+	return st;
 }
 
 bool aj_same_elements(const aj_array *a, const aj_array *b)
@@ -557,7 +534,6 @@ bool aj_array_is_c_contiguous(const aj_array *a)
 	}
 	return contig;
 }
-
 /*
  * NumPy's _attempt_nocopy_reshape, C order, for a non-empty a and t holding
  * a's view with its new shape. Drops a's length-1 axes, then walks old and
@@ -612,20 +588,20 @@ static bool fill_reshape_strides(const aj_array *a, aj_array *t)
 	return nocopy_reshape(a, t);
 }
 
-static aj_status reshape_mismatch(aj_ctx *ctx, const aj_array *a, int ndim,
-				  const int64_t *shape)
+static aj_status reshape_mismatch(aj_ctx *ctx, const char *fn, const aj_array *a,
+				  int ndim, const int64_t *shape)
 {
 	char s[SHAPE_TEXT];
 	return aj_ctx_error(ctx, AJ_ERR_SHAPE,
-			    "aj_view_reshape: cannot reshape array of size "
-			    "%" PRId64 " into shape %s",
-			    aj_array_size(a), shape_str(s, ndim, shape));
+			    "%s: cannot reshape array of size %" PRId64
+			    " into shape %s",
+			    fn, aj_array_size(a), shape_str(s, ndim, shape));
 }
 
 /* Copies shape into t, resolving one -1 so that the sizes match (NumPy's
  * _fix_unknown_dimension). */
-static aj_status fill_new_shape(aj_ctx *ctx, const aj_array *a, int ndim,
-				const int64_t *shape, aj_array *t)
+static aj_status fill_new_shape(aj_ctx *ctx, const char *fn, const aj_array *a,
+				int ndim, const int64_t *shape, aj_array *t)
 {
 	int unknown = -1;
 	int64_t known = 1, size = aj_array_size(a);
@@ -634,15 +610,14 @@ static aj_status fill_new_shape(aj_ctx *ctx, const aj_array *a, int ndim,
 		if (shape[k] == -1 && unknown < 0)
 			unknown = k;
 		else if (shape[k] < 0)
-			return aj_ctx_error(ctx, AJ_ERR_SHAPE,
-					    "aj_view_reshape: %s",
+			return aj_ctx_error(ctx, AJ_ERR_SHAPE, "%s: %s", fn,
 					    shape[k] == -1 ? "more than one -1"
 							   : "negative extent");
 		else if (!aj_mul_ok(known, shape[k], &known))
-			return reshape_mismatch(ctx, a, ndim, shape);
+			return reshape_mismatch(ctx, fn, a, ndim, shape);
 	}
 	if (unknown < 0 ? known != size : known == 0 || size % known)
-		return reshape_mismatch(ctx, a, ndim, shape);
+		return reshape_mismatch(ctx, fn, a, ndim, shape);
 	if (unknown >= 0)
 		t->shape[unknown] = size / known;
 	t->ndim = ndim;
@@ -672,42 +647,36 @@ static aj_status layout_error(aj_ctx *ctx, const char *fn, const aj_array *a,
 			    shape_str(ns, t->ndim, t->shape));
 }
 
-aj_status aj_view_reshape(aj_ctx *ctx, const aj_array *a, int ndim,
-			  const int64_t *shape, aj_array **out)
+static aj_status reshape_into(aj_ctx *ctx, const char *fn, const aj_array *a,
+			      int ndim, const int64_t *shape, aj_array *t)
 {
-	aj_array t;
-	aj_status st = view_start(ctx, "aj_view_reshape", a, out, &t);
-	if (st)
-		return st;
 	if (ndim < 0 || ndim > AJ_MAX_NDIM)
 		return aj_ctx_error(ctx, AJ_ERR_SHAPE,
-				    "aj_view_reshape: ndim %d outside [0, %d]",
-				    ndim, AJ_MAX_NDIM);
+				    "%s: ndim %d outside [0, %d]", fn, ndim,
+				    AJ_MAX_NDIM);
 	if (ndim > 0 && !shape)
-		return aj_ctx_error(ctx, AJ_ERR_ARG,
-				    "aj_view_reshape: shape is NULL");
+		return aj_ctx_error(ctx, AJ_ERR_ARG, "%s: shape is NULL", fn);
 	/* NumPy returns an unchanged shape as is, strides and all. */
 	if (same_shape(a, ndim, shape))
-		return publish(ctx, &t, out);
-	st = fill_new_shape(ctx, a, ndim, shape, &t);
+		return AJ_OK;
+	aj_status st = fill_new_shape(ctx, fn, a, ndim, shape, t);
 	if (!st)
-		st =
-		    check_shape(ctx, "aj_view_reshape", t.dtype, ndim, t.shape);
+		st = check_shape(ctx, fn, t->dtype, ndim, t->shape);
 	if (st)
 		return st;
-	if (!fill_reshape_strides(a, &t))
-		return layout_error(ctx, "aj_view_reshape", a, &t);
-	return publish(ctx, &t, out);
+	if (!fill_reshape_strides(a, t))
+		return layout_error(ctx, fn, a, t);
+	return AJ_OK;
 }
 
-static aj_status broadcast_error(aj_ctx *ctx, const aj_array *a, int ndim,
-				 const int64_t *shape)
+static aj_status broadcast_error(aj_ctx *ctx, const char *fn, const aj_array *a,
+				 int ndim, const int64_t *shape)
 {
 	char s[SHAPE_TEXT], ts[SHAPE_TEXT];
-	return aj_ctx_error(
-	    ctx, AJ_ERR_SHAPE,
-	    "aj_view_broadcast: cannot broadcast shape %s to %s",
-	    shape_str(s, a->ndim, a->shape), shape_str(ts, ndim, shape));
+	return aj_ctx_error(ctx, AJ_ERR_SHAPE,
+			    "%s: cannot broadcast shape %s to %s", fn,
+			    shape_str(s, a->ndim, a->shape),
+			    shape_str(ts, ndim, shape));
 }
 
 /*
@@ -715,108 +684,92 @@ static aj_status broadcast_error(aj_ctx *ctx, const aj_array *a, int ndim,
  * equal its target or be 1. Length-1 and new leading axes get stride 0, as
  * in the views NumPy's iterator makes.
  */
-aj_status aj_view_broadcast(aj_ctx *ctx, const aj_array *a, int ndim,
-			    const int64_t *shape, aj_array **out)
+static aj_status broadcast_into(aj_ctx *ctx, const char *fn, const aj_array *a,
+				int ndim, const int64_t *shape, aj_array *t)
 {
-	aj_array t;
-	const char *fn = "aj_view_broadcast";
-	aj_status st = view_start(ctx, fn, a, out, &t);
-	if (!st)
-		st = check_shape(ctx, fn, a->dtype, ndim, shape);
+	aj_status st = check_shape(ctx, fn, a->dtype, ndim, shape);
 	if (st)
 		return st;
 	int lead = ndim - a->ndim;
 	if (lead < 0)
-		return broadcast_error(ctx, a, ndim, shape);
+		return broadcast_error(ctx, fn, a, ndim, shape);
 	for (int k = 0; k < ndim; k++) {
 		int64_t from = k < lead ? 1 : a->shape[k - lead];
 		if (from != shape[k] && from != 1)
-			return broadcast_error(ctx, a, ndim, shape);
-		t.shape[k] = shape[k];
-		t.strides[k] = from == 1 ? 0 : a->strides[k - lead];
+			return broadcast_error(ctx, fn, a, ndim, shape);
+		t->shape[k] = shape[k];
+		t->strides[k] = from == 1 ? 0 : a->strides[k - lead];
 	}
-	t.ndim = ndim;
-	t.readonly = true;
-	return publish(ctx, &t, out);
+	t->ndim = ndim;
+	t->readonly = true;
+	return AJ_OK;
 }
 
 /* NumPy's expand_dims is this reshape, which never needs a copy. */
-aj_status aj_view_expand_dims(aj_ctx *ctx, const aj_array *a, int axis,
-			      aj_array **out)
+static aj_status expand_dims_into(aj_ctx *ctx, const char *fn,
+				  const aj_array *a, int axis, aj_array *t)
 {
 	int64_t shape[AJ_MAX_NDIM];
-	aj_status st = check_view_args(ctx, "aj_view_expand_dims", a, out);
-	if (st)
-		return st;
 	if (a->ndim == AJ_MAX_NDIM)
 		return aj_ctx_error(ctx, AJ_ERR_SHAPE,
-				    "aj_view_expand_dims: array already has "
-				    "%d dimensions",
+				    "%s: array already has %d dimensions", fn,
 				    AJ_MAX_NDIM);
 	if (!norm_axis(&axis, a->ndim + 1))
 		return aj_ctx_error(ctx, AJ_ERR_ARG,
-				    "aj_view_expand_dims: axis %d outside "
-				    "[%d, %d]",
-				    axis, -a->ndim - 1, a->ndim);
+				    "%s: axis %d outside [%d, %d]", fn, axis,
+				    -a->ndim - 1, a->ndim);
 	for (int k = 0, j = 0; k <= a->ndim; k++)
 		shape[k] = k == axis ? 1 : a->shape[j++];
-	return aj_view_reshape(ctx, a, a->ndim + 1, shape, out);
+	return reshape_into(ctx, fn, a, a->ndim + 1, shape, t);
 }
 
 /* NumPy's flip is the slice ::-1 of each flipped axis. */
-aj_status aj_view_flip(aj_ctx *ctx, const aj_array *a, int axis, aj_array **out)
+static aj_status flip_into(aj_ctx *ctx, const char *fn, const aj_array *a,
+			   int axis, aj_array *t)
 {
-	aj_array t;
 	aj_slice s[AJ_MAX_NDIM];
-	const char *fn = "aj_view_flip";
-	aj_status st = view_start(ctx, fn, a, out, &t);
-	if (!st && axis != AJ_ALL_AXES)
-		st = take_axis(ctx, fn, "axis", &axis, a->ndim);
-	if (st)
-		return st;
+	if (axis != AJ_ALL_AXES) {
+		aj_status st = take_axis(ctx, fn, "axis", &axis, a->ndim);
+		if (st)
+			return st;
+	}
 	for (int k = 0; k < a->ndim; k++)
 		s[k] = axis == AJ_ALL_AXES || k == axis
 			   ? (aj_slice){AJ_DEFAULT, AJ_DEFAULT, -1}
 			   : AJ_ALL;
-	fill_slices(a, s, &t);
-	return publish(ctx, &t, out);
+	fill_slices(a, s, t);
+	return AJ_OK;
 }
 
 /* Dropping a length-1 axis moves no data and keeps the other strides. */
-aj_status aj_view_squeeze(aj_ctx *ctx, const aj_array *a, int axis,
-			  aj_array **out)
+static aj_status squeeze_into(aj_ctx *ctx, const char *fn, const aj_array *a,
+			      int axis, aj_array *t)
 {
-	aj_array t;
-	const char *fn = "aj_view_squeeze";
-	aj_status st = view_start(ctx, fn, a, out, &t);
-	if (!st && axis != AJ_ALL_AXES)
-		st = take_axis(ctx, fn, "axis", &axis, a->ndim);
-	if (st)
-		return st;
-	if (axis != AJ_ALL_AXES && a->shape[axis] != 1)
-		return aj_ctx_error(ctx, AJ_ERR_SHAPE,
-				    "%s: cannot squeeze axis %d of length "
-				    "%" PRId64 ", only length 1",
-				    fn, axis, a->shape[axis]);
-	t.ndim = 0;
+	if (axis != AJ_ALL_AXES) {
+		aj_status st = take_axis(ctx, fn, "axis", &axis, a->ndim);
+		if (st)
+			return st;
+		if (a->shape[axis] != 1)
+			return aj_ctx_error(ctx, AJ_ERR_SHAPE,
+					    "%s: cannot squeeze axis %d of "
+					    "length %" PRId64 ", only length 1",
+					    fn, axis, a->shape[axis]);
+	}
+	t->ndim = 0;
 	for (int k = 0; k < a->ndim; k++) {
 		if (axis == AJ_ALL_AXES ? a->shape[k] == 1 : k == axis)
 			continue;
-		t.shape[t.ndim] = a->shape[k];
-		t.strides[t.ndim++] = a->strides[k];
+		t->shape[t->ndim] = a->shape[k];
+		t->strides[t->ndim++] = a->strides[k];
 	}
-	return publish(ctx, &t, out);
+	return AJ_OK;
 }
 
-aj_status aj_view_moveaxis(aj_ctx *ctx, const aj_array *a, int src, int dst,
-			   aj_array **out)
+static aj_status moveaxis_into(aj_ctx *ctx, const char *fn, const aj_array *a,
+			       int src, int dst, aj_array *t)
 {
-	aj_array t;
 	int p[AJ_MAX_NDIM];
-	const char *fn = "aj_view_moveaxis";
-	aj_status st = view_start(ctx, fn, a, out, &t);
-	if (!st)
-		st = take_axis(ctx, fn, "source axis", &src, a->ndim);
+	aj_status st = take_axis(ctx, fn, "source axis", &src, a->ndim);
 	if (!st)
 		st = take_axis(ctx, fn, "destination axis", &dst, a->ndim);
 	if (st)
@@ -830,8 +783,8 @@ aj_status aj_view_moveaxis(aj_ctx *ctx, const aj_array *a, int src, int dst,
 			j++;
 		p[k] = j++;
 	}
-	permute_into(a, p, &t);
-	return publish(ctx, &t, out);
+	apply_perm(a, p, t);
+	return AJ_OK;
 }
 
 /* Length of the diagonal with the given offset through an n1 x n2 plane,
@@ -853,13 +806,12 @@ static int64_t diag_len(int64_t n1, int64_t n2, int64_t offset)
  * is a[0, offset] (a[-offset, 0] below the main diagonal). Read-only, as
  * NumPy made its diagonal views in 1.9.
  */
-aj_status aj_view_diagonal(aj_ctx *ctx, const aj_array *a, int64_t offset,
-			   int axis1, int axis2, aj_array **out)
+static aj_status diagonal_into(aj_ctx *ctx, const char *fn, const aj_array *a,
+			       int64_t offset, int axis1, int axis2,
+			       aj_array *t)
 {
-	aj_array t;
-	const char *fn = "aj_view_diagonal";
-	aj_status st = view_start(ctx, fn, a, out, &t);
-	if (!st && a->ndim < 2)
+	aj_status st = AJ_OK;
+	if (a->ndim < 2)
 		st = aj_ctx_error(ctx, AJ_ERR_SHAPE,
 				  "%s: needs at least 2 dimensions, not %d", fn,
 				  a->ndim);
@@ -873,34 +825,148 @@ aj_status aj_view_diagonal(aj_ctx *ctx, const aj_array *a, int64_t offset,
 				  fn, axis1);
 	if (st)
 		return st;
-	t.ndim = 0;
+	t->ndim = 0;
 	for (int k = 0; k < a->ndim; k++)
 		if (k != axis1 && k != axis2) {
-			t.shape[t.ndim] = a->shape[k];
-			t.strides[t.ndim++] = a->strides[k];
+			t->shape[t->ndim] = a->shape[k];
+			t->strides[t->ndim++] = a->strides[k];
 		}
-	t.shape[t.ndim] = diag_len(a->shape[axis1], a->shape[axis2], offset);
-	t.strides[t.ndim++] = wrapadd(a->strides[axis1], a->strides[axis2]);
-	t.readonly = true;
-	if (!is_empty(&t))
-		t.data += offset >= 0 ? offset * a->strides[axis2]
-				      : -offset * a->strides[axis1];
-	return publish(ctx, &t, out);
+	t->shape[t->ndim] = diag_len(a->shape[axis1], a->shape[axis2], offset);
+	t->strides[t->ndim++] = wrapadd(a->strides[axis1], a->strides[axis2]);
+	t->readonly = true;
+	if (!is_empty(t))
+		t->data += offset >= 0 ? offset * a->strides[axis2]
+				       : -offset * a->strides[axis1];
+	return AJ_OK;
 }
 
 /* NumPy's reshape(-1), whose strides nocopy_reshape already finds. */
-aj_status aj_view_ravel(aj_ctx *ctx, const aj_array *a, aj_array **out)
+static aj_status ravel_into(aj_ctx *ctx, const char *fn, const aj_array *a,
+			    aj_array *t)
 {
-	aj_array t;
-	aj_status st = view_start(ctx, "aj_view_ravel", a, out, &t);
-	if (st)
-		return st;
 	/* As reshape, an unchanged shape keeps its stride. */
 	if (a->ndim == 1)
-		return publish(ctx, &t, out);
-	t.ndim = 1;
-	t.shape[0] = aj_array_size(a);
-	if (!fill_reshape_strides(a, &t))
-		return layout_error(ctx, "aj_view_ravel", a, &t);
-	return publish(ctx, &t, out);
+		return AJ_OK;
+	t->ndim = 1;
+	t->shape[0] = aj_array_size(a);
+	if (!fill_reshape_strides(a, t))
+		return layout_error(ctx, fn, a, t);
+	return AJ_OK;
+}
+
+aj_status aj_vstep_into(aj_ctx *ctx, const aj_array *a, const aj_vstep *s,
+			aj_array *t)
+{
+	const char *fn = s->fn ? s->fn : vstep_name[s->kind];
+	*t = *a;
+	t->ctx = ctx;
+	switch (s->kind) {
+	case AJ_V_SLICE:
+		return slice_into(ctx, fn, a, s->slice, t);
+	case AJ_V_INDEX:
+		return index_into(ctx, fn, a, s->axis, s->i, t);
+	case AJ_V_PERMUTE:
+		return permute_into(ctx, fn, a, s->perm, t);
+	case AJ_V_RESHAPE:
+		return reshape_into(ctx, fn, a, s->ndim, s->shape, t);
+	case AJ_V_BROADCAST:
+		return broadcast_into(ctx, fn, a, s->ndim, s->shape, t);
+	case AJ_V_EXPAND_DIMS:
+		return expand_dims_into(ctx, fn, a, s->axis, t);
+	case AJ_V_FLIP:
+		return flip_into(ctx, fn, a, s->axis, t);
+	case AJ_V_SQUEEZE:
+		return squeeze_into(ctx, fn, a, s->axis, t);
+	case AJ_V_MOVEAXIS:
+		return moveaxis_into(ctx, fn, a, s->axis, s->axis2, t);
+	case AJ_V_DIAGONAL:
+		return diagonal_into(ctx, fn, a, s->i, s->axis, s->axis2, t);
+	case AJ_V_RAVEL:
+		return ravel_into(ctx, fn, a, t);
+	}
+	return aj_ctx_error(ctx, AJ_ERR_ARG, "%s: unknown view %d", fn, (int)s->kind);
+}
+
+aj_status aj_view_step(aj_ctx *ctx, const aj_array *a, const aj_vstep *s,
+		       aj_array **out)
+{
+	if (!ctx)
+		return AJ_ERR_ARG;
+	if (!a || !out)
+		return aj_ctx_error(ctx, AJ_ERR_ARG, "%s: %s is NULL",
+				    s->fn ? s->fn : vstep_name[s->kind],
+				    a ? "out" : "array");
+	aj_array t;
+	aj_status st = aj_vstep_into(ctx, a, s, &t);
+	return st ? st : publish(ctx, &t, out);
+}
+
+aj_status aj_view_slice(aj_ctx *ctx, const aj_array *a, const aj_slice *s,
+			aj_array **out)
+{
+	return aj_view_step(ctx, a, &(aj_vstep){.kind = AJ_V_SLICE, .slice = s}, out);
+}
+
+aj_status aj_view_index(aj_ctx *ctx, const aj_array *a, int axis, int64_t i,
+			aj_array **out)
+{
+	return aj_view_step(ctx, a, &(aj_vstep){.kind = AJ_V_INDEX, .axis = axis, .i = i},
+		    out);
+}
+
+aj_status aj_view_permute(aj_ctx *ctx, const aj_array *a, const int *perm,
+			  aj_array **out)
+{
+	return aj_view_step(ctx, a, &(aj_vstep){.kind = AJ_V_PERMUTE, .perm = perm}, out);
+}
+
+aj_status aj_view_reshape(aj_ctx *ctx, const aj_array *a, int ndim,
+			  const int64_t *shape, aj_array **out)
+{
+	return aj_view_step(ctx, a, &(aj_vstep){.kind = AJ_V_RESHAPE, .ndim = ndim,
+					.shape = shape}, out);
+}
+
+aj_status aj_view_broadcast(aj_ctx *ctx, const aj_array *a, int ndim,
+			    const int64_t *shape, aj_array **out)
+{
+	return aj_view_step(ctx, a, &(aj_vstep){.kind = AJ_V_BROADCAST, .ndim = ndim,
+					.shape = shape}, out);
+}
+
+aj_status aj_view_expand_dims(aj_ctx *ctx, const aj_array *a, int axis,
+			      aj_array **out)
+{
+	return aj_view_step(ctx, a, &(aj_vstep){.kind = AJ_V_EXPAND_DIMS, .axis = axis},
+		    out);
+}
+
+aj_status aj_view_flip(aj_ctx *ctx, const aj_array *a, int axis, aj_array **out)
+{
+	return aj_view_step(ctx, a, &(aj_vstep){.kind = AJ_V_FLIP, .axis = axis}, out);
+}
+
+aj_status aj_view_squeeze(aj_ctx *ctx, const aj_array *a, int axis,
+			  aj_array **out)
+{
+	return aj_view_step(ctx, a, &(aj_vstep){.kind = AJ_V_SQUEEZE, .axis = axis}, out);
+}
+
+aj_status aj_view_moveaxis(aj_ctx *ctx, const aj_array *a, int src, int dst,
+			   aj_array **out)
+{
+	return aj_view_step(ctx, a, &(aj_vstep){.kind = AJ_V_MOVEAXIS, .axis = src,
+					.axis2 = dst}, out);
+}
+
+aj_status aj_view_diagonal(aj_ctx *ctx, const aj_array *a, int64_t offset,
+			   int axis1, int axis2, aj_array **out)
+{
+	return aj_view_step(ctx, a, &(aj_vstep){.kind = AJ_V_DIAGONAL, .i = offset,
+					.axis = axis1, .axis2 = axis2}, out);
+}
+
+aj_status aj_view_ravel(aj_ctx *ctx, const aj_array *a, aj_array **out)
+{
+	return aj_view_step(ctx, a, &(aj_vstep){.kind = AJ_V_RAVEL}, out);
 }

@@ -199,6 +199,44 @@ bool aj_same_elements(const aj_array *a, const aj_array *b);
 /* Byte range [*first, *last] touched by a's elements; false when empty. */
 bool aj_array_extent(const aj_array *a, char **first, char **last);
 
+/*
+ * One view operation, as data: the aj_view_* calls are each a step applied
+ * to a new handle, and views of expressions (exprview.c) apply the same
+ * step to every array under the expression.
+ */
+typedef enum aj_vkind {
+	AJ_V_SLICE,       /* slice: one per axis */
+	AJ_V_INDEX,       /* index i of axis */
+	AJ_V_PERMUTE,     /* perm, NULL reverses */
+	AJ_V_RESHAPE,     /* (ndim, shape), one -1 allowed */
+	AJ_V_BROADCAST,   /* to (ndim, shape) */
+	AJ_V_EXPAND_DIMS, /* at axis */
+	AJ_V_FLIP,        /* axis or AJ_ALL_AXES */
+	AJ_V_SQUEEZE,     /* axis or AJ_ALL_AXES */
+	AJ_V_MOVEAXIS,    /* axis to axis2 */
+	AJ_V_DIAGONAL,    /* offset i, axes axis and axis2 */
+	AJ_V_RAVEL,
+} aj_vkind;
+
+typedef struct aj_vstep {
+	aj_vkind kind;
+	const char *fn; /* for messages; NULL: the aj_view_* call's name */
+	int axis, axis2;
+	int64_t i;
+	int ndim;
+	const int64_t *shape;
+	const aj_slice *slice;
+	const int *perm;
+} aj_vstep;
+
+/* *t = step s of a (nothing allocated); errors as the aj_view_* call's,
+ * recorded in ctx. */
+aj_status aj_vstep_into(aj_ctx *ctx, const aj_array *a, const aj_vstep *s,
+			aj_array *t);
+/* The same as a new handle (an aj_view_* call). */
+aj_status aj_view_step(aj_ctx *ctx, const aj_array *a, const aj_vstep *s,
+		       aj_array **out);
+
 /* ---- programs ---- */
 
 /* What a random leaf draws (arrjit.h, aj_random): element k of it is
@@ -206,6 +244,10 @@ bool aj_array_extent(const aj_array *a, char **first, char **last);
 typedef struct aj_rng {
 	uint64_t seed, stream;
 	uint64_t first; /* 0, but for leaves built by aj_random_at */
+	const aj_array *pos; /* NULL: k is the element's C-order index in
+				the leaf's shape; else k is pos's element, an
+				index operand (kernel.h): the leaf seen
+				through a view (exprview.c) */
 } aj_rng;
 
 /*
@@ -250,6 +292,10 @@ typedef struct aj_node {
 					  shapeless */
 		const aj_gather *take; /* for AJ_OP_TAKE (its arg[0] is the
 					  positions, any integer dtype) */
+		const aj_array *view;  /* for AJ_OP_VIEW: an index operand
+					  (kernel.h) over the node's shape
+					  whose element is the C-order index
+					  of the element of arg[0] it shows */
 	} u;
 } aj_node;
 
@@ -260,6 +306,14 @@ static inline uint32_t aj_node_check(const aj_node *n)
 	if (n->op == AJ_OP_POW)
 		return n->u.check;
 	return n->op == AJ_OP_TAKE ? n->u.take->check : 0;
+}
+
+/* Whether n is computed by kernels of its own before the loop nest that
+ * reads it (its result a leaf there): a reduction, or a view fusion could
+ * not push down to arrays (AJ_OP_VIEW). */
+static inline bool aj_is_boundary(const aj_node *n)
+{
+	return aj_ops[n->op].kind == AJ_KIND_REDUCE || n->op == AJ_OP_VIEW;
 }
 
 /* The array a leaf node reads: an array's, or the one a take gathers
@@ -316,6 +370,10 @@ aj_expr aj_random_at(aj_prog *p, aj_dist dist, aj_dtype t, int ndim,
 /* Broadcasts shapes a and b (NumPy rules) into out; ndim via *nd. */
 aj_status aj_broadcast_shapes(int na, const int64_t *a, int nb,
 			      const int64_t *b, int *nd, int64_t *out);
+
+/* Step applied to expression e: pushed down to its arrays where views
+ * can express it, else a VIEW node (exprview.c). */
+aj_expr aj_view_expr(aj_prog *p, aj_expr e, const aj_vstep *step);
 
 /* Appends node n (built and checked by the caller) to p (dag.c). */
 aj_expr aj_prog_push(aj_prog *p, const aj_node *n);

@@ -74,6 +74,10 @@ static void dump_node(text *t, const aj_prog *p, uint32_t i)
 		add_shape(t, n->u.array->ndim, n->u.array->strides);
 	} else if (n->op == AJ_OP_TAKE) {
 		dump_take(t, n->u.take);
+	} else if (n->op == AJ_OP_VIEW) { /* map: see core.h */
+		add(t, " of positions %lld + strides ",
+		    (long long)((uintptr_t)n->u.view->data - AJ_INDEX_BIAS));
+		add_shape(t, n->u.view->ndim, n->u.view->strides);
 	} else if (n->op == AJ_OP_SCALAR && aj_is_complex(n->dtype)) {
 		add(t, " (%.17g%+.17gj)", n->u.scalar.f, n->im);
 	} else if (n->op == AJ_OP_SCALAR && aj_is_float(n->dtype)) {

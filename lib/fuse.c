@@ -67,8 +67,6 @@ typedef struct lower {
 	const aj_array *positions; /* C-order positions over it, once needed */
 } lower;
 
-static aj_array *index_operand(aj_prog *p, int nd, const int64_t *shape,
-			       uint32_t axes);
 
 static uint32_t hash_val(const aj_kval *v)
 {
@@ -161,11 +159,12 @@ static uint32_t all_axes(int nd)
 static uint32_t lower_random(lower *L, const aj_node *n)
 {
 	const aj_rng *r = n->u.rng;
-	const aj_array *pos = n->ndim ? index_operand(L->p, n->ndim, n->shape,
-						      all_axes(n->ndim))
-				      : L->positions;
+	const aj_array *pos = r->pos ? r->pos
+			      : n->ndim ? aj_index_operand(L->p, n->ndim, n->shape,
+							all_axes(n->ndim))
+			      : L->positions;
 	if (!pos && !n->ndim)
-		pos = L->positions = index_operand(L->p, L->nd, L->shape,
+		pos = L->positions = aj_index_operand(L->p, L->nd, L->shape,
 						   all_axes(L->nd));
 	if (!pos) { /* lower_kernel returns the error after the walk */
 		aj_prog_error(L->p, AJ_ERR_NOMEM, "out of memory");
@@ -641,8 +640,8 @@ static aj_status add_reduction_call(aj_prog *p, aj_kcall *red, const outputs *os
  * steps over those axes, 0 along the others. With every axis that is the
  * flat C-order index, NumPy's argmax(axis=None).
  */
-static aj_array *index_operand(aj_prog *p, int nd, const int64_t *shape,
-			       uint32_t axes)
+aj_array *aj_index_operand(aj_prog *p, int nd, const int64_t *shape,
+			   uint32_t axes)
 {
 	aj_array *a = aj_arena_alloc(&p->arena, sizeof *a);
 	if (!a)
@@ -675,7 +674,7 @@ static aj_status lower_arg(aj_prog *p, uint32_t r, aj_array *res,
 	aj_op op = (aj_op)n->op;
 	outputs os = {.n = 1, .root = &n->arg[0], .out = &res,
 		      .best = scratch(p, x->dtype, x->ndim, kshape),
-		      .index = index_operand(p, x->ndim, x->shape, axes)};
+		      .index = aj_index_operand(p, x->ndim, x->shape, axes)};
 	if (!os.best || !os.index)
 		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
 	aj_kcall red;
@@ -748,7 +747,7 @@ static aj_status hoist(aj_prog *p, const uint32_t *root, int nroot, int nd,
 	memset(f, 0, top + 1);
 	for (uint32_t i = 0; i <= top; i++) {
 		const aj_node *n = &p->node[i];
-		if (result[i] || aj_ops[n->op].kind == AJ_KIND_REDUCE)
+		if (result[i] || aj_is_boundary(n))
 			continue;
 		if (aj_ops[n->op].kind == AJ_KIND_LEAF) {
 			f[i] = (n->op == AJ_OP_RANDOM || n->op == AJ_OP_NORMAL) &&
@@ -830,6 +829,56 @@ static aj_status lower_reduction(aj_prog *p, uint32_t r, aj_array **result,
 	return s;
 }
 
+/*
+ * A view of a node that could not be pushed down to arrays (exprview.c):
+ * the node's value in C order (a reduction's result, or else computed by
+ * a kernel of its own into a scratch, the producer fused), read through
+ * the node's map; sets result[v].
+ */
+static aj_status lower_view(aj_prog *p, uint32_t v, aj_array **result, aj_group *g)
+{
+	uint32_t x = p->node[v].arg[0];
+	const aj_node *xn = &p->node[x];
+	aj_array *src = result[x];
+	if (!src || !aj_array_is_c_contiguous(src)) {
+		aj_array *t = scratch(p, xn->dtype, xn->ndim, xn->shape);
+		if (!t)
+			return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+		aj_status s = src ? AJ_OK : hoist(p, &x, 1, xn->ndim, xn->shape, result, g);
+		if (s == AJ_OK)
+			s = reserve(p, g, 1);
+		outputs os = {.n = 1, .root = &x, .out = &t};
+		aj_kcall *c = &g->calls[g->ncall];
+		if (s == AJ_OK)
+			s = src ? aj_copy_call(p, c, t, src)
+				: lower_kernel(p, &os, xn->ndim, xn->shape, AJ_NOP,
+					       result, c, NULL, NULL);
+		if (s != AJ_OK)
+			return s;
+		g->ncall++;
+		c->note = "copy: a reshape no view of its inputs can express";
+		src = t;
+	}
+	const aj_array *map = p->node[v].u.view;
+	aj_array *r = aj_arena_alloc(&p->arena, sizeof *r);
+	if (!r)
+		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+	int64_t size = aj_dtypes[src->dtype].size;
+	*r = *src;
+	r->ndim = map->ndim;
+	bool empty = false;
+	for (int k = 0; k < map->ndim; k++) {
+		r->shape[k] = map->shape[k];
+		r->strides[k] = map->strides[k] * size;
+		empty |= map->shape[k] == 0;
+	}
+	if (!empty)
+		r->data += (int64_t)((uintptr_t)map->data - AJ_INDEX_BIAS) * size;
+	r->readonly = true;
+	result[v] = r;
+	return AJ_OK;
+}
+
 enum { NEEDED = 1, CHECK = 2 };
 
 /* Marks the reductions the roots need, in index order (operands first),
@@ -896,7 +945,7 @@ static aj_status fill_reads(aj_prog *p, uint32_t root, uint8_t *flag, reads *r)
 		if (!flag[i])
 			continue;
 		nleaf += aj_node_array(nd) != NULL;
-		uint8_t f = aj_ops[nd->op].kind == AJ_KIND_REDUCE ? BELOW : flag[i];
+		uint8_t f = aj_is_boundary(nd) ? BELOW : flag[i];
 		for (int k = 0; k < aj_ops[nd->op].nin; k++)
 			flag[nd->arg[k]] |= f;
 		if (aj_node_check(nd)) {
@@ -999,7 +1048,7 @@ static aj_status forward_values(aj_prog *p, aj_assignment *as, int g, uint8_t *f
 	flag[root] = 1;
 	for (uint32_t i = root + 1; i-- > 0;) {
 		const aj_node *nd = &p->node[i];
-		if (flag[i] && aj_ops[nd->op].kind != AJ_KIND_REDUCE)
+		if (flag[i] && !aj_is_boundary(nd))
 			for (int k = 0; k < aj_ops[nd->op].nin; k++)
 				flag[nd->arg[k]] = 1;
 	}
@@ -1021,7 +1070,7 @@ static aj_status forward_values(aj_prog *p, aj_assignment *as, int g, uint8_t *f
 					 ? as[w].node : add_node(p, &cast);
 			}
 			to[i] = val[w];
-		} else if (n.op != AJ_OP_ARRAY && aj_ops[n.op].kind != AJ_KIND_REDUCE) {
+		} else if (n.op != AJ_OP_ARRAY && !aj_is_boundary(&n)) {
 			bool moved = false;
 			for (int k = 0; k < aj_ops[n.op].nin; k++) {
 				moved |= to[n.arg[k]] != n.arg[k];
@@ -1077,6 +1126,8 @@ static aj_status lower_group(aj_prog *p, const aj_assignment *as, int n, aj_grou
 	find_reductions(p, root, n, top, need);
 	aj_status s = reserve(p, g, 4);
 	for (uint32_t i = 0; s == AJ_OK && i <= top; i++) {
+		if (need[i] && p->node[i].op == AJ_OP_VIEW)
+			s = lower_view(p, i, result, g);
 		if (!need[i] || aj_ops[p->node[i].op].kind != AJ_KIND_REDUCE)
 			continue;
 		s = lower_reduction(p, i, result, g);

@@ -31,6 +31,11 @@ aj_status aj_fuse(aj_prog *p, const aj_assignment *as, int nas, aj_group *g);
 /* A C-order scratch array in p's arena, counted as temporary bytes. */
 aj_array *aj_scratch(aj_prog *p, aj_dtype t, int nd, const int64_t *shape);
 
+/* An index operand (kernel.h) over (nd, shape): C-order positions within
+ * the axes set in axes, stride 0 along the others. In p's arena. */
+aj_array *aj_index_operand(aj_prog *p, int nd, const int64_t *shape,
+			   uint32_t axes);
+
 /* c = the call copying src into dst (same shape). */
 aj_status aj_copy_call(aj_prog *p, aj_kcall *c, aj_array *dst, aj_array *src);
 

@@ -997,24 +997,7 @@ static bool parse_subscript(parser *ps, subscript *sub)
 	return true;
 }
 
-/* After a view call that returned s and made next from *v: *v becomes
- * next, and an intermediate *v is freed (views share their buffer, never
- * their parent). On failure *v is freed if it is intermediate. */
-static bool view_step(parser *ps, aj_status s, const char *at, aj_array **v,
-		      bool *own, aj_array *next)
-{
-	if (*own)
-		aj_array_free(*v);
-	if (s != AJ_OK) {
-		fail(ps, s, at, "%s", aj_ctx_errmsg(ps->p->ctx));
-		return false;
-	}
-	*v = next;
-	*own = true;
-	return true;
-}
-
-/* Per-axis plan of a subscript over an ndim-d array. */
+/* Per-axis plan of a subscript over an ndim-d array or expression. */
 typedef struct sub_plan {
 	aj_slice slice[AJ_MAX_NDIM]; /* per input axis; AJ_ALL if none */
 	bool sliced;		     /* some item is a slice */
@@ -1068,10 +1051,10 @@ static bool check_gather_place(parser *ps, const subscript *sub,
 
 /* NumPy's basic indexing: '...' stands for as many full slices as the
  * other items leave, and axes after the last item are full slices. */
-static bool plan_subscript(parser *ps, const aj_array *a, const subscript *sub,
-			   sub_plan *pl)
+static bool plan_subscript(parser *ps, int nd, const int64_t *shape,
+			   const subscript *sub, sub_plan *pl)
 {
-	int nd = aj_array_ndim(a), nreal, nnew, k = 0, out = 0;
+	int nreal, nnew, k = 0, out = 0;
 	count_items(sub, &nreal, &nnew);
 	if (nreal > nd) {
 		fail(ps, AJ_ERR_BOUNDS, sub->open,
@@ -1085,7 +1068,7 @@ static bool plan_subscript(parser *ps, const aj_array *a, const subscript *sub,
 		pl->slice[i] = AJ_ALL;
 	for (int i = 0; i < sub->n; i++) {
 		const sub_item *it = &sub->item[i];
-		int64_t n = k < nd ? aj_array_shape(a)[k] : 0;
+		int64_t n = k < nd ? shape[k] : 0;
 		switch (it->kind) {
 		case IT_INDEX:
 			if (it->s.start < -n || it->s.start >= n) {
@@ -1136,53 +1119,73 @@ static bool plan_subscript(parser *ps, const aj_array *a, const subscript *sub,
 	return !pl->gather || check_gather_place(ps, sub, pl);
 }
 
-/* The view a[sub] planned as pl, made by slicing, then dropping indexed
+/* Applies view step s to the thing a plan is applied to (see apply_plan);
+ * false with the error recorded. */
+typedef bool (*step_fn)(parser *ps, void *obj, const aj_vstep *s,
+			const char *at);
+
+/* The view a[sub] planned as pl, by steps: slicing, then dropping indexed
  * axes (last first, so axis numbers hold), then inserting new axes (in
- * increasing position); an index array is left to the caller. *out is a
- * itself when that selects everything as it is, else a new view the
- * caller owns. */
-static bool apply_plan(parser *ps, aj_array *a, const subscript *sub,
-		       const sub_plan *pl, aj_array **out)
+ * increasing position); an index array is left to the caller. */
+static bool apply_plan(parser *ps, const subscript *sub, const sub_plan *pl,
+		       int nd, step_fn fn, void *obj)
 {
-	aj_ctx *ctx = ps->p->ctx;
-	aj_array *v = a, *next = NULL;
-	bool own = false;
-	aj_status s;
-	if (pl->sliced) {
-		s = aj_view_slice(ctx, v, pl->slice, &next);
-		if (!view_step(ps, s, sub->open, &v, &own, next))
+	const char *at = sub->open;
+	if (pl->sliced &&
+	    !fn(ps, obj, &(aj_vstep){.kind = AJ_V_SLICE, .slice = pl->slice}, at))
+		return false;
+	for (int k = nd - 1; k >= 0; k--)
+		if (pl->isindex[k] &&
+		    !fn(ps, obj, &(aj_vstep){.kind = AJ_V_INDEX, .axis = k,
+					     .i = pl->index[k]}, at))
 			return false;
-	}
-	for (int k = aj_array_ndim(a) - 1; k >= 0; k--) {
-		if (!pl->isindex[k])
-			continue;
-		s = aj_view_index(ctx, v, k, pl->index[k], &next);
-		if (!view_step(ps, s, sub->open, &v, &own, next))
+	for (int j = 0; j < pl->nnew; j++)
+		if (!fn(ps, obj, &(aj_vstep){.kind = AJ_V_EXPAND_DIMS,
+					     .axis = pl->newpos[j]}, at))
 			return false;
-	}
-	for (int j = 0; j < pl->nnew; j++) {
-		s = aj_view_expand_dims(ctx, v, pl->newpos[j], &next);
-		if (!view_step(ps, s, sub->open, &v, &own, next))
-			return false;
-	}
-	*out = v;
 	return true;
 }
 
-/* The view a[sub] of an assignment's target (see apply_plan): no index
+/* An assignment's target on its way to a view: the name's array, or an
+ * intermediate view the parser owns (own). */
+typedef struct target_view {
+	aj_array *v;
+	bool own;
+} target_view;
+
+static bool target_step(parser *ps, void *obj, const aj_vstep *s, const char *at)
+{
+	target_view *t = obj;
+	aj_array *next;
+	aj_status st = aj_view_step(ps->p->ctx, t->v, s, &next);
+	if (t->own)
+		aj_array_free(t->v);
+	t->own = false;
+	if (st != AJ_OK)
+		return fail(ps, st, at, "%s", aj_ctx_errmsg(ps->p->ctx)), false;
+	*t = (target_view){next, true};
+	return true;
+}
+
+/* The view a[sub] of an assignment's target: *out is a itself when that
+ * selects everything as it is, else a new view the caller owns. No index
  * array, which would scatter. */
 static bool apply_subscript(parser *ps, aj_array *a, const subscript *sub,
 			    aj_array **out)
 {
 	sub_plan pl;
-	if (!plan_subscript(ps, a, sub, &pl))
+	target_view t = {a, false};
+	if (!plan_subscript(ps, aj_array_ndim(a), aj_array_shape(a), sub, &pl))
 		return false;
 	if (pl.gather) {
 		fail(ps, AJ_ERR_PARSE, pl.gather->at, "assignment through an "
 		     "index array (a[i] = ...) is not supported");
 		return false;
 	}
-	return apply_plan(ps, a, sub, &pl, out);
+	if (!apply_plan(ps, sub, &pl, aj_array_ndim(a), target_step, &t))
+		return false;
+	*out = t.v;
+	return true;
 }
 
 /* Hands a new view to the resolver; false (error recorded) if it cannot
@@ -1202,102 +1205,54 @@ static bool adopt(parser *ps, aj_array *view, const char *at)
 	return false;
 }
 
-/* A gather still to apply to an array: take(v, idx, axis). */
-typedef struct pending_take {
-	bool on;
-	int axis;
-	aj_expr idx;
-	const char *at; /* the index array's item */
-} pending_take;
-
-/* One postfix of an array: '[' subscript ']' or '.T'. *out is a new view
- * the caller owns, or a itself; a subscript with an index array sets *g. */
-static bool parse_postfix(parser *ps, aj_array *a, aj_array **out,
-			  pending_take *g)
+/* Step s of expression *e (aj_view_expr: nothing is copied). */
+static bool expr_step(parser *ps, void *obj, const aj_vstep *s, const char *at)
 {
-	const char *at = ps->lx.tok.start;
-	if (tok_is(ps, "[")) {
-		subscript sub;
-		sub_plan pl;
-		if (!parse_subscript(ps, &sub) || !plan_subscript(ps, a, &sub, &pl))
-			return false;
-		if (pl.gather)
-			*g = (pending_take){true, pl.gather_axis, pl.gather->idx,
-					    pl.gather->at};
-		return apply_plan(ps, a, &sub, &pl, out);
-	}
-	advance(ps);
-	if (!tok_word(ps, "T")) {
-		expected(ps, "'T' after '.'");
-		return false;
-	}
-	advance(ps);
-	aj_status s = aj_view_permute(ps->p->ctx, a, NULL, out);
-	if (s != AJ_OK) {
-		fail(ps, s, at, "%s", aj_ctx_errmsg(ps->p->ctx));
-		return false;
-	}
-	return true;
+	aj_expr *e = obj;
+	aj_vstep named = *s;
+	named.fn = "subscript";
+	*e = built(ps, aj_view_expr(ps->p, *e, &named), at);
+	return e->id != AJ_EXPR_NONE.id;
 }
 
-/* An array on its way to a leaf: a name's own array, or a view the parser
- * owns (own) until it adopts or frees it; take, a gather from it. */
-typedef struct held {
-	aj_array *v;
-	bool own;
-	pending_take take;
-} held;
-
-static void release(held *h)
+/* '[' subscript ']' of e: its view, then the take of an index array. */
+static aj_expr parse_subscripted(parser *ps, aj_expr e)
 {
-	if (h->own)
-		aj_array_free(h->v);
-	h->own = false;
-}
-
-/* (subscript | '.' 'T')*: postfixes apply left to right; only the last
- * view is kept. A subscript with an index array ends them (its value is
- * an expression). On failure h owns nothing. */
-static bool parse_postfixes(parser *ps, held *h)
-{
-	while (!h->take.on && (tok_is(ps, "[") || tok_is(ps, "."))) {
-		aj_array *next;
-		pending_take g = {false, 0, AJ_EXPR_NONE, NULL};
-		if (!parse_postfix(ps, h->v, &next, &g))
-			return release(h), false;
-		if (next != h->v) {
-			release(h);
-			*h = (held){.v = next, .own = true};
-		}
-		h->take = g;
-	}
-	return true;
-}
-
-/* The leaf reading h, after the resolver has taken a view h owns, or
- * the gather from it. */
-static aj_expr leaf_of(parser *ps, held *h, const char *start)
-{
-	if (h->own && !adopt(ps, h->v, start))
+	subscript sub;
+	sub_plan pl;
+	int64_t shape[AJ_MAX_NDIM];
+	int nd = aj_expr_shape(ps->p, e, shape);
+	if (!parse_subscript(ps, &sub) || !plan_subscript(ps, nd, shape, &sub, &pl) ||
+	    !apply_plan(ps, &sub, &pl, nd, expr_step, &e))
 		return AJ_EXPR_NONE;
-	aj_expr leaf = built(ps, aj_leaf(ps->p, h->v), start);
-	if (!h->take.on || leaf.id == AJ_EXPR_NONE.id)
-		return leaf;
-	return built(ps, aj_take(ps->p, leaf, h->take.idx, h->take.axis),
-		     h->take.at);
+	if (!pl.gather)
+		return e;
+	return built(ps, aj_take(ps->p, e, pl.gather->idx, pl.gather_axis),
+		     pl.gather->at);
 }
 
 /*
- * array := (name | view) (subscript | '.' 'T')*
- * Here the name, bound to array a, has been read; parse_view_expr() is the
- * other start.
+ * postfixes := ('[' subscript ']' | '.' 'T')*
+ * Views of the value of e, applied left to right (aj_view_expr): of an
+ * array, a view of it; of an expression, the expression over views of its
+ * arrays, so nothing is computed twice or copied.
  */
-static aj_expr parse_array(parser *ps, aj_array *a, const char *start)
+static aj_expr parse_postfixes(parser *ps, aj_expr e)
 {
-	held h = {.v = a};
-	if (!parse_postfixes(ps, &h))
-		return AJ_EXPR_NONE;
-	return leaf_of(ps, &h, start);
+	while (e.id != AJ_EXPR_NONE.id && (tok_is(ps, "[") || tok_is(ps, "."))) {
+		const char *at = ps->lx.tok.start;
+		if (tok_is(ps, "[")) {
+			e = parse_subscripted(ps, e);
+			continue;
+		}
+		advance(ps);
+		if (!tok_word(ps, "T"))
+			return expected(ps, "'T' after '.'");
+		advance(ps);
+		e = built(ps, aj_view_expr(ps->p, e, &(aj_vstep){.kind = AJ_V_PERMUTE,
+							    .fn = ".T"}), at);
+	}
+	return e;
 }
 
 /* The value of a name bound to an expression, checked here so a bad
@@ -1319,72 +1274,63 @@ enum param {
 	P_AXIS,		/* an axis number */
 	P_AXIS_OR_NONE, /* an axis number, or None for AJ_ALL_AXES */
 	P_INT,		/* any int64 literal */
+	P_SHAPE,	/* a reshape's shape: an int or a tuple, -1 allowed */
 };
 
 #define MAX_VIEW_PARAMS 3
 
-typedef aj_status (*view_maker)(aj_ctx *ctx, const aj_array *a,
-				const int64_t *v, aj_array **out);
-
-static aj_status make_flip(aj_ctx *ctx, const aj_array *a, const int64_t *v,
-			   aj_array **out)
-{
-	return aj_view_flip(ctx, a, (int)v[0], out);
-}
-
-static aj_status make_squeeze(aj_ctx *ctx, const aj_array *a, const int64_t *v,
-			      aj_array **out)
-{
-	return aj_view_squeeze(ctx, a, (int)v[0], out);
-}
-
-static aj_status make_moveaxis(aj_ctx *ctx, const aj_array *a, const int64_t *v,
-			       aj_array **out)
-{
-	return aj_view_moveaxis(ctx, a, (int)v[0], (int)v[1], out);
-}
-
-static aj_status make_diagonal(aj_ctx *ctx, const aj_array *a, const int64_t *v,
-			       aj_array **out)
-{
-	return aj_view_diagonal(ctx, a, v[0], (int)v[1], (int)v[2], out);
-}
-
-static aj_status make_ravel(aj_ctx *ctx, const aj_array *a, const int64_t *v,
-			    aj_array **out)
-{
-	(void)v;
-	return aj_view_ravel(ctx, a, out);
-}
+/* The parameters of a view call as parsed: v[k] per parameter, and the
+ * shape of a P_SHAPE one. */
+typedef struct view_args {
+	int64_t v[MAX_VIEW_PARAMS];
+	int nd;
+	int64_t shape[AJ_MAX_NDIM];
+} view_args;
 
 /*
- * viewfn := flip | squeeze | moveaxis | diagonal | ravel
+ * viewfn := flip | squeeze | moveaxis | diagonal | ravel | reshape
  * NumPy's names, parameters and defaults. Parameters after the array go by
  * position or keyword, as in Python; the first nrequired have no default.
- * form is the signature messages quote.
+ * form is the signature messages quote. Each is one step (aj_vstep) of
+ * its first argument, any expression (aj_view_expr).
  */
 /* clang-format off */
 static const struct view_fn {
 	const char *name;
+	aj_vkind kind;
 	int nparam, nrequired;
 	const char *param[MAX_VIEW_PARAMS];
-	enum param kind[MAX_VIEW_PARAMS];
+	enum param pkind[MAX_VIEW_PARAMS];
 	int64_t dflt[MAX_VIEW_PARAMS];
-	view_maker make;
 	const char *form;
 } view_fns[] = {
-    {"flip", 1, 0, {"axis"}, {P_AXIS_OR_NONE}, {AJ_ALL_AXES}, make_flip,
+    {"flip", AJ_V_FLIP, 1, 0, {"axis"}, {P_AXIS_OR_NONE}, {AJ_ALL_AXES},
      "flip(a, axis=None)"},
-    {"squeeze", 1, 0, {"axis"}, {P_AXIS_OR_NONE}, {AJ_ALL_AXES},
-     make_squeeze, "squeeze(a, axis=None)"},
-    {"moveaxis", 2, 2, {"source", "destination"}, {P_AXIS, P_AXIS},
-     {0, 0}, make_moveaxis, "moveaxis(a, source, destination)"},
-    {"diagonal", 3, 0, {"offset", "axis1", "axis2"},
-     {P_INT, P_AXIS, P_AXIS}, {0, 0, 1}, make_diagonal,
+    {"squeeze", AJ_V_SQUEEZE, 1, 0, {"axis"}, {P_AXIS_OR_NONE},
+     {AJ_ALL_AXES}, "squeeze(a, axis=None)"},
+    {"moveaxis", AJ_V_MOVEAXIS, 2, 2, {"source", "destination"},
+     {P_AXIS, P_AXIS}, {0, 0}, "moveaxis(a, source, destination)"},
+    {"diagonal", AJ_V_DIAGONAL, 3, 0, {"offset", "axis1", "axis2"},
+     {P_INT, P_AXIS, P_AXIS}, {0, 0, 1},
      "diagonal(a, offset=0, axis1=0, axis2=1)"},
-    {"ravel", 0, 0, {NULL}, {P_AXIS}, {0}, make_ravel, "ravel(a)"},
+    {"ravel", AJ_V_RAVEL, 0, 0, {NULL}, {P_AXIS}, {0}, "ravel(a)"},
+    {"reshape", AJ_V_RESHAPE, 1, 1, {"shape"}, {P_SHAPE}, {0},
+     "reshape(a, shape)"},
 };
 /* clang-format on */
+
+/* The step view function f makes with arguments x. */
+static aj_vstep view_fn_step(const struct view_fn *f, const view_args *x)
+{
+	aj_vstep s = {.kind = f->kind, .fn = f->name, .ndim = x->nd,
+		      .shape = x->shape};
+	if (f->kind == AJ_V_DIAGONAL)
+		s.i = x->v[0];
+	int first = f->kind == AJ_V_DIAGONAL;
+	s.axis = (int)x->v[first];
+	s.axis2 = (int)x->v[first + 1 < MAX_VIEW_PARAMS ? first + 1 : first];
+	return s;
+}
 
 /* The view function named by token t, or NULL. */
 static const struct view_fn *find_view_fn(const token *t)
@@ -1403,16 +1349,9 @@ static bool at_keyword(const parser *ps)
 	return ps->lx.tok.kind == TK_NAME && s[0] == '=' && s[1] != '=';
 }
 
-/* value := INT | '-' INT | None, as kind allows, into *v. */
-static bool parse_param(parser *ps, enum param kind, int64_t *v)
+/* ('-' | '+')? INT into *v. */
+static bool parse_signed(parser *ps, int64_t *v)
 {
-	int axis;
-	if (kind == P_AXIS_OR_NONE && tok_word(ps, "None")) {
-		advance(ps);
-		return *v = AJ_ALL_AXES, true;
-	}
-	if (kind != P_INT)
-		return parse_int(ps, &axis) && (*v = axis, true);
 	bool neg = tok_is(ps, "-");
 	if (neg || tok_is(ps, "+"))
 		advance(ps);
@@ -1421,6 +1360,47 @@ static bool parse_param(parser *ps, enum param kind, int64_t *v)
 	*v = neg ? -ps->lx.tok.u.ival : ps->lx.tok.u.ival;
 	advance(ps);
 	return true;
+}
+
+/* newshape := int | '(' (int (',' int)* ','?)? ')', into x. */
+static bool parse_newshape(parser *ps, view_args *x)
+{
+	x->nd = 0;
+	if (!tok_is(ps, "("))
+		return x->nd = 1, parse_signed(ps, &x->shape[0]);
+	const char *open = ps->lx.tok.start;
+	advance(ps);
+	while (!tok_is(ps, ")")) {
+		if (x->nd == AJ_MAX_NDIM)
+			return fail(ps, AJ_ERR_SHAPE, ps->lx.tok.start, "more "
+				    "than %d axes", AJ_MAX_NDIM), false;
+		if (!parse_signed(ps, &x->shape[x->nd++]))
+			return false;
+		if (tok_is(ps, ","))
+			advance(ps);
+		else if (!tok_is(ps, ")"))
+			return expected_close(ps, "',' or ')'", open), false;
+	}
+	advance(ps);
+	return true;
+}
+
+/* value := INT | '-' INT | None | newshape, as parameter k of f allows,
+ * into x. */
+static bool parse_param(parser *ps, const struct view_fn *f, int k,
+			view_args *x)
+{
+	int axis;
+	enum param kind = f->pkind[k];
+	if (kind == P_AXIS_OR_NONE && tok_word(ps, "None")) {
+		advance(ps);
+		return x->v[k] = AJ_ALL_AXES, true;
+	}
+	if (kind == P_SHAPE)
+		return parse_newshape(ps, x);
+	if (kind == P_INT)
+		return parse_signed(ps, &x->v[k]);
+	return parse_int(ps, &axis) && (x->v[k] = axis, true);
 }
 
 /* Which parameter of f the keyword t names, or -1. */
@@ -1466,14 +1446,15 @@ static int param_slot(parser *ps, const struct view_fn *f, int *npos,
 /*
  * params := (',' (param '=')? value)*
  * Python's rules: positional values first, in order, then keywords; no
- * parameter twice; every required one given. v starts as f's defaults.
+ * parameter twice; every required one given. x->v starts as f's defaults.
  */
 static bool parse_view_params(parser *ps, const struct view_fn *f,
-			      const char *at, int64_t *v)
+			      const char *at, view_args *x)
 {
 	bool set[MAX_VIEW_PARAMS] = {false}, keywords = false;
 	int npos = 0;
-	memcpy(v, f->dflt, sizeof f->dflt);
+	memcpy(x->v, f->dflt, sizeof f->dflt);
+	x->nd = 0;
 	while (tok_is(ps, ",")) {
 		advance(ps);
 		const char *arg = ps->lx.tok.start;
@@ -1486,7 +1467,7 @@ static bool parse_view_params(parser *ps, const struct view_fn *f,
 				    f->param[k]),
 			       false;
 		set[k] = true;
-		if (!parse_param(ps, f->kind[k], &v[k]))
+		if (!parse_param(ps, f, k, x))
 			return false;
 	}
 	for (int k = 0; k < f->nrequired; k++)
@@ -1498,113 +1479,29 @@ static bool parse_view_params(parser *ps, const struct view_fn *f,
 	return true;
 }
 
-static bool parse_view(parser *ps, held *h);
-
-/* Records that f was given an expression at at, where only an array will
- * do for now; returns false. */
-static bool not_array(parser *ps, const struct view_fn *f, const char *at)
-{
-	fail(ps, AJ_ERR_PARSE, at,
-	     "%s() of an expression is not supported yet: its argument must "
-	     "be an array's name, perhaps subscripted, or another view",
-	     f->name);
-	return false;
-}
-
-/* The array that starts f's argument: a name bound to an array, or a
- * nested view call. On failure h owns nothing. */
-static bool parse_view_operand(parser *ps, const struct view_fn *f, held *h)
-{
-	const token t = ps->lx.tok;
-	aj_expr e = AJ_EXPR_NONE;
-	*h = (held){.v = NULL};
-	if (t.kind == TK_NAME && at_call(ps) && find_view_fn(&t)) {
-		if (!enter(ps))
-			return false;
-		bool ok = parse_view(ps, h);
-		ps->depth--;
-		return ok;
-	}
-	if (t.kind != TK_NAME || at_call(ps) || is_keyword(&t))
-		return not_array(ps, f, t.start);
-	if (!ps->r->lookup(ps->r->env, t.start, t.len, &h->v, &e))
-		return fail(ps, AJ_ERR_NAME, t.start, "unknown name '%.*s'",
-			    (int)t.len, t.start),
-		       false;
-	if (h->v == NULL) {
-		if (name_value(ps, &t, e).id != AJ_EXPR_NONE.id)
-			fail(ps, AJ_ERR_PARSE, t.start,
-			     "%s() of an expression is not supported yet "
-			     "('%.*s' is not an array)",
-			     f->name, (int)t.len, t.start);
-		return false;
-	}
-	advance(ps);
-	return true;
-}
-
-/* f's argument, an array (see parse_array()), up to the ',' or ')' after
- * it. On failure h owns nothing. */
-static bool parse_view_arg(parser *ps, const struct view_fn *f,
-			   const char *open, held *h)
-{
-	const char *start = ps->lx.tok.start;
-	if (!parse_view_operand(ps, f, h) || !parse_postfixes(ps, h))
-		return false;
-	if (h->take.on) {
-		release(h);
-		return not_array(ps, f, start);
-	}
-	if (tok_is(ps, ",") || tok_is(ps, ")"))
-		return true;
-	release(h);
-	const token *t = &ps->lx.tok;
-	if (t->kind == TK_OPER && t->u.oper->level > LV_ASSIGN)
-		return not_array(ps, f, start);
-	return expected_close(ps, "',' or ')'", open), false;
-}
-
 /*
- * view := viewfn '(' array params ')'
- * The current token is the function's name. h gets the view, which the
- * caller owns; on failure h owns nothing.
+ * view := viewfn '(' expr params ')'
+ * The current token is the function's name.
  */
-static bool parse_view(parser *ps, held *h)
+static aj_expr parse_view_call(parser *ps)
 {
 	const struct view_fn *f = find_view_fn(&ps->lx.tok);
 	const char *at = ps->lx.tok.start;
-	int64_t v[MAX_VIEW_PARAMS];
+	view_args x;
 	advance(ps);
 	const char *open = ps->lx.tok.start;
 	advance(ps);
-	if (!parse_view_arg(ps, f, open, h))
-		return false;
-	bool ok = parse_view_params(ps, f, at, v);
-	if (ok && !tok_is(ps, ")"))
-		ok = (expected_close(ps, "',' or ')'", open), false);
-	if (!ok)
-		return release(h), false;
-	advance(ps);
-	aj_array *next = NULL;
-	aj_status s = f->make(ps->p->ctx, h->v, v, &next);
-	release(h);
-	if (s != AJ_OK)
-		return fail(ps, s, at, "%s", aj_ctx_errmsg(ps->p->ctx)), false;
-	*h = (held){.v = next, .own = true};
-	return true;
-}
-
-/* A view call as an operand, with postfixes: flip(a)[0], diagonal(a).T. */
-static aj_expr parse_view_expr(parser *ps)
-{
-	const char *start = ps->lx.tok.start;
-	held h;
-	if (!parse_view(ps, &h) || !parse_postfixes(ps, &h))
+	aj_expr e = parse_nested(ps, parse_expr);
+	if (e.id == AJ_EXPR_NONE.id || !parse_view_params(ps, f, at, &x))
 		return AJ_EXPR_NONE;
-	return leaf_of(ps, &h, start);
+	if (!tok_is(ps, ")"))
+		return expected_close(ps, "',' or ')'", open);
+	advance(ps);
+	aj_vstep s = view_fn_step(f, &x);
+	return built(ps, aj_view_expr(ps->p, e, &s), at);
 }
 
-/* A bound name's value: an array (with its postfixes) or an expression. */
+/* A bound name's value: a leaf of its array, or its expression. */
 static aj_expr parse_name(parser *ps)
 {
 	const token t = ps->lx.tok;
@@ -1614,7 +1511,7 @@ static aj_expr parse_name(parser *ps)
 		return fail(ps, AJ_ERR_NAME, t.start, "unknown name '%.*s'",
 			    (int)t.len, t.start);
 	advance(ps);
-	return a ? parse_array(ps, a, t.start) : name_value(ps, &t, e);
+	return a ? built(ps, aj_leaf(ps->p, a), t.start) : name_value(ps, &t, e);
 }
 
 /* '(' expr ')'; the current token is '('. */
@@ -1652,7 +1549,7 @@ static aj_expr parse_atom(parser *ps)
 			break;
 		}
 		if (at_call(ps))
-			return find_view_fn(&t) ? parse_view_expr(ps)
+			return find_view_fn(&t) ? parse_view_call(ps)
 						: parse_call(ps);
 		return parse_name(ps);
 	default:
@@ -1664,23 +1561,10 @@ static aj_expr parse_atom(parser *ps)
 	return built(ps, e, t.start);
 }
 
-/*
- * primary := atom
- * Arrays (names bound to arrays, views) took their postfixes in
- * parse_postfixes(); one left here follows something that is not an array.
- */
+/* primary := atom postfixes */
 static aj_expr parse_primary(parser *ps)
 {
-	aj_expr e = parse_atom(ps);
-	if (e.id == AJ_EXPR_NONE.id)
-		return e;
-	if (tok_is(ps, "["))
-		return fail(ps, AJ_ERR_PARSE, ps->lx.tok.start,
-			    "subscript of an expression is not supported yet");
-	if (tok_is(ps, "."))
-		return fail(ps, AJ_ERR_PARSE, ps->lx.tok.start,
-			    "'.T' of an expression is not supported yet");
-	return e;
+	return parse_postfixes(ps, parse_atom(ps));
 }
 
 /*
@@ -1828,7 +1712,7 @@ static bool resolve_target(parser *ps, const target *tg, bool augmented,
 	}
 	if (bound && !a && tg->subscripted) {
 		fail(ps, AJ_ERR_PARSE, tg->sub.open,
-		     "subscript of an expression is not supported yet "
+		     "a subscript of an expression cannot be assigned to "
 		     "('%.*s' is not an array)",
 		     (int)t->len, t->start);
 		return false;

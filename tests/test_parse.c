@@ -414,10 +414,12 @@ static const struct error_case {
     {"999999999999999999999", AJ_ERR_PARSE, 1, "int64"},
     {"a $ b", AJ_ERR_PARSE, 3, "unexpected character '$'"},
     {"a = b", AJ_ERR_PARSE, 3, "found '='"},
-    /* names given to aj_parse are expressions, which views cannot take */
-    {"flip(a)", AJ_ERR_PARSE, 6,
-     "flip() of an expression is not supported yet ('a' is not an array)"},
-    {"sqrt(ravel(a + b))", AJ_ERR_PARSE, 12, "ravel() of an expression"},
+    /* names given to aj_parse are expressions, whose views take the
+     * errors of the aj_view_* calls */
+    {"flip(a, 5)", AJ_ERR_ARG, 1, "flip: axis 5 out of range"},
+    {"sqrt(reshape(a + b, (-1, -1)))", AJ_ERR_SHAPE, 6,
+     "reshape: more than one -1"},
+    {"(a + b)[0, 0, 0, 0, 0]", AJ_ERR_BOUNDS, 8, "too many indices"},
     /* builder errors carry the operator's or call's column */
     {"a + d", AJ_ERR_SHAPE, 3, ""},
     {"exp(d) * a", AJ_ERR_SHAPE, 8, ""},
@@ -604,6 +606,21 @@ W(v_trace, A(0, 0) + A(1, 1) + A(2, 2))
 W(v_mix, 2 * A(i / 4, i % 4) + A((11 - i) / 4, (11 - i) % 4))
 W(v_diag_plus1, A(i, i) + 1)
 W(v_a, A(i, j))
+W(v_flip_all_1, A(2 - i, 3 - j) + 1)
+W(v_rows_step, 2 * A(i + 1, 2 * j))
+W(v_t_1, A(j, i) + 1)
+W(v_ravel_t, A(i % 3, i / 3))
+W(v_reshape_t, A((i * 6 + j) % 3, (i * 6 + j) / 3))
+W(v_ravel_2, 2 * A(i / 4, i % 4))
+W(v_b_46_1, B((6 + i) / 12, (6 + i) % 12 / 4, (6 + i) % 4))
+W(v_rowmax, A(i, 3))
+W(v_minus_rowmax, A(i, j) - A(i, 3))
+W(v_colsum_rev, 30.0 + 3 * (double)(3 - j))
+W(v_row1_2, 2 * A(1, i))
+W(v_s_i_2, (double)i + 2)
+W(v_a01_1, A(0, 1) + 1)
+W(v_total, 138.0)
+W(v_diag_2, 2 * A(i, i))
 #undef W
 /* clang-format on */
 
@@ -644,6 +661,30 @@ static const struct view_case {
     {"ravel(a) * 2 + flip(ravel(a))", 1, {12}, v_mix},
     {"t = diagonal(a)\nt + 1", 1, {3}, v_diag_plus1},
     {"moveaxis(moveaxis(a, 0, 1), 0, 1)", 2, {3, 4}, v_a},
+    /* views of expressions (aj_view_expr) */
+    {"flip(a + 1)", 2, {3, 4}, v_flip_all_1},
+    {"flip(flip(-a) * -1)", 2, {3, 4}, v_a},
+    {"(a * 2)[1:, ::2]", 2, {2, 2}, v_rows_step},
+    {"(a + 1).T", 2, {4, 3}, v_t_1},
+    {"(a + v)[::-1, ::-1] + 1", 2, {3, 4}, v_flip_all_1},
+    {"ravel(a.T)", 1, {12}, v_ravel_t},
+    {"x = 1; ravel(a.T)", 1, {12}, v_ravel_t},
+    {"reshape(a.T, (2, -1))", 2, {2, 6}, v_reshape_t},
+    {"reshape(a * 2, 12)", 1, {12}, v_ravel_2},
+    {"reshape(b + v, (-1, 6))[1]", 1, {6}, v_b_46_1},
+    {"reshape(a, (3, 4))", 2, {3, 4}, v_a},
+    {"max(a, axis=1)[:, None]", 2, {3, 1}, v_rowmax},
+    {"a - max(a, axis=1)[:, None]", 2, {3, 4}, v_minus_rowmax},
+    {"m = max(a, axis=1); a - m[:, None]", 2, {3, 4}, v_minus_rowmax},
+    {"sum(a, axis=0)[None, ::-1]", 2, {1, 4}, v_colsum_rev},
+    {"t = a * 2\nt[1]", 1, {4}, v_row1_2},
+    {"squeeze(s + 1)", 1, {3}, v_s_i_2},
+    {"(a + 1)[0, 1]", 0, {0}, v_a01_1},
+    {"sum(a)[None]", 1, {1}, v_total},
+    {"reshape(sum(a), (1, 1))", 2, {1, 1}, v_total},
+    {"diagonal(a + a)", 1, {3}, v_diag_2},
+    {"moveaxis(b * 1, 0, -1)", 3, {3, 4, 2}, v_move_0_last},
+    {"squeeze((a + 1)[None, :, 1:2] - 1)", 1, {3}, v_col1},
 };
 
 /* Checks one case's shape and every element of its value. */
@@ -692,20 +733,6 @@ static const struct view_error {
 	int line, column;
 	const char *frag;
 } view_errors[] = {
-    {"flip(a + 1)", AJ_ERR_PARSE, 1, 6,
-     "flip() of an expression is not supported yet"},
-    {"flip(-a)", AJ_ERR_PARSE, 1, 6, "flip() of an expression"},
-    {"flip(a ** 2)", AJ_ERR_PARSE, 1, 6, "flip() of an expression"},
-    {"ravel(exp(a))", AJ_ERR_PARSE, 1, 7, "ravel() of an expression"},
-    {"flip((a))", AJ_ERR_PARSE, 1, 6, "flip() of an expression"},
-    {"squeeze(2)", AJ_ERR_PARSE, 1, 9, "squeeze() of an expression"},
-    {"flip(True)", AJ_ERR_PARSE, 1, 6, "flip() of an expression"},
-    {"flip(flip(a + 1))", AJ_ERR_PARSE, 1, 11, "flip() of an expression"},
-    {"t = a + 1\nflip(t)", AJ_ERR_PARSE, 2, 6,
-     "flip() of an expression is not supported yet ('t' is not an array)"},
-    {"t = flip(a); ravel(t)", AJ_ERR_PARSE, 1, 20,
-     "ravel() of an expression is not supported yet ('t' is not an "
-     "array)"},
     {"flip(zz)", AJ_ERR_NAME, 1, 6, "unknown name 'zz'"},
     {"flip(a, 2)", AJ_ERR_ARG, 1, 1, "axis 2 out of range"},
     {"c = 1\n  squeeze(a, 0)", AJ_ERR_SHAPE, 2, 3,
@@ -727,7 +754,16 @@ static const struct view_error {
     {"diagonal(a, axis1=1, axis2=-1)", AJ_ERR_ARG, 1, 1,
      "axis1 and axis2 are the same"},
     {"diagonal(v)", AJ_ERR_SHAPE, 1, 1, "at least 2 dimensions"},
-    {"x = 1; ravel(a.T)", AJ_ERR_LAYOUT, 1, 8, "without a copy"},
+    {"flip(a + 1, 2)", AJ_ERR_ARG, 1, 1, "flip: axis 2 out of range"},
+    {"c = 1\nreshape(a + 1, 7)", AJ_ERR_SHAPE, 2, 1,
+     "reshape: cannot reshape array of size 12 into shape (7,)"},
+    {"reshape(a, (-1, -1))", AJ_ERR_SHAPE, 1, 1, "more than one -1"},
+    {"reshape(a)", AJ_ERR_PARSE, 1, 1, "reshape() is missing 'shape'"},
+    {"reshape(a, (2, 6)", AJ_ERR_PARSE, 1, 18, "to close '(' at line 1, column 8"},
+    {"reshape(a, (2 6))", AJ_ERR_PARSE, 1, 15, "to close '(' at line 1, column 12"},
+    {"(a + 1)[0, 1, 2]", AJ_ERR_BOUNDS, 1, 8, "too many indices"},
+    {"(a + 1).x", AJ_ERR_PARSE, 1, 9, "expected 'T' after '.'"},
+    {"sum(a)[0]", AJ_ERR_BOUNDS, 1, 7, "too many indices"},
     {"flip(a b)", AJ_ERR_PARSE, 1, 8,
      "expected ',' or ')' to close '(' at line 1, column 5, found 'b'"},
     {"flip(a", AJ_ERR_PARSE, 1, 7, "found end of program"},
@@ -788,17 +824,17 @@ static char *nested_flips(int n)
 	return s;
 }
 
-/* Nested views count towards the nesting limit: 257 calls are fine, the
- * 258th (at column 1 + 5 * 257) is one level too deep. */
+/* Nested views count towards the nesting limit: 256 calls are fine, the
+ * 257th's argument (at column 1 + 5 * 257) is one level too deep. */
 static void test_view_nesting(void **state)
 {
 	vfixture *fx = *state;
-	char *text = nested_flips(257);
-	aj_array *y = exec_value(fx, text);
-	assert_int_equal(((double *)aj_array_data(y))[0], A(2, 3));
+	char *text = nested_flips(256);
+	aj_array *y = exec_value(fx, text); /* flipped an even number of times */
+	assert_int_equal(((double *)aj_array_data(y))[0], A(0, 0));
 	aj_array_free(y);
 	free(text);
-	text = nested_flips(258);
+	text = nested_flips(257);
 	aj_expr last;
 	assert_int_equal(aj_exec(fx->ns, text, &last), AJ_ERR_PARSE);
 	if (!strstr(aj_prog_errmsg(fx->p), "line 1, column 1286: expression "

@@ -744,14 +744,11 @@ static const struct error_case {
     {"c = a; z += 1", AJ_ERR_NAME, 1, 8, "unknown name 'z'"},
     {"z[0] = 1", AJ_ERR_NAME, 1, 1, "unknown name 'z'"},
     {"c = foo(a)", AJ_ERR_NAME, 1, 5, "unknown function 'foo'"},
-    {"c = (a+b)[1:]", AJ_ERR_PARSE, 1, 10,
-     "subscript of an expression is not supported yet"},
     {"t = a + 1; t[0] = 1", AJ_ERR_PARSE, 1, 13,
-     "subscript of an expression is not supported yet"},
-    {"t = a + 1; c = t[0]", AJ_ERR_PARSE, 1, 17,
-     "subscript of an expression is not supported yet"},
-    {"c = exp(a)[0]", AJ_ERR_PARSE, 1, 11, "subscript of an expression"},
-    {"t = a\nt.T", AJ_ERR_PARSE, 2, 2, "'.T' of an expression"},
+     "a subscript of an expression cannot be assigned to ('t' is not an "
+     "array)"},
+    {"t = a + 1; c = t[0, 0, 0]", AJ_ERR_BOUNDS, 1, 17, "too many indices"},
+    {"c = exp(a).U", AJ_ERR_PARSE, 1, 12, "expected 'T' after '.'"},
     {"c = a[0, 1, 2]", AJ_ERR_BOUNDS, 1, 6,
      "too many indices for array: array is 2-dimensional, but 3 were "
      "indexed"},
