@@ -46,7 +46,7 @@ typedef enum aj_status {
 	AJ_ERR_OVERFLOW, /* size or byte extent overflows int64 */
 	AJ_ERR_BOUNDS,   /* view or index outside its buffer */
 	AJ_ERR_LAYOUT,   /* reshape not expressible as a view of these strides */
-	AJ_ERR_OVERLAP,  /* output overlaps an input or itself unsupportedly */
+	AJ_ERR_OVERLAP,  /* an output whose elements overlap each other */
 	AJ_ERR_READONLY, /* assignment to a read-only (broadcast) view */
 	AJ_ERR_PARSE,    /* bad expression text (the message names the column)
 			    or a malformed .npy file */
@@ -500,8 +500,9 @@ aj_expr aj_cast(aj_prog *p, aj_expr x, aj_dtype t);
  * A position outside [-n, n) for an axis of length n fails: a scalar idx
  * here with AJ_ERR_BOUNDS, an array idx when its assignment runs, with
  * AJ_ERR_ARG (see aj_sync), before anything of it is written. An output
- * may not overlap an array it gathers from, even as the identical view:
- * aj_sync refuses with AJ_ERR_OVERLAP (aj_exec copies a first, as NumPy).
+ * may overlap an array it gathers from, even as the identical view
+ * (a[:] = a[r]): the result is NumPy's, read from a copy of the bytes a
+ * spans made before the writes (counted in aj_stats.temp_bytes).
  */
 aj_expr aj_take(aj_prog *p, aj_expr a, aj_expr idx, int axis);
 
@@ -616,8 +617,10 @@ aj_status aj_exec(aj_names *ns, const char *text, aj_expr *last);
 /*
  * out[...] = e. e must broadcast to out's shape; its dtype must cast to
  * out's dtype under NumPy's same_kind rule (use aj_cast otherwise). out may
- * be an input (in place), but not an array e gathers from (aj_take). The
- * work is pending until aj_sync().
+ * overlap e's inputs in any way (in place, shifted, transposed, gathered
+ * from): the result is NumPy's, as if e were computed first; only an out
+ * whose own elements overlap is AJ_ERR_OVERLAP. The work is pending until
+ * aj_sync().
  */
 aj_status aj_assign(aj_prog *p, aj_array *out, aj_expr e);
 /* Runs all pending assignments, in the order they were made (each sees

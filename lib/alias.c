@@ -28,10 +28,13 @@
  *
  * An input that needs the forward order and one that needs the reverse
  * cannot both have it: the second is copied. An output whose elements
- * overlap each other is an error, as in NumPy, and so (for now) is one
- * that overlaps an array a take reads: element i reads elements other
- * than i, some perhaps written already, even through the identical view.
- * (aj_exec copies such a value first, program.c.)
+ * overlap each other is an error, as in NumPy.
+ *
+ *  5. An input a take reads through (a gather) whose array an output
+ *     overlaps: element i reads elements other than i, some perhaps
+ *     written already, even through the identical view (a[:] = a[r]). The
+ *     bytes the array spans are copied first and the take reads the copy:
+ *     the same strides from a rebased pointer, so the kernel is the same.
  */
 #include "fuse.h"
 #include "overlap.h"
@@ -251,6 +254,31 @@ static aj_status copy_inputs(aj_prog *p, aj_kcall *c, const aj_array *const *opn
 	return s;
 }
 
+/* Case 5: operand o of c, through which a take reads src, reads a copy
+ * of src's bytes made by a call appended to calls. */
+static aj_status copy_gathered(aj_prog *p, aj_kcall *c, int o, const aj_array *src,
+			       aj_kcall *calls, int *ncall)
+{
+	char *first, *last;
+	aj_array *bytes = aj_arena_alloc(&p->arena, sizeof *bytes);
+	if (!bytes || !aj_array_extent(src, &first, &last))
+		return bytes ? AJ_OK : aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+	int64_t n = last - first + 1;
+	*bytes = (aj_array){.ctx = p->ctx, .data = first, .lo = first,
+			    .hi = last + 1, .dtype = AJ_UINT8, .ndim = 1,
+			    .shape = {n}, .strides = {1}};
+	aj_array *tmp = aj_scratch(p, AJ_UINT8, 1, &n);
+	if (!tmp)
+		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+	aj_status s = aj_copy_call(p, &calls[*ncall], tmp, bytes);
+	if (s != AJ_OK)
+		return s;
+	calls[(*ncall)++].note = "copy of an array an output overlaps, for "
+				 "the take that reads it";
+	c->ptr[o] = tmp->data + (c->ptr[o] - first);
+	return AJ_OK;
+}
+
 aj_status aj_resolve_overlap(aj_prog *p, aj_kcall *c, const aj_array *const *opnd,
 			     const aj_array *const *gathered, aj_kcall *calls,
 			     int *ncall)
@@ -258,19 +286,24 @@ aj_status aj_resolve_overlap(aj_prog *p, aj_kcall *c, const aj_array *const *opn
 	int nop = c->k.nop, nout = c->k.nout;
 	need order = FREE;
 	bool meet = false;
+	bool *done = aj_arena_alloc(&p->arena, (size_t)nop);
+	if (!done)
+		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+	memset(done, 0, (size_t)nop);
 	for (int k = 0; k < nout; k++) {
 		if (aj_self_overlap(opnd[k], MAX_WORK) != AJ_OVERLAP_NO)
 			return aj_prog_error(p, AJ_ERR_OVERLAP, "output elements "
 					     "overlap each other in memory");
-		for (int o = nout; o < nop; o++)
-			if (gathered[o] && aj_overlaps(opnd[k], gathered[o]))
-				return aj_prog_error(p, AJ_ERR_OVERLAP,
-						     "output overlaps an array "
-						     "it gathers from (take or "
-						     "a[idx]): not supported; "
-						     "gather from a copy");
+		for (int o = nout; o < nop; o++) {
+			if (done[o] || !gathered[o] || !aj_overlaps(opnd[k], gathered[o]))
+				continue;
+			aj_status s = copy_gathered(p, c, o, gathered[o], calls, ncall);
+			if (s != AJ_OK)
+				return s;
+			done[o] = true;
+		}
 		for (int o = nout; o < nop && !meet; o++)
-			meet = aj_may_overlap(opnd[k], opnd[o]);
+			meet = !done[o] && aj_may_overlap(opnd[k], opnd[o]);
 	}
 	if (!meet) { /* the common case: nothing to decide */
 		calls[(*ncall)++] = *c;
@@ -284,7 +317,7 @@ aj_status aj_resolve_overlap(aj_prog *p, aj_kcall *c, const aj_array *const *opn
 	for (int o = nout; o < nop; o++) {
 		nd_of[o] = FREE;
 		outs_of[o] = 0;
-		for (int k = 0; k < nout; k++) {
+		for (int k = 0; k < nout && !done[o]; k++) {
 			if (!aj_may_overlap(opnd[k], opnd[o]) ||
 			    aj_same_elements(opnd[k], opnd[o]) ||
 			    !aj_overlaps(opnd[k], opnd[o]))

@@ -201,12 +201,12 @@ static void free_owned_from(aj_names *ns, size_t from)
 
 /* ---- protecting lazy values from a write ---- */
 
-enum { READS = 1, GATHERS = 2, REACHED = 4 };
+enum { READS = 1, REACHED = 2 };
 
 /*
  * A walk over the nodes reachable from the values a write may affect,
  * flagging each READS if its value reads the target's memory (shares a
- * byte with it, exactly), and GATHERS if it does so through a gather.
+ * byte with it, exactly), directly or through a gather.
  * Only reachable nodes are touched
  * (others may hold arrays already freed), and the scratch is kept between
  * writes, so a walk costs what it reaches, not the program's size.
@@ -288,12 +288,10 @@ static bool walk_fill(aj_names *ns, const aj_array *target, aj_expr value)
 	for (uint32_t j = 0; j < w->nseen; j++) {
 		const aj_node *n = &p->node[w->seen[j]];
 		uint8_t *f = &w->flag[w->seen[j]];
-		if (n->op == AJ_OP_ARRAY)
-			*f |= leaf_flags(n->u.array, target);
-		if (n->op == AJ_OP_TAKE) /* a gather reads other elements */
-			*f |= leaf_flags(n->u.take->src, target) ? READS | GATHERS : 0;
+		if (aj_node_array(n))
+			*f |= leaf_flags(aj_node_array(n), target);
 		for (int k = 0; k < aj_ops[n->op].nin; k++)
-			*f |= w->flag[n->arg[k]] & (READS | GATHERS);
+			*f |= w->flag[n->arg[k]] & READS;
 	}
 	return true;
 }
@@ -358,8 +356,8 @@ static bool materialize(aj_names *ns, aj_expr *e, swap *sw, int *nsw)
 
 /* Before target is written: materializes every lazy value that reads its
  * memory. *value itself needs no copy (the fusion pass reads overlapping
- * inputs as NumPy does, alias.c), unless it is one of those values or
- * reads the target through a gather, which the fusion pass refuses. */
+ * inputs as NumPy does, alias.c, gathers included), unless it is one of
+ * those values. */
 static bool protect(aj_names *ns, const aj_array *target, aj_expr *value)
 {
 	char *lo, *hi;
@@ -371,8 +369,6 @@ static bool protect(aj_names *ns, const aj_array *target, aj_expr *value)
 	if (!sw)
 		return nomem(ns->p), false;
 	bool ok = walk_fill(ns, target, *value);
-	if (ok && (flags(ns, nnode, *value) & GATHERS))
-		ok = materialize(ns, value, sw, &nsw);
 	for (int i = 0; ok && i < ns->nbind; i++) {
 		binding *b = &ns->bind[i];
 		if (b->kind == B_EXPR && (flags(ns, nnode, b->u.expr) & READS))
