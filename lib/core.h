@@ -374,6 +374,9 @@ aj_status aj_broadcast_shapes(int na, const int64_t *a, int nb,
 /* Step applied to expression e: pushed down to its arrays where views
  * can express it, else a VIEW node (exprview.c). */
 aj_expr aj_view_expr(aj_prog *p, aj_expr e, const aj_vstep *step);
+/* Whether VIEW node v shows all of its operand, a non-reduction, in C
+ * order: a reshape of it (its map C order from position 0). */
+bool aj_view_is_reshape(const aj_prog *p, const aj_node *v);
 
 /* Appends node n (built and checked by the caller) to p (dag.c). */
 aj_expr aj_prog_push(aj_prog *p, const aj_node *n);

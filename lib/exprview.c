@@ -122,6 +122,33 @@ static const aj_array *leaf_view(pusher *u, const aj_node *n, bool *leaf)
 	return NULL;
 }
 
+bool aj_view_is_reshape(const aj_prog *p, const aj_node *v)
+{
+	const aj_node *x = &p->node[v->arg[0]];
+	const aj_array *m = v->u.view;
+	int64_t n = 1, size = 1;
+	for (int k = 0; k < x->ndim; k++)
+		size *= x->shape[k];
+	for (int k = 0; k < m->ndim; k++)
+		n *= m->shape[k];
+	return aj_ops[x->op].kind != AJ_KIND_REDUCE && n == size && n > 0 &&
+	       (uintptr_t)m->data == AJ_INDEX_BIAS && aj_array_is_c_contiguous(m);
+}
+
+/* A VIEW node that the step has made a plain reshape of its operand x
+ * (the map C order from 0): x reshaped, pushed into x, where it may need
+ * no copy (reshape(ravel(a.T), (4, 6)) is a.T again, and fusion refines a
+ * nest into a shape that splits x's axes, rule 7). Its index + 1, or 0
+ * with the error recorded. */
+static uint32_t unviewed(pusher *u, uint32_t x, const aj_array *map)
+{
+	aj_vstep s = {.kind = AJ_V_RESHAPE, .fn = u->step->fn, .ndim = map->ndim,
+		      .shape = map->shape};
+	aj_prog *p = u->p;
+	aj_expr e = aj_view_expr(p, (aj_expr){p->id_base + x + 1}, &s);
+	return e.id == AJ_EXPR_NONE.id ? 0 : e.id - p->id_base;
+}
+
 /* The rewritten node i: n with the view's shape, its operands renamed by
  * to[] (new index + 1, 0 for a kept 0-d operand) and its leaf seen
  * through v. Returns its index + 1, or 0 with the error recorded. */
@@ -250,9 +277,19 @@ aj_expr aj_view_expr(aj_prog *p, aj_expr e, const aj_vstep *step)
 	}
 	if (u.copy)
 		return copied(p, root, step, u.vnd, u.vshape);
-	for (uint32_t i = 0; i <= root; i++)
-		if (in[i] && !(to[i] = push_node(&u, i, v[i], to)))
+	for (uint32_t i = 0; i <= root; i++) {
+		if (!in[i])
+			continue;
+		const aj_node *n = &p->node[i];
+		if (n->op == AJ_OP_VIEW &&
+		    aj_view_is_reshape(p, &(aj_node){.op = AJ_OP_VIEW, .arg = {n->arg[0]},
+						     .u.view = v[i]}))
+			to[i] = unviewed(&u, n->arg[0], v[i]);
+		else
+			to[i] = push_node(&u, i, v[i], to);
+		if (!to[i])
 			return AJ_EXPR_NONE;
+	}
 	return (aj_expr){p->id_base + to[root]};
 }
 

@@ -1099,6 +1099,108 @@ static const char *check_message(const aj_prog *p, uint32_t c, uint32_t top)
 	return "check failed";
 }
 
+/* ---- rule 7: a reshape's copy fused into its consumer ---- */
+
+/*
+ * Rule 7: a reshape no view can express (reshape(a.T, -1), a VIEW node,
+ * exprview.c) would be computed into a scratch first. When the loop nest
+ * can instead run over a common refinement R of the output's shape and
+ * the reshaped expressions' (shapes whose C-order suffix products form
+ * one chain of divisors: (4, 6) and (24,) refine to (4, 6); (4, 6) and
+ * (3, 8) have none), every axis of R is a piece of one axis of each, and
+ * splitting an axis is always a view: the outputs are split into R, the
+ * members' expressions pushed into R, and the reshapes vanish; the copy
+ * is fused into its consumer, no scratch.
+ */
+
+/* Adds the suffix products of (nd, shape) to the sorted set prod[0 .. *n). */
+static void add_products(int nd, const int64_t *shape, int64_t *prod, int *n)
+{
+	int64_t q = 1;
+	for (int k = nd; k-- > 0;) {
+		q *= shape[k];
+		int i = 0;
+		while (i < *n && prod[i] < q)
+			i++;
+		if (i < *n && prod[i] == q)
+			continue;
+		memmove(prod + i + 1, prod + i, (size_t)(*n - i) * sizeof *prod);
+		prod[i] = q;
+		(*n)++;
+	}
+}
+
+/* The reshape VIEW nodes the roots' nest reads (outside reductions and
+ * other views) add their operands' shapes to prod; false if one cannot
+ * take part (not a plain reshape, or not of the nest's shape), or there
+ * is none. */
+static bool reshapes_in_nest(aj_prog *p, const uint32_t *root, int n, uint32_t top,
+			     const aj_array *o, int64_t *prod, int *nprod)
+{
+	uint8_t *in = aj_arena_alloc(&p->arena, top + 1);
+	if (!in)
+		return false;
+	memset(in, 0, top + 1);
+	for (int k = 0; k < n; k++)
+		in[root[k]] = 1;
+	bool any = false;
+	for (uint32_t i = top + 1; i-- > 0;) {
+		const aj_node *nd = &p->node[i];
+		if (!in[i] || aj_ops[nd->op].kind == AJ_KIND_REDUCE)
+			continue;
+		if (nd->op == AJ_OP_VIEW) {
+			const aj_node *x = &p->node[nd->arg[0]];
+			if (aj_ops[x->op].kind == AJ_KIND_REDUCE)
+				continue; /* read through the view, no copy */
+			if (!aj_view_is_reshape(p, nd) || nd->ndim != o->ndim ||
+			    memcmp(nd->shape, o->shape, (size_t)o->ndim * 8) ||
+			    2 * AJ_MAX_NDIM - *nprod < x->ndim)
+				return false;
+			add_products(x->ndim, x->shape, prod, nprod);
+			any = true;
+			continue;
+		}
+		for (int k = 0; k < aj_ops[nd->op].nin; k++)
+			in[nd->arg[k]] = 1;
+	}
+	return any;
+}
+
+/* Rule 7 for the group's roots and outputs, rewritten in place when R
+ * exists (else left as they are, to copy). */
+static aj_status refine(aj_prog *p, uint32_t *root, aj_array **out, int n,
+			uint32_t *top)
+{
+	int64_t prod[2 * AJ_MAX_NDIM], shape[AJ_MAX_NDIM];
+	int nprod = 0, nd = 0;
+	add_products(out[0]->ndim, out[0]->shape, prod, &nprod);
+	if (elements(out[0]->ndim, out[0]->shape) == 0 ||
+	    !reshapes_in_nest(p, root, n, *top, out[0], prod, &nprod))
+		return AJ_OK;
+	for (int i = 1; i < nprod; i++)
+		if (prod[i] % prod[i - 1])
+			return AJ_OK; /* no common refinement */
+	if (nprod > AJ_MAX_NDIM)
+		return AJ_OK;
+	for (int i = nprod; i-- > 0;)
+		shape[nd++] = i ? prod[i] / prod[i - 1] : prod[0];
+	aj_vstep split = {.kind = AJ_V_RESHAPE, .ndim = nd, .shape = shape};
+	for (int k = 0; k < n; k++) {
+		aj_array *v = aj_arena_alloc(&p->arena, sizeof *v);
+		if (!v)
+			return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+		if (aj_vstep_into(p->ctx, out[k], &split, v) != AJ_OK)
+			return AJ_OK; /* cannot happen: splits are views */
+		aj_expr e = aj_view_expr(p, (aj_expr){p->id_base + root[k] + 1}, &split);
+		if (e.id == AJ_EXPR_NONE.id)
+			return p->err;
+		out[k] = v;
+		root[k] = e.id - p->id_base - 1;
+		*top = root[k] > *top ? root[k] : *top;
+	}
+	return AJ_OK;
+}
+
 /* Lowers the group as[0 .. n) into g's calls: the reductions its members
  * need (each once), then one kernel with an output per member. */
 static aj_status lower_group(aj_prog *p, const aj_assignment *as, int n, aj_group *g)
@@ -1118,13 +1220,16 @@ static aj_status lower_group(aj_prog *p, const aj_assignment *as, int n, aj_grou
 		nout++;
 	}
 	n = nout;
+	aj_status s = refine(p, root, out, n, &top);
+	if (s != AJ_OK)
+		return s;
 	uint8_t *need = aj_arena_alloc(&p->arena, top + 1);
 	aj_array **result = aj_arena_alloc(&p->arena, (top + 1) * sizeof *result);
 	if (!need || !result)
 		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
 	memset(result, 0, (top + 1) * sizeof *result);
 	find_reductions(p, root, n, top, need);
-	aj_status s = reserve(p, g, 4);
+	s = reserve(p, g, 4);
 	for (uint32_t i = 0; s == AJ_OK && i <= top; i++) {
 		if (need[i] && p->node[i].op == AJ_OP_VIEW)
 			s = lower_view(p, i, result, g);
