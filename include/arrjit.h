@@ -502,6 +502,48 @@ aj_expr aj_cast(aj_prog *p, aj_expr x, aj_dtype t);
  */
 aj_expr aj_take(aj_prog *p, aj_expr a, aj_expr idx, int axis);
 
+/*
+ * Selection by a boolean mask, NumPy's a[mask] and np.compress; in aj_exec
+ * text a[m] with m of dtype bool (also a[:, m], a[0, m] for a 1-d m) and
+ * compress(cond, a, axis=None). The result's shape depends on the data, so
+ * these are eager, like aj_sync: they first run every pending assignment
+ * of p (the selection sees their writes; unlike aj_sync, expression
+ * handles stay valid), then count, allocate *out (a new owned C-order
+ * array of a's dtype: free it with aj_array_free) and write it. On any
+ * error nothing is allocated, *out is untouched and aj_prog_errmsg has the
+ * message (the pending work, once run, stays done). a, mask and cond may
+ * be any expressions: the mask's producer is fused into the count, the
+ * mask's and a's into the write, and neither is ever held in memory.
+ *
+ * Two passes over a's elements in C order, the mask broadcast over the
+ * axes it does not cover, cut into chunks of the outermost loop fixed by
+ * the shapes alone (never by the thread count): the first counts the kept
+ * elements per chunk; their prefix sums place each chunk's in the result;
+ * the second stores them there in order (vector lanes compressed with
+ * llvm.masked.compressstore). So the result is the same bytes on any
+ * number of threads. Scratch lives in p's arena until the next aj_sync.
+ *
+ * aj_mask_select: mask is bool (else AJ_ERR_DTYPE), its shape that of a's
+ * leading mask.ndim axes exactly (else AJ_ERR_SHAPE, NumPy's IndexError;
+ * the message names both shapes). The result has shape (count,) +
+ * a.shape[mask.ndim:], the kept elements in C order of their positions. A
+ * 0-d mask is NumPy's a[True] (shape (1,) + a.shape) or a[False] ((0,) +
+ * a.shape).
+ *
+ * aj_compress: cond is 1-d (else AJ_ERR_SHAPE), of any dtype (nonzero is
+ * true, as NumPy casts it to bool); axis in [-ndim, ndim) (else
+ * AJ_ERR_ARG), or AJ_ALL_AXES for axis=None: a flattened in C order (when
+ * no view flattens a, e.g. an expression, cond is first written into a
+ * bool array of a's size: the one case where the mask is materialised;
+ * counted as temporary bytes). The result is a with that axis cut to the
+ * positions where cond holds. As NumPy, cond may be shorter than the axis
+ * (the rest counts as false) or longer, as long as it is true nowhere past
+ * the axis's end (else AJ_ERR_BOUNDS, NumPy's "index out of bounds").
+ */
+aj_status aj_mask_select(aj_prog *p, aj_expr a, aj_expr mask, aj_array **out);
+aj_status aj_compress(aj_prog *p, aj_expr cond, aj_expr a, int axis,
+		      aj_array **out);
+
 static inline aj_expr aj_add(aj_prog *p, aj_expr x, aj_expr y)
 {
 	return aj_binary(p, AJ_OP_ADD, x, y);

@@ -289,6 +289,9 @@ struct aj_prog {
 	uint64_t scratch_bytes; /* allocated by fusion for intermediates so
 				   far (fuse.c), for aj_group.temp_bytes */
 	aj_memo *memo;      /* recent kernels, looked up without locking */
+	uint32_t nrun;      /* times a selection ran the pending work
+			       without a sync (select.c): what came before
+			       is done and cannot be undone (program.c) */
 	aj_status err;      /* first builder error since the last report */
 	char errmsg[AJ_ERRMSG_MAX];
 };
@@ -316,6 +319,11 @@ aj_expr aj_random_at(aj_prog *p, aj_dist dist, aj_dtype t, int ndim,
 /* Broadcasts shapes a and b (NumPy rules) into out; ndim via *nd. */
 aj_status aj_broadcast_shapes(int na, const int64_t *a, int nb,
 			      const int64_t *b, int *nd, int64_t *out);
+
+/* e with t more trailing length-1 axes, so that it broadcasts into a
+ * space where its axes are followed by t others (take.c; a copy of e's
+ * subgraph); AJ_EXPR_NONE with the error recorded. */
+aj_expr aj_expand_trailing(aj_prog *p, aj_expr e, int t);
 
 /* Appends node n (built and checked by the caller) to p (dag.c). */
 aj_expr aj_prog_push(aj_prog *p, const aj_node *n);
