@@ -595,10 +595,16 @@ aj_status aj_parse(aj_prog *p, const char *text, int nname,
  * the view a[1:]; integer items must sit next to it (a[0, i]) unless it
  * takes along the first axis. It ends the postfixes (no a[i][0]) and is
  * no assignment target. take(a, i, axis=None) is aj_take too, the
- * default axis None. Errors give AJ_ERR_PARSE or
+ * default axis None. An index of dtype bool is a mask (aj_mask_select):
+ * a[a > 0], a[:, m] for a 1-d m (its length that of the axis); one of
+ * other ndim must be the whole subscript. It and compress(cond, a,
+ * axis=None) (aj_compress) run when their statement is parsed, pending
+ * work first, and the namespace owns the new array, read as a leaf:
+ * x = a[a > 0] * 2. Errors give AJ_ERR_PARSE or
  * AJ_ERR_NAME with "line L, column C:" in the message; on error, nothing
  * of the statements already run is pending (the program's pending work
- * is as before the call).
+ * is as before the call), except that a selection's run of the pending
+ * work cannot be undone: the statements before it then stay done.
  *
  * Assignments run in statement order at aj_sync(), so a statement sees the
  * writes of earlier ones. Names bound to expressions go stale at

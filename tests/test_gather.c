@@ -814,7 +814,7 @@ static const struct text_error {
     {"a[i] += 1", AJ_ERR_PARSE, "assignment through an index array"},
     {"a[i, j]", AJ_ERR_PARSE, "line 1, column 6: only one index array per subscript"},
     {"w[:, j % 2, :, 0]", AJ_ERR_PARSE, "integer indices apart"},
-    {"a[b]", AJ_ERR_DTYPE, "a boolean mask (not supported)"},
+    {"a[b]", AJ_ERR_SHAPE, "boolean index did not match indexed array along dimension 0"},
     {"a[i + 0.5]", AJ_ERR_DTYPE, "not an array of float64"},
     {"a[i][0]", AJ_ERR_PARSE, "line 1, column 5: subscript of an expression"},
     {"a[i].T", AJ_ERR_PARSE, "'.T' of an expression"},
