@@ -518,10 +518,13 @@ aj_expr aj_take(aj_prog *p, aj_expr a, aj_expr idx, int axis);
  * program; the result is AJ_EXPR_NONE), with one difference: a reshape or
  * ravel that no strides can express on some array e reads (a broadcast or
  * transposed operand) is not an error but a copy, made as late as
- * possible: e is computed into a scratch buffer by a kernel of its own
+ * possible and fused: when the output's shape and e's split into common
+ * axes (reshape(a.T, -1) into shape (24,) from (4, 6)), the assignment's
+ * loops run over those and no copy is made at all; otherwise (to (3, 8)
+ * from (4, 6)) e is computed into a scratch buffer by a kernel of its own
  * when the assignment runs, and read through the reshape. In aj_exec
  * text all of these apply to expressions too: (a + b)[::2, None], x.T,
- * flip(a*b, 0), reshape(a.T, (2, -1)), ravel(x), diagonal(a @ ...).
+ * flip(a*b, 0), reshape(a.T, (2, -1)), ravel(x), diagonal(a + 1).
  */
 aj_expr aj_expr_slice(aj_prog *p, aj_expr e, const aj_slice *s);
 aj_expr aj_expr_index(aj_prog *p, aj_expr e, int axis, int64_t i);
@@ -535,6 +538,48 @@ aj_expr aj_expr_moveaxis(aj_prog *p, aj_expr e, int src, int dst);
 aj_expr aj_expr_diagonal(aj_prog *p, aj_expr e, int64_t offset, int axis1,
 			 int axis2);
 aj_expr aj_expr_ravel(aj_prog *p, aj_expr e);
+
+/*
+ * Selection by a boolean mask, NumPy's a[mask] and np.compress; in aj_exec
+ * text a[m] with m of dtype bool (also a[:, m], a[0, m] for a 1-d m) and
+ * compress(cond, a, axis=None). The result's shape depends on the data, so
+ * these are eager, like aj_sync: they first run every pending assignment
+ * of p (the selection sees their writes; unlike aj_sync, expression
+ * handles stay valid), then count, allocate *out (a new owned C-order
+ * array of a's dtype: free it with aj_array_free) and write it. On any
+ * error nothing is allocated, *out is untouched and aj_prog_errmsg has the
+ * message (the pending work, once run, stays done). a, mask and cond may
+ * be any expressions: the mask's producer is fused into the count, the
+ * mask's and a's into the write, and neither is ever held in memory.
+ *
+ * Two passes over a's elements in C order, the mask broadcast over the
+ * axes it does not cover, cut into chunks of the outermost loop fixed by
+ * the shapes alone (never by the thread count): the first counts the kept
+ * elements per chunk; their prefix sums place each chunk's in the result;
+ * the second stores them there in order (vector lanes compressed with
+ * llvm.masked.compressstore). So the result is the same bytes on any
+ * number of threads. Scratch lives in p's arena until the next aj_sync.
+ *
+ * aj_mask_select: mask is bool (else AJ_ERR_DTYPE), its shape that of a's
+ * leading mask.ndim axes exactly (else AJ_ERR_SHAPE, NumPy's IndexError;
+ * the message names both shapes). The result has shape (count,) +
+ * a.shape[mask.ndim:], the kept elements in C order of their positions. A
+ * 0-d mask is NumPy's a[True] (shape (1,) + a.shape) or a[False] ((0,) +
+ * a.shape).
+ *
+ * aj_compress: cond is 1-d (else AJ_ERR_SHAPE), of any dtype (nonzero is
+ * true, as NumPy casts it to bool); axis in [-ndim, ndim) (else
+ * AJ_ERR_ARG), or AJ_ALL_AXES for axis=None: a flattened in C order (when
+ * no view flattens a, e.g. an expression, cond is first written into a
+ * bool array of a's size: the one case where the mask is materialised;
+ * counted as temporary bytes). The result is a with that axis cut to the
+ * positions where cond holds. As NumPy, cond may be shorter than the axis
+ * (the rest counts as false) or longer, as long as it is true nowhere past
+ * the axis's end (else AJ_ERR_BOUNDS, NumPy's "index out of bounds").
+ */
+aj_status aj_mask_select(aj_prog *p, aj_expr a, aj_expr mask, aj_array **out);
+aj_status aj_compress(aj_prog *p, aj_expr cond, aj_expr a, int axis,
+		      aj_array **out);
 
 static inline aj_expr aj_add(aj_prog *p, aj_expr x, aj_expr y)
 {
@@ -587,10 +632,16 @@ aj_status aj_parse(aj_prog *p, const char *text, int nname,
  * the view a[1:]; integer items must sit next to it (a[0, i]) unless it
  * takes along the first axis. It ends the postfixes (no a[i][0]) and is
  * no assignment target. take(a, i, axis=None) is aj_take too, the
- * default axis None. Errors give AJ_ERR_PARSE or
+ * default axis None. An index of dtype bool is a mask (aj_mask_select):
+ * a[a > 0], a[:, m] for a 1-d m (its length that of the axis); one of
+ * other ndim must be the whole subscript. It and compress(cond, a,
+ * axis=None) (aj_compress) run when their statement is parsed, pending
+ * work first, and the namespace owns the new array, read as a leaf:
+ * x = a[a > 0] * 2. Errors give AJ_ERR_PARSE or
  * AJ_ERR_NAME with "line L, column C:" in the message; on error, nothing
  * of the statements already run is pending (the program's pending work
- * is as before the call).
+ * is as before the call), except that a selection's run of the pending
+ * work cannot be undone: the statements before it then stay done.
  *
  * Assignments run in statement order at aj_sync(), so a statement sees the
  * writes of earlier ones. Names bound to expressions go stale at

@@ -14,6 +14,12 @@
  *   and a scalar tail the rest;
  * - otherwise a scalar loop reads each operand with its runtime stride.
  *
+ * A compress kernel (kernel.h) stores output 0 at a running pointer, kept
+ * in an alloca: the vector body with llvm.masked.compressstore (AVX-512's
+ * vcompress; LLVM scalarises it for AVX2), advancing by the popcount of
+ * the mask's lanes, the tail with a branch per element. A mask invariant
+ * along the inner loop keeps or skips whole vectors, stored plainly.
+ *
  * The same aj_emitter produces vector and scalar code: LLVM instructions are
  * polymorphic in their type, so each op is written once for any width.
  * Registers hold bools as i1; memory holds them as i8 (0 or 1; any nonzero
@@ -523,6 +529,69 @@ static void emit_arg_body(aj_emitter *E, LLVMValueRef *base, LLVMValueRef i,
 	store_op(E, 1, best, base[1], i, w);
 }
 
+/* llvm.masked.compressstore of the lanes of v (dtype t, w lanes) where m
+ * holds, to consecutive elements from p. A complex lane is two parts in
+ * memory, each kept or dropped with its lane. */
+static void compress_store(aj_emitter *E, aj_dtype t, LLVMValueRef v,
+			   LLVMValueRef m, LLVMValueRef p, int w)
+{
+	if (aj_is_complex(t)) {
+		LLVMValueRef idx[128];
+		for (int l = 0; l < 2 * w; l++)
+			idx[l] = LLVMConstInt(E->i32, (unsigned long long)(l / 2), 0);
+		LLVMValueRef m2 = LLVMBuildShuffleVector(E->B, m, LLVMGetPoison(LLVMTypeOf(m)),
+							 LLVMConstVector(idx, (unsigned)(2 * w)), "");
+		compress_store(E, aj_part_dtype(t),
+			       interleave(E, aj_cx_re(E, v), aj_cx_im(E, v), w), m2, p, 2 * w);
+		return;
+	}
+	if (t == AJ_BOOL)
+		v = LLVMBuildZExt(E->B, v, aj_ir_type(E, t, w, true), "");
+	LLVMTypeRef vt = LLVMTypeOf(v);
+	unsigned id = LLVMLookupIntrinsicID("llvm.masked.compressstore", 25);
+	LLVMValueRef args[3] = {v, p, m};
+	LLVMBuildCall2(E->B, LLVMIntrinsicGetType(E->C, id, &vt, 1),
+		       LLVMGetIntrinsicDeclaration(E->M, id, &vt, 1), args, 3, "");
+}
+
+/* The running pointer moved n elements (an i64) of output 0 on. */
+static void advance_wp(aj_emitter *E, LLVMValueRef at, LLVMValueRef n)
+{
+	LLVMValueRef size = LLVMConstInt(E->i64, (unsigned long long)aj_dtypes[E->k->op_dtype[0]].size, 0);
+	LLVMValueRef off = LLVMBuildMul(E->B, n, size, "");
+	LLVMBuildStore(E->B, LLVMBuildGEP2(E->B, E->i8, at, &off, 1, "wp"), E->wp);
+}
+
+/*
+ * A compress kernel's store of the w values v: those where the mask holds
+ * go to the running pointer, which moves past them. One condition for all
+ * w (a scalar, or a mask invariant along the inner loop) is a branch
+ * around plain stores; lanes with their own conditions are compressed.
+ */
+static void emit_compress(aj_emitter *E, LLVMValueRef v, int w)
+{
+	const aj_kdesc *k = E->k;
+	aj_dtype t = k->op_dtype[0];
+	LLVMValueRef at = LLVMBuildLoad2(E->B, E->ptr, E->wp, "at");
+	if (w > 1 && !E->inv[k->mask]) {
+		LLVMValueRef m = E->cur[k->mask];
+		compress_store(E, t, v, m, at, w);
+		LLVMTypeRef iw = LLVMIntTypeInContext(E->C, (unsigned)w);
+		LLVMValueRef n = aj_ir_call1(E, "llvm.ctpop", LLVMBuildBitCast(E->B, m, iw, ""));
+		advance_wp(E, at, LLVMBuildZExt(E->B, n, E->i64, ""));
+		return;
+	}
+	LLVMValueRef keep = w == 1 ? E->cur[k->mask] : E->hoisted[k->mask];
+	LLVMBasicBlockRef yes = LLVMAppendBasicBlockInContext(E->C, E->fn, "keep");
+	LLVMBasicBlockRef next = LLVMAppendBasicBlockInContext(E->C, E->fn, "kept");
+	LLVMBuildCondBr(E->B, keep, yes, next);
+	LLVMPositionBuilderAtEnd(E->B, yes);
+	store_elem(E, t, v, at, w);
+	advance_wp(E, at, LLVMConstInt(E->i64, (unsigned long long)w, 0));
+	LLVMBuildBr(E->B, next);
+	LLVMPositionBuilderAtEnd(E->B, next);
+}
+
 /* One step of the inner loop at width w: loads, values, stores. */
 static void emit_body(aj_emitter *E, LLVMValueRef *base, LLVMValueRef i, int w,
 		      LLVMValueRef *cur)
@@ -533,6 +602,10 @@ static void emit_body(aj_emitter *E, LLVMValueRef *base, LLVMValueRef i, int w,
 		return;
 	}
 	LLVMValueRef v = emit_values(E, base, i, w, cur);
+	if (k->compress) {
+		emit_compress(E, v, w);
+		return;
+	}
 	if (k->red != AJ_NOP) { /* accumulate: out = out op v */
 		v = aj_combine(E, (aj_op)k->red, k->op_dtype[0],
 			       load_op(E, 0, k->op_dtype[0], base[0], i, w), v);
@@ -955,6 +1028,10 @@ static void emit_function(aj_emitter *E, const char *name)
 	if (k->ndim > 1) { /* the outer loop now runs over [0, hi - lo) */
 		E->a_hi = LLVMBuildSub(E->B, E->a_hi, E->a_lo, "");
 		E->a_lo = LLVMConstInt(E->i64, 0, 0);
+	}
+	if (k->compress) { /* output 0's strides are 0: base[0] is the start */
+		E->wp = entry_alloca(E, E->ptr, "wp");
+		LLVMBuildStore(E->B, base[0], E->wp);
 	}
 	fill_invariant(E);
 	emit_nest(E, 0, base, E->cur);

@@ -22,6 +22,8 @@ typedef struct aj_emitter {
 	LLVMValueRef *hoisted; /* invariant values at width 1 */
 	LLVMValueRef *cur;    /* values of the body being emitted */
 	LLVMValueRef *base;   /* operand base pointers at loop 0 */
+	LLVMValueRef wp;      /* compress kernels: alloca of the pointer
+				 output 0's next element goes to */
 } aj_emitter;
 
 LLVMTypeRef aj_ir_elem(aj_emitter *E, aj_dtype t, bool memory);

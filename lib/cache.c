@@ -3,10 +3,11 @@
  * program's lock-free memo of recent kernels.
  *
  * A key is the kernel description serialised field by field: ISA, loop
- * depth, operand dtypes and stride classes, output values, scalar dtypes and
- * the SSA values. Shapes, strides, pointers and scalar values are arguments
- * of the call, never part of the key, so `a += b*i` over a million values of
- * i and any array size finds one kernel.
+ * depth, operand dtypes and stride classes, output values, the compress
+ * flag and mask value, scalar dtypes and the SSA values. Shapes, strides,
+ * pointers and scalar values are arguments of the call, never part of the
+ * key, so `a += b*i` over a million values of i and any array size finds
+ * one kernel.
  */
 #include "cache.h"
 #include "jit.h"
@@ -47,8 +48,8 @@ static void put(unsigned char **w, const void *src, size_t n)
 
 aj_status aj_key_of(const aj_kdesc *k, aj_arena *arena, aj_key *out)
 {
-	int32_t head[8] = {k->isa, k->ndim, k->nop, k->nout, k->nscalar, k->nval,
-			   k->red, 1};
+	int32_t head[10] = {k->isa, k->ndim, k->nop, k->nout, k->nscalar, k->nval,
+			    k->red, k->compress, (int32_t)k->mask, 1};
 	size_t len = sizeof head + 2 * (size_t)k->nop + 4 * (size_t)k->nout +
 		     (size_t)k->nscalar + (size_t)k->nval * sizeof(aj_kval);
 	unsigned char *b = aj_arena_alloc(arena, len + 8), *w = b;

@@ -343,6 +343,9 @@ struct aj_prog {
 	uint64_t scratch_bytes; /* allocated by fusion for intermediates so
 				   far (fuse.c), for aj_group.temp_bytes */
 	aj_memo *memo;      /* recent kernels, looked up without locking */
+	uint32_t nrun;      /* times a selection ran the pending work
+			       without a sync (select.c): what came before
+			       is done and cannot be undone (program.c) */
 	aj_status err;      /* first builder error since the last report */
 	char errmsg[AJ_ERRMSG_MAX];
 };
@@ -377,6 +380,10 @@ aj_expr aj_view_expr(aj_prog *p, aj_expr e, const aj_vstep *step);
 /* Whether VIEW node v shows all of its operand, a non-reduction, in C
  * order: a reshape of it (its map C order from position 0). */
 bool aj_view_is_reshape(const aj_prog *p, const aj_node *v);
+/* e with t more trailing length-1 axes, so that it broadcasts into a
+ * space where its axes are followed by t others (take.c; a copy of e's
+ * subgraph); AJ_EXPR_NONE with the error recorded. */
+aj_expr aj_expand_trailing(aj_prog *p, aj_expr e, int t);
 
 /* Appends node n (built and checked by the caller) to p (dag.c). */
 aj_expr aj_prog_push(aj_prog *p, const aj_node *n);

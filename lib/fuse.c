@@ -339,13 +339,16 @@ static aj_status fill_strides(aj_prog *p, aj_kcall *c, const aj_array *const *op
 
 /* What a kernel writes: node root[k] into out[k] for k < n; for argmin
  * and argmax (n = 1) out[0] gets the positions (from index, see kernel.h)
- * and best the extreme so far. */
+ * and best the extreme so far; for a compress kernel (n = 1, kernel.h)
+ * out[0] gets root[0] in sequence where node mask is true. */
 typedef struct outputs {
 	int n;
 	const uint32_t *root;
 	aj_array *const *out;
 	aj_array *best;
 	const aj_array *index;
+	bool compress;
+	uint32_t mask; /* for compress: a bool node */
 } outputs;
 
 /*
@@ -362,11 +365,18 @@ static aj_status lower_kernel(aj_prog *p, const outputs *os, int nd,
 	memset(call, 0, sizeof *call);
 	call->k.isa = (aj_isa)atomic_load_explicit(&p->ctx->isa, memory_order_relaxed);
 	call->k.red = (uint8_t)red;
+	call->c_order = os->compress;
 	lower L = {.p = p, .call = call, .result = result, .nd = nd, .shape = shape};
-	uint32_t top = 0;
-	for (int k = 0; k < os->n; k++)
-		top = os->root[k] > top ? os->root[k] : top;
-	if (!alloc_lower(&L, &p->arena, os->root, os->n, top))
+	int nroot = os->n + os->compress;
+	uint32_t top = 0, *root = aj_arena_alloc(&p->arena, (size_t)nroot * sizeof *root);
+	if (!root)
+		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+	memcpy(root, os->root, (size_t)os->n * sizeof *root);
+	if (os->compress)
+		root[os->n] = os->mask;
+	for (int k = 0; k < nroot; k++)
+		top = root[k] > top ? root[k] : top;
+	if (!alloc_lower(&L, &p->arena, root, nroot, top))
 		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
 	for (int k = 0; k < os->n; k++)
 		L.opnd[L.nop++] = os->out[k];
@@ -388,6 +398,10 @@ static aj_status lower_kernel(aj_prog *p, const outputs *os, int nd,
 	} else {
 		for (int k = 0; k < os->n; k++)
 			out_val[k] = as(&L, L.node_val[os->root[k]], os->out[k]->dtype);
+	}
+	if (os->compress) {
+		call->k.compress = 1;
+		call->k.mask = as(&L, L.node_val[os->mask], AJ_BOOL);
 	}
 	call->k.val = L.val;
 	call->k.nval = L.nval;
@@ -1201,6 +1215,34 @@ static aj_status refine(aj_prog *p, uint32_t *root, aj_array **out, int n,
 	return AJ_OK;
 }
 
+/* Appends to g the calls of the reductions, checks and views that the
+ * roots need, each once, in index order (operands first); result[] (top +
+ * 1 entries) gets what consumers read. */
+static aj_status lower_needed(aj_prog *p, const uint32_t *root, int n,
+			      uint32_t top, aj_array **result, aj_group *g)
+{
+	uint8_t *need = aj_arena_alloc(&p->arena, top + 1);
+	if (!need)
+		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+	find_reductions(p, root, n, top, need);
+	aj_status s = reserve(p, g, 4);
+	for (uint32_t i = 0; s == AJ_OK && i <= top; i++) {
+		if (need[i] && p->node[i].op == AJ_OP_VIEW)
+			s = lower_view(p, i, result, g);
+		if (!need[i] || aj_ops[p->node[i].op].kind != AJ_KIND_REDUCE)
+			continue;
+		s = lower_reduction(p, i, result, g);
+		if (s != AJ_OK)
+			return s;
+		if (need[i] == CHECK) { /* nonzero: the check failed */
+			aj_kcall *c = &g->calls[g->ncall - 1];
+			c->fail_if = (const uint8_t *)result[i]->data;
+			c->fail_msg = check_message(p, i, top);
+		}
+	}
+	return s;
+}
+
 /* Lowers the group as[0 .. n) into g's calls: the reductions its members
  * need (each once), then one kernel with an output per member. */
 static aj_status lower_group(aj_prog *p, const aj_assignment *as, int n, aj_group *g)
@@ -1223,27 +1265,11 @@ static aj_status lower_group(aj_prog *p, const aj_assignment *as, int n, aj_grou
 	aj_status s = refine(p, root, out, n, &top);
 	if (s != AJ_OK)
 		return s;
-	uint8_t *need = aj_arena_alloc(&p->arena, top + 1);
 	aj_array **result = aj_arena_alloc(&p->arena, (top + 1) * sizeof *result);
-	if (!need || !result)
+	if (!result)
 		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
 	memset(result, 0, (top + 1) * sizeof *result);
-	find_reductions(p, root, n, top, need);
-	s = reserve(p, g, 4);
-	for (uint32_t i = 0; s == AJ_OK && i <= top; i++) {
-		if (need[i] && p->node[i].op == AJ_OP_VIEW)
-			s = lower_view(p, i, result, g);
-		if (!need[i] || aj_ops[p->node[i].op].kind != AJ_KIND_REDUCE)
-			continue;
-		s = lower_reduction(p, i, result, g);
-		if (s != AJ_OK)
-			return s;
-		if (need[i] == CHECK) { /* nonzero: the check failed */
-			aj_kcall *c = &g->calls[g->ncall - 1];
-			c->fail_if = (const uint8_t *)result[i]->data;
-			c->fail_msg = check_message(p, i, top);
-		}
-	}
+	s = lower_needed(p, root, n, top, result, g);
 	/* a reduction at a root is copied out by this elementwise kernel */
 	outputs os = {.n = n, .root = root, .out = out};
 	aj_kcall main;
@@ -1299,6 +1325,26 @@ aj_status aj_fuse(aj_prog *p, const aj_assignment *pending, int nas, aj_group *g
 	g->nassign = n;
 	uint64_t before = p->scratch_bytes;
 	aj_status s = lower_group(p, group, n, g);
+	g->temp_bytes = (int64_t)(p->scratch_bytes - before);
+	return s;
+}
+
+aj_status aj_fuse_select(aj_prog *p, uint32_t x, uint32_t mask, int nd,
+			 const int64_t *shape, aj_array *out, aj_group *g,
+			 aj_kcall *write)
+{
+	memset(g, 0, sizeof *g);
+	g->why = "selection";
+	uint32_t root[2] = {x, mask}, top = x > mask ? x : mask;
+	aj_array **result = aj_arena_alloc(&p->arena, (top + 1) * sizeof *result);
+	if (!result)
+		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+	memset(result, 0, (top + 1) * sizeof *result);
+	uint64_t before = p->scratch_bytes;
+	aj_status s = lower_needed(p, root, 2, top, result, g);
+	outputs os = {.n = 1, .root = &x, .out = &out, .compress = true, .mask = mask};
+	if (s == AJ_OK)
+		s = lower_kernel(p, &os, nd, shape, AJ_NOP, result, write, NULL, NULL);
 	g->temp_bytes = (int64_t)(p->scratch_bytes - before);
 	return s;
 }

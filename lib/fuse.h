@@ -23,6 +23,22 @@ typedef struct aj_group {
 aj_status aj_fuse(aj_prog *p, const aj_assignment *as, int nas, aj_group *g);
 
 /*
+ * The write kernel of a selection (select.c): node x into out in sequence
+ * where bool node mask is true (a compress kernel, kernel.h), over the
+ * iteration space (nd, shape), into which both broadcast; an axis of the
+ * space shorter than theirs reads their first elements along it. out
+ * stands for the output: x's dtype, strides 0. The calls of the reductions
+ * and checks x and mask need go to g, to run before it.
+ */
+aj_status aj_fuse_select(aj_prog *p, uint32_t x, uint32_t mask, int nd,
+			 const int64_t *shape, aj_array *out, aj_group *g,
+			 aj_kcall *write);
+
+/* Runs calls[0 .. n) in order (run.c), each split across threads as it
+ * allows; the first whose check (fail_if) is true fails with its message. */
+aj_status aj_run_calls(aj_prog *p, const aj_kcall *calls, int n);
+
+/*
  * Fills call's loop nest from the full iteration space: ndim axes of extent
  * shape[d], strides[o*ndim + d] for each of call->k.nop operands, whose
  * base pointers are in call->ptr. Sets k.ndim, k.op_class, shape, strides,

@@ -31,6 +31,13 @@
  * the loops like any other, and the offset selects the element along the
  * axis taken. Vector code gathers lanes whose offsets differ.
  *
+ * A compress kernel (k.compress, lib/select.c) writes output 0 in sequence
+ * rather than by position: its strides are 0 on every loop, and its
+ * pointer is where the next element goes. Wherever value k.mask (a bool)
+ * is true, the output value is stored there and the pointer advances one
+ * element; elsewhere nothing is stored. Its loops run in C order
+ * (aj_kcall.c_order), so the elements come out in C order.
+ *
  * Generated code has the signature of aj_kernel_fn:
  *   ptr[o]              address of operand o's element (0, ..., 0)
  *   shape[d]            extent of loop d (d = ndim-1 is innermost)
@@ -101,6 +108,10 @@ typedef struct aj_kdesc {
 	uint32_t *out_val;   /* nout entries: value stored to output k */
 	int nscalar;
 	uint8_t *scalar_dtype; /* nscalar entries */
+	uint8_t compress;    /* 1: output 0 is written in sequence where
+				value mask is true (see above); 0 else */
+	uint32_t mask;       /* for compress: the bool value that selects;
+				0 else */
 } aj_kdesc;
 
 /* One call of a kernel: description plus arguments. */
@@ -118,6 +129,9 @@ typedef struct aj_kcall {
 				with the operand pointers chunk_ptr[c * nop
 				...] (a reduction into per-chunk partials) */
 	char **chunk_ptr;
+	bool c_order;        /* sched keeps the loops in C order: no flips,
+				no reordering (merges only), for compress
+				kernels, whose output order is that order */
 	bool serial;         /* run on the caller alone, loop 0 in order: its
 				result depends on the order (an output
 				overlaps an input it reads shifted) */

@@ -20,6 +20,7 @@
  *   views go to the resolver at once (adopt), so an error leaks none.
  */
 #include "parse.h"
+#include "select.h"
 
 #include <limits.h>
 #include <stdarg.h>
@@ -780,23 +781,26 @@ static aj_expr parse_random_call(parser *ps, aj_op op, const token *fn)
 }
 
 /*
- * take := 'take' '(' expr ',' expr (',' ('axis' '=')? (int | 'None'))? ')'
- * NumPy's take(a, indices, axis=None), mode='raise' (aj_take). The
+ * take     := 'take' '(' expr ',' expr axisarg? ')'
+ * compress := 'compress' '(' expr ',' expr axisarg? ')'
+ * axisarg  := ',' ('axis' '=')? (int | 'None')
+ * The arguments of NumPy's take(a, indices, axis=None) and
+ * compress(condition, a, axis=None); second names the second. The
  * current token is '('.
  */
-static aj_expr parse_take_call(parser *ps, const token *fn)
+static bool parse_pair_axis(parser *ps, const char *second, aj_expr *args,
+			    int *axis)
 {
 	const char *open = ps->lx.tok.start;
-	aj_expr args[2];
 	for (int k = 0; k < 2; k++) {
 		if (k > 0 && !tok_is(ps, ","))
-			return expected_close(ps, "',' and the indices", open);
+			return expected_close(ps, second, open), false;
 		advance(ps);
 		args[k] = parse_nested(ps, parse_expr);
 		if (args[k].id == AJ_EXPR_NONE.id)
-			return args[k];
+			return false;
 	}
-	int axis = AJ_ALL_AXES;
+	*axis = AJ_ALL_AXES;
 	if (tok_is(ps, ",")) {
 		advance(ps);
 		if (tok_word(ps, "axis") && at_keyword(ps)) {
@@ -805,17 +809,46 @@ static aj_expr parse_take_call(parser *ps, const token *fn)
 		}
 		if (tok_word(ps, "None"))
 			advance(ps);
-		else if (!parse_int(ps, &axis))
-			return AJ_EXPR_NONE;
+		else if (!parse_int(ps, axis))
+			return false;
 	}
 	if (!tok_is(ps, ")"))
-		return expected_close(ps, "')'", open);
+		return expected_close(ps, "')'", open), false;
 	advance(ps);
+	return true;
+}
+
+/* take(...): aj_take, mode='raise'. */
+static aj_expr parse_take_call(parser *ps, const token *fn)
+{
+	aj_expr args[2];
+	int axis;
+	if (!parse_pair_axis(ps, "',' and the indices", args, &axis))
+		return AJ_EXPR_NONE;
 	return built(ps, aj_take(ps->p, args[0], args[1], axis), fn->start);
 }
 
+static aj_expr selected(parser *ps, aj_status s, aj_array *r, const char *at);
+
+/* compress(...): aj_compress, run now (its shape depends on the data);
+ * the result is a new array, which only a resolver that takes arrays
+ * can hold. */
+static aj_expr parse_compress_call(parser *ps, const token *fn)
+{
+	aj_expr args[2];
+	int axis;
+	if (!parse_pair_axis(ps, "',' and the array", args, &axis))
+		return AJ_EXPR_NONE;
+	if (!ps->r->adopt)
+		return fail(ps, AJ_ERR_PARSE, fn->start, "compress() makes a new "
+			    "array: it needs a program's namespace (aj_exec)");
+	aj_array *r = NULL;
+	aj_status s = aj_compress(ps->p, args[0], args[1], axis, &r);
+	return selected(ps, s, r, fn->start);
+}
+
 /*
- * call := name args | random | take
+ * call := name args | random | take | compress
  * name is an op (see function_op) or a dtype, which casts its one argument.
  * The current token is the name.
  */
@@ -831,6 +864,10 @@ static aj_expr parse_call(parser *ps)
 	    memcmp(fn.start, aj_ops[AJ_OP_TAKE].name, fn.len) == 0) {
 		advance(ps);
 		return parse_take_call(ps, &fn);
+	}
+	if (fn.len == 8 && memcmp(fn.start, "compress", 8) == 0) {
+		advance(ps);
+		return parse_compress_call(ps, &fn);
 	}
 	int op = function_op(fn.start, fn.len);
 	int dtype = op < 0 ? aj_dtype_from_name(fn.start, fn.len) : -1;
@@ -895,7 +932,7 @@ static bool at_literal_item(parser *ps)
 	return ok;
 }
 
-/* item := expr, an integer array index (IT_ARRAY). */
+/* item := expr, an integer array index or a boolean mask (IT_ARRAY). */
 static bool parse_array_item(parser *ps, sub_item *it)
 {
 	it->kind = IT_ARRAY;
@@ -903,12 +940,11 @@ static bool parse_array_item(parser *ps, sub_item *it)
 	if (it->idx.id == AJ_EXPR_NONE.id)
 		return false;
 	aj_dtype t = aj_expr_dtype(ps->p, it->idx);
-	if (aj_is_int(t))
+	if (aj_is_int(t) || t == AJ_BOOL)
 		return true;
 	fail(ps, AJ_ERR_DTYPE, it->at, "only integers, slices (':'), '...', "
-	     "None and integer arrays are valid indices, not %s%s",
-	     t == AJ_BOOL ? "a boolean mask (not supported)" : "an array of ",
-	     t == AJ_BOOL ? "" : aj_dtype_name(t));
+	     "None and integer or boolean arrays are valid indices, not an "
+	     "array of %s", aj_dtype_name(t));
 	return false;
 }
 
@@ -1215,18 +1251,46 @@ static bool expr_step(parser *ps, void *obj, const aj_vstep *s, const char *at)
 	return e->id != AJ_EXPR_NONE.id;
 }
 
-/* '[' subscript ']' of e: its view, then the take of an index array. */
+/* The leaf of r, the new array of a selection that returned s, which the
+ * resolver takes (it must take arrays); or s's error, located at at. */
+static aj_expr selected(parser *ps, aj_status s, aj_array *r, const char *at)
+{
+	if (s != AJ_OK) {
+		char msg[AJ_ERRMSG_MAX];
+		snprintf(msg, sizeof msg, "%s", aj_prog_errmsg(ps->p));
+		return fail(ps, s, at, "%s", msg);
+	}
+	if (!adopt(ps, r, at))
+		return AJ_EXPR_NONE;
+	return built(ps, aj_leaf(ps->p, r), at);
+}
+
+/* '[' subscript ']' of e: its view, then the take of an index array, or
+ * with a boolean one NumPy's selection. */
 static aj_expr parse_subscripted(parser *ps, aj_expr e)
 {
 	subscript sub;
 	sub_plan pl;
 	int64_t shape[AJ_MAX_NDIM];
 	int nd = aj_expr_shape(ps->p, e, shape);
-	if (!parse_subscript(ps, &sub) || !plan_subscript(ps, nd, shape, &sub, &pl) ||
-	    !apply_plan(ps, &sub, &pl, nd, expr_step, &e))
+	if (!parse_subscript(ps, &sub) || !plan_subscript(ps, nd, shape, &sub, &pl))
+		return AJ_EXPR_NONE;
+	/* the plan gives an index array one axis: a mask of other ndim must
+	 * be the whole subscript */
+	bool mask = pl.gather && aj_expr_dtype(ps->p, pl.gather->idx) == AJ_BOOL;
+	if (mask && sub.n > 1 && aj_expr_shape(ps->p, pl.gather->idx, NULL) != 1)
+		return fail(ps, AJ_ERR_PARSE, pl.gather->at, "a boolean index "
+			    "that is not 1-d must be the only index (a[m])");
+	if (!apply_plan(ps, &sub, &pl, nd, expr_step, &e))
 		return AJ_EXPR_NONE;
 	if (!pl.gather)
 		return e;
+	if (mask) { /* run now: its shape depends on the data (select.c) */
+		aj_array *r = NULL;
+		aj_status s = aj_select_axis(ps->p, e, pl.gather->idx,
+					     pl.gather_axis, &r);
+		return selected(ps, s, r, pl.gather->at);
+	}
 	return built(ps, aj_take(ps->p, e, pl.gather->idx, pl.gather_axis),
 		     pl.gather->at);
 }

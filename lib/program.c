@@ -30,6 +30,11 @@
  * bindings are restored from a copy, and the views and temporaries the call
  * made are freed (no pending assignment, binding or handle the caller holds
  * can reach them; the passes only walk nodes reachable from those).
+ * Except past a selection (a[m], compress: select.c), which runs the
+ * pending work when it is parsed: that cannot be undone, so the state an
+ * error restores moves to just after the run (saved again when its result
+ * is adopted; if the selection itself fails, the state at the error is
+ * that one).
  *
  * Lifetimes. A view or temporary is read by pending work until the next
  * aj_sync. Each is stamped with the newest node id when its aj_exec ends and
@@ -81,6 +86,7 @@ struct aj_names {
 	size_t nown, capown;
 	aj_expr last; /* during aj_exec: the last expression statement's */
 	walk walk;    /* scratch for protect() */
+	struct undo *undo; /* during aj_exec: what an error restores */
 };
 
 /* What aj_exec restores on error. */
@@ -89,6 +95,7 @@ typedef struct undo {
 	int nbind;
 	binding *saved; /* bind[0 .. nbind) as they were; NULL if nbind 0 */
 	size_t nown;
+	uint32_t nrun;  /* the program's early runs then (core.h) */
 } undo;
 
 /* ---- errors ---- */
@@ -398,9 +405,25 @@ static bool ns_lookup(void *env, const char *name, size_t len, aj_array **array,
 	return true;
 }
 
+static bool save(aj_names *ns, undo *u);
+
+/* A new array of a selection, or a view. A selection has run the pending
+ * work, which cannot be undone: an error now restores the state from here
+ * on (see Undo above). */
 static bool ns_adopt(void *env, aj_array *view)
 {
-	return own(env, view);
+	aj_names *ns = env;
+	undo *u = ns->undo;
+	if (u && u->nrun != ns->p->nrun) {
+		undo now;
+		if (!save(ns, &now)) {
+			aj_array_free(view);
+			return false;
+		}
+		aj_free(u->saved);
+		*u = now;
+	}
+	return own(ns, view);
 }
 
 /* Into an array: a pending assignment, after protecting what reads it.
@@ -432,6 +455,7 @@ static bool save(aj_names *ns, undo *u)
 	u->npending = ns->p->npending;
 	u->nbind = ns->nbind;
 	u->nown = ns->nown;
+	u->nrun = ns->p->nrun;
 	u->saved = NULL;
 	if (ns->nbind == 0)
 		return true;
@@ -442,10 +466,14 @@ static bool save(aj_names *ns, undo *u)
 	return true;
 }
 
-/* Puts everything as it was before the call. The names of the bindings it
- * kept are the same strings, so copying the entries back is enough. */
+/* Puts everything as it was before the call (or after its last selection).
+ * The names of the bindings it kept are the same strings, so copying the
+ * entries back is enough. A selection that failed after running the
+ * pending work leaves nothing to undo: it changed no binding. */
 static void restore(aj_names *ns, const undo *u)
 {
+	if (u->nrun != ns->p->nrun)
+		return;
 	ns->p->npending = u->npending;
 	for (int i = u->nbind; i < ns->nbind; i++)
 		aj_free(ns->bind[i].name);
@@ -589,19 +617,21 @@ aj_status aj_exec(aj_names *ns, const char *text, aj_expr *last)
 		return aj_prog_take_error(p);
 	reclaim(ns);
 	undo u;
+	size_t first = ns->nown;
 	if (!save(ns, &u))
 		return aj_prog_take_error(p);
 	aj_resolver r = {ns, ns_lookup, ns_adopt, ns_assign, ns_result};
 	ns->last = AJ_EXPR_NONE;
+	ns->undo = &u;
 	aj_status s = aj_parse_program(p, text, &r);
-	if (s != AJ_OK) {
+	ns->undo = NULL;
+	if (s != AJ_OK)
 		restore(ns, &u);
-	} else {
-		for (size_t k = u.nown; k < ns->nown; k++)
-			ns->own[k].stamp = p->id_base + p->nnode;
-		if (last)
-			*last = ns->last;
-	}
+	else if (last)
+		*last = ns->last;
+	/* what the call made and kept (past a selection, even on error) */
+	for (size_t k = first; k < ns->nown; k++)
+		ns->own[k].stamp = p->id_base + p->nnode;
 	ns->last = AJ_EXPR_NONE;
 	aj_free(u.saved);
 	return s;

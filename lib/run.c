@@ -107,16 +107,23 @@ aj_status aj_run(aj_prog *p)
 		atomic_fetch_add_explicit(&p->ctx->temp_bytes, (uint64_t)g[i].temp_bytes,
 					  memory_order_relaxed);
 	for (uint32_t i = 0; i < ng; i++) {
-		for (int j = 0; j < g[i].ncall; j++) {
-			aj_kcall *c = &g[i].calls[j];
-			if (c->nelem == 0)
-				continue;
-			run_call(p->ctx, c);
-			atomic_fetch_add_explicit(&p->ctx->kernels_run, 1,
-						  memory_order_relaxed);
-			if (c->fail_if && *c->fail_if)
-				return aj_prog_error(p, AJ_ERR_ARG, "%s", c->fail_msg);
-		}
+		aj_status s = aj_run_calls(p, g[i].calls, g[i].ncall);
+		if (s != AJ_OK)
+			return s;
+	}
+	return AJ_OK;
+}
+
+aj_status aj_run_calls(aj_prog *p, const aj_kcall *calls, int n)
+{
+	for (int j = 0; j < n; j++) {
+		const aj_kcall *c = &calls[j];
+		if (c->nelem == 0)
+			continue;
+		run_call(p->ctx, c);
+		atomic_fetch_add_explicit(&p->ctx->kernels_run, 1, memory_order_relaxed);
+		if (c->fail_if && *c->fail_if)
+			return aj_prog_error(p, AJ_ERR_ARG, "%s", c->fail_msg);
 	}
 	return AJ_OK;
 }

@@ -15,6 +15,10 @@
  *  5. The innermost stride of each operand gets its class: itemsize is
  *     CONTIG, minus itemsize RCONTIG, 0 is ZERO, anything else ANY. A nest
  *     of one element is made CONTIG throughout.
+ *
+ * A call marked c_order (a compress kernel: its output is written in the
+ * order its elements are visited, kernel.h) skips rules 2 and 3: its
+ * loops stay in C order. Merging (rule 4) keeps that order.
  */
 #include "fuse.h"
 
@@ -25,6 +29,7 @@ typedef struct axis {
 	int64_t n;
 	int64_t key; /* |stride| of output 0, for ordering */
 	int src;     /* original axis */
+	bool flip;   /* rule 2 reverses it */
 } axis;
 
 /* Rule 3's key of axis d. */
@@ -72,13 +77,14 @@ aj_status aj_sched(aj_arena *arena, aj_kcall *call, int ndim,
 			call->nelem = 0;
 		if (shape[d] <= 1)
 			continue; /* rule 1 */
-		int64_t s0 = strides[d];
-		if (s0 < 0) /* rule 2 */
+		bool flip = strides[d] < 0 && !call->c_order; /* rule 2 */
+		if (flip)
 			for (int o = 0; o < nop; o++)
 				call->ptr[o] += (shape[d] - 1) * strides[o * ndim + d];
-		ax[nd++] = (axis){shape[d], order_key(call, ndim, strides, d), d};
+		ax[nd++] = (axis){shape[d], order_key(call, ndim, strides, d), d, flip};
 	}
-	order_axes(ax, nd);
+	if (!call->c_order)
+		order_axes(ax, nd);
 
 	int cap = nd ? nd : 1;
 	int64_t *sh = aj_arena_alloc(arena, (size_t)cap * 8);
@@ -90,7 +96,7 @@ aj_status aj_sched(aj_arena *arena, aj_kcall *call, int ndim,
 		sh[k] = ax[k].n;
 		for (int o = 0; o < nop; o++) {
 			int64_t s = strides[o * ndim + ax[k].src];
-			st[o * cap + k] = strides[ax[k].src] < 0 ? -s : s;
+			st[o * cap + k] = ax[k].flip ? -s : s;
 		}
 	}
 	/* rule 4: merge in place, walking from the innermost axis out */

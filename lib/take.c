@@ -108,18 +108,18 @@ static bool push_padded(aj_prog *p, uint32_t i, int t, const uint32_t *map,
 }
 
 /*
- * e with t more trailing length-1 axes: e's subgraph copied (0-d nodes,
+ * aj_expand_trailing (core.h): e's subgraph copied (0-d nodes,
  * which broadcast anywhere, are shared; checks stay with the originals,
  * they test the same values). A reduction keeps its axes: the new ones
  * come after them and are not reduced, so its result gains the same axes.
  */
-static aj_expr expand_trailing(aj_prog *p, aj_expr e, int t)
+aj_expr aj_expand_trailing(aj_prog *p, aj_expr e, int t)
 {
 	uint32_t root = e.id - p->id_base - 1;
 	if (t == 0 || p->node[root].ndim == 0)
 		return e;
 	if (p->node[root].ndim + t > AJ_MAX_NDIM) {
-		aj_prog_error(p, AJ_ERR_SHAPE, "take: result has more than %d "
+		aj_prog_error(p, AJ_ERR_SHAPE, "result has more than %d "
 			      "dimensions", AJ_MAX_NDIM);
 		return AJ_EXPR_NONE;
 	}
@@ -202,7 +202,7 @@ static bool take_args(aj_prog *p, const aj_node *an, const aj_node *in,
 		aj_prog_error(p, AJ_ERR_DTYPE, "take: indices must be of an integer "
 			      "dtype, not %s%s", aj_dtypes[in->dtype].name,
 			      in->dtype == AJ_BOOL ? " (boolean mask selection is "
-			      "not supported)" : "");
+			      "aj_mask_select)" : "");
 		return false;
 	}
 	*src = an->u.array;
@@ -282,7 +282,7 @@ aj_expr aj_take(aj_prog *p, aj_expr a, aj_expr idx, int axis)
 	int ni = in->ndim, nd = src->ndim - 1 + ni;
 	int64_t n = src->shape[axis];
 	if (nd > AJ_MAX_NDIM) {
-		aj_prog_error(p, AJ_ERR_SHAPE, "take: result has more than %d "
+		aj_prog_error(p, AJ_ERR_SHAPE, "result has more than %d "
 			      "dimensions", AJ_MAX_NDIM);
 		return AJ_EXPR_NONE;
 	}
@@ -306,7 +306,7 @@ aj_expr aj_take(aj_prog *p, aj_expr a, aj_expr idx, int axis)
 	}
 	/* builders from here on may move p->node: in and an are stale */
 	aj_expr check = scalar ? AJ_EXPR_NONE : range_check(p, idx, it, n);
-	aj_expr pos = expand_trailing(p, idx, src->ndim - 1 - axis);
+	aj_expr pos = aj_expand_trailing(p, idx, src->ndim - 1 - axis);
 	if (pos.id == AJ_EXPR_NONE.id || (!scalar && check.id == AJ_EXPR_NONE.id))
 		return AJ_EXPR_NONE;
 	g->check = scalar ? 0 : check.id - p->id_base - 1;

@@ -129,6 +129,20 @@ run_fail 2 'random()' --seed -1 -o r5.npy
 expect_err "--seed"
 no_file r5.npy
 
+# Boolean mask selection and compress: their shapes depend on the data.
+run 'a[a > 0] * 2' a=a.npy -o s1.npy
+run 'compress(x[0] % 4 > 1, x, axis=1)' x=x.npy -o s2.npy
+run 'b[(a > 0) & (b < 1)]' a=a.npy b=b.npy -o s3.npy
+numpy '
+a, b, x = np.load("a.npy"), np.load("b.npy"), np.load("x.npy")
+assert np.array_equal(np.load("s1.npy"), a[a > 0] * 2)
+assert np.array_equal(np.load("s2.npy"), np.compress(x[0] % 4 > 1, x, axis=1))
+assert np.array_equal(np.load("s3.npy"), b[(a > 0) & (b < 1)])
+'
+run_fail 2 'a[x > 3]' a=a.npy x=x.npy -o s4.npy
+expect_err "boolean index did not match"
+no_file s4.npy
+
 # Bad program text: exit 2, the line and column, a caret under it.
 run_fail 2 't = a * 2
 c = t +* 1' a=a.npy -o c=bad.npy

@@ -671,7 +671,7 @@ static void test_flattened_and_arguments(void **state)
 	assert_int_equal(aj_sync(p), AJ_ERR_DTYPE);
 	t = aj_take(p, aj_leaf(p, a), aj_cast(p, aj_leaf(p, i), AJ_BOOL), 0);
 	assert_int_equal(aj_sync(p), AJ_ERR_DTYPE);
-	assert_non_null(strstr(aj_prog_errmsg(p), "boolean mask selection is not supported"));
+	assert_non_null(strstr(aj_prog_errmsg(p), "boolean mask selection is aj_mask_select"));
 	t = aj_take(p, aj_leaf(p, a), aj_leaf(p, i), 2);
 	assert_int_equal(aj_sync(p), AJ_ERR_ARG);
 	assert_non_null(strstr(aj_prog_errmsg(p), "axis 2 is out of bounds"));
@@ -826,7 +826,7 @@ static const struct text_error {
     {"a[i] += 1", AJ_ERR_PARSE, "assignment through an index array"},
     {"a[i, j]", AJ_ERR_PARSE, "line 1, column 6: only one index array per subscript"},
     {"w[:, j % 2, :, 0]", AJ_ERR_PARSE, "integer indices apart"},
-    {"a[b]", AJ_ERR_DTYPE, "a boolean mask (not supported)"},
+    {"a[b]", AJ_ERR_SHAPE, "boolean index did not match indexed array along dimension 0"},
     {"a[i + 0.5]", AJ_ERR_DTYPE, "not an array of float64"},
     {"a[i][0, 0, 0]", AJ_ERR_BOUNDS, "line 1, column 5: too many indices"},
     {"take(a[i], i)", AJ_ERR_ARG, "the array taken from must be an array"},

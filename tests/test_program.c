@@ -755,8 +755,8 @@ static const struct error_case {
     {"c = a[1:2:3:4]", AJ_ERR_PARSE, 1, 12,
      "expected ',' or ']' to close '[' at line 1, column 6, found ':'"},
     {"c = a[1.5]", AJ_ERR_DTYPE, 1, 7,
-     "only integers, slices (':'), '...', None and integer arrays are "
-     "valid indices, not an array of float64"},
+     "only integers, slices (':'), '...', None and integer or boolean "
+     "arrays are valid indices, not an array of float64"},
     {"c = a[q]", AJ_ERR_DTYPE, 1, 7, "not an array of float64"},
     {"c = a[zz]", AJ_ERR_NAME, 1, 7, "unknown name 'zz'"},
     {"c = a[-]", AJ_ERR_PARSE, 1, 8, "expected an operand, found ']'"},
