@@ -18,7 +18,9 @@
  *
  * A call marked c_order (a compress kernel: its output is written in the
  * order its elements are visited, kernel.h) skips rules 2 and 3: its
- * loops stay in C order. Merging (rule 4) keeps that order.
+ * loops stay in C order. Merging (rule 4) keeps that order. (Its output's
+ * strides are 0, which rules 2 and 3 would leave in C order today; the
+ * flag makes that a rule rather than a coincidence of their keys.)
  */
 #include "fuse.h"
 

@@ -15,6 +15,7 @@
 
 #include "cache.h"
 #include "core.h"
+#include "fuse.h"
 #include "../jit/jit.h"
 
 #include <math.h>
@@ -1233,6 +1234,39 @@ static void test_cache_key(void **state)
 	aj_arena_free(&arena);
 }
 
+/* sched.c with c_order: no flip of a negative stride, no reordering by
+ * stride, merges still; without it, both happen. */
+static void test_sched_c_order(void **state)
+{
+	int64_t shape[3] = {3, 4, 5}, strides[3] = {-8, 40, 480}; /* no merges */
+	char buf[64], *ptr[1];
+	uint8_t dt[1] = {AJ_FLOAT64};
+	aj_arena arena = {0};
+	for (int keep = 0; keep < 2; keep++) {
+		aj_kcall c = {.k = {.nop = 1, .op_dtype = dt, .red = AJ_NOP}, .ptr = ptr,
+			      .c_order = keep};
+		ptr[0] = buf + 32;
+		assert_int_equal(aj_sched(&arena, &c, 3, shape, strides), AJ_OK);
+		assert_int_equal(c.k.ndim, 3);
+		assert_int_equal(c.nelem, 60);
+		for (int d = 0; d < 3; d++) {
+			int src = keep ? d : 2 - d; /* else by |stride|, largest out */
+			assert_int_equal(c.shape[d], shape[src]);
+			assert_int_equal(c.strides[d], keep || src ? strides[src] : 8);
+		}
+		/* a flip moves the base to the axis's last element */
+		assert_ptr_equal(ptr[0], keep ? buf + 32 : buf + 16);
+	}
+	/* C-order strides merge either way: one loop */
+	int64_t cs[3] = {160, 40, 8};
+	aj_kcall c = {.k = {.nop = 1, .op_dtype = dt, .red = AJ_NOP}, .ptr = ptr,
+		      .c_order = true};
+	assert_int_equal(aj_sched(&arena, &c, 3, shape, cs), AJ_OK);
+	assert_int_equal(c.k.ndim, 1);
+	assert_int_equal(c.shape[0], 60);
+	aj_arena_free(&arena);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1258,6 +1292,7 @@ int main(void)
 	    T(test_text_undo),
 	    T(test_vector_code),
 	    T(test_cache_key),
+	    T(test_sched_c_order),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
