@@ -60,14 +60,7 @@ static int64_t wrapadd(int64_t a, int64_t b)
 /* "(3, 4)" for error messages, truncated to fit buf[SHAPE_TEXT]. */
 static const char *shape_str(char *buf, int ndim, const int64_t *shape)
 {
-	size_t n = 0;
-	n += snprintf(buf, SHAPE_TEXT, "(");
-	for (int k = 0; k < ndim && n < SHAPE_TEXT; k++)
-		n += snprintf(buf + n, SHAPE_TEXT - n, "%s%" PRId64,
-			      k ? ", " : "", shape[k]);
-	if (n < SHAPE_TEXT)
-		snprintf(buf + n, SHAPE_TEXT - n, ndim == 1 ? ",)" : ")");
-	return buf;
+	return aj_shape_text(buf, SHAPE_TEXT, ndim, shape);
 }
 
 /* Element count, or -1 when the nonzero extents times isz overflow int64. */

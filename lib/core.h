@@ -370,6 +370,10 @@ aj_dtype aj_operand_dtype(const aj_node *n, const aj_node *const *arg, int i);
 aj_expr aj_random_at(aj_prog *p, aj_dist dist, aj_dtype t, int ndim,
 		     const int64_t *shape, uint64_t stream, uint64_t first);
 
+/* NumPy's spelling of a shape, "(3, 4)", "(3,)" or "()", into buf
+ * (truncated to len); returns buf. */
+const char *aj_shape_text(char *buf, size_t len, int nd, const int64_t *s);
+
 /* Broadcasts shapes a and b (NumPy rules) into out; ndim via *nd. */
 aj_status aj_broadcast_shapes(int na, const int64_t *a, int nb,
 			      const int64_t *b, int *nd, int64_t *out);

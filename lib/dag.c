@@ -308,7 +308,7 @@ aj_status aj_broadcast_shapes(int na, const int64_t *a, int nb,
 	return AJ_OK;
 }
 
-static void format_shape(char *buf, size_t len, int nd, const int64_t *s)
+const char *aj_shape_text(char *buf, size_t len, int nd, const int64_t *s)
 {
 	size_t k = (size_t)snprintf(buf, len, "(");
 	for (int i = 0; i < nd && k < len; i++)
@@ -316,6 +316,7 @@ static void format_shape(char *buf, size_t len, int nd, const int64_t *s)
 				      (long long)s[i]);
 	if (k < len)
 		snprintf(buf + k, len - k, nd == 1 ? ",)" : ")");
+	return buf;
 }
 
 /* Broadcast shape of the operands into n; false (error recorded) if none. */
@@ -332,8 +333,8 @@ static bool broadcast_args(aj_prog *p, aj_op op, int nin,
 					&nd, shape) == AJ_OK)
 			continue;
 		char sa[256], sb[256];
-		format_shape(sa, sizeof sa, arg[0]->ndim, arg[0]->shape);
-		format_shape(sb, sizeof sb, arg[i]->ndim, arg[i]->shape);
+		aj_shape_text(sa, sizeof sa, arg[0]->ndim, arg[0]->shape);
+		aj_shape_text(sb, sizeof sb, arg[i]->ndim, arg[i]->shape);
 		aj_prog_error(p, AJ_ERR_SHAPE,
 			      "%s: operands could not be broadcast together with "
 			      "shapes %s %s", aj_ops[op].name, sa, sb);
@@ -903,8 +904,8 @@ static aj_status check_assign(aj_prog *p, const aj_array *out, const aj_node *n)
 	}
 	if (!ok) {
 		char se[256], so[256];
-		format_shape(se, sizeof se, n->ndim, n->shape);
-		format_shape(so, sizeof so, out->ndim, out->shape);
+		aj_shape_text(se, sizeof se, n->ndim, n->shape);
+		aj_shape_text(so, sizeof so, out->ndim, out->shape);
 		return aj_prog_error(p, AJ_ERR_SHAPE, "cannot assign shape %s "
 				     "to output of shape %s", se, so);
 	}

@@ -198,53 +198,34 @@ static aj_expr widened(aj_prog *p, uint32_t root, int vnd, const int64_t *vshape
 	return aj_prog_push(p, &n);
 }
 
-/* The whole expression computed first, then viewed (see the top). */
-static aj_expr copied(aj_prog *p, uint32_t root, const aj_vstep *step,
-		      int vnd, const int64_t *vshape)
+/* The whole expression computed first, then read through map (see the
+ * top). */
+static aj_expr copied(aj_prog *p, uint32_t root, const aj_array *map)
 {
-	const aj_node *r = &p->node[root];
-	aj_array *pos = aj_index_operand(p, r->ndim, r->shape, UINT32_MAX);
-	aj_array t;
-	if (!pos) {
-		aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
-		return AJ_EXPR_NONE;
-	}
-	if (aj_vstep_into(p->ctx, pos, step, &t) != AJ_OK) { /* cannot fail on
-								C order */
-		aj_prog_error(p, AJ_ERR_LAYOUT, "%s", aj_ctx_errmsg(p->ctx));
-		return AJ_EXPR_NONE;
-	}
-	aj_node n = {.op = AJ_OP_VIEW, .dtype = r->dtype, .ndim = (uint8_t)vnd,
-		     .shape = vshape, .arg = {root}};
-	if (!(n.u.view = arena_array(p, &t)))
-		return AJ_EXPR_NONE;
+	aj_node n = {.op = AJ_OP_VIEW, .dtype = p->node[root].dtype,
+		     .ndim = (uint8_t)map->ndim, .shape = map->shape,
+		     .arg = {root}};
+	n.u.view = map;
 	return aj_prog_push(p, &n);
 }
 
-/* The shape step gives e (of shape nd, shape), in the arena: *vshape;
- * false with the step's error recorded. */
-static bool view_shape(aj_prog *p, const aj_vstep *step, int nd,
-		       const int64_t *shape, int *vnd, const int64_t **vshape)
+/* The step of the C-order positions of (nd, shape), in the arena: the
+ * view's shape, and its map should the expression be copied; NULL with
+ * the step's error recorded. */
+static const aj_array *positions_viewed(aj_prog *p, const aj_vstep *step, int nd,
+					const int64_t *shape)
 {
 	aj_array *pos = aj_index_operand(p, nd, shape, UINT32_MAX), t;
 	if (!pos) {
 		aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
-		return false;
+		return NULL;
 	}
 	aj_status s = aj_vstep_into(p->ctx, pos, step, &t);
 	if (s != AJ_OK) {
 		aj_prog_error(p, s, "%s", aj_ctx_errmsg(p->ctx));
-		return false;
+		return NULL;
 	}
-	int64_t *vs = aj_arena_alloc(&p->arena, (size_t)(t.ndim ? t.ndim : 1) * 8);
-	if (!vs) {
-		aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
-		return false;
-	}
-	memcpy(vs, t.shape, (size_t)t.ndim * sizeof *vs);
-	*vnd = t.ndim;
-	*vshape = vs;
-	return true;
+	return arena_array(p, &t);
 }
 
 aj_expr aj_view_expr(aj_prog *p, aj_expr e, const aj_vstep *step)
@@ -254,8 +235,11 @@ aj_expr aj_view_expr(aj_prog *p, aj_expr e, const aj_vstep *step)
 		return AJ_EXPR_NONE;
 	uint32_t root = (uint32_t)(r - p->node);
 	pusher u = {.p = p, .step = step, .nd = r->ndim, .shape = r->shape};
-	if (!view_shape(p, step, r->ndim, r->shape, &u.vnd, &u.vshape))
+	const aj_array *map = positions_viewed(p, step, r->ndim, r->shape);
+	if (!map)
 		return AJ_EXPR_NONE;
+	u.vnd = map->ndim;
+	u.vshape = map->shape;
 	if (r->ndim == 0) /* nothing to push into: broadcast, or as it is */
 		return u.vnd ? widened(p, root, u.vnd, u.vshape) : e;
 	uint8_t *in = aj_arena_alloc(&p->arena, root + 1);
@@ -276,7 +260,7 @@ aj_expr aj_view_expr(aj_prog *p, aj_expr e, const aj_vstep *step)
 			return AJ_EXPR_NONE;
 	}
 	if (u.copy)
-		return copied(p, root, step, u.vnd, u.vshape);
+		return copied(p, root, map);
 	for (uint32_t i = 0; i <= root; i++) {
 		if (!in[i])
 			continue;

@@ -846,8 +846,9 @@ static aj_status lower_reduction(aj_prog *p, uint32_t r, aj_array **result,
 /*
  * A view of a node that could not be pushed down to arrays (exprview.c):
  * the node's value in C order (a reduction's result, or else computed by
- * a kernel of its own into a scratch, the producer fused), read through
- * the node's map; sets result[v].
+ * a kernel of its own into a scratch, the producer fused; a view of a
+ * view, ravel(reshape(a.T, (3, 8)).T), copies the inner one's strided
+ * result), read through the node's map; sets result[v].
  */
 static aj_status lower_view(aj_prog *p, uint32_t v, aj_array **result, aj_group *g)
 {

@@ -1392,7 +1392,7 @@ static aj_vstep view_fn_step(const struct view_fn *f, const view_args *x)
 		s.i = x->v[0];
 	int first = f->kind == AJ_V_DIAGONAL;
 	s.axis = (int)x->v[first];
-	s.axis2 = (int)x->v[first + 1 < MAX_VIEW_PARAMS ? first + 1 : first];
+	s.axis2 = (int)x->v[first + 1];
 	return s;
 }
 

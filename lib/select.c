@@ -111,18 +111,6 @@ static uint32_t index_of(const aj_prog *p, aj_expr e)
 	return e.id - p->id_base - 1;
 }
 
-/* NumPy's spelling of a shape into buf: (3, 4), (3,), (). */
-static const char *shape_str(char *buf, size_t n, int nd, const int64_t *shape)
-{
-	size_t k = (size_t)snprintf(buf, n, "(");
-	for (int d = 0; d < nd && k < n; d++)
-		k += (size_t)snprintf(buf + k, n - k, d ? ", %lld" : "%lld",
-				      (long long)shape[d]);
-	if (k < n)
-		snprintf(buf + k, n - k, nd == 1 ? ",)" : ")");
-	return buf;
-}
-
 /* ---- the two passes ---- */
 
 /* What stands for the result while the kernels are built: dtype t over
@@ -406,8 +394,8 @@ static aj_status mask_sel(aj_prog *p, aj_expr a, aj_expr mask, int axis, sel *s)
 		return p->err;
 	char sa[AJ_ERRMSG_MAX / 4], sm[AJ_ERRMSG_MAX / 4];
 	int nd = an->ndim, md = mn->ndim;
-	shape_str(sa, sizeof sa, nd, an->shape);
-	shape_str(sm, sizeof sm, md, mn->shape);
+	aj_shape_text(sa, sizeof sa, nd, an->shape);
+	aj_shape_text(sm, sizeof sm, md, mn->shape);
 	if (mn->dtype != AJ_BOOL)
 		return aj_prog_error(p, AJ_ERR_DTYPE, "boolean index: the mask must "
 				     "be of dtype bool, not %s (positions are "

@@ -6,8 +6,8 @@
  * shape aligned on the right, and its operands precede it. The positions
  * fill the middle axes of the result, a.shape[:axis] + idx.shape +
  * a.shape[axis+1:], so the take's operand is idx with as many trailing
- * length-1 axes as a has after axis: a copy of idx's subgraph whose leaves
- * are views with those axes (expand_trailing). Fusion then reads the take
+ * length-1 axes as a has after axis: a view of idx (aj_expand_trailing,
+ * exprview.c), which copies nothing. Fusion then reads the take
  * as a load from its view (aj_gather) displaced per element; the gathered
  * values are never held in memory.
  *
@@ -50,102 +50,28 @@ static const char *arena_printf(aj_prog *p, const char *fmt, ...)
 	return s;
 }
 
-/* nd + t axes: shape then t ones, in the arena; NULL if out of memory. */
-static int64_t *padded_shape(aj_prog *p, int nd, const int64_t *shape, int t)
-{
-	int64_t *s = aj_arena_alloc(&p->arena, (size_t)(nd + t ? nd + t : 1) * 8);
-	if (!s)
-		return NULL;
-	if (nd)
-		memcpy(s, shape, (size_t)nd * sizeof *s);
-	for (int k = 0; k < t; k++)
-		s[nd + k] = 1;
-	return s;
-}
-
-/* a with t trailing length-1 axes, in the arena. */
-static aj_array *padded_view(aj_prog *p, const aj_array *a, int t)
-{
-	aj_array *v = arena_copy(p, a);
-	if (!v)
-		return NULL;
-	for (int k = 0; k < t; k++) {
-		v->shape[v->ndim + k] = 1;
-		v->strides[v->ndim + k] = 0;
-	}
-	v->ndim += t;
-	return v;
-}
-
-/* Node i of p, copied with t trailing length-1 axes and its args renamed
- * by map (new index + 1; 0 keeps an arg, a 0-d one); false when out of
- * memory. */
-static bool push_padded(aj_prog *p, uint32_t i, int t, const uint32_t *map,
-			uint32_t *out)
-{
-	aj_node n = p->node[i];
-	n.shape = padded_shape(p, n.ndim, n.shape, t);
-	if (!n.shape)
-		return false;
-	n.ndim = (uint8_t)(n.ndim + t);
-	for (int k = 0; k < aj_ops[n.op].nin; k++)
-		if (map[n.arg[k]])
-			n.arg[k] = map[n.arg[k]] - 1;
-	if (n.op == AJ_OP_ARRAY && !(n.u.array = padded_view(p, n.u.array, t)))
-		return false;
-	if (n.op == AJ_OP_TAKE) {
-		aj_gather *g = aj_arena_alloc(&p->arena, sizeof *g);
-		if (!g)
-			return false;
-		*g = *n.u.take;
-		if (!(g->view = padded_view(p, g->view, t)))
-			return false;
-		n.u.take = g;
-	}
-	aj_expr e = aj_prog_push(p, &n);
-	*out = e.id - p->id_base - 1;
-	return e.id != AJ_EXPR_NONE.id;
-}
-
 /*
- * aj_expand_trailing (core.h): e's subgraph copied (0-d nodes,
- * which broadcast anywhere, are shared; checks stay with the originals,
- * they test the same values). A reduction keeps its axes: the new ones
- * come after them and are not reduced, so its result gains the same axes.
+ * aj_expand_trailing (core.h): a view of e, reshaped with t trailing
+ * length-1 axes, which any layout expresses (exprview.c: pushed down to
+ * e's arrays; 0-d nodes, which broadcast anywhere, are shared; checks stay
+ * with the originals, they test the same values).
  */
 aj_expr aj_expand_trailing(aj_prog *p, aj_expr e, int t)
 {
-	uint32_t root = e.id - p->id_base - 1;
-	if (t == 0 || p->node[root].ndim == 0)
-		return e;
-	if (p->node[root].ndim + t > AJ_MAX_NDIM) {
+	const aj_node *n = aj_prog_node(p, e);
+	if (!n || t == 0 || n->ndim == 0)
+		return n ? e : AJ_EXPR_NONE;
+	if (n->ndim + t > AJ_MAX_NDIM) {
 		aj_prog_error(p, AJ_ERR_SHAPE, "result has more than %d "
 			      "dimensions", AJ_MAX_NDIM);
 		return AJ_EXPR_NONE;
 	}
-	uint32_t *map = aj_calloc(root + 1, sizeof *map);
-	if (!map) {
-		aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
-		return AJ_EXPR_NONE;
-	}
-	map[root] = 1; /* 1: to copy, until copied (new index + 1) */
-	for (uint32_t i = root + 1; i-- > 0;) {
-		const aj_node *n = &p->node[i];
-		for (int k = 0; map[i] && k < aj_ops[n->op].nin; k++)
-			if (p->node[n->arg[k]].ndim > 0)
-				map[n->arg[k]] = 1;
-	}
-	bool ok = true;
-	for (uint32_t i = 0; ok && i <= root; i++) {
-		uint32_t j;
-		if (map[i] && (ok = push_padded(p, i, t, map, &j)))
-			map[i] = j + 1;
-	}
-	aj_expr r = {ok ? map[root] + p->id_base : 0};
-	aj_free(map);
-	if (!ok)
-		aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
-	return r;
+	int64_t shape[AJ_MAX_NDIM];
+	memcpy(shape, n->shape, (size_t)n->ndim * sizeof *shape);
+	for (int k = 0; k < t; k++)
+		shape[n->ndim + k] = 1;
+	return aj_view_expr(p, e, &(aj_vstep){.kind = AJ_V_RESHAPE,
+			    .ndim = n->ndim + t, .shape = shape});
 }
 
 /* any(idx < -n | idx >= n), in int64 (uint64 as is): NumPy's mode='raise'

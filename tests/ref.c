@@ -122,3 +122,45 @@ bool ref_next_index(int ndim, const int64_t *shape, int64_t *idx)
 	}
 	return false;
 }
+
+void ref_fill_value(aj_dtype t, char *p, int64_t k)
+{
+	double d = (double)k * 1.25 - 40;
+	float f = (float)d;
+	int64_t i = k * 37 - 1000;
+	int8_t i8 = (int8_t)i;
+	int16_t i16 = (int16_t)i;
+	int32_t i32 = (int32_t)i;
+	switch (t) {
+	case AJ_BOOL: *p = (char)(k % 3 == 1); break;
+	case AJ_FLOAT32: memcpy(p, &f, 4); break;
+	case AJ_FLOAT64: memcpy(p, &d, 8); break;
+	case AJ_COMPLEX64: {
+		float z[2] = {f, (float)-k};
+		memcpy(p, z, 8);
+		break;
+	}
+	case AJ_COMPLEX128: {
+		double z[2] = {d, (double)-k * 0.5};
+		memcpy(p, z, 16);
+		break;
+	}
+	default:
+		switch (aj_dtype_size(t)) {
+		case 1: memcpy(p, &i8, 1); break;
+		case 2: memcpy(p, &i16, 2); break;
+		case 4: memcpy(p, &i32, 4); break;
+		default: memcpy(p, &i, 8); break;
+		}
+	}
+}
+
+aj_array *ref_filled(ref_env *E, aj_dtype t, int nd, const int64_t *shape)
+{
+	aj_array *a;
+	REF_OK_CTX(E->ctx, aj_array_new(E->ctx, t, nd, shape, &a));
+	char *d = aj_array_data(a);
+	for (int64_t k = 0; k < aj_array_size(a); k++)
+		ref_fill_value(t, d + k * (int64_t)aj_dtype_size(t), k);
+	return a;
+}

@@ -41,6 +41,13 @@ aj_expr ref_parse1(aj_prog *p, const char *text, aj_array *a);
 /* text over a evaluated into a new array of its shape and dtype. */
 aj_array *ref_eval1(ref_env *E, const char *text, aj_array *a);
 
+/* Element k of a C-order fill of dtype t, written at p: distinct per
+ * element, with signs, NaN-free (ints k*37 - 1000 wrapped, floats
+ * k*1.25 - 40, bool k % 3 == 1). */
+void ref_fill_value(aj_dtype t, char *p, int64_t k);
+/* A new C-order array of dtype t filled so. */
+aj_array *ref_filled(ref_env *E, aj_dtype t, int nd, const int64_t *shape);
+
 /* Fails the test with ctx's or p's message unless s == AJ_OK. */
 #define REF_OK_CTX(ctx, call) ref_ok_ctx((ctx), (call), #call, __FILE__, __LINE__)
 #define REF_OK_PROG(p, call) ref_ok_prog((p), (call), #call, __FILE__, __LINE__)

@@ -49,40 +49,6 @@ static void write_int(aj_dtype t, char *p, int64_t v)
 	}
 }
 
-/* Element k's value in a C-order fill: distinct, with signs, NaN-free. */
-static void write_value(aj_dtype t, char *p, int64_t k)
-{
-	double d = (double)k * 1.25 - 40;
-	float f = (float)d;
-	switch (t) {
-	case AJ_BOOL: *p = (char)(k % 3 == 1); break;
-	case AJ_FLOAT32: memcpy(p, &f, 4); break;
-	case AJ_FLOAT64: memcpy(p, &d, 8); break;
-	case AJ_COMPLEX64: {
-		float z[2] = {f, (float)-k};
-		memcpy(p, z, 8);
-		break;
-	}
-	case AJ_COMPLEX128: {
-		double z[2] = {d, (double)-k * 0.5};
-		memcpy(p, z, 16);
-		break;
-	}
-	default: write_int(t, p, k * 37 - 1000); break;
-	}
-}
-
-/* A new C-order array of values distinct per element. */
-static aj_array *filled(env *E, aj_dtype t, int nd, const int64_t *shape)
-{
-	aj_array *a;
-	REF_OK_CTX(E->ctx, aj_array_new(E->ctx, t, nd, shape, &a));
-	char *d = aj_array_data(a);
-	for (int64_t k = 0; k < aj_array_size(a); k++)
-		write_value(t, d + k * (int64_t)aj_dtype_size(t), k);
-	return a;
-}
-
 /* A new array of integer dtype t and shape holding vals in C order. */
 static aj_array *ints(env *E, aj_dtype t, int nd, const int64_t *shape,
 		      const int64_t *vals)
@@ -222,7 +188,7 @@ static void test_index_dtypes_and_axes(void **state)
 {
 	env *E = *state;
 	int64_t s2[2] = {5, 4}, s3[3] = {4, 5, 6}, ish[2] = {2, 4};
-	aj_array *a2 = filled(E, AJ_FLOAT64, 2, s2), *a3 = filled(E, AJ_FLOAT64, 3, s3);
+	aj_array *a2 = ref_filled(E, AJ_FLOAT64, 2, s2), *a3 = ref_filled(E, AJ_FLOAT64, 3, s3);
 	for (size_t t = 0; t < sizeof index_dtypes / sizeof index_dtypes[0]; t++) {
 		aj_dtype it = index_dtypes[t];
 		const int64_t *v = it <= AJ_INT64 ? signed_pos : unsigned_pos;
@@ -244,7 +210,7 @@ static void test_layouts(void **state)
 {
 	env *E = *state;
 	int64_t s[2] = {6, 5}, is[2] = {2, 4};
-	aj_array *base = filled(E, AJ_FLOAT64, 2, s), *views[5];
+	aj_array *base = ref_filled(E, AJ_FLOAT64, 2, s), *views[5];
 	aj_slice every2[2] = {{AJ_DEFAULT, AJ_DEFAULT, 2}, AJ_ALL};
 	aj_slice odd[2] = {{AJ_DEFAULT, AJ_DEFAULT, -2}, {1, AJ_DEFAULT, 2}};
 	views[0] = base;
@@ -286,7 +252,7 @@ static void gathered_dtypes(env *E)
 		v[k] = (int64_t)(ref_rand(&seed) % 14) - 7;
 	aj_array *idx = ints1(E, AJ_INT64, n, v);
 	for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
-		aj_array *a = filled(E, types[t], 2, s), *a1 = filled(E, types[t], 1, &s1);
+		aj_array *a = ref_filled(E, types[t], 2, s), *a1 = ref_filled(E, types[t], 1, &s1);
 		check_take(E, a, idx, 0);  /* rows: contiguous loads */
 		check_take(E, a, idx, 1);  /* columns: lanes gathered */
 		check_take(E, a1, idx, 0); /* 1-D */
@@ -342,7 +308,7 @@ static void test_fused(void **state)
 	int64_t na = 50, n = 1000, v[1000];
 	for (int k = 0; k < n; k++)
 		v[k] = (k * 7919) % 99 - 49; /* within [-49, 49] */
-	aj_array *a = filled(E, AJ_FLOAT64, 1, &na), *b = filled(E, AJ_FLOAT64, 1, &n);
+	aj_array *a = ref_filled(E, AJ_FLOAT64, 1, &na), *b = ref_filled(E, AJ_FLOAT64, 1, &n);
 	aj_array *i = ints1(E, AJ_INT32, n, v), *j, *c;
 	int64_t jv[1000];
 	for (int k = 0; k < n; k++)
@@ -393,7 +359,7 @@ static void test_position_expressions(void **state)
 	env *E = *state;
 	aj_prog *p = E->p;
 	int64_t sa[2] = {8, 4}, n = 5, sm[2] = {5, 7};
-	aj_array *a = filled(E, AJ_FLOAT64, 2, sa);
+	aj_array *a = ref_filled(E, AJ_FLOAT64, 2, sa);
 	static const int64_t jv[5] = {0, 7, 3, 10, 5}; /* j - 3: [-3, 7] */
 	aj_array *j = ints1(E, AJ_INT16, n, jv);
 	int64_t want[5];
@@ -404,7 +370,7 @@ static void test_position_expressions(void **state)
 	check_taken(o, a, 0, 1, &n, want);
 	aj_array_free(o);
 
-	aj_array *m = filled(E, AJ_FLOAT64, 2, sm); /* rows increase: argmax 6 */
+	aj_array *m = ref_filled(E, AJ_FLOAT64, 2, sm); /* rows increase: argmax 6 */
 	double *md = aj_array_data(m);
 	md[1 * 7 + 2] = 1e9;
 	md[3 * 7 + 0] = 1e9;
@@ -438,7 +404,7 @@ static void test_broadcast(void **state)
 	aj_prog *p = E->p;
 	int64_t na = 9, is[2] = {4, 1}, nb = 3;
 	static const int64_t v[4] = {8, -9, 0, 4};
-	aj_array *a = filled(E, AJ_FLOAT64, 1, &na), *b = filled(E, AJ_FLOAT64, 1, &nb);
+	aj_array *a = ref_filled(E, AJ_FLOAT64, 1, &na), *b = ref_filled(E, AJ_FLOAT64, 1, &nb);
 	aj_array *i = ints(E, AJ_INT32, 2, is, v);
 	/* (4, 1) positions + (3,) -> (4, 3) */
 	aj_array *o = eval(E, aj_add(p, aj_take(p, aj_leaf(p, a), aj_leaf(p, i), 0),
@@ -455,7 +421,7 @@ static void test_broadcast(void **state)
 	 * output it broadcasts to */
 	int64_t s2[2] = {5, 6}, sc[2] = {5, 1}, so[3] = {2, 5, 3}, nk = 3;
 	static const int64_t kv[3] = {5, -6, 2};
-	aj_array *a2 = filled(E, AJ_FLOAT64, 2, s2), *col = filled(E, AJ_FLOAT64, 2, sc);
+	aj_array *a2 = ref_filled(E, AJ_FLOAT64, 2, s2), *col = ref_filled(E, AJ_FLOAT64, 2, sc);
 	aj_array *k = ints1(E, AJ_UINT8, nk, (const int64_t[]){5, 0, 2}), *k2 = ints1(E, AJ_INT64, nk, kv), *out;
 	REF_OK_CTX(E->ctx, aj_array_new(E->ctx, AJ_FLOAT64, 3, so, &out));
 	aj_expr t = aj_add(p, aj_take(p, aj_leaf(p, a2), aj_leaf(p, k), 1),
@@ -517,7 +483,7 @@ static void test_out_of_range(void **state)
 	env *E = *state;
 	aj_prog *p = E->p;
 	int64_t sa[2] = {5, 3}, so[2] = {4, 3}, n = 4, one = 1;
-	aj_array *a = filled(E, AJ_FLOAT64, 2, sa), *out = sentinels(E, 2, so);
+	aj_array *a = ref_filled(E, AJ_FLOAT64, 2, sa), *out = sentinels(E, 2, so);
 	static const int64_t bad[][4] = {{0, 5, 1, 2}, {0, -6, 1, 2}, {4, 3, 2, 127}};
 	static const aj_dtype types[] = {AJ_INT32, AJ_INT64, AJ_INT8};
 	for (int k = 0; k < 3; k++) {
@@ -580,7 +546,7 @@ static void test_large(void **state)
 	env *E = *state;
 	aj_prog *p = E->p;
 	int64_t na = 1000, n = 300000;
-	aj_array *a = filled(E, AJ_FLOAT32, 1, &na), *i, *o;
+	aj_array *a = ref_filled(E, AJ_FLOAT32, 1, &na), *i, *o;
 	int64_t *v = malloc((size_t)n * sizeof *v);
 	assert_non_null(v);
 	for (int64_t k = 0; k < n; k++)
@@ -614,7 +580,7 @@ static void test_empty(void **state)
 	env *E = *state;
 	aj_prog *p = E->p;
 	int64_t sa[2] = {5, 3}, zero = 0, s0[2] = {0, 3}, s50[2] = {5, 0};
-	aj_array *a = filled(E, AJ_FLOAT64, 2, sa), *none = ints1(E, AJ_INT64, 0, NULL);
+	aj_array *a = ref_filled(E, AJ_FLOAT64, 2, sa), *none = ints1(E, AJ_INT64, 0, NULL);
 	aj_array *o = eval(E, aj_take(p, aj_leaf(p, a), aj_leaf(p, none), 0));
 	check_taken(o, a, 0, 1, &zero, NULL);
 	aj_array_free(o);
@@ -622,7 +588,7 @@ static void test_empty(void **state)
 	assert_int_equal(aj_array_shape(o)[1], 0);
 	aj_array_free(o);
 	/* from an empty axis: nothing is fine, something is an error */
-	aj_array *e0 = filled(E, AJ_FLOAT64, 2, s0), *e1 = filled(E, AJ_FLOAT64, 2, s50);
+	aj_array *e0 = ref_filled(E, AJ_FLOAT64, 2, s0), *e1 = ref_filled(E, AJ_FLOAT64, 2, s50);
 	o = eval(E, aj_take(p, aj_leaf(p, e0), aj_leaf(p, none), 0));
 	assert_int_equal(aj_array_size(o), 0);
 	aj_array_free(o);
@@ -650,7 +616,7 @@ static void test_flattened_and_arguments(void **state)
 	aj_prog *p = E->p;
 	int64_t s[2] = {4, 6}, n = 5, half = 12;
 	static const int64_t v[5] = {11, -12, 0, 7, -1};
-	aj_array *a = filled(E, AJ_INT32, 2, s), *i = ints1(E, AJ_INT64, n, v), *ev, *flat;
+	aj_array *a = ref_filled(E, AJ_INT32, 2, s), *i = ints1(E, AJ_INT64, n, v), *ev, *flat;
 	aj_slice cols[2] = {AJ_ALL, {AJ_DEFAULT, AJ_DEFAULT, 2}};
 	REF_OK_CTX(E->ctx, aj_view_slice(E->ctx, a, cols, &ev)); /* (4, 3) */
 	REF_OK_CTX(E->ctx, aj_view_ravel(E->ctx, ev, &flat));
@@ -680,7 +646,7 @@ static void test_flattened_and_arguments(void **state)
 	assert_int_equal(aj_take(NULL, AJ_EXPR_NONE, AJ_EXPR_NONE, 0).id, 0);
 	/* 0-d: a scalar position into 1-D a, and a 0-d a flattened */
 	int64_t n5 = 5;
-	aj_array *a1 = filled(E, AJ_FLOAT64, 1, &n5), *z = filled(E, AJ_FLOAT64, 0, NULL);
+	aj_array *a1 = ref_filled(E, AJ_FLOAT64, 1, &n5), *z = ref_filled(E, AJ_FLOAT64, 0, NULL);
 	o = eval(E, aj_take(p, aj_leaf(p, a1), aj_scalar_i64(p, -2), 0));
 	assert_int_equal(aj_array_ndim(o), 0);
 	assert_true(f64_at(o, 0) == f64_at(a1, 3));
@@ -713,8 +679,8 @@ static void names_setup(env *E, names_fx *fx)
 {
 	int64_t sa[2] = {5, 4}, sw[4] = {2, 3, 4, 5}, nb = 2;
 	static const int64_t iv[3] = {4, -1, 0}, jv[2] = {1, -4};
-	fx->a = filled(E, AJ_FLOAT64, 2, sa);
-	fx->w = filled(E, AJ_FLOAT64, 4, sw);
+	fx->a = ref_filled(E, AJ_FLOAT64, 2, sa);
+	fx->w = ref_filled(E, AJ_FLOAT64, 4, sw);
 	fx->i = ints1(E, AJ_INT32, 3, iv);
 	fx->j = ints1(E, AJ_INT8, 2, jv);
 	REF_OK_CTX(E->ctx, aj_array_new(E->ctx, AJ_BOOL, 1, &nb, &fx->b));
@@ -870,7 +836,7 @@ static void test_parse(void **state)
 	aj_prog *p = E->p;
 	int64_t sa[2] = {5, 4}, n = 3;
 	static const int64_t iv[3] = {-5, 2, 4};
-	aj_array *a = filled(E, AJ_FLOAT64, 2, sa), *i = ints1(E, AJ_UINT8, n, (const int64_t[]){0, 2, 4});
+	aj_array *a = ref_filled(E, AJ_FLOAT64, 2, sa), *i = ints1(E, AJ_UINT8, n, (const int64_t[]){0, 2, 4});
 	aj_array *i2 = ints1(E, AJ_INT64, n, iv);
 	const char *names[] = {"a", "i", "q"};
 	aj_expr vals[] = {aj_leaf(p, a), aj_leaf(p, i), aj_leaf(p, i2)}, e;
@@ -905,7 +871,7 @@ static void test_overlap(void **state)
 	aj_prog *p = E->p;
 	int64_t sa[2] = {4, 3}, n = 4;
 	static const int64_t rv[4] = {3, 2, 0, 0};
-	aj_array *a = filled(E, AJ_FLOAT64, 2, sa), *r = ints1(E, AJ_INT64, n, rv);
+	aj_array *a = ref_filled(E, AJ_FLOAT64, 2, sa), *r = ints1(E, AJ_INT64, n, rv);
 	double before[12];
 	memcpy(before, aj_array_data(a), sizeof before);
 	/* aj_assign: NumPy's result, as if a[r] were read first, even as the
@@ -998,7 +964,7 @@ static void test_groups(void **state)
 	int64_t n = 64, rv[64];
 	for (int k = 0; k < 64; k++)
 		rv[k] = 63 - k;
-	aj_array *a = filled(E, AJ_FLOAT64, 1, &n), *r = ints1(E, AJ_INT32, n, rv), *o;
+	aj_array *a = ref_filled(E, AJ_FLOAT64, 1, &n), *r = ints1(E, AJ_INT32, n, rv), *o;
 	REF_OK_CTX(E->ctx, aj_array_new(E->ctx, AJ_FLOAT64, 1, &n, &o));
 	double before[64];
 	memcpy(before, aj_array_data(a), sizeof before);
@@ -1037,7 +1003,7 @@ static void test_vector_code(void **state)
 	if (aj_ctx_set_isa(E->ctx, AJ_ISA_AVX2) != AJ_OK)
 		skip();
 	int64_t sa[2] = {50, 30}, n = 40;
-	aj_array *a = filled(E, AJ_FLOAT64, 2, sa), *b = filled(E, AJ_FLOAT64, 1, &n);
+	aj_array *a = ref_filled(E, AJ_FLOAT64, 2, sa), *b = ref_filled(E, AJ_FLOAT64, 1, &n);
 	int64_t v[40];
 	for (int k = 0; k < 40; k++)
 		v[k] = (k * 7) % 30;
@@ -1072,7 +1038,7 @@ static void test_cache_key(void **state)
 	env *E = *state;
 	int64_t s1[2] = {5, 3}, s2[2] = {9, 7};
 	static const int64_t v[6] = {4, -5, 0, 1, 2, -1};
-	aj_array *a1 = filled(E, AJ_FLOAT64, 2, s1), *a2 = filled(E, AJ_FLOAT64, 2, s2);
+	aj_array *a1 = ref_filled(E, AJ_FLOAT64, 2, s1), *a2 = ref_filled(E, AJ_FLOAT64, 2, s2);
 	aj_array *i1 = ints1(E, AJ_INT32, 4, v), *i2 = ints1(E, AJ_INT32, 6, v);
 	check_take(E, a1, i1, 0);
 	aj_stats s0 = stats(E);
@@ -1098,7 +1064,7 @@ static void test_backwards_rows(void **state)
 	static const int64_t iv[4] = {3, -1, 0, 6};
 	aj_dtype types[] = {AJ_FLOAT64, AJ_FLOAT32, AJ_INT16, AJ_COMPLEX64};
 	for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
-		aj_array *a = filled(E, types[t], 2, sa), *f, *i = ints1(E, AJ_INT64, 4, iv);
+		aj_array *a = ref_filled(E, types[t], 2, sa), *f, *i = ints1(E, AJ_INT64, 4, iv);
 		REF_OK_CTX(E->ctx, aj_view_flip(E->ctx, a, 1, &f));
 		aj_array *o = eval(E, aj_take(E->p, aj_leaf(E->p, f), aj_leaf(E->p, i), 0));
 		check_taken(o, f, 0, 1, &n4, iv);

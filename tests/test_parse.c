@@ -621,6 +621,10 @@ W(v_s_i_2, (double)i + 2)
 W(v_a01_1, A(0, 1) + 1)
 W(v_total, 138.0)
 W(v_diag_2, 2 * A(i, i))
+W(v_ravel_t_copy, A(((i % 3) * 4 + i / 3) % 3, ((i % 3) * 4 + i / 3) / 3) + 1)
+#define F ((((i * 2 + j) % 3) * 4 + (i * 2 + j) / 3))
+W(v_62_t_copy, A(F % 3, F / 3) + 1)
+#undef F
 #undef W
 /* clang-format on */
 
@@ -683,6 +687,9 @@ static const struct view_case {
     {"sum(a)[None]", 1, {1}, v_total},
     {"reshape(sum(a), (1, 1))", 2, {1, 1}, v_total},
     {"diagonal(a + a)", 1, {3}, v_diag_2},
+    /* a copy viewed so that it must be copied again, in C order */
+    {"ravel(reshape(a.T + 1, (3, 4)).T)", 1, {12}, v_ravel_t_copy},
+    {"reshape(reshape(a.T + 1, (3, 4)).T, (6, 2))", 2, {6, 2}, v_62_t_copy},
     {"moveaxis(b * 1, 0, -1)", 3, {3, 4, 2}, v_move_0_last},
     {"squeeze((a + 1)[None, :, 1:2] - 1)", 1, {3}, v_col1},
 };

@@ -29,48 +29,6 @@ static const aj_isa isas[] = {AJ_ISA_SCALAR, AJ_ISA_AVX2, AJ_ISA_AVX512};
 
 /* ---- arrays ---- */
 
-/* Element k of a C-order fill of dtype t: distinct, signed, NaN-free. */
-static void write_value(aj_dtype t, char *p, int64_t k)
-{
-	double d = (double)k * 1.25 - 40;
-	float f = (float)d;
-	int64_t i = k * 37 - 1000;
-	int8_t i8 = (int8_t)i;
-	int16_t i16 = (int16_t)i;
-	int32_t i32 = (int32_t)i;
-	switch (t) {
-	case AJ_BOOL: *p = (char)(k % 3 == 1); break;
-	case AJ_FLOAT32: memcpy(p, &f, 4); break;
-	case AJ_FLOAT64: memcpy(p, &d, 8); break;
-	case AJ_COMPLEX64: {
-		float z[2] = {f, (float)-k};
-		memcpy(p, z, 8);
-		break;
-	}
-	case AJ_COMPLEX128: {
-		double z[2] = {d, (double)-k * 0.5};
-		memcpy(p, z, 16);
-		break;
-	}
-	default:
-		switch (aj_dtype_size(t)) {
-		case 1: memcpy(p, &i8, 1); break;
-		case 2: memcpy(p, &i16, 2); break;
-		case 4: memcpy(p, &i32, 4); break;
-		default: memcpy(p, &i, 8); break;
-		}
-	}
-}
-
-static aj_array *filled(env *E, aj_dtype t, int nd, const int64_t *shape)
-{
-	aj_array *a;
-	REF_OK_CTX(E->ctx, aj_array_new(E->ctx, t, nd, shape, &a));
-	for (int64_t k = 0; k < aj_array_size(a); k++)
-		write_value(t, (char *)aj_array_data(a) + k * (int64_t)aj_dtype_size(t), k);
-	return a;
-}
-
 /* A bool array, each element true with probability pct / 100. */
 static aj_array *random_mask(env *E, int nd, const int64_t *shape, int pct,
 			     uint64_t seed)
@@ -308,7 +266,7 @@ static void test_shapes(void **state)
 	};
 	for (size_t c = 0; c < sizeof cases / sizeof *cases; c++)
 		for (int pct = 0; pct <= 100; pct += 25) {
-			aj_array *a = filled(E, AJ_FLOAT64, cases[c].nd, cases[c].shape);
+			aj_array *a = ref_filled(E, AJ_FLOAT64, cases[c].nd, cases[c].shape);
 			aj_array *m = random_mask(E, cases[c].md, cases[c].shape, pct, c + 1);
 			char what[64];
 			snprintf(what, sizeof what, "case %zu, %d%% true", c, pct);
@@ -324,7 +282,7 @@ static void test_zero_d(void **state)
 	env *E = *state;
 	aj_prog *p = E->p;
 	int64_t sa[2] = {3, 4};
-	aj_array *a = filled(E, AJ_INT32, 2, sa), *s = filled(E, AJ_INT64, 0, NULL);
+	aj_array *a = ref_filled(E, AJ_INT32, 2, sa), *s = ref_filled(E, AJ_INT64, 0, NULL);
 	for (int t = 0; t < 2; t++) {
 		aj_array *r = NULL;
 		REF_OK_PROG(p, aj_mask_select(p, aj_leaf(p, a), aj_scalar_bool(p, t), &r));
@@ -360,7 +318,7 @@ static void test_empty_and_full(void **state)
 	env *E = *state;
 	aj_prog *p = E->p;
 	int64_t sa[2] = {6, 5}, s30[2] = {3, 0}, s05[2] = {0, 5}, n3 = 3, n0 = 0;
-	aj_array *a = filled(E, AJ_FLOAT32, 2, sa);
+	aj_array *a = ref_filled(E, AJ_FLOAT32, 2, sa);
 	aj_array *none = random_mask(E, 2, sa, 0, 1), *all = random_mask(E, 2, sa, 100, 1);
 	aj_array *r = NULL;
 	REF_OK_PROG(p, aj_mask_select(p, aj_leaf(p, a), aj_leaf(p, none), &r));
@@ -371,7 +329,7 @@ static void test_empty_and_full(void **state)
 	assert_int_equal(aj_array_shape(r)[0], 30);
 	assert_memory_equal(aj_array_data(r), aj_array_data(a), 30 * 4);
 	aj_array_free(r);
-	aj_array *e30 = filled(E, AJ_FLOAT64, 2, s30), *e05 = filled(E, AJ_FLOAT64, 2, s05);
+	aj_array *e30 = ref_filled(E, AJ_FLOAT64, 2, s30), *e05 = ref_filled(E, AJ_FLOAT64, 2, s05);
 	aj_array *m3 = random_mask(E, 1, &n3, 100, 2), *m0 = random_mask(E, 1, &n0, 50, 2);
 	((char *)aj_array_data(m3))[1] = 0;
 	REF_OK_PROG(p, aj_mask_select(p, aj_leaf(p, e30), aj_leaf(p, m3), &r));
@@ -413,10 +371,10 @@ static void test_dtypes_each_isa(void **state)
 				char what[96];
 				snprintf(what, sizeof what, "isa %d %s n %lld", (int)isas[i],
 					 aj_dtype_name((aj_dtype)t), (long long)n);
-				aj_array *a = filled(E, (aj_dtype)t, 1, &n);
+				aj_array *a = ref_filled(E, (aj_dtype)t, 1, &n);
 				aj_array *m = random_mask(E, 1, &n, 50, n + (uint64_t)t);
 				check_select(E, a, m, what);
-				aj_array *b = filled(E, (aj_dtype)t, 2, s2);
+				aj_array *b = ref_filled(E, (aj_dtype)t, 2, s2);
 				aj_array *rows = random_mask(E, 1, s2, 60, n);
 				check_select(E, b, rows, what);
 				aj_array_free(a);
@@ -435,7 +393,7 @@ static void test_layouts(void **state)
 {
 	env *E = *state;
 	int64_t sa[2] = {14, 18};
-	aj_array *a = filled(E, AJ_FLOAT64, 2, sa), *m = random_mask(E, 2, sa, 40, 9);
+	aj_array *a = ref_filled(E, AJ_FLOAT64, 2, sa), *m = random_mask(E, 2, sa, 40, 9);
 	aj_slice all[2] = {AJ_ALL, AJ_ALL}, step[2] = {{1, 13, 2}, {0, 18, 3}};
 	aj_slice back[2] = {{AJ_DEFAULT, AJ_DEFAULT, -1}, {AJ_DEFAULT, AJ_DEFAULT, -2}};
 	aj_slice cut[2] = {{0, 14, 1}, {0, 14, 1}};
@@ -478,7 +436,7 @@ static void test_expressions_fused(void **state)
 	env *E = *state;
 	aj_prog *p = E->p;
 	int64_t sa[2] = {23, 41};
-	aj_array *a = filled(E, AJ_FLOAT64, 2, sa), *b = filled(E, AJ_FLOAT64, 2, sa);
+	aj_array *a = ref_filled(E, AJ_FLOAT64, 2, sa), *b = ref_filled(E, AJ_FLOAT64, 2, sa);
 	const double *av = aj_array_data(a), *bv = aj_array_data(b);
 	double *bw = aj_array_data(b);
 	for (int k = 0; k < 23 * 41; k++)
@@ -522,7 +480,7 @@ static void test_reductions_and_checks(void **state)
 	env *E = *state;
 	aj_prog *p = E->p;
 	int64_t sa[2] = {9, 10}, n5 = 5;
-	aj_array *a = filled(E, AJ_FLOAT64, 2, sa);
+	aj_array *a = ref_filled(E, AJ_FLOAT64, 2, sa);
 	const double *av = aj_array_data(a);
 	aj_expr la = aj_leaf(p, a);
 	int axis1 = 1;
@@ -582,7 +540,7 @@ static void test_threads_same_bytes(void **state)
 	};
 	for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
 		aj_dtype t = cases[c].t;
-		aj_array *a = filled(E, t, cases[c].nd, cases[c].shape);
+		aj_array *a = ref_filled(E, t, cases[c].nd, cases[c].shape);
 		aj_array *m = random_mask(E, cases[c].md, cases[c].shape, 30, 77 + c);
 		bool expr = cases[c].md == cases[c].nd;
 		aj_array *r[2] = {NULL, NULL};
@@ -626,7 +584,7 @@ static void test_pending_seen(void **state)
 	env *E = *state;
 	aj_prog *p = E->p;
 	int64_t n = 40;
-	aj_array *a = filled(E, AJ_INT64, 1, &n), *m;
+	aj_array *a = ref_filled(E, AJ_INT64, 1, &n), *m;
 	REF_OK_CTX(E->ctx, aj_array_new(E->ctx, AJ_BOOL, 1, &n, &m));
 	aj_expr la = aj_leaf(p, a);
 	/* a = 1000 - a (all positive now but the last 12), m = a > 700 */
@@ -658,7 +616,7 @@ static void test_random_mask(void **state)
 	env *E = *state;
 	aj_prog *p = E->p;
 	int64_t sa[2] = {301, 257};
-	aj_array *a = filled(E, AJ_FLOAT32, 2, sa), *m;
+	aj_array *a = ref_filled(E, AJ_FLOAT32, 2, sa), *m;
 	REF_OK_CTX(E->ctx, aj_array_new(E->ctx, AJ_BOOL, 2, sa, &m));
 	REF_OK_CTX(E->ctx, aj_ctx_set_threads(E->ctx, 2));
 	for (int shapeless = 0; shapeless < 2; shapeless++) {
@@ -714,7 +672,7 @@ static void test_compress(void **state)
 	env *E = *state;
 	aj_prog *p = E->p;
 	int64_t sa[3] = {4, 6, 5}, n3 = 3, n5 = 5, n9 = 9, n120 = 120, n0 = 0;
-	aj_array *a = filled(E, AJ_FLOAT64, 3, sa);
+	aj_array *a = ref_filled(E, AJ_FLOAT64, 3, sa);
 	aj_array *c3 = random_mask(E, 1, &n3, 50, 1), *c5 = random_mask(E, 1, &n5, 60, 2);
 	aj_array *c120 = random_mask(E, 1, &n120, 40, 3), *c0 = random_mask(E, 1, &n0, 0, 0);
 	((char *)aj_array_data(c3))[0] = 1;
@@ -732,7 +690,7 @@ static void test_compress(void **state)
 	check_compress(E, c9, a, 1, "long, false past the end");
 	/* conditions of other dtypes: nonzero is true, -0.0 is not, NaN is */
 	static const double dv[5] = {0.0, -0.0, NAN, 0.5, -2};
-	aj_array *cd = doubles(E, 1, &n5, dv), *ci = filled(E, AJ_INT8, 1, &n5);
+	aj_array *cd = doubles(E, 1, &n5, dv), *ci = ref_filled(E, AJ_INT8, 1, &n5);
 	((int8_t *)aj_array_data(ci))[2] = 0;
 	check_compress(E, cd, a, 2, "float condition");
 	check_compress(E, ci, a, 2, "int8 condition");
@@ -741,7 +699,7 @@ static void test_compress(void **state)
 	assert_int_equal(aj_array_shape(r)[2], 3);
 	aj_array_free(r);
 	/* a 1-d array, and a 0-d one (axis=None flattens it to one element) */
-	aj_array *v = filled(E, AJ_INT32, 1, &n9), *s = filled(E, AJ_INT32, 0, NULL);
+	aj_array *v = ref_filled(E, AJ_INT32, 1, &n9), *s = ref_filled(E, AJ_INT32, 0, NULL);
 	check_compress(E, c5, v, 0, "1-d, short");
 	check_compress(E, c5, v, AJ_ALL_AXES, "1-d, axis None");
 	memset(aj_array_data(c3), 0, 3);
@@ -772,7 +730,7 @@ static void test_compress_flattened(void **state)
 	env *E = *state;
 	aj_prog *p = E->p;
 	int64_t sa[2] = {7, 11}, n = 60, n80 = 80;
-	aj_array *a = filled(E, AJ_INT16, 2, sa), *c = random_mask(E, 1, &n, 50, 5), *at;
+	aj_array *a = ref_filled(E, AJ_INT16, 2, sa), *c = random_mask(E, 1, &n, 50, 5), *at;
 	aj_array *c80 = random_mask(E, 1, &n80, 50, 6);
 	memset((char *)aj_array_data(c80) + 77, 0, 3);
 	REF_OK_CTX(E->ctx, aj_view_permute(E->ctx, a, NULL, &at));
@@ -810,8 +768,8 @@ static void test_errors(void **state)
 	env *E = *state;
 	aj_prog *p = E->p;
 	int64_t sa[2] = {3, 4}, n2 = 2, n3 = 3, n6 = 6;
-	aj_array *a = filled(E, AJ_FLOAT64, 2, sa), *m2 = random_mask(E, 1, &n2, 50, 1);
-	aj_array *m34 = random_mask(E, 2, sa, 50, 2), *i3 = filled(E, AJ_INT32, 1, &n3);
+	aj_array *a = ref_filled(E, AJ_FLOAT64, 2, sa), *m2 = random_mask(E, 1, &n2, 50, 1);
+	aj_array *m34 = random_mask(E, 2, sa, 50, 2), *i3 = ref_filled(E, AJ_INT32, 1, &n3);
 	aj_array *c6 = random_mask(E, 1, &n6, 0, 0);
 	((char *)aj_array_data(c6))[4] = 1; /* true past the end of axis 0 */
 	aj_array dummy, *sentinel = &dummy, *r = sentinel;
@@ -882,8 +840,8 @@ typedef struct names_fx {
 static void names_setup(env *E, names_fx *fx)
 {
 	int64_t sa[2] = {6, 7}, n7 = 7, n6 = 6;
-	fx->a = filled(E, AJ_FLOAT64, 2, sa);
-	fx->b = filled(E, AJ_FLOAT64, 2, sa);
+	fx->a = ref_filled(E, AJ_FLOAT64, 2, sa);
+	fx->b = ref_filled(E, AJ_FLOAT64, 2, sa);
 	double *bv = aj_array_data(fx->b);
 	for (int k = 0; k < 42; k++)
 		bv[k] = (double)((k * 5) % 7) / 3;
@@ -1065,7 +1023,7 @@ static void test_parse_refuses(void **state)
 {
 	env *E = *state;
 	int64_t n = 5;
-	aj_array *a = filled(E, AJ_FLOAT64, 1, &n);
+	aj_array *a = ref_filled(E, AJ_FLOAT64, 1, &n);
 	const char *names[] = {"x"};
 	aj_expr vals[] = {aj_leaf(E->p, a)}, e;
 	assert_int_equal(aj_parse(E->p, "compress(x > 0, x)", 1, names, vals, &e),
