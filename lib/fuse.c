@@ -521,9 +521,12 @@ static aj_status fill_kernel(aj_prog *p, aj_kcall *c, aj_array *res, aj_op op)
 	uint64_t slot[2] = {slot_bits(t, aj_red_identity(op, t)),
 			    slot_bits(t, (aj_scalar_val){.f = aj_red_identity_im(op, t)})};
 	uint8_t st[2] = {(uint8_t)t, (uint8_t)t};
-	return hand_kernel(p, c, &(hand){.val = &v, .nval = 1, .opnd = &res, .nop = 1,
-					 .nout = 1, .slot = slot, .slot_t = st,
-					 .nslot = aj_is_complex(t) ? 2 : 1, .red = AJ_NOP});
+	aj_status s = hand_kernel(p, c, &(hand){.val = &v, .nval = 1, .opnd = &res,
+						.nop = 1, .nout = 1, .slot = slot,
+						.slot_t = st, .nslot = aj_is_complex(t) ? 2 : 1,
+						.red = AJ_NOP});
+	c->note = "a reduction's identity, before it accumulates";
+	return s;
 }
 
 /* res = res / count, NumPy's mean: count is a Python int, so weak. */
@@ -542,9 +545,11 @@ static aj_status mean_kernel(aj_prog *p, aj_kcall *c, aj_array *res, int64_t cou
 	uint64_t slot = slot_bits(AJ_FLOAT64, (aj_scalar_val){.f = (double)count});
 	uint8_t st = AJ_FLOAT64;
 	aj_array *opnd[2] = {res, res};
-	return hand_kernel(p, c, &(hand){.val = v, .nval = nval, .opnd = opnd, .nop = 2,
-					 .nout = 1, .slot = &slot, .slot_t = &st,
-					 .nslot = 1, .red = AJ_NOP});
+	aj_status s = hand_kernel(p, c, &(hand){.val = v, .nval = nval, .opnd = opnd,
+						.nop = 2, .nout = 1, .slot = &slot,
+						.slot_t = &st, .nslot = 1, .red = AJ_NOP});
+	c->note = "mean: the sum divided by the count";
+	return s;
 }
 
 /* ---- rule 4: reductions in fixed chunks ---- */
@@ -613,9 +618,11 @@ static aj_status combine_kernel(aj_prog *p, aj_kcall *c, aj_op red,
 		v[k] = (aj_kval){.op = AJ_OP_ARRAY, .dtype = (uint8_t)part[k]->dtype,
 				 .arg = {(uint32_t)(nout + k)}};
 	}
-	return hand_kernel(p, c, &(hand){.val = v, .nval = nout, .opnd = opnd,
-					 .nop = 2 * nout, .nout = nout, .iter = nout,
-					 .red = red});
+	aj_status s = hand_kernel(p, c, &(hand){.val = v, .nval = nout, .opnd = opnd,
+						.nop = 2 * nout, .nout = nout,
+						.iter = nout, .red = red});
+	c->note = "combines the fixed chunks' partial results in chunk order";
+	return s;
 }
 
 /*
@@ -630,6 +637,8 @@ static aj_status add_reduction_call(aj_prog *p, aj_kcall *red, const outputs *os
 	for (int k = 0; k < os->out[0]->ndim; k++)
 		nres *= os->out[0]->shape[k];
 	int64_t nchunk = reduction_chunks(red, nres);
+	if (!red->note)
+		red->note = "reduction: its loop nest ends here, its producer fused in";
 	if (nchunk == 1) {
 		calls[(*ncall)++] = *red;
 		return AJ_OK;

@@ -1058,6 +1058,29 @@ static void test_groups_split(void **state)
 	sync_ok(fx);
 }
 
+/* A reduction splits a group only where it must: s = sum(a*b); c = a / s
+ * is two passes over the data (a*b fused into the sum, then the divide),
+ * plus the one-element fill of the sum; s alone is a temporary. */
+static void test_reduction_boundary(void **state)
+{
+	fixture *fx = *state;
+	aj_stats s0, s1;
+	aj_ctx_stats(fx->ctx, &s0);
+	run(fx, "s = sum(a*b); c = a / s");
+	dump_has(fx, "(reduction: its loop nest ends here, its producer fused in)");
+	assert_int_equal(kernels_of_sync(fx), 3);
+	aj_ctx_stats(fx->ctx, &s1);
+	assert_int_equal(s1.temp_bytes - s0.temp_bytes, 8);
+	double sum = 0;
+	for (int r = 0; r < R; r++)
+		for (int c = 0; c < C; c++)
+			sum += A(r, c) * B(r, c);
+	for (int r = 0; r < R; r++)
+		for (int c = 0; c < C; c++)
+			assert_true(fabs(at(fx->c, r, c) - A(r, c) / sum) <=
+				    1e-15 * fabs(A(r, c) / sum));
+}
+
 /* Rule 6: a costly value invariant along a broadcast axis is computed
  * once per element of its own shape, in a kernel of its own; the nest
  * reads it. The values are those of the unhoisted expression. */
@@ -1136,6 +1159,7 @@ int main(void)
 	    T(test_reads_see_assignments),
 	    T(test_lazy_values_kept),
 	    T(test_reductions),
+	    T(test_reduction_boundary),
 	    T(test_last_value),
 	    T(test_scalars_and_names),
 	    T(test_names_api_errors),

@@ -904,6 +904,8 @@ static want by_fn(const names_fx *fx, bool (*keep)(double, double, int64_t),
 }
 
 static bool a_pos(double a, double b, int64_t k) { return a > 0; }
+static bool a_gt_b(double a, double b, int64_t k) { return a - b > 0; }
+static double a_minus_b(double a, double b) { return a - b; }
 static bool a_pos_b_lt1(double a, double b, int64_t k) { return a > 0 && b < 1; }
 static double twice(double a, double b) { return a * 2; }
 static double just_a(double a, double b) { return a; }
@@ -916,6 +918,9 @@ static void test_text(void **state)
 	aj_stats s0 = stats(E);
 	check_text(E, &fx, "x = a[a > 0] * 2; x", by_fn(&fx, a_pos, twice));
 	check_text(E, &fx, "a[(a > 0) & (b < 1)]", by_fn(&fx, a_pos_b_lt1, just_a));
+	/* a name bound to an expression, masked by an expression of itself:
+	 * still lazy, nothing materialised */
+	check_text(E, &fx, "t = a - b; t[t > 0]", by_fn(&fx, a_gt_b, a_minus_b));
 	assert_int_equal(stats(E).temp_bytes, s0.temp_bytes);
 	check_text(E, &fx, "a[m]", ref_select(fx.a, fx.m, 0));
 	check_text(E, &fx, "a[r]", ref_select(fx.a, fx.rows, 0));
