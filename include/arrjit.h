@@ -265,6 +265,10 @@ typedef struct aj_stats {
 	uint64_t groups;           /* loop nests the fusion pass formed from
 				      pending assignments (several
 				      assignments may share one) */
+	uint64_t replays;          /* syncs that ran a remembered plan: the
+				      same work as an earlier sync (same
+				      nodes, arrays and layouts; scalars may
+				      differ), run without fusing again */
 } aj_stats;
 
 /* ---- context ---------------------------------------------------------- */

@@ -109,6 +109,15 @@ void aj_arena_reset(aj_arena *a)
 	c->used = 0;
 }
 
+bool aj_arena_owns(const aj_arena *a, const void *x)
+{
+	const unsigned char *y = x;
+	for (const aj_chunk *c = a->head; c; c = c->next)
+		if (y >= c->data && y < c->data + c->size)
+			return true;
+	return false;
+}
+
 void aj_arena_free(aj_arena *a)
 {
 	aj_arena_reset(a);

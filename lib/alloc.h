@@ -8,6 +8,7 @@
 #ifndef AJ_ALLOC_H
 #define AJ_ALLOC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +41,8 @@ typedef struct aj_arena {
 /* 16-byte aligned; NULL on out of memory. */
 void *aj_arena_alloc(aj_arena *a, size_t n);
 void aj_arena_reset(aj_arena *a);
+/* Whether x points into memory a handed out (or may hand out). */
+bool aj_arena_owns(const aj_arena *a, const void *x);
 void aj_arena_free(aj_arena *a);
 
 #endif

@@ -212,7 +212,7 @@ static aj_status compile(aj_prog *p, const aj_kdesc *k, const aj_key *key,
 			pthread_mutex_unlock(&ctx->cache->lock);
 		}
 	} else if (*fn) {
-		atomic_fetch_add(&ctx->cache_hits, 1);
+		aj_count(&p->counts.cache_hits, 1);
 	}
 	pthread_mutex_unlock(&ctx->jit_lock);
 	if (s != AJ_OK)
@@ -226,7 +226,7 @@ aj_status aj_cache_resolve(aj_prog *p, aj_kcall *call)
 	if (aj_key_of(&call->k, &p->arena, &key) != AJ_OK)
 		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
 	if ((call->fn = memo_find(p->memo, &key))) {
-		atomic_fetch_add_explicit(&p->ctx->cache_hits, 1, memory_order_relaxed);
+		aj_count(&p->counts.cache_hits, 1);
 		return AJ_OK;
 	}
 	aj_cache *c = p->ctx->cache;
@@ -234,7 +234,7 @@ aj_status aj_cache_resolve(aj_prog *p, aj_kcall *call)
 	call->fn = table_find(c, &key);
 	pthread_mutex_unlock(&c->lock);
 	if (call->fn)
-		atomic_fetch_add(&p->ctx->cache_hits, 1);
+		aj_count(&p->counts.cache_hits, 1);
 	else if (compile(p, &call->k, &key, &call->fn) != AJ_OK)
 		return p->err;
 	memo_add(p->memo, &key, call->fn);

@@ -146,6 +146,26 @@ typedef struct aj_cache aj_cache;
 typedef struct aj_jit aj_jit;
 typedef struct aj_pool aj_pool;
 
+/*
+ * Counters bumped on a program's hot path. Only the thread using the
+ * program writes them, with a plain load and store (aj_count), never a
+ * locked add, which would cost more than a replayed call's bookkeeping;
+ * any thread may read them (aj_ctx_stats sums the live programs').
+ */
+typedef struct aj_counts {
+	_Atomic uint64_t cache_hits, kernels_run, temp_bytes, parallel_runs;
+	_Atomic uint64_t groups, replays;
+} aj_counts;
+
+static inline void aj_count(_Atomic uint64_t *c, uint64_t n)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
+
+/* Adds from's counts to to's (to is the caller's, or under progs_lock). */
+void aj_counts_add(aj_counts *to, const aj_counts *from);
+
 struct aj_ctx {
 	_Atomic int isa;   /* aj_isa, resolved: never AJ_ISA_HOST */
 	aj_isa host_isa;   /* best the host can run */
@@ -155,8 +175,10 @@ struct aj_ctx {
 	_Atomic int64_t min_parallel; /* elements for a kernel to use them */
 	pthread_mutex_t jit_lock; /* guards jit creation and compiles */
 	pthread_mutex_t err_lock; /* guards errmsg */
-	_Atomic uint64_t kernels_compiled, cache_hits, kernels_run, compile_ns;
-	_Atomic uint64_t temp_bytes, parallel_runs, groups;
+	_Atomic uint64_t kernels_compiled, compile_ns;
+	pthread_mutex_t progs_lock; /* guards progs and retired */
+	aj_prog *progs;    /* live programs, whose counts add to retired */
+	aj_counts retired; /* of freed programs */
 	_Atomic uint64_t seed;   /* of random leaves built from now on */
 	_Atomic uint64_t stream; /* the next random leaf's stream */
 	char errmsg[AJ_ERRMSG_MAX];
@@ -331,6 +353,7 @@ typedef struct aj_assignment {
 } aj_assignment;
 
 typedef struct aj_memo aj_memo;
+typedef struct aj_plans aj_plans;
 
 struct aj_prog {
 	aj_ctx *ctx;
@@ -343,6 +366,9 @@ struct aj_prog {
 	uint64_t scratch_bytes; /* allocated by fusion for intermediates so
 				   far (fuse.c), for aj_group.temp_bytes */
 	aj_memo *memo;      /* recent kernels, looked up without locking */
+	aj_plans *plans;    /* recent syncs' kernel calls (plan.c) */
+	aj_counts counts;   /* its share of the context's statistics */
+	aj_prog *prev, *next; /* in ctx->progs */
 	uint32_t nrun;      /* times a selection ran the pending work
 			       without a sync (select.c): what came before
 			       is done and cannot be undone (program.c) */

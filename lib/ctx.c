@@ -63,6 +63,7 @@ aj_status aj_ctx_new(aj_ctx **out)
 	}
 	pthread_mutex_init(&ctx->jit_lock, NULL);
 	pthread_mutex_init(&ctx->err_lock, NULL);
+	pthread_mutex_init(&ctx->progs_lock, NULL);
 	ctx->host_isa = aj_jit_host_isa();
 	ctx->isa = ctx->host_isa;
 	ctx->min_parallel = AJ_MIN_PARALLEL;
@@ -79,6 +80,7 @@ void aj_ctx_free(aj_ctx *ctx)
 	aj_jit_free(ctx->jit);
 	pthread_mutex_destroy(&ctx->jit_lock);
 	pthread_mutex_destroy(&ctx->err_lock);
+	pthread_mutex_destroy(&ctx->progs_lock);
 	aj_free(ctx);
 }
 
@@ -139,15 +141,38 @@ int aj_ctx_threads(const aj_ctx *ctx)
 	return ctx ? aj_pool_threads(ctx->pool) : 0;
 }
 
+static uint64_t get(const _Atomic uint64_t *c)
+{
+	return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+void aj_counts_add(aj_counts *to, const aj_counts *from)
+{
+	aj_count(&to->cache_hits, get(&from->cache_hits));
+	aj_count(&to->kernels_run, get(&from->kernels_run));
+	aj_count(&to->temp_bytes, get(&from->temp_bytes));
+	aj_count(&to->parallel_runs, get(&from->parallel_runs));
+	aj_count(&to->groups, get(&from->groups));
+	aj_count(&to->replays, get(&from->replays));
+}
+
 void aj_ctx_stats(const aj_ctx *ctx, aj_stats *out)
 {
 	if (!ctx || !out)
 		return;
+	aj_ctx *c = (aj_ctx *)ctx; /* the lock changes, the statistics do not */
+	aj_counts sum = {0};
+	pthread_mutex_lock(&c->progs_lock);
+	aj_counts_add(&sum, &c->retired);
+	for (const aj_prog *p = c->progs; p; p = p->next)
+		aj_counts_add(&sum, &p->counts);
+	pthread_mutex_unlock(&c->progs_lock);
 	out->kernels_compiled = atomic_load(&ctx->kernels_compiled);
-	out->cache_hits = atomic_load(&ctx->cache_hits);
-	out->kernels_run = atomic_load(&ctx->kernels_run);
+	out->cache_hits = sum.cache_hits;
+	out->kernels_run = sum.kernels_run;
 	out->compile_ns = atomic_load(&ctx->compile_ns);
-	out->temp_bytes = atomic_load(&ctx->temp_bytes);
-	out->parallel_runs = atomic_load(&ctx->parallel_runs);
-	out->groups = atomic_load(&ctx->groups);
+	out->temp_bytes = sum.temp_bytes;
+	out->parallel_runs = sum.parallel_runs;
+	out->groups = sum.groups;
+	out->replays = sum.replays;
 }

@@ -11,6 +11,7 @@
 #include "cache.h"
 #include "core.h"
 #include "fold.h"
+#include "plan.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -52,11 +53,20 @@ aj_status aj_prog_new(aj_ctx *ctx, aj_prog **out)
 	if (!p)
 		return aj_ctx_error(ctx, AJ_ERR_NOMEM, "out of memory");
 	p->memo = aj_memo_new();
-	if (!p->memo) {
+	p->plans = aj_plans_new();
+	if (!p->memo || !p->plans) {
+		aj_memo_free(p->memo);
+		aj_plans_free(p->plans);
 		aj_free(p);
 		return aj_ctx_error(ctx, AJ_ERR_NOMEM, "out of memory");
 	}
 	p->ctx = ctx;
+	pthread_mutex_lock(&ctx->progs_lock);
+	p->next = ctx->progs;
+	if (p->next)
+		p->next->prev = p;
+	ctx->progs = p;
+	pthread_mutex_unlock(&ctx->progs_lock);
 	*out = p;
 	return AJ_OK;
 }
@@ -65,7 +75,18 @@ void aj_prog_free(aj_prog *p)
 {
 	if (!p)
 		return;
+	aj_ctx *ctx = p->ctx;
+	pthread_mutex_lock(&ctx->progs_lock);
+	aj_counts_add(&ctx->retired, &p->counts);
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		ctx->progs = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	pthread_mutex_unlock(&ctx->progs_lock);
 	aj_memo_free(p->memo);
+	aj_plans_free(p->plans);
 	aj_arena_free(&p->arena);
 	aj_free(p->node);
 	aj_free(p->pending);

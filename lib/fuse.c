@@ -41,6 +41,7 @@
  * Scratch results never overlap anything.
  */
 #include "fuse.h"
+#include "plan.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -119,7 +120,7 @@ static uint32_t operand(lower *L, const aj_array *a)
 /* The bits of v in a scalar slot of dtype t (float32 narrowed). A complex
  * scalar takes two slots, real and imaginary part, each holding a value of
  * the component dtype. */
-static uint64_t slot_bits(aj_dtype t, aj_scalar_val v)
+uint64_t aj_slot_bits(aj_dtype t, aj_scalar_val v)
 {
 	uint64_t slot = 0;
 	if (t == AJ_FLOAT32 || t == AJ_COMPLEX64) {
@@ -131,14 +132,24 @@ static uint64_t slot_bits(aj_dtype t, aj_scalar_val v)
 	return slot;
 }
 
-/* A new scalar slot of dtype t (not complex) holding bits. */
-static uint32_t slot_value(lower *L, aj_dtype t, uint64_t bits)
+/* A new scalar slot of dtype t holding bits, field what of node n
+ * (plan.c reads it again when it replays the call). */
+static uint32_t new_slot(lower *L, aj_dtype t, uint64_t bits, aj_slot_what what,
+			 const aj_node *n)
 {
 	aj_kcall *c = L->call;
 	int s = c->k.nscalar++;
 	c->k.scalar_dtype[s] = (uint8_t)t;
 	c->scalars[s] = bits;
-	return emit(L, AJ_OP_SCALAR, t, (uint32_t)s, 0, 0);
+	c->slot_src[s] = (aj_slot_src){(uint32_t)(n - L->p->node), (uint8_t)what};
+	return (uint32_t)s;
+}
+
+/* The value of a new slot (new_slot) of dtype t, not complex. */
+static uint32_t slot_value(lower *L, aj_dtype t, uint64_t bits,
+			   aj_slot_what what, const aj_node *n)
+{
+	return emit(L, AJ_OP_SCALAR, t, new_slot(L, t, bits, what, n), 0, 0);
 }
 
 static uint32_t all_axes(int nd)
@@ -168,45 +179,41 @@ static uint32_t lower_random(lower *L, const aj_node *n)
 						   all_axes(L->nd));
 	if (!pos) { /* lower_kernel returns the error after the walk */
 		aj_prog_error(L->p, AJ_ERR_NOMEM, "out of memory");
-		return slot_value(L, (aj_dtype)n->dtype, 0);
+		return slot_value(L, (aj_dtype)n->dtype, 0, AJ_SLOT_CONST, n);
 	}
 	uint32_t k = emit(L, AJ_OP_INDEX, AJ_UINT64, operand(L, pos), 0, 0);
 	if (r->first)
 		k = emit(L, AJ_OP_ADD, AJ_UINT64, k,
-			 slot_value(L, AJ_UINT64, r->first), 0);
-	uint32_t seed = slot_value(L, AJ_UINT64, r->seed);
-	uint32_t stream = slot_value(L, AJ_UINT64, r->stream);
+			 slot_value(L, AJ_UINT64, r->first, AJ_SLOT_FIRST, n), 0);
+	uint32_t seed = slot_value(L, AJ_UINT64, r->seed, AJ_SLOT_SEED, n);
+	uint32_t stream = slot_value(L, AJ_UINT64, r->stream, AJ_SLOT_STREAM, n);
 	return emit(L, n->op, n->dtype, k, seed, stream);
 }
 static uint32_t lower_take(lower *L, const aj_node *n);
 
 static uint32_t lower_leaf(lower *L, const aj_node *n)
 {
-	aj_kcall *c = L->call;
 	if (aj_is_random((aj_op)n->op))
 		return lower_random(L, n);
 	if (n->op == AJ_OP_TAKE)
 		return lower_take(L, n);
 	if (n->op == AJ_OP_ARRAY)
 		return emit(L, AJ_OP_ARRAY, n->dtype, operand(L, n->u.array), 0, 0);
-	int s = c->k.nscalar++;
-	c->k.scalar_dtype[s] = n->dtype;
-	c->scalars[s] = slot_bits(n->dtype, n->u.scalar);
-	if (aj_is_complex(n->dtype)) {
-		c->k.scalar_dtype[c->k.nscalar++] = n->dtype;
-		c->scalars[s + 1] = slot_bits(n->dtype, (aj_scalar_val){.f = n->im});
-	}
-	return emit(L, AJ_OP_SCALAR, n->dtype, (uint32_t)s, 0, 0);
+	/* a complex scalar's value reads two slots, real and imaginary */
+	uint32_t s = new_slot(L, n->dtype, aj_slot_bits(n->dtype, n->u.scalar),
+			      AJ_SLOT_REAL, n);
+	if (aj_is_complex(n->dtype))
+		new_slot(L, n->dtype, aj_slot_bits(n->dtype, (aj_scalar_val){.f = n->im}),
+			 AJ_SLOT_IMAG, n);
+	return emit(L, AJ_OP_SCALAR, n->dtype, s, 0, 0);
 }
 
-/* An int64 runtime parameter of value v. */
+/* An int64 runtime parameter of value v, fixed by the shapes of the
+ * nodes of L's nest (plan.c replays it as it is). */
 static uint32_t param_i64(lower *L, int64_t v)
 {
-	aj_kcall *c = L->call;
-	int s = c->k.nscalar++;
-	c->k.scalar_dtype[s] = AJ_INT64;
-	c->scalars[s] = slot_bits(AJ_INT64, (aj_scalar_val){.i = v});
-	return emit(L, AJ_OP_SCALAR, AJ_INT64, (uint32_t)s, 0, 0);
+	return slot_value(L, AJ_INT64, aj_slot_bits(AJ_INT64, (aj_scalar_val){.i = v}),
+			  AJ_SLOT_CONST, L->p->node);
 }
 
 /*
@@ -298,8 +305,9 @@ static bool alloc_lower(lower *L, aj_arena *A, const uint32_t *root, int nroot,
 	L->gathered = aj_arena_alloc(A, nopnd * sizeof *L->gathered);
 	c->k.scalar_dtype = aj_arena_alloc(A, 3 * nreach); /* complex 2, random 3, take 3 */
 	c->scalars = aj_arena_alloc(A, 3 * nreach * sizeof *c->scalars);
+	c->slot_src = aj_arena_alloc(A, 3 * nreach * sizeof *c->slot_src);
 	if (!L->val || !L->cse || !L->opnd || !L->gathered || !c->k.scalar_dtype ||
-	    !c->scalars)
+	    !c->scalars || !c->slot_src)
 		return false;
 	memset(L->gathered, 0, nopnd * sizeof *L->gathered);
 	memset(L->cse, 0, slots * sizeof *L->cse);
@@ -432,6 +440,7 @@ static aj_array *scratch(aj_prog *p, aj_dtype t, int nd, const int64_t *shape)
 	if (!a->data)
 		return NULL;
 	p->scratch_bytes += (uint64_t)(n * size);
+	aj_plan_note_scratch(p, a->data, (size_t)(n ? n : 1) * (size_t)size);
 	a->ctx = p->ctx;
 	a->dtype = t;
 	a->ndim = nd;
@@ -518,8 +527,8 @@ static aj_status fill_kernel(aj_prog *p, aj_kcall *c, aj_array *res, aj_op op)
 {
 	aj_dtype t = res->dtype;
 	aj_kval v = {.op = AJ_OP_SCALAR, .dtype = (uint8_t)t};
-	uint64_t slot[2] = {slot_bits(t, aj_red_identity(op, t)),
-			    slot_bits(t, (aj_scalar_val){.f = aj_red_identity_im(op, t)})};
+	uint64_t slot[2] = {aj_slot_bits(t, aj_red_identity(op, t)),
+			    aj_slot_bits(t, (aj_scalar_val){.f = aj_red_identity_im(op, t)})};
 	uint8_t st[2] = {(uint8_t)t, (uint8_t)t};
 	aj_status s = hand_kernel(p, c, &(hand){.val = &v, .nval = 1, .opnd = &res,
 						.nop = 1, .nout = 1, .slot = slot,
@@ -542,7 +551,7 @@ static aj_status mean_kernel(aj_prog *p, aj_kcall *c, aj_array *res, int64_t cou
 		v[nval++] = (aj_kval){.op = AJ_OP_CAST, .dtype = (uint8_t)t, .arg = {1}};
 	uint32_t divisor = (uint32_t)nval - 1;
 	v[nval++] = (aj_kval){.op = AJ_OP_DIV, .dtype = (uint8_t)t, .arg = {0, divisor}};
-	uint64_t slot = slot_bits(AJ_FLOAT64, (aj_scalar_val){.f = (double)count});
+	uint64_t slot = aj_slot_bits(AJ_FLOAT64, (aj_scalar_val){.f = (double)count});
 	uint8_t st = AJ_FLOAT64;
 	aj_array *opnd[2] = {res, res};
 	aj_status s = hand_kernel(p, c, &(hand){.val = v, .nval = nval, .opnd = opnd,

@@ -18,6 +18,13 @@ typedef struct aj_group {
 	int64_t temp_bytes; /* scratch its calls use for intermediates */
 } aj_group;
 
+/* The bits of scalar v in a slot of dtype t (float32 narrowed; a complex
+ * scalar takes two slots, each a component). */
+uint64_t aj_slot_bits(aj_dtype t, aj_scalar_val v);
+
+/* Work per element of call c, in simple streaming elements (run.c). */
+int64_t aj_call_cost(const aj_kcall *c);
+
 /* Lowers the longest group that starts at as[0] of the nas pending
  * assignments as[] into kernel calls. */
 aj_status aj_fuse(aj_prog *p, const aj_assignment *as, int nas, aj_group *g);

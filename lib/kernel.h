@@ -114,6 +114,23 @@ typedef struct aj_kdesc {
 				0 else */
 } aj_kdesc;
 
+/* Where a scalar slot's value comes from: a constant of the kernel call
+ * (a reduction's identity, a take's stride), or a field of a node that a
+ * replayed plan reads again (plan.c). */
+typedef enum aj_slot_what {
+	AJ_SLOT_CONST, /* slots hold it already */
+	AJ_SLOT_REAL,  /* a scalar node's value (the real part if complex) */
+	AJ_SLOT_IMAG,  /* a complex scalar node's imaginary part */
+	AJ_SLOT_SEED,  /* a random node's seed, stream, first index */
+	AJ_SLOT_STREAM,
+	AJ_SLOT_FIRST,
+} aj_slot_what;
+
+typedef struct aj_slot_src {
+	uint32_t node; /* node index, for all but AJ_SLOT_CONST */
+	uint8_t what;  /* aj_slot_what */
+} aj_slot_src;
+
 /* One call of a kernel: description plus arguments. */
 typedef struct aj_kcall {
 	aj_kdesc k;
@@ -121,6 +138,9 @@ typedef struct aj_kcall {
 	int64_t *shape;      /* k.ndim */
 	int64_t *strides;    /* nop * k.ndim */
 	uint64_t *scalars;   /* nscalar slots */
+	aj_slot_src *slot_src; /* nscalar entries, or NULL: all constant */
+	int64_t cost;        /* work per element for splitting (run.c); 0:
+				not yet known */
 	int64_t nelem;       /* product of shape; 0: nothing to run */
 	int64_t nchunk;      /* 0: loop 0 may be split anywhere, as every
 				output element is written by one index of

@@ -23,6 +23,7 @@
  */
 #include "cache.h"
 #include "fuse.h"
+#include "plan.h"
 #include "pool.h"
 
 /*
@@ -39,12 +40,15 @@
 enum { OVERSPLIT = 4, ALIGN_ELEMS = 64, MATH_COST = 7 };
 
 /* Work per element in simple elements: a transcendental function (SLEEF
- * or libm) costs about MATH_COST more (`arrjit-bench --crossover`). */
-static int64_t element_cost(const aj_kdesc *k)
+ * or libm) costs about MATH_COST more (`arrjit-bench --crossover`). A
+ * plan's calls (plan.c) keep it, not the kernel's body. */
+int64_t aj_call_cost(const aj_kcall *c)
 {
+	if (c->cost)
+		return c->cost;
 	int64_t cost = 1;
-	for (int i = 0; i < k->nval; i++)
-		if (aj_ops[k->val[i].op].sleef[0])
+	for (int i = 0; i < c->k.nval; i++)
+		if (aj_ops[c->k.val[i].op].sleef[0])
 			cost += MATH_COST;
 	return cost;
 }
@@ -67,13 +71,14 @@ static void run_task(void *arg, int64_t t)
 }
 
 /* Runs call c: on the caller alone, or as tasks on the pool. */
-static void run_call(aj_ctx *ctx, const aj_kcall *c)
+static void run_call(aj_prog *p, const aj_kcall *c)
 {
+	aj_ctx *ctx = p->ctx;
 	int nthreads = aj_pool_threads(ctx->pool);
 	split s = {.c = c, .ntask = c->nchunk, .align = c->k.ndim == 1 ? ALIGN_ELEMS : 1};
 	int64_t min = atomic_load_explicit(&ctx->min_parallel, memory_order_relaxed);
 	if (!s.ntask && !aj_reduces_loop0(c) && !c->serial && nthreads > 1 &&
-	    c->nelem * (1 + MATH_COST) >= min && c->nelem * element_cost(&c->k) >= min) {
+	    c->nelem * (1 + MATH_COST) >= min && c->nelem * aj_call_cost(c) >= min) {
 		s.ntask = c->shape[0] / s.align;
 		if (s.ntask > (int64_t)nthreads * OVERSPLIT)
 			s.ntask = (int64_t)nthreads * OVERSPLIT;
@@ -83,7 +88,7 @@ static void run_call(aj_ctx *ctx, const aj_kcall *c)
 		return;
 	}
 	if (aj_pool_run(ctx->pool, s.ntask, run_task, &s) > 1)
-		atomic_fetch_add_explicit(&ctx->parallel_runs, 1, memory_order_relaxed);
+		aj_count(&p->counts.parallel_runs, 1);
 }
 
 aj_status aj_run(aj_prog *p)
@@ -91,23 +96,27 @@ aj_status aj_run(aj_prog *p)
 	uint32_t n = p->npending;
 	if (n == 0)
 		return AJ_OK;
+	bool ran;
+	aj_status s = aj_plan_run(p, &ran);
+	if (ran)
+		return s;
 	aj_group *g = aj_arena_alloc(&p->arena, n * sizeof *g);
 	if (!g)
 		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
 	uint32_t ng = 0;
 	for (uint32_t i = 0; i < n; i += (uint32_t)g[ng++].nassign) {
-		aj_status s = aj_fuse(p, &p->pending[i], (int)(n - i), &g[ng]);
+		s = aj_fuse(p, &p->pending[i], (int)(n - i), &g[ng]);
 		for (int j = 0; s == AJ_OK && j < g[ng].ncall; j++)
 			s = aj_cache_resolve(p, &g[ng].calls[j]);
 		if (s != AJ_OK)
 			return s;
 	}
-	atomic_fetch_add_explicit(&p->ctx->groups, ng, memory_order_relaxed);
+	aj_plan_keep(p, g, ng);
+	aj_count(&p->counts.groups, ng);
 	for (uint32_t i = 0; i < ng; i++)
-		atomic_fetch_add_explicit(&p->ctx->temp_bytes, (uint64_t)g[i].temp_bytes,
-					  memory_order_relaxed);
+		aj_count(&p->counts.temp_bytes, (uint64_t)g[i].temp_bytes);
 	for (uint32_t i = 0; i < ng; i++) {
-		aj_status s = aj_run_calls(p, g[i].calls, g[i].ncall);
+		s = aj_run_calls(p, g[i].calls, g[i].ncall);
 		if (s != AJ_OK)
 			return s;
 	}
@@ -120,8 +129,8 @@ aj_status aj_run_calls(aj_prog *p, const aj_kcall *calls, int n)
 		const aj_kcall *c = &calls[j];
 		if (c->nelem == 0)
 			continue;
-		run_call(p->ctx, c);
-		atomic_fetch_add_explicit(&p->ctx->kernels_run, 1, memory_order_relaxed);
+		run_call(p, c);
+		aj_count(&p->counts.kernels_run, 1);
 		if (c->fail_if && *c->fail_if)
 			return aj_prog_error(p, AJ_ERR_ARG, "%s", c->fail_msg);
 	}

@@ -199,8 +199,7 @@ static aj_status build(aj_prog *p, uint32_t x, uint32_t mask, int nd,
 	if (!out)
 		return nomem(p);
 	aj_status s = aj_fuse_select(p, x, mask, nd, shape, out, &ps->g, &ps->write);
-	atomic_fetch_add_explicit(&p->ctx->temp_bytes, (uint64_t)ps->g.temp_bytes,
-				  memory_order_relaxed);
+	aj_count(&p->counts.temp_bytes, (uint64_t)ps->g.temp_bytes);
 	if (s == AJ_OK)
 		s = count_kernel(p, &ps->write, &ps->count);
 	if (s != AJ_OK)
@@ -579,8 +578,7 @@ static aj_status copy_cond(aj_prog *p, const comp *c, sel *s, aj_array **z)
 		st = write_to(p, &ps, aj_array_data(*z));
 	if (st != AJ_OK)
 		return st;
-	atomic_fetch_add_explicit(&p->ctx->temp_bytes, (uint64_t)c->m,
-				  memory_order_relaxed);
+	aj_count(&p->counts.temp_bytes, (uint64_t)c->m);
 	aj_expr leaf = aj_leaf(p, *z);
 	if (leaf.id == AJ_EXPR_NONE.id)
 		return p->err;
