@@ -814,7 +814,7 @@ static void print_stats(aj_ctx *ctx)
 
 /* ---- stream -------------------------------------------------------------- */
 
-enum { STREAM_RUNS = 10 };
+enum { STREAM_RUNS = 20 };
 
 /* The last-level cache of CPU 0 from sysfs (glibc's sysconf reports the
  * whole host's L3 in some VMs), else sysconf's, else 32 MB. */

@@ -149,11 +149,6 @@ static double *math2(int64_t n, ev x, ev y, hv_fn2 *f)
 	return math(n, x, y, NULL, f);
 }
 
-static vd sqrt_v(vd x)
-{
-	return vd_sqrt(x);
-}
-
 static unsigned char *greater(int64_t n, ev x, ev y)
 {
 	unsigned char *r = xmalloc((size_t)n);
@@ -287,7 +282,7 @@ void *eg_hypot(hl_task *t, int64_t n)
 	double *s = arith('+', n, tmp(a2), tmp(b2));
 	free(a2);
 	free(b2);
-	double *r = math1(n, tmp(s), sqrt_v);
+	double *r = math1(n, tmp(s), vd_sqrt);
 	free(s);
 	return r;
 }

@@ -113,34 +113,80 @@ void hl_where_add(void *task, int64_t lo, int64_t hi, int part)
 		out[i] = (a[i] > 0.5 ? a[i] : 0.0) + b[i];
 }
 
-/* st is a constant at each call, so each copy vectorises for its step. */
-INLINE void hypot_loop(hl_task *t, int64_t lo, int64_t hi, int64_t st)
+/*
+ * The plain-C drivers: out[lo:hi] = f(a, b, c) over the first nin inputs,
+ * t->st apart. f is a constant at every call and inlined, so each hl_*
+ * below is the loop one would write out by hand; the step is a constant
+ * in each copy, so arithmetic vectorises for it.
+ */
+typedef double scalar_fn(double a, double b, double c);
+
+INLINE void scalar_loop(hl_task *t, int64_t lo, int64_t hi, int nin,
+			scalar_fn *f, int64_t st)
 {
 	double *restrict out = t->out;
-	const hl_f64u *restrict a = t->in[0], *restrict b = t->in[1];
+	const hl_f64u *restrict a = t->in[0];
+	const hl_f64u *restrict b = nin > 1 ? t->in[1] : t->in[0];
+	const hl_f64u *restrict c = nin > 2 ? t->in[2] : t->in[0];
 	for (int64_t i = lo; i < hi; i++)
-		out[i] = sqrt(a[i * st] * a[i * st] + b[i * st] * b[i * st]);
+		out[i] = f(a[i * st], b[i * st], c[i * st]);
+}
+
+INLINE void scalar_drive(hl_task *t, int64_t lo, int64_t hi, int nin,
+			 scalar_fn *f)
+{
+	if (t->st == 1)
+		scalar_loop(t, lo, hi, nin, f, 1);
+	else
+		scalar_loop(t, lo, hi, nin, f, t->st);
+}
+
+static inline double hypot_s(double a, double b, double c)
+{
+	return sqrt(a * a + b * b);
+}
+
+static inline double exp_mix_s(double a, double b, double c)
+{
+	return exp(a) * sin(b) + log1p(c);
+}
+
+static inline double tanh_s(double a, double b, double c)
+{
+	return tanh(a);
+}
+
+static inline double poly_s(double a, double b, double c)
+{
+	return a * a + pow(b + 1, -2.5);
+}
+
+static inline double pow50_s(double a, double b, double c)
+{
+	return pow(a + 1, 50);
+}
+
+static inline double logexp_s(double a, double b, double c)
+{
+	return log(exp(a) + 1) / b;
+}
+
+static inline double where_s(double a, double b, double c)
+{
+	double y = atan2(a, b);
+	return 0.1 * a > y ? 2 * a : y;
 }
 
 void hl_hypot(void *task, int64_t lo, int64_t hi, int part)
 {
-	hl_task *t = task;
-	if (t->st == 1)
-		hypot_loop(t, lo, hi, 1);
-	else
-		hypot_loop(t, lo, hi, 2);
+	scalar_drive(task, lo, hi, 2, hypot_s);
 }
 
 /* ---- transcendental: libm ---------------------------------------------- */
 
 void hl_exp_mix_libm(void *task, int64_t lo, int64_t hi, int part)
 {
-	hl_task *t = task;
-	double *restrict out = t->out;
-	const double *restrict a = t->in[0], *restrict b = t->in[1],
-			       *restrict c = t->in[2];
-	for (int64_t i = lo; i < hi; i++)
-		out[i] = exp(a[i]) * sin(b[i]) + log1p(c[i]);
+	scalar_drive(task, lo, hi, 3, exp_mix_s);
 }
 
 void hl_exp_mix_f32_libm(void *task, int64_t lo, int64_t hi, int part)
@@ -155,53 +201,27 @@ void hl_exp_mix_f32_libm(void *task, int64_t lo, int64_t hi, int part)
 
 void hl_tanh_libm(void *task, int64_t lo, int64_t hi, int part)
 {
-	hl_task *t = task;
-	double *restrict out = t->out;
-	const double *restrict a = t->in[0];
-	for (int64_t i = lo; i < hi; i++)
-		out[i] = tanh(a[i]);
+	scalar_drive(task, lo, hi, 1, tanh_s);
 }
 
 void hl_poly_libm(void *task, int64_t lo, int64_t hi, int part)
 {
-	hl_task *t = task;
-	double *restrict out = t->out;
-	const hl_f64u *restrict a = t->in[0], *restrict b = t->in[1];
-	int64_t st = t->st;
-	for (int64_t i = lo; i < hi; i++)
-		out[i] = a[i * st] * a[i * st] + pow(b[i * st] + 1, -2.5);
+	scalar_drive(task, lo, hi, 2, poly_s);
 }
 
 void hl_pow50_libm(void *task, int64_t lo, int64_t hi, int part)
 {
-	hl_task *t = task;
-	double *restrict out = t->out;
-	const hl_f64u *restrict a = t->in[0];
-	int64_t st = t->st;
-	for (int64_t i = lo; i < hi; i++)
-		out[i] = pow(a[i * st] + 1, 50);
+	scalar_drive(task, lo, hi, 1, pow50_s);
 }
 
 void hl_logexp_libm(void *task, int64_t lo, int64_t hi, int part)
 {
-	hl_task *t = task;
-	double *restrict out = t->out;
-	const hl_f64u *restrict a = t->in[0], *restrict b = t->in[1];
-	int64_t st = t->st;
-	for (int64_t i = lo; i < hi; i++)
-		out[i] = log(exp(a[i * st]) + 1) / b[i * st];
+	scalar_drive(task, lo, hi, 2, logexp_s);
 }
 
 void hl_where_libm(void *task, int64_t lo, int64_t hi, int part)
 {
-	hl_task *t = task;
-	double *restrict out = t->out;
-	const hl_f64u *restrict a = t->in[0], *restrict b = t->in[1];
-	int64_t st = t->st;
-	for (int64_t i = lo; i < hi; i++) {
-		double x = a[i * st], y = atan2(x, b[i * st]);
-		out[i] = 0.1 * x > y ? 2 * x : y;
-	}
+	scalar_drive(task, lo, hi, 2, where_s);
 }
 
 /* ---- transcendental: SLEEF ---------------------------------------------- */
@@ -238,7 +258,7 @@ INLINE void drive(hl_task *t, int64_t lo, int64_t hi, int nin, hv_fn3 *f)
 
 static vd exp_mix_v(vd a, vd b, vd c)
 {
-	return vd_add(vd_mul(vd_exp(a), vd_sin(b)), vd_log1p(c));
+	return vd_exp(a) * vd_sin(b) + vd_log1p(c);
 }
 
 static vd tanh_v(vd a, vd b, vd c)
@@ -248,24 +268,23 @@ static vd tanh_v(vd a, vd b, vd c)
 
 static vd poly_v(vd a, vd b, vd c)
 {
-	vd p = vd_pow(vd_add(b, vd_set(1)), vd_set(-2.5));
-	return vd_add(vd_mul(a, a), p);
+	return a * a + vd_pow(b + 1.0, vd_set(-2.5));
 }
 
 static vd pow50_v(vd a, vd b, vd c)
 {
-	return vd_pow(vd_add(a, vd_set(1)), vd_set(50));
+	return vd_pow(a + 1.0, vd_set(50));
 }
 
 static vd logexp_v(vd a, vd b, vd c)
 {
-	return vd_div(vd_log(vd_add(vd_exp(a), vd_set(1))), b);
+	return vd_log(vd_exp(a) + 1.0) / b;
 }
 
 static vd where_v(vd a, vd b, vd c)
 {
 	vd y = vd_atan2(a, b);
-	return vd_gt_select(vd_mul(vd_set(0.1), a), y, vd_add(a, a), y);
+	return vd_gt_select(0.1 * a, y, a + a, y);
 }
 
 void hl_exp_mix_sleef(void *task, int64_t lo, int64_t hi, int part)
@@ -300,7 +319,7 @@ void hl_where_sleef(void *task, int64_t lo, int64_t hi, int part)
 
 static vf exp_mix_vf(vf a, vf b, vf c)
 {
-	return vf_add(vf_mul(vf_exp(a), vf_sin(b)), vf_log1p(c));
+	return vf_exp(a) * vf_sin(b) + vf_log1p(c);
 }
 
 /* exp_mix in float32, contiguous; the tail padded as in drive. */

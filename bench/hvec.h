@@ -4,6 +4,11 @@
  * for (-march=native): AVX-512F, else AVX2, else one lane with SLEEF's
  * scalar functions. vd holds VLD doubles, vf VLF floats.
  *
+ * Only what differs per ISA is written per ISA: the lane counts, SLEEF's
+ * names, sqrt and the shuffle that picks even elements. The rest is GCC's
+ * vector extensions (+ - * / act lane by lane and broadcast a scalar),
+ * which work on the one-lane types too.
+ *
  * Loads never assume alignment (the _u workloads read data 1 byte past a
  * 64-byte boundary). vd_loads reads VLD elements st apart: st is 0 (a
  * scalar, broadcast), 1 or 2.
@@ -14,6 +19,7 @@
 #include <sleef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
@@ -21,8 +27,10 @@
 
 #if defined(__AVX512F__)
 
-#define HV_ISA "avx512f"
-enum { VLD = 8, VLF = 16 };
+#define HV_ISA	"avx512f"
+#define VLD	8
+#define VLF	16
+#define HV_EVEN {0, 2, 4, 6, 8, 10, 12, 14}
 typedef __m512d vd;
 typedef __m512 vf;
 
@@ -33,75 +41,17 @@ typedef __m512 vf;
 #define vd_tanh	 Sleef_tanhd8_u10avx512f
 #define vd_pow	 Sleef_powd8_u10avx512f
 #define vd_atan2 Sleef_atan2d8_u10avx512f
+#define HV_SQRT	 _mm512_sqrt_pd
 #define vf_exp	 Sleef_expf16_u10avx512f
 #define vf_log1p Sleef_log1pf16_u10avx512f
 #define vf_sin	 Sleef_sinf16_u10avx512f
 
-static inline vd vd_set(double x)
-{
-	return _mm512_set1_pd(x);
-}
-static inline vd vd_load(const double *p)
-{
-	return _mm512_loadu_pd(p);
-}
-/* p[0], p[2], ..., p[14]: two loads and one shuffle, not a gather. */
-static inline vd vd_load_even(const double *p)
-{
-	__m512i idx = _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0);
-	return _mm512_permutex2var_pd(vd_load(p), idx, vd_load(p + 8));
-}
-static inline void vd_store(double *p, vd x)
-{
-	_mm512_storeu_pd(p, x);
-}
-static inline vd vd_add(vd x, vd y)
-{
-	return _mm512_add_pd(x, y);
-}
-static inline vd vd_sub(vd x, vd y)
-{
-	return _mm512_sub_pd(x, y);
-}
-static inline vd vd_mul(vd x, vd y)
-{
-	return _mm512_mul_pd(x, y);
-}
-static inline vd vd_div(vd x, vd y)
-{
-	return _mm512_div_pd(x, y);
-}
-static inline vd vd_sqrt(vd x)
-{
-	return _mm512_sqrt_pd(x);
-}
-/* where(x > y, a, b) */
-static inline vd vd_gt_select(vd x, vd y, vd a, vd b)
-{
-	return _mm512_mask_blend_pd(_mm512_cmp_pd_mask(x, y, _CMP_GT_OQ), b,
-				    a);
-}
-static inline vf vf_load(const float *p)
-{
-	return _mm512_loadu_ps(p);
-}
-static inline void vf_store(float *p, vf x)
-{
-	_mm512_storeu_ps(p, x);
-}
-static inline vf vf_add(vf x, vf y)
-{
-	return _mm512_add_ps(x, y);
-}
-static inline vf vf_mul(vf x, vf y)
-{
-	return _mm512_mul_ps(x, y);
-}
-
 #elif defined(__AVX2__)
 
-#define HV_ISA "avx2"
-enum { VLD = 4, VLF = 8 };
+#define HV_ISA	"avx2"
+#define VLD	4
+#define VLF	8
+#define HV_EVEN {0, 2, 4, 6}
 typedef __m256d vd;
 typedef __m256 vf;
 
@@ -112,75 +62,17 @@ typedef __m256 vf;
 #define vd_tanh	 Sleef_tanhd4_u10avx2
 #define vd_pow	 Sleef_powd4_u10avx2
 #define vd_atan2 Sleef_atan2d4_u10avx2
+#define HV_SQRT	 _mm256_sqrt_pd
 #define vf_exp	 Sleef_expf8_u10avx2
 #define vf_log1p Sleef_log1pf8_u10avx2
 #define vf_sin	 Sleef_sinf8_u10avx2
-
-static inline vd vd_set(double x)
-{
-	return _mm256_set1_pd(x);
-}
-static inline vd vd_load(const double *p)
-{
-	return _mm256_loadu_pd(p);
-}
-/* p[0], p[2], p[4], p[6]: unpack gives 0 4 2 6, the permute puts 2 before
- * 4. */
-static inline vd vd_load_even(const double *p)
-{
-	vd lo = _mm256_unpacklo_pd(vd_load(p), vd_load(p + 4));
-	return _mm256_permute4x64_pd(lo, 0xd8);
-}
-static inline void vd_store(double *p, vd x)
-{
-	_mm256_storeu_pd(p, x);
-}
-static inline vd vd_add(vd x, vd y)
-{
-	return _mm256_add_pd(x, y);
-}
-static inline vd vd_sub(vd x, vd y)
-{
-	return _mm256_sub_pd(x, y);
-}
-static inline vd vd_mul(vd x, vd y)
-{
-	return _mm256_mul_pd(x, y);
-}
-static inline vd vd_div(vd x, vd y)
-{
-	return _mm256_div_pd(x, y);
-}
-static inline vd vd_sqrt(vd x)
-{
-	return _mm256_sqrt_pd(x);
-}
-static inline vd vd_gt_select(vd x, vd y, vd a, vd b)
-{
-	return _mm256_blendv_pd(b, a, _mm256_cmp_pd(x, y, _CMP_GT_OQ));
-}
-static inline vf vf_load(const float *p)
-{
-	return _mm256_loadu_ps(p);
-}
-static inline void vf_store(float *p, vf x)
-{
-	_mm256_storeu_ps(p, x);
-}
-static inline vf vf_add(vf x, vf y)
-{
-	return _mm256_add_ps(x, y);
-}
-static inline vf vf_mul(vf x, vf y)
-{
-	return _mm256_mul_ps(x, y);
-}
 
 #else
 
 /* No AVX2: SLEEF's scalar functions keep the comparison honest, if slow. */
 #define HV_ISA "scalar"
-enum { VLD = 1, VLF = 1 };
+#define VLD    1
+#define VLF    1
 typedef double vd;
 typedef float vf;
 
@@ -191,69 +83,74 @@ typedef float vf;
 #define vd_tanh	 Sleef_tanh_u10
 #define vd_pow	 Sleef_pow_u10
 #define vd_atan2 Sleef_atan2_u10
+#define HV_SQRT	 __builtin_sqrt
 #define vf_exp	 Sleef_expf_u10
 #define vf_log1p Sleef_log1pf_u10
 #define vf_sin	 Sleef_sinf_u10
 
+#endif
+
 static inline vd vd_set(double x)
 {
-	return x;
+	vd zero = {0};
+	return zero + x;
 }
+
+/* A function of its own, so that its address can be taken. */
+static inline vd vd_sqrt(vd x)
+{
+	return HV_SQRT(x);
+}
+
 static inline vd vd_load(const double *p)
 {
-	double x;
-	__builtin_memcpy(&x, p, sizeof x);
+	vd x;
+	memcpy(&x, p, sizeof x);
 	return x;
 }
+
+static inline void vd_store(double *p, vd x)
+{
+	memcpy(p, &x, sizeof x);
+}
+
+static inline vf vf_load(const float *p)
+{
+	vf x;
+	memcpy(&x, p, sizeof x);
+	return x;
+}
+
+static inline void vf_store(float *p, vf x)
+{
+	memcpy(p, &x, sizeof x);
+}
+
+#if VLD > 1
+typedef int64_t vdi __attribute__((vector_size(sizeof(vd))));
+
+/* p[0], p[2], ...: two loads and one shuffle, not a gather. */
+static inline vd vd_load_even(const double *p)
+{
+	return __builtin_shuffle(vd_load(p), vd_load(p + VLD), (vdi)HV_EVEN);
+}
+
+/* where(x > y, a, b) */
+static inline vd vd_gt_select(vd x, vd y, vd a, vd b)
+{
+	vdi m = x > y;
+	return (vd)(((vdi)a & m) | ((vdi)b & ~m));
+}
+#else
 static inline vd vd_load_even(const double *p)
 {
 	return vd_load(p);
 }
-static inline void vd_store(double *p, vd x)
-{
-	__builtin_memcpy(p, &x, sizeof x);
-}
-static inline vd vd_add(vd x, vd y)
-{
-	return x + y;
-}
-static inline vd vd_sub(vd x, vd y)
-{
-	return x - y;
-}
-static inline vd vd_mul(vd x, vd y)
-{
-	return x * y;
-}
-static inline vd vd_div(vd x, vd y)
-{
-	return x / y;
-}
-static inline vd vd_sqrt(vd x)
-{
-	return __builtin_sqrt(x);
-}
+
 static inline vd vd_gt_select(vd x, vd y, vd a, vd b)
 {
 	return x > y ? a : b;
 }
-static inline vf vf_load(const float *p)
-{
-	return *p;
-}
-static inline void vf_store(float *p, vf x)
-{
-	*p = x;
-}
-static inline vf vf_add(vf x, vf y)
-{
-	return x + y;
-}
-static inline vf vf_mul(vf x, vf y)
-{
-	return x * y;
-}
-
 #endif
 
 static inline vd vd_loads(const double *p, int64_t st)
