@@ -1,264 +1,444 @@
 /*
- * arrjit-bench: times arrjit against hand-written fused C loops.
+ * arrjit-bench: times arrjit against hand-written fused C loops, an eager
+ * op-by-op baseline and the machine's own memory bandwidth.
  *
- * For each workload: make the inputs (deterministic, and touched so that page
- * faults are not timed), warm up every side once (for arrjit this compiles
- * the kernel), time --reps rounds that run arrjit and each hand loop in turn,
- * check arrjit's output against every hand loop's, and print one table row
- * or JSON line. A failed call or a mismatch prints FAIL and makes the exit
- * status 1; the other workloads still run, so a wrong kernel is never timed
- * silently.
+ *   stream references (hand loops on N threads, best of STREAM_RUNS)
+ *     -> for each workload: inputs (deterministic, touched before timing)
+ *        -> warm-up run of every side (arrjit compiles its kernel here)
+ *        -> --reps rounds, each timing arrjit, eager and every hand loop
+ *        -> check every side's output against the first hand loop's
+ *        -> one table row or JSON line (spec: /work/spec-bench.md)
  *
- * Only the public API (arrjit.h) is used. Every side has its own output, of
- * the same kind (aj_array_new), and runs 1 + reps times, so in-place
- * workloads end equal.
+ * Sides: arrjit (aj_exec of the workload's statement, or the builder API
+ * for seed) on N threads; eager (eager.c) on one thread; hand loops
+ * (handloops.c) split across the harness's own team of N threads. Only the
+ * public API (arrjit.h) is used. Every side runs 1 + reps times, so
+ * in-place workloads end equal. A failed arrjit call or a mismatch prints
+ * FAIL with the reason and makes the exit status 1; the other sides and
+ * workloads still run, so a wrong kernel is never timed silently.
  */
 #define _POSIX_C_SOURCE 200809L
 
 #include "arrjit.h"
+#include "eager.h"
 #include "handloops.h"
+#include "team.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MAXIN	5
 #define MAXHAND 2
 #define MAXREPS 10000
 
-/* Tolerances: relative difference, measured against max(|want|, 1) so that
- * cancellation near zero (mix5) cannot raise a false alarm when one side
- * contracts a*b+c into an FMA. */
-#define TOL_ARITH 1e-12
-#define TOL_MATH  1e-14
+/* Side 0 is arrjit, 1 eager, 2 + h hand loop h. */
+enum { SIDE_AJ, SIDE_EAGER, SIDE_HAND, NSIDE = SIDE_HAND + MAXHAND };
 
-/* Side 0 is arrjit; side 1 + h is hand loop h. Each writes its own output. */
-#define SIDE_AJ 0
-#define NSIDE	(1 + MAXHAND)
+/*
+ * Tolerances, in ULPs of the output dtype, of |got - want| / max(|want|,
+ * 1) against the first hand loop (the floor of 1 keeps cancellation near
+ * zero from raising false alarms). Each side is within about 1 ULP per
+ * operation (SLEEF u10 and glibc functions within 1, + - * / sqrt exact,
+ * FMA contraction moving a result by one), so two sides may differ by 2
+ * per operation: OPS(k) for k operations. Sums differ by their order:
+ * SUMS is about 1e-12.
+ */
+#define OPS(k) (2.0 * (k))
+#define SUMS   4096.0
 
-typedef struct bench {
-	aj_ctx *ctx;
-	aj_prog *prog;
-	int64_t n;	     /* output elements, or iterations for seed */
-	aj_array *in[MAXIN]; /* what the expression reads (views for strided) */
-	aj_array *src[2];    /* strided: the whole arrays the views look into */
-	aj_array *out[NSIDE]; /* out[side], written by that side */
-	int nside;	      /* 1 + the workload's hand loops */
-	int side;	      /* the side running now */
-	aj_array *init;	      /* seed: the value of a before every run */
-	double s;	      /* exp_mix: the scalar */
-} bench;
-
-typedef struct hand {
-	const char *name; /* NULL ends the list */
-	void (*run)(bench *b);
-} hand;
+/* What a workload reads and writes; fixes its setup, bytes and stream
+ * reference. n is the spec's n. */
+typedef enum layout {
+	L_SEED,	     /* 3x3 a (each side its own) and b; n iterations */
+	L_INPLACE,   /* the output, n elements, is also the input */
+	L_FLAT,	     /* nin inputs of n elements; output n */
+	L_STRIDED,   /* nin inputs x[::2] of 2n-element arrays; output n */
+	L_UNALIGNED, /* nin inputs 1 byte past 64-byte alignment; output n */
+	L_OUTER,     /* a of n elements; output n x n */
+	L_SQUARE,    /* a n x n; output n x n */
+	L_SUM1,	     /* a n x n; output () from n of its elements */
+	L_SUMN,	     /* a n x n; output n */
+	L_NORM,	     /* a of n elements; output () */
+	L_RANDOM,    /* no input; output n, or n/cols x cols */
+} layout;
 
 typedef struct workload {
 	const char *name;
-	int64_t n, nquick; /* elements (of the sources for strided_add), or
-			      iterations for seed */
+	/* The arrjit statement, run by aj_exec with a..e bound to the inputs
+	 * and out to the output (a to the output in place); NULL: seed. */
+	const char *text;
+	int64_t n, nquick;
+	layout lay;
 	int nin;
-	int bytes;  /* bytes that must move per output element or iteration */
-	double tol; /* TOL_ARITH or TOL_MATH */
-	bool per_iter; /* report ns per iteration instead of ms per run */
-	aj_status (*setup)(bench *b, int64_t n, int nin);
-	aj_status (*run)(bench *b); /* one arrjit run, through aj_sync() */
-	/* Untimed, before each run of a side; or NULL. */
-	void (*reset)(bench *b, int side);
-	hand hand[MAXHAND + 1];
+	bool f32;    /* float32 instead of float64 */
+	bool from0;  /* inputs uniform in [0, 1), else [0.5, 1.5) */
+	bool serial; /* the hand loops run on one thread, as arrjit must */
+	int64_t cols; /* L_RANDOM: a matrix of this many columns, or 0 */
+	double ulps;  /* tolerance, see OPS */
+	eg_fn *eager;
+	hl_fn *hand[MAXHAND]; /* "fused", then "sleef" if any */
+	hl_finish_fn *finish; /* combines a reduction's partial results */
 } workload;
+
+static const char *hand_kind[MAXHAND] = {"fused", "sleef"};
+
+#define NE(sfx, lay, expr, nin, from0, ulps, name)                           \
+	{"ne_" #name "_" #sfx, "out = " expr, 10000000, 1000000, lay, nin,   \
+	 false, from0, false, 0, ulps, eg_##name,                            \
+	 {hl_##name##_libm, hl_##name##_sleef}, NULL}
+#define NE3(expr, nin, from0, ulps, name)                                    \
+	NE(c, L_FLAT, expr, nin, from0, ulps, name),                         \
+	    NE(s, L_STRIDED, expr, nin, from0, ulps, name),                  \
+	    NE(u, L_UNALIGNED, expr, nin, from0, ulps, name)
+
+/*
+ * The spec's table (/work/spec-bench.md), then the workloads only this
+ * harness has. seed_prepared (seed through the prepared-kernel API) goes
+ * right after seed once that API exists.
+ */
+// clang-format off
+static const workload workloads[] = {
+	{"seed", NULL, 1000000, 200000, L_SEED, 1, .ulps = OPS(2),
+	 .serial = true, .eager = eg_seed, .hand = {hl_seed}},
+	{"inplace_add1", "a[:] = a + 1", 1000000, 1000000, L_INPLACE, 0,
+	 .ulps = OPS(1), .eager = eg_add1, .hand = {hl_add1}},
+	{"scale", "out = a*2", 10000000, 2000000, L_FLAT, 1, .ulps = OPS(1),
+	 .eager = eg_scale, .hand = {hl_scale}},
+	{"scale_inplace", "a *= 2", 10000000, 2000000, L_INPLACE, 0,
+	 .ulps = OPS(1), .eager = eg_scale_inplace,
+	 .hand = {hl_scale_inplace}},
+	{"axpy2", "out = 2*a + 3*b", 10000000, 2000000, L_FLAT, 2,
+	 .ulps = OPS(3), .eager = eg_axpy2, .hand = {hl_axpy2}},
+	{"mix5", "out = a*b + c*d - e", 10000000, 2000000, L_FLAT, 5,
+	 .ulps = OPS(4), .eager = eg_mix5, .hand = {hl_mix5}},
+	{"norm", "out = sqrt(sum(a**2))", 100000000, 10000000, L_NORM, 1,
+	 .ulps = SUMS, .eager = eg_norm, .hand = {hl_norm},
+	 .finish = hl_norm_finish},
+	{"exp_mix", "out = exp(a)*sin(b) + log1p(c)", 10000000, 1000000,
+	 L_FLAT, 3, .ulps = OPS(5), .eager = eg_exp_mix,
+	 .hand = {hl_exp_mix_libm, hl_exp_mix_sleef}},
+	{"exp_mix_f32", "out = exp(a)*sin(b) + log1p(c)", 10000000, 1000000,
+	 L_FLAT, 3, .f32 = true, .ulps = OPS(5), .eager = eg_exp_mix_f32,
+	 .hand = {hl_exp_mix_f32_libm, hl_exp_mix_f32_sleef}},
+	{"tanh", "out = tanh(a)", 10000000, 1000000, L_FLAT, 1,
+	 .ulps = OPS(1), .eager = eg_tanh,
+	 .hand = {hl_tanh_libm, hl_tanh_sleef}},
+	{"outer", "out = a[:, None] * a[None, :]", 4000, 2000, L_OUTER, 1,
+	 .ulps = OPS(1), .eager = eg_outer, .hand = {hl_outer}},
+	{"add_transpose", "out = a + a.T", 4000, 2000, L_SQUARE, 1,
+	 .ulps = OPS(1), .eager = eg_add_transpose,
+	 .hand = {hl_add_transpose}},
+	{"transpose_copy", "out = a.T", 4000, 2000, L_SQUARE, 1,
+	 .ulps = 0, .eager = eg_transpose_copy, .hand = {hl_transpose_copy}},
+	{"sum_row0", "out = sum(a[0, :])", 5000, 2000, L_SUM1, 1,
+	 .ulps = SUMS, .eager = eg_sum_row0, .hand = {hl_sum_row0},
+	 .finish = hl_sum_finish},
+	{"sum_col0", "out = sum(a[:, 0])", 5000, 2000, L_SUM1, 1,
+	 .ulps = SUMS, .eager = eg_sum_col0, .hand = {hl_sum_col0},
+	 .finish = hl_sum_finish},
+	{"sum_axis0", "out = sum(a, axis=0)", 5000, 2000, L_SUMN, 1,
+	 .ulps = SUMS, .eager = eg_sum_axis0, .hand = {hl_sum_axis0}},
+	{"sum_axis1", "out = sum(a, axis=1)", 5000, 2000, L_SUMN, 1,
+	 .ulps = SUMS, .eager = eg_sum_axis1, .hand = {hl_sum_axis1}},
+	{"where_add", "out = where(a > 0.5, a, 0) + b", 10000000, 2000000,
+	 L_FLAT, 2, .from0 = true, .ulps = OPS(2), .eager = eg_where_add,
+	 .hand = {hl_where_add}},
+	{"random_1k", "out = random()", 1000000, 1000000, L_RANDOM, 0,
+	 .cols = 1000, .eager = eg_random, .hand = {hl_random}},
+	{"random_1e7", "out = random()", 10000000, 2000000, L_RANDOM, 0,
+	 .eager = eg_random, .hand = {hl_random}},
+	NE3("a**2 + (b+1)**-2.5", 2, false, OPS(4), poly),
+	NE3("(a+1)**50", 1, false, OPS(2), pow50),
+	{"ne_hypot_c", "out = sqrt(a**2 + b**2)", 10000000, 1000000, L_FLAT,
+	 2, .ulps = OPS(4), .eager = eg_hypot, .hand = {hl_hypot}},
+	{"ne_hypot_s", "out = sqrt(a**2 + b**2)", 10000000, 1000000,
+	 L_STRIDED, 2, .ulps = OPS(4), .eager = eg_hypot, .hand = {hl_hypot}},
+	{"ne_hypot_u", "out = sqrt(a**2 + b**2)", 10000000, 1000000,
+	 L_UNALIGNED, 2, .ulps = OPS(4), .eager = eg_hypot,
+	 .hand = {hl_hypot}},
+	NE3("log(exp(a)+1)/b", 2, false, OPS(4), logexp),
+	NE3("where(0.1*a > arctan2(a, b), 2*a, arctan2(a, b))", 2, true,
+	    OPS(6), where),
+	{"shift_back", "a[1:] = a[:-1] + 1", 10000000, 2000000, L_INPLACE, 0,
+	 .serial = true, .ulps = OPS(1), .eager = eg_shift_back,
+	 .hand = {hl_shift_back}},
+	{"shift_fwd", "a[:-1] = a[1:] + 1", 10000000, 2000000, L_INPLACE, 0,
+	 .serial = true, .ulps = OPS(1), .eager = eg_shift_fwd,
+	 .hand = {hl_shift_fwd}},
+	{"strided_add", "out = a + b", 5000000, 1000000, L_STRIDED, 2,
+	 .ulps = OPS(1), .eager = eg_strided_add, .hand = {hl_strided_add}},
+};
+// clang-format on
+#define NWORKLOAD ((int)(sizeof(workloads) / sizeof(workloads[0])))
+
+typedef struct options {
+	bool quick, json, crossover;
+	int reps;
+	int threads; /* arrjit's and the hand loops' */
+	const char *filter;
+} options;
 
 typedef struct timing {
 	double med, min, max; /* ns per run */
 } timing;
 
-typedef struct options {
-	bool quick, json, crossover;
-	int reps;
-	int threads; /* arrjit's; 0: one, like the hand loops */
-	const char *filter;
-} options;
+/* The bandwidth references, measured once before the workloads. */
+enum { REF_TRIAD, REF_COPY, REF_READ, REF_WRITE, NREF };
+static const char *ref_name[NREF] = {"triad", "copy", "read", "write"};
 
-/* ---- data ------------------------------------------------------------- */
+typedef struct bench {
+	const workload *w;
+	aj_ctx *ctx;
+	aj_prog *prog;
+	aj_names *ns;
+	team *team;
+	int64_t n;    /* the workload's n */
+	int64_t nout; /* output elements */
+	size_t esize; /* bytes per element */
+	int nhand;
+	int nparts; /* chunks of a hand loop: the team's size, or 1 */
+	aj_array *in[MAXIN];  /* arrjit's inputs (views for L_STRIDED) */
+	aj_array *src[MAXIN]; /* the arrays behind them */
+	void *raw[MAXIN];     /* L_UNALIGNED: the buffers (free) */
+	aj_array *out[NSIDE]; /* per side; eager's only when in place */
+	aj_array *init;	      /* seed: a before every run */
+	void *eager_res;      /* eager's latest result (malloc) */
+	hl_task task[NSIDE];  /* per side: the hand loops' view of it all */
+	bool aj_ok;	      /* arrjit's side still runs */
+	char err[256];	      /* why it stopped, or why the check failed */
+} bench;
 
-static double *f64(const aj_array *a)
+/* ---- data ---------------------------------------------------------------- */
+
+static double now_ns(void)
 {
-	return aj_array_data(a);
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
 }
 
 /* A 64-bit LCG (Knuth's MMIX constants): the same values on every machine,
- * uniform in [0.5, 1.5) so exp and tanh stay far from overflow. */
-static void fill_lcg(aj_array *a, uint64_t seed)
+ * uniform in [lo, lo + 1). Element i is at p + i*esize, any alignment. */
+static void fill_lcg(void *p, int64_t n, size_t esize, uint64_t seed,
+		     double lo)
 {
-	double *x = f64(a);
-	int64_t n = aj_array_size(a);
 	uint64_t st = seed * 0x9e3779b97f4a7c15u + 1;
 	for (int64_t i = 0; i < n; i++) {
 		st = st * 6364136223846793005u + 1442695040888963407u;
-		x[i] = 0.5 + (double)(st >> 11) * 0x1.0p-53;
+		double x = lo + (double)(st >> 11) * 0x1.0p-53;
+		float f = (float)x;
+		memcpy((char *)p + (size_t)i * esize, esize == 4 ? (void *)&f
+								 : (void *)&x,
+		       esize);
 	}
 }
 
-/* Outputs start as NaN: this faults their pages in before timing, and a
- * kernel that writes nothing fails the check. */
+/* NaN faults the pages in before timing, and a side that writes nothing
+ * fails the check. */
 static void fill_nan(aj_array *a)
 {
-	double *x = f64(a);
 	int64_t n = aj_array_size(a);
 	for (int64_t i = 0; i < n; i++)
-		x[i] = NAN;
+		if (aj_array_dtype(a) == AJ_FLOAT32)
+			((float *)aj_array_data(a))[i] = NAN;
+		else
+			((double *)aj_array_data(a))[i] = NAN;
 }
 
-static aj_status new_f64(bench *b, int ndim, const int64_t *shape,
-			 aj_array **out)
+static void set_err(bench *b, const char *what, const char *msg)
 {
-	return aj_array_new(b->ctx, AJ_FLOAT64, ndim, shape, out);
+	snprintf(b->err, sizeof b->err, "%s: %s", what, msg);
 }
 
-static aj_status new_outputs(bench *b, int ndim, const int64_t *shape)
+/* Shapes of the inputs and the output, from the layout. */
+static int in_shape(const bench *b, int64_t *shape)
 {
-	for (int side = 0; side < b->nside; side++) {
-		aj_status s = new_f64(b, ndim, shape, &b->out[side]);
+	shape[0] = shape[1] = b->n;
+	switch (b->w->lay) {
+	case L_SEED:
+		shape[0] = shape[1] = 3;
+		return 2;
+	case L_STRIDED:
+		shape[0] = 2 * b->n;
+		return 1;
+	case L_SQUARE:
+	case L_SUM1:
+	case L_SUMN:
+		return 2;
+	default:
+		return 1;
+	}
+}
+
+static int out_shape(const bench *b, int64_t *shape)
+{
+	shape[0] = shape[1] = b->n;
+	switch (b->w->lay) {
+	case L_SEED:
+		shape[0] = shape[1] = 3;
+		return 2;
+	case L_OUTER:
+	case L_SQUARE:
+		return 2;
+	case L_SUM1:
+	case L_NORM:
+		return 0;
+	case L_RANDOM:
+		if (!b->w->cols)
+			return 1;
+		shape[0] = b->n / b->w->cols;
+		shape[1] = b->w->cols;
+		return 2;
+	default:
+		return 1;
+	}
+}
+
+/* Input k: an owned array (the source of a [::2] view for L_STRIDED), or (L_UNALIGNED) caller memory 1 byte past a
+ * 64-byte boundary, wrapped. The hand loops read task.in[k] either way. */
+static aj_status new_input(bench *b, int k)
+{
+	aj_dtype dt = b->w->f32 ? AJ_FLOAT32 : AJ_FLOAT64;
+	int64_t shape[2];
+	int nd = in_shape(b, shape);
+	int64_t count = nd == 2 ? shape[0] * shape[1] : shape[0];
+	size_t bytes = (size_t)count * b->esize;
+	void *data;
+	if (b->w->lay == L_UNALIGNED) {
+		b->raw[k] = aligned_alloc(64, (bytes + 64 + 63) / 64 * 64);
+		if (!b->raw[k])
+			return AJ_ERR_NOMEM;
+		data = (char *)b->raw[k] + 1;
+	} else {
+		aj_array **a = b->w->lay == L_STRIDED ? &b->src[k] : &b->in[k];
+		aj_status s = aj_array_new(b->ctx, dt, nd, shape, a);
 		if (s != AJ_OK)
 			return s;
-		fill_nan(b->out[side]);
+		data = aj_array_data(*a);
 	}
+	fill_lcg(data, count, b->esize, (uint64_t)k + 1, b->w->from0 ? 0 : 0.5);
+	for (int side = 0; side < NSIDE; side++)
+		b->task[side].in[k] = data;
 	return AJ_OK;
 }
 
-/* nin inputs of n elements and two outputs. */
-static aj_status setup_flat(bench *b, int64_t n, int nin)
+/* arrjit's view of input k: [::2] of the array, or the wrapped unaligned
+ * memory (which arrjit may refuse: that is a finding, reported). */
+static aj_status view_input(bench *b, int k)
 {
-	b->n = n;
-	b->s = 0.75;
-	for (int i = 0; i < nin; i++) {
-		aj_status s = new_f64(b, 1, &n, &b->in[i]);
-		if (s != AJ_OK)
-			return s;
-		fill_lcg(b->in[i], (uint64_t)i + 1);
-	}
-	return new_outputs(b, 1, &n);
+	static const aj_slice every2 = {AJ_DEFAULT, AJ_DEFAULT, 2};
+	if (b->w->lay == L_STRIDED)
+		return aj_view_slice(b->ctx, b->src[k], &every2, &b->in[k]);
+	if (b->w->lay != L_UNALIGNED)
+		return AJ_OK;
+	size_t bytes = (size_t)b->n * b->esize + 64;
+	return aj_array_wrap(b->ctx, b->raw[k], bytes, 1,
+			     b->w->f32 ? AJ_FLOAT32 : AJ_FLOAT64, 1, &b->n,
+			     NULL, &b->in[k]);
 }
 
-/* Reductions: one input of n elements seen as rows x MCOLS, and outputs
- * of the reduced shape: () for the norm, the columns or the rows. */
-enum { MCOLS = 1000 };
-
-static aj_status setup_reduce(bench *b, int64_t n, int ndim, int64_t outn)
+static aj_status new_output(bench *b, int side)
 {
-	int64_t shape[2] = {n / MCOLS, MCOLS};
-	b->n = shape[0] * MCOLS;
-	aj_status s = new_f64(b, 2, shape, &b->in[0]);
+	int64_t shape[2];
+	int nd = out_shape(b, shape);
+	aj_dtype dt = b->w->f32 ? AJ_FLOAT32 : AJ_FLOAT64;
+	aj_status s = aj_array_new(b->ctx, dt, nd, shape, &b->out[side]);
 	if (s != AJ_OK)
 		return s;
-	fill_lcg(b->in[0], 1);
-	return new_outputs(b, ndim, &outn);
-}
-
-static aj_status setup_norm(bench *b, int64_t n, int nin)
-{
-	return setup_reduce(b, n, 0, 1);
-}
-
-static aj_status setup_sum0(bench *b, int64_t n, int nin)
-{
-	return setup_reduce(b, n, 1, MCOLS);
-}
-
-static aj_status setup_sum1(bench *b, int64_t n, int nin)
-{
-	return setup_reduce(b, n, 1, n / MCOLS);
-}
-
-/* The output is also the input; all sides start from the same values. */
-static aj_status setup_inplace(bench *b, int64_t n, int nin)
-{
-	b->n = n;
-	aj_status s = new_outputs(b, 1, &n);
-	if (s != AJ_OK)
-		return s;
-	for (int side = 0; side < b->nside; side++)
-		fill_lcg(b->out[side], 1);
+	aj_array *a = b->out[side];
+	if (b->w->lay == L_INPLACE)
+		fill_lcg(aj_array_data(a), aj_array_size(a), b->esize, 1, 0.5);
+	else
+		fill_nan(a);
+	b->task[side].out = aj_array_data(a);
 	return AJ_OK;
 }
 
-/* nin sources of n elements, read through [::2] views. */
-static aj_status setup_strided(bench *b, int64_t n, int nin)
+static bool in_place(const workload *w)
 {
-	aj_slice every2 = {AJ_DEFAULT, AJ_DEFAULT, 2};
-	for (int i = 0; i < nin; i++) {
-		aj_status s = new_f64(b, 1, &n, &b->src[i]);
+	return w->lay == L_INPLACE || w->lay == L_SEED;
+}
+
+/* Inputs, outputs and tasks of every side; false (b->err set) if the
+ * harness cannot run the workload at all. */
+static bool setup_sides(bench *b)
+{
+	const workload *w = b->w;
+	aj_status s = AJ_OK;
+	for (int side = 0; side < NSIDE; side++)
+		b->task[side] = (hl_task){.st = w->lay == L_STRIDED ? 2 : 1,
+					  .n = b->n, .seed = 42};
+	for (int k = 0; k < w->nin && s == AJ_OK; k++)
+		s = new_input(b, k);
+	for (int side = 0; side < SIDE_HAND + b->nhand && s == AJ_OK; side++)
+		if (side != SIDE_EAGER || in_place(w))
+			s = new_output(b, side);
+	if (s == AJ_OK && w->lay == L_SEED) {
+		static const int64_t shape[2] = {3, 3};
+		s = aj_array_new(b->ctx, AJ_FLOAT64, 2, shape, &b->init);
 		if (s == AJ_OK)
-			s = aj_view_slice(b->ctx, b->src[i], &every2,
-					  &b->in[i]);
-		if (s != AJ_OK)
-			return s;
-		fill_lcg(b->src[i], (uint64_t)i + 1);
+			fill_lcg(aj_array_data(b->init), 9, 8, 2, 0.5);
 	}
-	b->n = aj_array_size(b->in[0]);
-	return new_outputs(b, 1, &b->n);
-}
-
-/* 3x3 arrays: b, and a per side, reset from init before each run. */
-static aj_status setup_seed(bench *b, int64_t n, int nin)
-{
-	static const int64_t shape[2] = {3, 3};
-	b->n = n;
-	aj_status s = new_f64(b, 2, shape, &b->in[0]);
-	if (s == AJ_OK)
-		s = new_f64(b, 2, shape, &b->init);
 	if (s != AJ_OK)
-		return s;
-	fill_lcg(b->in[0], 1);
-	fill_lcg(b->init, 2);
-	return new_outputs(b, 2, shape);
+		set_err(b, "setup", aj_ctx_errmsg(b->ctx));
+	b->nout = s == AJ_OK ? aj_array_size(b->out[SIDE_HAND]) : 0;
+	return s == AJ_OK;
 }
 
-static void reset_seed(bench *b, int side)
+/* arrjit's views, program and namespace; on failure its side is off. */
+static void setup_arrjit(bench *b)
 {
-	memcpy(f64(b->out[side]), f64(b->init), 9 * sizeof(double));
+	static const char *names[MAXIN] = {"a", "b", "c", "d", "e"};
+	const workload *w = b->w;
+	aj_status s = AJ_OK;
+	for (int k = 0; k < w->nin && s == AJ_OK; k++)
+		s = view_input(b, k);
+	if (s == AJ_OK)
+		s = aj_prog_new(b->ctx, &b->prog);
+	if (s == AJ_OK && w->text)
+		s = aj_names_new(b->prog, &b->ns);
+	for (int k = 0; k < w->nin && s == AJ_OK && w->text; k++)
+		s = aj_names_set_array(b->ns, names[k], b->in[k]);
+	if (s == AJ_OK && w->text)
+		s = aj_names_set_array(b->ns, w->lay == L_INPLACE ? "a" : "out",
+				       b->out[SIDE_AJ]);
+	if (s != AJ_OK) {
+		set_err(b, "arrjit setup", aj_ctx_errmsg(b->ctx));
+		b->aj_ok = false;
+	}
 }
 
 static void bench_free(bench *b)
 {
-	for (int i = 0; i < MAXIN; i++)
+	aj_names_free(b->ns);
+	aj_prog_free(b->prog);
+	for (int i = 0; i < MAXIN; i++) {
 		aj_array_free(b->in[i]);
-	for (int i = 0; i < 2; i++)
 		aj_array_free(b->src[i]);
+		free(b->raw[i]);
+	}
 	for (int i = 0; i < NSIDE; i++)
 		aj_array_free(b->out[i]);
 	aj_array_free(b->init);
-	aj_prog_free(b->prog);
+	free(b->eager_res);
 }
 
-/* ---- arrjit side -------------------------------------------------------- */
+/* ---- the sides ----------------------------------------------------------- */
 
-static aj_expr leaf(bench *b, int i)
-{
-	return aj_leaf(b->prog, b->in[i]);
-}
-
-static aj_expr num(bench *b, double v)
-{
-	return aj_scalar_f64(b->prog, v);
-}
-
-static aj_status assign_sync(bench *b, aj_expr e)
-{
-	aj_status s = aj_assign(b->prog, b->out[SIDE_AJ], e);
-	return s != AJ_OK ? s : aj_sync(b->prog);
-}
-
-/* a += b*i through the ordinary lazy API, one statement and sync per i. */
+/* a += b*i through the ordinary lazy API, one statement and sync per i;
+ * the scalar i is a runtime parameter, so one kernel serves every i. */
 static aj_status run_seed(bench *b)
 {
 	aj_prog *p = b->prog;
 	aj_array *a = b->out[SIDE_AJ];
 	for (int64_t i = 0; i < b->n; i++) {
-		aj_expr bi = aj_mul(p, leaf(b, 0), num(b, (double)i));
+		aj_expr bi = aj_mul(p, aj_leaf(p, b->in[0]),
+				    aj_scalar_f64(p, (double)i));
 		aj_status s = aj_assign(p, a, aj_add(p, aj_leaf(p, a), bi));
 		if (s == AJ_OK)
 			s = aj_sync(p);
@@ -268,247 +448,50 @@ static aj_status run_seed(bench *b)
 	return AJ_OK;
 }
 
-static aj_status run_add1(bench *b)
+static aj_status run_arrjit(bench *b)
 {
-	aj_prog *p = b->prog;
-	return assign_sync(b,
-			   aj_add(p, aj_leaf(p, b->out[SIDE_AJ]), num(b, 1)));
+	if (!b->w->text)
+		return run_seed(b);
+	aj_status s = aj_exec(b->ns, b->w->text, NULL);
+	return s != AJ_OK ? s : aj_sync(b->prog);
 }
 
-/* a[1:] = a[:-1] + 1 (back) or a[:-1] = a[1:] + 1: the output overlaps
- * its input shifted by one element, so the loop runs in order (reversed
- * for back), serially, with no temporary. */
-static aj_status run_shift(bench *b, bool back)
+/* The new result replaces the old one after it is computed, as rebinding
+ * a NumPy name does. */
+static void run_eager(bench *b)
 {
-	aj_slice head = {0, -1, 1}, tail = {1, AJ_DEFAULT, 1};
-	aj_array *lo = NULL, *hi = NULL;
-	aj_status s = aj_view_slice(b->ctx, b->out[SIDE_AJ], &head, &lo);
-	if (s == AJ_OK)
-		s = aj_view_slice(b->ctx, b->out[SIDE_AJ], &tail, &hi);
-	aj_prog *p = b->prog;
-	if (s == AJ_OK)
-		s = aj_assign(p, back ? hi : lo,
-			      aj_add(p, aj_leaf(p, back ? lo : hi), num(b, 1)));
-	if (s == AJ_OK)
-		s = aj_sync(p);
-	aj_array_free(lo);
-	aj_array_free(hi);
-	return s;
+	void *r = b->w->eager(&b->task[SIDE_EAGER], b->n);
+	free(b->eager_res);
+	b->eager_res = r;
 }
 
-static aj_status run_shift_back(bench *b)
+static void run_hand(bench *b, int h)
 {
-	return run_shift(b, true);
+	const workload *w = b->w;
+	hl_task *t = &b->task[SIDE_HAND + h];
+	int nparts = b->nparts;
+	if (w->finish)
+		memset(t->part, 0, (size_t)nparts * sizeof t->part[0]);
+	team_run(b->team, w->hand[h], t, b->n, 64, nparts);
+	if (w->finish)
+		w->finish(t, nparts);
 }
 
-static aj_status run_shift_fwd(bench *b)
+/* Runs one side once; false if arrjit failed (b->err says why). */
+static bool run_side(bench *b, int side)
 {
-	return run_shift(b, false);
-}
-
-static aj_status run_scale(bench *b)
-{
-	return assign_sync(b, aj_mul(b->prog, leaf(b, 0), num(b, 2)));
-}
-
-static aj_status run_axpy2(bench *b)
-{
-	aj_prog *p = b->prog;
-	aj_expr x = aj_mul(p, num(b, 2), leaf(b, 0));
-	aj_expr y = aj_mul(p, num(b, 3), leaf(b, 1));
-	return assign_sync(b, aj_add(p, x, y));
-}
-
-static aj_status run_mix5(bench *b)
-{
-	aj_prog *p = b->prog;
-	aj_expr ab = aj_mul(p, leaf(b, 0), leaf(b, 1));
-	aj_expr cd = aj_mul(p, leaf(b, 2), leaf(b, 3));
-	return assign_sync(b, aj_sub(p, aj_add(p, ab, cd), leaf(b, 4)));
-}
-
-static aj_status run_exp_mix(bench *b)
-{
-	aj_prog *p = b->prog;
-	aj_expr e = aj_unary(p, AJ_OP_EXP, leaf(b, 0));
-	return assign_sync(b,
-			   aj_add(p, aj_mul(p, e, num(b, b->s)), leaf(b, 1)));
-}
-
-static aj_status run_tanh(bench *b)
-{
-	return assign_sync(b, aj_unary(b->prog, AJ_OP_TANH, leaf(b, 0)));
-}
-
-static aj_status run_strided_add(bench *b)
-{
-	return assign_sync(b, aj_add(b->prog, leaf(b, 0), leaf(b, 1)));
-}
-
-/* ---- hand side ---------------------------------------------------------- */
-
-static aj_status run_norm(bench *b)
-{
-	aj_prog *p = b->prog;
-	aj_expr sq = aj_binary(p, AJ_OP_POW, leaf(b, 0), aj_scalar_i64(p, 2));
-	aj_expr s = aj_reduce(p, AJ_OP_SUM, sq, 0, NULL, false);
-	return assign_sync(b, aj_unary(p, AJ_OP_SQRT, s));
-}
-
-static aj_status run_sum_axis(bench *b, int axis)
-{
-	return assign_sync(b, aj_reduce(b->prog, AJ_OP_SUM, leaf(b, 0), 1,
-					&axis, false));
-}
-
-static aj_status run_sum0(bench *b)
-{
-	return run_sum_axis(b, 0);
-}
-
-static aj_status run_sum1(bench *b)
-{
-	return run_sum_axis(b, 1);
-}
-
-static double *hout(bench *b)
-{
-	return f64(b->out[b->side]);
-}
-
-static void hand_seed(bench *b)
-{
-	hl_seed(b->n, hout(b), f64(b->in[0]));
-}
-
-static void hand_add1(bench *b)
-{
-	hl_add1(b->n, hout(b));
-}
-
-static void hand_shift_back(bench *b)
-{
-	hl_shift_back(b->n, hout(b));
-}
-
-static void hand_shift_fwd(bench *b)
-{
-	hl_shift_fwd(b->n, hout(b));
-}
-
-static void hand_scale(bench *b)
-{
-	hl_scale(b->n, hout(b), f64(b->in[0]));
-}
-
-static void hand_axpy2(bench *b)
-{
-	hl_axpy2(b->n, hout(b), f64(b->in[0]), f64(b->in[1]));
-}
-
-static void hand_mix5(bench *b)
-{
-	hl_mix5(b->n, hout(b), f64(b->in[0]), f64(b->in[1]), f64(b->in[2]),
-		f64(b->in[3]), f64(b->in[4]));
-}
-
-static void hand_exp_mix_sleef(bench *b)
-{
-	hl_exp_mix_sleef(b->n, hout(b), f64(b->in[0]), f64(b->in[1]), b->s);
-}
-
-static void hand_exp_mix_libm(bench *b)
-{
-	hl_exp_mix_libm(b->n, hout(b), f64(b->in[0]), f64(b->in[1]), b->s);
-}
-
-static void hand_tanh_sleef(bench *b)
-{
-	hl_tanh_sleef(b->n, hout(b), f64(b->in[0]));
-}
-
-static void hand_tanh_libm(bench *b)
-{
-	hl_tanh_libm(b->n, hout(b), f64(b->in[0]));
-}
-
-static void hand_strided_add(bench *b)
-{
-	hl_strided_add(b->n, hout(b), f64(b->src[0]), f64(b->src[1]));
-}
-
-static void hand_norm(bench *b)
-{
-	hl_norm(b->n, hout(b), f64(b->in[0]));
-}
-
-static void hand_sum0(bench *b)
-{
-	hl_sum_axis0(b->n / MCOLS, MCOLS, hout(b), f64(b->in[0]));
-}
-
-static void hand_sum1(bench *b)
-{
-	hl_sum_axis1(b->n / MCOLS, MCOLS, hout(b), f64(b->in[0]));
-}
-
-/* ---- the workloads ------------------------------------------------------ */
-
-/* Packed a few fields to a line: clang-format would give each its own. */
-// clang-format off
-static const workload workloads[] = {
-	{.name = "seed", .n = 1000000, .nquick = 200000, .nin = 1,
-	 .bytes = 3 * 9 * 8, .tol = TOL_ARITH, .per_iter = true,
-	 .setup = setup_seed, .run = run_seed, .reset = reset_seed,
-	 .hand = {{"fused", hand_seed}}},
-	{.name = "inplace_add1", .n = 10000000, .nquick = 2000000, .nin = 0,
-	 .bytes = 16, .tol = TOL_ARITH, .setup = setup_inplace,
-	 .run = run_add1, .hand = {{"fused", hand_add1}}},
-	{.name = "shift_back", .n = 10000000, .nquick = 2000000, .nin = 0,
-	 .bytes = 16, .tol = TOL_ARITH, .setup = setup_inplace,
-	 .run = run_shift_back, .hand = {{"fused", hand_shift_back}}},
-	{.name = "shift_fwd", .n = 10000000, .nquick = 2000000, .nin = 0,
-	 .bytes = 16, .tol = TOL_ARITH, .setup = setup_inplace,
-	 .run = run_shift_fwd, .hand = {{"fused", hand_shift_fwd}}},
-	{.name = "scale", .n = 10000000, .nquick = 2000000, .nin = 1,
-	 .bytes = 16, .tol = TOL_ARITH, .setup = setup_flat,
-	 .run = run_scale, .hand = {{"fused", hand_scale}}},
-	{.name = "axpy2", .n = 10000000, .nquick = 2000000, .nin = 2,
-	 .bytes = 24, .tol = TOL_ARITH, .setup = setup_flat,
-	 .run = run_axpy2, .hand = {{"fused", hand_axpy2}}},
-	{.name = "mix5", .n = 10000000, .nquick = 2000000, .nin = 5,
-	 .bytes = 48, .tol = TOL_ARITH, .setup = setup_flat,
-	 .run = run_mix5, .hand = {{"fused", hand_mix5}}},
-	{.name = "exp_mix", .n = 10000000, .nquick = 1000000, .nin = 2,
-	 .bytes = 24, .tol = TOL_MATH, .setup = setup_flat,
-	 .run = run_exp_mix,
-	 .hand = {{"sleef", hand_exp_mix_sleef}, {"libm", hand_exp_mix_libm}}},
-	{.name = "tanh", .n = 10000000, .nquick = 1000000, .nin = 1,
-	 .bytes = 16, .tol = TOL_MATH, .setup = setup_flat, .run = run_tanh,
-	 .hand = {{"sleef", hand_tanh_sleef}, {"libm", hand_tanh_libm}}},
-	{.name = "strided_add", .n = 10000000, .nquick = 2000000, .nin = 2,
-	 .bytes = 24, .tol = TOL_ARITH, .setup = setup_strided,
-	 .run = run_strided_add, .hand = {{"fused", hand_strided_add}}},
-	{.name = "norm", .n = 10000000, .nquick = 2000000, .nin = 1,
-	 .bytes = 8, .tol = TOL_ARITH, .setup = setup_norm, .run = run_norm,
-	 .hand = {{"fused", hand_norm}}},
-	{.name = "sum_axis0", .n = 10000000, .nquick = 2000000, .nin = 1,
-	 .bytes = 8, .tol = TOL_ARITH, .setup = setup_sum0, .run = run_sum0,
-	 .hand = {{"fused", hand_sum0}}},
-	{.name = "sum_axis1", .n = 10000000, .nquick = 2000000, .nin = 1,
-	 .bytes = 8, .tol = TOL_ARITH, .setup = setup_sum1, .run = run_sum1,
-	 .hand = {{"fused", hand_sum1}}},
-};
-// clang-format on
-#define NWORKLOAD ((int)(sizeof(workloads) / sizeof(workloads[0])))
-
-/* ---- timing and checking ------------------------------------------------ */
-
-static double now_ns(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
+	if (b->w->lay == L_SEED)
+		memcpy(aj_array_data(b->out[side]), aj_array_data(b->init),
+		       9 * sizeof(double));
+	if (side == SIDE_EAGER) {
+		run_eager(b);
+	} else if (side >= SIDE_HAND) {
+		run_hand(b, side - SIDE_HAND);
+	} else if (run_arrjit(b) != AJ_OK) {
+		set_err(b, "arrjit run", aj_prog_errmsg(b->prog));
+		return false;
+	}
+	return true;
 }
 
 static int cmp_double(const void *x, const void *y)
@@ -525,64 +508,169 @@ static timing summarize(double *ns, int reps)
 	return (timing){med, ns[0], ns[reps - 1]};
 }
 
-/* Runs side b->side once; only arrjit can fail. */
-static aj_status run_side(const workload *w, bench *b)
-{
-	if (b->side == SIDE_AJ)
-		return w->run(b);
-	w->hand[b->side - 1].run(b);
-	return AJ_OK;
-}
-
 /*
  * One warm-up run of every side (for arrjit this compiles the kernel), then
- * reps rounds that each time every side once. Interleaving the sides spreads
- * drifting machine noise evenly over them. ns has room for NSIDE * reps
- * values; t gets one timing per side. Stops at the first failed arrjit run.
+ * reps rounds that each time every side once: interleaving spreads a noisy
+ * machine's drift evenly over them. ns has room for NSIDE * reps values.
+ * A failed arrjit run turns its side off; the others go on.
  */
-static aj_status time_sides(const workload *w, bench *b, int reps, double *ns,
-			    timing *t)
+static void time_sides(bench *b, int reps, double *ns, timing *t)
 {
-	for (int r = -1; r < reps; r++) {
-		for (b->side = 0; b->side < b->nside; b->side++) {
-			if (w->reset)
-				w->reset(b, b->side);
+	int nside = SIDE_HAND + b->nhand;
+	for (int r = -1; r < reps; r++)
+		for (int side = 0; side < nside; side++) {
+			if (side == SIDE_AJ && !b->aj_ok)
+				continue;
 			double t0 = now_ns();
-			aj_status s = run_side(w, b);
-			double t1 = now_ns();
-			if (s != AJ_OK)
-				return s;
+			if (!run_side(b, side)) {
+				b->aj_ok = false;
+				continue;
+			}
 			if (r >= 0)
-				ns[b->side * reps + r] = t1 - t0;
+				ns[side * reps + r] = now_ns() - t0;
 		}
-	}
-	for (int side = 0; side < b->nside; side++)
+	for (int side = 0; side < nside; side++)
 		t[side] = summarize(ns + side * reps, reps);
-	return AJ_OK;
 }
 
-/* Largest |got - want| / max(|want|, 1) over all elements; NaN counts as
- * infinite. *at gets the element where it happens. */
-static double max_rel_diff(const aj_array *got, const aj_array *want,
-			   int64_t *at)
+/* ---- checking ------------------------------------------------------------ */
+
+static const char *side_name(const bench *b, int side)
 {
-	const double *g = f64(got), *x = f64(want);
-	int64_t n = aj_array_size(want);
-	double worst = 0;
-	*at = 0;
-	for (int64_t i = 0; i < n; i++) {
-		double d = fabs(g[i] - x[i]) / fmax(fabs(x[i]), 1.0);
-		if (isnan(d))
-			d = INFINITY;
-		if (d > worst) {
-			worst = d;
-			*at = i;
-		}
-	}
-	return worst;
+	return side == SIDE_AJ	    ? "arrjit"
+	       : side == SIDE_EAGER ? "eager"
+				    : hand_kind[side - SIDE_HAND];
 }
 
-/* ---- output ------------------------------------------------------------- */
+static const void *side_result(const bench *b, int side)
+{
+	if (side == SIDE_EAGER && !in_place(b->w))
+		return b->eager_res;
+	return aj_array_data(b->out[side]);
+}
+
+static double elem(const bench *b, const void *p, int64_t i)
+{
+	return b->w->f32 ? ((const float *)p)[i] : ((const double *)p)[i];
+}
+
+/* Largest |got - want| / max(|want|, 1) against the first hand loop; NaN
+ * counts as infinite. On a mismatch b->err says where. */
+static bool check_close(bench *b, int side)
+{
+	const void *got = side_result(b, side);
+	const void *want = side_result(b, SIDE_HAND);
+	double eps = b->w->f32 ? FLT_EPSILON : DBL_EPSILON;
+	double tol = b->w->ulps * eps, worst = 0;
+	int64_t at = 0;
+	for (int64_t i = 0; i < b->nout; i++) {
+		double x = elem(b, want, i);
+		double d = fabs(elem(b, got, i) - x) / fmax(fabs(x), 1.0);
+		if (!(d <= worst))
+			worst = isnan(d) ? INFINITY : d, at = i;
+	}
+	if (worst <= tol)
+		return true;
+	char msg[200];
+	snprintf(msg, sizeof msg,
+		 "max rel diff %.3g > %.3g (%g ulp) at element %lld: %.17g, "
+		 "%s %.17g",
+		 worst, tol, b->w->ulps, (long long)at, elem(b, got, at),
+		 hand_kind[0], elem(b, want, at));
+	set_err(b, side_name(b, side), msg);
+	return false;
+}
+
+/* Uniform [0, 1) doubles: all in range, mean within 6 sigma of 0.5. */
+static bool check_uniform(bench *b, int side)
+{
+	const double *x = side_result(b, side);
+	double sum = 0;
+	for (int64_t i = 0; i < b->nout; i++) {
+		if (!(x[i] >= 0 && x[i] < 1)) {
+			char msg[80];
+			snprintf(msg, sizeof msg, "element %lld is %.17g",
+				 (long long)i, x[i]);
+			set_err(b, side_name(b, side), msg);
+			return false;
+		}
+		sum += x[i];
+	}
+	double mean = sum / (double)b->nout;
+	if (fabs(mean - 0.5) <= 6 * sqrt(1.0 / 12 / (double)b->nout))
+		return true;
+	char msg[80];
+	snprintf(msg, sizeof msg, "mean %.6f, not 0.5", mean);
+	set_err(b, side_name(b, side), msg);
+	return false;
+}
+
+/* Every side that ran against the first hand loop (random: each on its
+ * own); false with b->err set on the first failure. */
+static bool check_sides(bench *b)
+{
+	if (!b->aj_ok)
+		return false;
+	for (int side = 0; side < SIDE_HAND + b->nhand; side++) {
+		if (b->w->lay == L_RANDOM ? !check_uniform(b, side)
+		    : side != SIDE_HAND   ? !check_close(b, side)
+					  : false)
+			return false;
+	}
+	return true;
+}
+
+/* ---- output -------------------------------------------------------------- */
+
+typedef struct result {
+	timing t[NSIDE]; /* per side, ns per run */
+	double unit;	 /* ns per reported unit: 1e6 (ms) or n (ns/it) */
+	double bytes;	 /* that must move per run */
+	int ref;	 /* REF_*: the stream line it is measured against */
+	double ref_gbps; /* and that line's GB/s */
+	bool ok;
+} result;
+
+static double traffic(const bench *b)
+{
+	double n = (double)b->n, e = (double)b->esize;
+	switch (b->w->lay) {
+	case L_SEED:
+		return 3 * 9 * 8 * n;
+	case L_INPLACE:
+		return 2 * n * e;
+	case L_OUTER:
+		return (n + n * n) * e;
+	case L_SQUARE:
+		return 2 * n * n * e;
+	case L_SUM1:
+	case L_NORM:
+		return (n + 1) * e;
+	case L_SUMN:
+		return (n * n + n) * e;
+	case L_RANDOM:
+		return n * e;
+	default:
+		return (b->w->nin + 1) * n * e;
+	}
+}
+
+static int stream_ref(layout lay)
+{
+	switch (lay) {
+	case L_SUM1:
+	case L_SUMN:
+	case L_NORM:
+		return REF_READ;
+	case L_SQUARE:
+		return REF_COPY;
+	case L_OUTER:
+	case L_RANDOM:
+		return REF_WRITE;
+	default:
+		return REF_TRIAD;
+	}
+}
 
 static void json_string(const char *s)
 {
@@ -599,181 +687,241 @@ static void json_string(const char *s)
 	putchar('"');
 }
 
-static void print_header(const options *o, aj_ctx *ctx)
+static void print_header(const options *o, aj_ctx *ctx, const double *gbps,
+			 double mb)
 {
-	static const char *names[] = {"host", "scalar", "avx2", "avx512"};
+	static const char *isas[] = {"host", "scalar", "avx2", "avx512"};
 	unsigned isa = (unsigned)aj_ctx_isa(ctx);
-	if (o->json)
-		return;
-	printf("arrjit-bench%s: reps %d, arrjit isa %s, threads %d (hand loops "
-	       "1), SLEEF hand loops %s\n",
-	       o->quick ? " --quick" : "", o->reps, isa < 4 ? names[isa] : "?",
-	       aj_ctx_threads(ctx), hl_sleef_isa());
-	printf("%-13s %9s %-5s %10s %21s %7s %10s %-6s %7s %s\n", "workload",
-	       "n", "unit", "arrjit", "spread (min..max)", "GB/s", "hand-C",
-	       "hand", "ratio", "check");
-}
-
-/* A call failed: no row, just the marker and the library's message. */
-static void print_fail(const options *o, const workload *w, const char *what,
-		       const char *msg)
-{
-	fprintf(stderr, "arrjit-bench: FAIL %s: %s: %s\n", w->name, what, msg);
 	if (o->json) {
-		printf("{\"workload\":\"%s\",\"ok\":false,\"error\":", w->name);
-		json_string(what);
-		printf(",\"message\":");
-		json_string(msg);
-		printf("}\n");
+		for (int r = 0; r < NREF; r++)
+			printf("{\"kind\":\"stream\",\"name\":\"%s\","
+			       "\"threads\":%d,\"gbps\":%.4g}\n",
+			       ref_name[r], o->threads, gbps[r]);
+		return;
+	}
+	printf("arrjit-bench%s: threads %d (arrjit and hand loops; eager 1), "
+	       "reps %d, arrjit isa %s, SLEEF hand loops %s\n",
+	       o->quick ? " --quick" : "", o->threads, o->reps,
+	       isa < 4 ? isas[isa] : "?", hl_sleef_isa());
+	printf("stream, %d threads, 3 x %.0f MB, best of runs:", o->threads,
+	       mb);
+	for (int r = 0; r < NREF; r++)
+		printf(" %s %.1f GB/s%s", ref_name[r], gbps[r],
+		       r + 1 < NREF ? "," : "\n");
+	printf("%-14s %9s %-5s %9s %17s %6s %10s %9s %7s %9s %-5s %6s %s\n",
+	       "workload", "n", "unit", "arrjit", "spread (min..max)", "GB/s",
+	       "%bw ref", "eager", "x-eager", "hand-C", "hand", "ratio",
+	       "check");
+}
+
+static void print_row(const bench *b, const result *r, const char *check)
+{
+	const workload *w = b->w;
+	const timing *aj = &r->t[SIDE_AJ];
+	double eager = r->t[SIDE_EAGER].med;
+	printf("%-14s %9lld %-5s ", w->name, (long long)b->n,
+	       w->lay == L_SEED ? "ns/it" : "ms");
+	if (b->aj_ok) {
+		char spread[40], pct[20];
+		snprintf(spread, sizeof spread, "%.3f..%.3f", aj->min / r->unit,
+			 aj->max / r->unit);
+		snprintf(pct, sizeof pct, "%.0f%% %s",
+			 100 * r->bytes / aj->med / r->ref_gbps, ref_name[r->ref]);
+		printf("%9.3f %17s %6.2f %10s %9.3f %7.2f", aj->med / r->unit,
+		       spread, r->bytes / aj->med, pct, eager / r->unit,
+		       eager / aj->med);
 	} else {
-		printf("%-13s FAIL %s: %s\n", w->name, what, msg);
+		printf("%9s %17s %6s %10s %9.3f %7s", "-", "-", "-", "-",
+		       eager / r->unit, "-");
 	}
-}
-
-typedef struct result {
-	int64_t n;    /* the workload's n */
-	double unit;  /* ns per reported unit: 1e6 (ms) or iterations (ns/it) */
-	double bytes; /* per run */
-	timing t[NSIDE]; /* per side */
-	double diff[MAXHAND];
-	int nhand;
-	bool ok; /* every hand loop agrees with arrjit */
-} result;
-
-static void print_row(const options *o, const workload *w, const result *r)
-{
-	const char *unit = w->per_iter ? "ns/it" : "ms";
-	char spread[64];
-	snprintf(spread, sizeof spread, "%.3f..%.3f",
-		 r->t[SIDE_AJ].min / r->unit, r->t[SIDE_AJ].max / r->unit);
-	for (int h = 0; h < r->nhand; h++) {
-		const char *check = r->diff[h] <= w->tol ? "ok" : "FAIL";
-		double ratio = r->t[SIDE_AJ].med / r->t[1 + h].med;
-		double hmed = r->t[1 + h].med / r->unit;
-		if (h == 0)
-			printf("%-13s %9lld %-5s %10.3f %21s %7.2f %10.3f "
-			       "%-6s %7.2f %s\n",
-			       w->name, (long long)r->n, unit,
-			       r->t[SIDE_AJ].med / r->unit, spread,
-			       r->bytes / r->t[SIDE_AJ].med, hmed,
-			       w->hand[h].name, ratio, check);
+	for (int h = 0; h < b->nhand; h++) {
+		double hm = r->t[SIDE_HAND + h].med;
+		if (h)
+			printf("\n%-14s %9s %-5s %9s %17s %6s %10s %9s %7s", "",
+			       "", "", "", "", "", "", "", "");
+		printf(" %9.3f %-5s ", hm / r->unit, hand_kind[h]);
+		if (b->aj_ok)
+			printf("%6.2f", aj->med / hm);
 		else
-			printf("%-13s %9s %-5s %10s %21s %7s %10.3f %-6s %7.2f "
-			       "%s\n",
-			       "", "", "", "", "", "", hmed, w->hand[h].name,
-			       ratio, check);
+			printf("%6s", "-");
+		if (!h)
+			printf(" %s", check);
 	}
+	printf("\n");
+	if (!r->ok)
+		printf("  FAIL %s: %s\n", w->name, b->err);
 }
 
-static void json_timing(const char *key, timing t, double unit, double bytes)
+/* The spec's workload line; a field arrjit could not fill is null. */
+static void print_json(const options *o, const bench *b, const result *r)
 {
-	printf(
-	    "\"%s\":{\"median\":%.6g,\"min\":%.6g,\"max\":%.6g,\"gbps\":%.4g}",
-	    key, t.med / unit, t.min / unit, t.max / unit, bytes / t.med);
-}
-
-static void print_json(const options *o, const workload *w, const result *r)
-{
-	printf("{\"workload\":\"%s\",\"n\":%lld,\"unit\":\"%s\",\"reps\":%d,"
-	       "\"bytes\":%.0f,",
-	       w->name, (long long)r->n, w->per_iter ? "ns/it" : "ms", o->reps,
-	       r->bytes);
-	json_timing("arrjit", r->t[SIDE_AJ], r->unit, r->bytes);
+	const workload *w = b->w;
+	const timing *aj = &r->t[SIDE_AJ];
+	double u = r->unit, eager = r->t[SIDE_EAGER].med;
+	printf("{\"kind\":\"workload\",\"name\":\"%s\",\"n\":%lld,"
+	       "\"unit\":\"%s\",\"threads\":%d,\"bytes\":%.0f,",
+	       w->name, (long long)b->n, w->lay == L_SEED ? "ns/it" : "ms",
+	       o->threads, r->bytes);
+	if (b->aj_ok)
+		printf("\"arrjit\":{\"median\":%.6g,\"min\":%.6g,\"max\":%.6g},"
+		       "\"gbps\":%.4g,\"bw_ref\":\"%s\",\"bw_pct\":%.4g,",
+		       aj->med / u, aj->min / u, aj->max / u,
+		       r->bytes / aj->med, ref_name[r->ref],
+		       100 * r->bytes / aj->med / r->ref_gbps);
+	else
+		printf("\"arrjit\":null,\"gbps\":null,\"bw_ref\":\"%s\","
+		       "\"bw_pct\":null,",
+		       ref_name[r->ref]);
+	printf("\"eager\":{\"median\":%.6g},\"speedup_eager\":", eager / u);
+	if (b->aj_ok)
+		printf("%.4g", eager / aj->med);
+	else
+		printf("null");
 	printf(",\"hand\":[");
-	for (int h = 0; h < r->nhand; h++) {
-		printf("%s{\"name\":\"%s\",", h ? "," : "", w->hand[h].name);
-		json_timing("time", r->t[1 + h], r->unit, r->bytes);
-		printf(",\"ratio\":%.4g,\"max_rel_diff\":",
-		       r->t[SIDE_AJ].med / r->t[1 + h].med);
-		/* JSON has no infinity; a NaN in the output shows as null. */
-		if (isfinite(r->diff[h]))
-			printf("%.3g}", r->diff[h]);
-		else
-			printf("null}");
+	for (int h = 0; h < b->nhand; h++)
+		printf("%s{\"kind\":\"%s\",\"median\":%.6g}", h ? "," : "",
+		       hand_kind[h], r->t[SIDE_HAND + h].med / u);
+	printf("],\"ratio_hand\":");
+	if (b->aj_ok)
+		printf("%.4g", aj->med / r->t[SIDE_HAND].med);
+	else
+		printf("null");
+	printf(",\"check\":\"%s\"", r->ok ? "ok" : "FAIL");
+	if (!r->ok) {
+		printf(",\"error\":");
+		json_string(b->err);
 	}
-	printf("],\"ratio\":%.4g,\"tol\":%.3g,\"ok\":%s}\n",
-	       r->t[SIDE_AJ].med / r->t[1].med, w->tol,
-	       r->ok ? "true" : "false");
+	printf("}\n");
 }
 
-static void print_stats(const options *o, aj_ctx *ctx)
+static void print_stats(aj_ctx *ctx)
 {
 	aj_stats st;
 	aj_ctx_stats(ctx, &st);
-	if (o->json)
-		printf(
-		    "{\"stats\":{\"kernels_compiled\":%llu,\"cache_hits\":%llu,"
-		    "\"kernels_run\":%llu,\"compile_ms\":%.3f}}\n",
-		    (unsigned long long)st.kernels_compiled,
-		    (unsigned long long)st.cache_hits,
-		    (unsigned long long)st.kernels_run,
-		    (double)st.compile_ns / 1e6);
-	else
-		printf("\nkernels compiled %llu, cache hits %llu, kernels run "
-		       "%llu, compile %.1f ms\n",
-		       (unsigned long long)st.kernels_compiled,
-		       (unsigned long long)st.cache_hits,
-		       (unsigned long long)st.kernels_run,
-		       (double)st.compile_ns / 1e6);
+	printf("\nkernels compiled %llu, cache hits %llu, kernels run %llu "
+	       "(%llu split across threads), compile %.1f ms\n",
+	       (unsigned long long)st.kernels_compiled,
+	       (unsigned long long)st.cache_hits,
+	       (unsigned long long)st.kernels_run,
+	       (unsigned long long)st.parallel_runs,
+	       (double)st.compile_ns / 1e6);
 }
 
-/* ---- driver ------------------------------------------------------------- */
+/* Hand loops moving fewer bytes run on the caller alone, as arrjit runs
+ * kernels under its default threshold (32768 elements): waking the team
+ * would cost more than it saves. */
+#define SMALL_BYTES (32768.0 * 8)
 
-/* Checks arrjit's output against every hand loop's. */
-static void check_hands(const workload *w, bench *b, result *r)
+/* ---- stream -------------------------------------------------------------- */
+
+enum { STREAM_RUNS = 20 };
+
+/* The last-level cache of CPU 0 from sysfs (glibc's sysconf reports the
+ * whole host's L3 in some VMs), else sysconf's, else 32 MB. */
+static size_t llc_bytes(void)
 {
-	r->ok = true;
-	for (int h = 0; h + 1 < b->nside; h++) {
-		const double *got = f64(b->out[SIDE_AJ]);
-		const double *want = f64(b->out[1 + h]);
-		int64_t at;
-		r->diff[h] = max_rel_diff(b->out[SIDE_AJ], b->out[1 + h], &at);
-		if (r->diff[h] <= w->tol)
-			continue;
-		r->ok = false;
-		fprintf(
-		    stderr,
-		    "arrjit-bench: FAIL %s: arrjit vs %s: max rel diff %.3g > "
-		    "%.3g at element %lld: arrjit %.17g, hand %.17g\n",
-		    w->name, w->hand[h].name, r->diff[h], w->tol, (long long)at,
-		    got[at], want[at]);
+	FILE *f = fopen("/sys/devices/system/cpu/cpu0/cache/index3/size", "r");
+	unsigned long v = 0;
+	char unit = 0;
+	if (f) {
+		if (fscanf(f, "%lu%c", &v, &unit) < 1)
+			v = 0;
+		fclose(f);
 	}
+	if (v)
+		return (size_t)v << (unit == 'K' ? 10 : unit == 'M' ? 20 : 0);
+	long llc = sysconf(_SC_LEVEL3_CACHE_SIZE);
+	return llc > 0 ? (size_t)llc : (size_t)32 << 20;
 }
+
+/* Bytes per STREAM array: 4 x the last-level cache each (at least 80 MB),
+ * or with --quick all three together 4 x it (at least 32 MB each). */
+static size_t stream_bytes(const options *o)
+{
+	size_t c = llc_bytes();
+	size_t floor = (size_t)(o->quick ? 32 : 80) << 20;
+	size_t want = o->quick ? (4 * c + 2) / 3 : 4 * c;
+	return (want > floor ? want : floor) & ~(size_t)4095;
+}
+
+/* Best GB/s of STREAM_RUNS runs of fn over m elements, moving per bytes
+ * per element. */
+static double stream_best(team *tm, hl_fn *fn, hl_task *t, int64_t m,
+			  double per)
+{
+	double best = INFINITY;
+	for (int r = 0; r < STREAM_RUNS; r++) {
+		double t0 = now_ns();
+		team_run(tm, fn, t, m, 64, 0);
+		best = fmin(best, now_ns() - t0);
+	}
+	return per * (double)m / best;
+}
+
+/* STREAM's triad, copy, read and write on every thread of tm, into gbps;
+ * returns the MB per array, or 0 if the arrays cannot be had. */
+static double run_stream(const options *o, team *tm, double *gbps)
+{
+	size_t bytes = stream_bytes(o);
+	int64_t m = (int64_t)(bytes / sizeof(double));
+	double *x[3];
+	for (int k = 0; k < 3; k++)
+		x[k] = aligned_alloc(64, bytes);
+	if (!x[0] || !x[1] || !x[2])
+		return 0;
+	hl_task t = {.s = 1.0};
+	for (int k = 0; k < 3; k++) {
+		t.out = x[k]; /* first touch by the threads that use them */
+		team_run(tm, hl_stream_write, &t, m, 64, 0);
+	}
+	t = (hl_task){.out = x[0], .in = {x[1], x[2]}, .s = 3.0};
+	fprintf(stderr, "\r[stream] %d threads, 3 x %zu MB", o->threads,
+		bytes >> 20);
+	gbps[REF_TRIAD] = stream_best(tm, hl_stream_triad, &t, m, 24);
+	gbps[REF_COPY] = stream_best(tm, hl_stream_copy, &t, m, 16);
+	gbps[REF_READ] = stream_best(tm, hl_stream_read, &t, m, 8);
+	gbps[REF_WRITE] = stream_best(tm, hl_stream_write, &t, m, 8);
+	for (int k = 0; k < 3; k++)
+		free(x[k]);
+	return (double)(bytes >> 20);
+}
+
+/* ---- driver -------------------------------------------------------------- */
 
 /* Sets up, times, checks and prints one workload; false on any failure. */
-static bool run_workload(const options *o, aj_ctx *ctx, const workload *w,
-			 double *ns)
+static bool run_workload(const options *o, aj_ctx *ctx, team *tm,
+			 const workload *w, const double *gbps, double *ns)
 {
-	bench b = {.ctx = ctx, .nside = 1};
-	result r = {.n = o->quick ? w->nquick : w->n};
-	bool ok = false;
-	while (b.nside < NSIDE && w->hand[b.nside - 1].name)
-		b.nside++;
-	r.nhand = b.nside - 1;
-	aj_status s = aj_prog_new(ctx, &b.prog);
-	if (s == AJ_OK)
-		s = w->setup(&b, r.n, w->nin);
-	if (s != AJ_OK) {
-		print_fail(o, w, "setup", aj_ctx_errmsg(ctx));
-		goto out;
+	bench b = {.w = w, .ctx = ctx, .team = tm, .aj_ok = true,
+		   .n = o->quick ? w->nquick : w->n,
+		   .esize = w->f32 ? 4 : 8};
+	result r = {.ok = false};
+	while (b.nhand < MAXHAND && w->hand[b.nhand])
+		b.nhand++;
+	if (!setup_sides(&b)) {
+		fprintf(stderr, "\narrjit-bench: %s: %s\n", w->name, b.err);
+		printf("%s: cannot run: %s\n", w->name, b.err);
+		bench_free(&b);
+		return false;
 	}
-	s = time_sides(w, &b, o->reps, ns, r.t);
-	if (s != AJ_OK) {
-		print_fail(o, w, "arrjit run", aj_prog_errmsg(b.prog));
-		goto out;
-	}
-	check_hands(w, &b, &r);
-	r.unit = w->per_iter ? (double)b.n : 1e6;
-	r.bytes = (double)w->bytes * (double)b.n;
+	setup_arrjit(&b);
+	b.nparts = w->serial || traffic(&b) < SMALL_BYTES ? 1 : team_size(tm);
+	time_sides(&b, o->reps, ns, r.t);
+	r.ok = check_sides(&b);
+	r.unit = w->lay == L_SEED ? (double)b.n : 1e6;
+	r.bytes = traffic(&b);
+	r.ref = stream_ref(w->lay);
+	r.ref_gbps = gbps[r.ref];
+	fprintf(stderr, "\r%40s\r", ""); /* the progress line goes */
+	if (!r.ok)
+		fprintf(stderr, "arrjit-bench: FAIL %s: %s\n", w->name, b.err);
 	if (o->json)
-		print_json(o, w, &r);
+		print_json(o, &b, &r);
 	else
-		print_row(o, w, &r);
-	ok = r.ok;
-out:
+		print_row(&b, &r, r.ok ? "ok" : "FAIL");
 	fflush(stdout);
 	bench_free(&b);
-	return ok;
+	return r.ok;
 }
 
 /* ---- --crossover --------------------------------------------------------- */
@@ -817,8 +965,8 @@ static int run_crossover(aj_ctx *ctx)
 			    aj_array_new(ctx, AJ_FLOAT64, 1, &n, &in[1]) ||
 			    aj_array_new(ctx, AJ_FLOAT64, 1, &n, &out))
 				return 1;
-			fill_lcg(in[0], 1);
-			fill_lcg(in[1], 2);
+			fill_lcg(aj_array_data(in[0]), n, 8, 1, 0.5);
+			fill_lcg(aj_array_data(in[1]), n, 8, 2, 0.5);
 			int64_t iters = ((int64_t)1 << 24) / n;
 			double ns[2][7];
 			for (int r = -1; r < 7; r++)
@@ -850,7 +998,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: arrjit-bench [--quick] [--filter SUBSTR] [--json] "
 		   "[--reps N] [--threads N] [--crossover]\n"
-		   "  --threads N  arrjit's threads (default 1, as the hand loops)\n"
+		   "  --threads N  threads of arrjit, the hand loops and stream "
+		   "(default: all online CPUs)\n"
 		   "  --crossover  where splitting a kernel across all threads "
 		   "pays, then exit\nworkloads:");
 	for (int i = 0; i < NWORKLOAD; i++)
@@ -873,7 +1022,7 @@ static bool parse_args(int argc, char **argv, options *o)
 			o->crossover = true;
 		} else if (!strcmp(a, "--threads") && i + 1 < argc) {
 			long v = strtol(argv[++i], &end, 10);
-			if (*end || v < 1 || v > 256)
+			if (*end || v < 1 || v > HL_MAXPART)
 				goto bad;
 			o->threads = (int)v;
 		} else if (!strcmp(a, "--filter") && i + 1 < argc) {
@@ -892,6 +1041,10 @@ static bool parse_args(int argc, char **argv, options *o)
 	}
 	if (!o->reps)
 		o->reps = o->quick ? 5 : 7;
+	if (!o->threads) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		o->threads = n < 1 ? 1 : n > HL_MAXPART ? HL_MAXPART : (int)n;
+	}
 	return true;
 bad:
 	fprintf(stderr, "arrjit-bench: bad argument '%s'\n", argv[i]);
@@ -899,14 +1052,50 @@ bad:
 	return false;
 }
 
+static bool selected(const options *o, const workload *w)
+{
+	return !o->filter || strstr(w->name, o->filter);
+}
+
+/* The stream references, then every selected workload; the exit status. */
+static int run_all(const options *o, aj_ctx *ctx, team *tm, int nrun)
+{
+	double gbps[NREF], t0 = now_ns();
+	double mb = run_stream(o, tm, gbps);
+	double *ns = malloc((size_t)o->reps * NSIDE * sizeof(double));
+	if (!mb || !ns) {
+		fprintf(stderr, "arrjit-bench: out of memory\n");
+		free(ns);
+		return 1;
+	}
+	fprintf(stderr, "\r%40s\r", "");
+	print_header(o, ctx, gbps, mb);
+	int nfail = 0;
+	for (int i = 0, k = 0; i < NWORKLOAD; i++) {
+		const workload *w = &workloads[i];
+		if (!selected(o, w))
+			continue;
+		fprintf(stderr, "\r[%d/%d] %-16s", ++k, nrun, w->name);
+		nfail += !run_workload(o, ctx, tm, w, gbps, ns);
+	}
+	fprintf(stderr, "\rarrjit-bench: %d workloads, %d failed, %.1f s\n",
+		nrun, nfail, (now_ns() - t0) / 1e9);
+	if (!o->json)
+		print_stats(ctx);
+	if (nfail && !o->json)
+		printf("FAIL: %d of %d workloads\n", nfail, nrun);
+	free(ns);
+	return nfail ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	options o = {0};
 	if (!parse_args(argc, argv, &o))
 		return 2;
-	int nrun = 0, nfail = 0;
+	int nrun = 0;
 	for (int i = 0; i < NWORKLOAD; i++)
-		nrun += !o.filter || strstr(workloads[i].name, o.filter);
+		nrun += selected(&o, &workloads[i]);
 	if (!nrun) {
 		fprintf(stderr, "arrjit-bench: no workload matches '%s'\n",
 			o.filter);
@@ -918,31 +1107,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "arrjit-bench: aj_ctx_new failed\n");
 		return 1;
 	}
+	int rc = 1;
+	team *tm = NULL;
 	if (o.crossover) {
-		int rc = run_crossover(ctx);
-		aj_ctx_free(ctx);
-		return rc;
+		rc = run_crossover(ctx);
+	} else if (aj_ctx_set_threads(ctx, o.threads) != AJ_OK ||
+		   !(tm = team_new(o.threads))) {
+		fprintf(stderr, "arrjit-bench: cannot start %d threads\n",
+			o.threads);
+	} else {
+		rc = run_all(&o, ctx, tm, nrun);
 	}
-	aj_ctx_set_threads(ctx, o.threads ? o.threads : 1);
-	double *ns = malloc((size_t)o.reps * NSIDE * sizeof(double));
-	if (!ns) {
-		fprintf(stderr, "arrjit-bench: out of memory\n");
-		return 1;
-	}
-	print_header(&o, ctx);
-	for (int i = 0, k = 0; i < NWORKLOAD; i++) {
-		const workload *w = &workloads[i];
-		if (o.filter && !strstr(w->name, o.filter))
-			continue;
-		fprintf(stderr, "arrjit-bench: [%d/%d] %s, n %lld, reps %d\n",
-			++k, nrun, w->name,
-			(long long)(o.quick ? w->nquick : w->n), o.reps);
-		nfail += !run_workload(&o, ctx, w, ns);
-	}
-	print_stats(&o, ctx);
-	if (nfail && !o.json)
-		printf("FAIL: %d of %d workloads\n", nfail, nrun);
-	free(ns);
+	team_free(tm);
 	aj_ctx_free(ctx);
-	return nfail ? 1 : 0;
+	return rc;
 }
