@@ -114,6 +114,12 @@ class Env:
             return x
         return (self.rng.random(n) + lo).astype(dtype)
 
+    def touched(self, shape, dtype=None):
+        """A preallocated output, every page written before timing."""
+        out = self.np.empty(shape, dtype or self.np.float64)
+        out.fill(1.0)
+        return out
+
     def mat(self, n):
         return self.rng.random((n, n)) + 0.5
 
@@ -148,7 +154,7 @@ def elementwise(env, names, np_expr, ne_expr, nb_expr, inputs, dtype):
     args = ", ".join(names)
     np_fn = eval("lambda %s: %s" % (args, np_expr), {"np": np})
     n = inputs[0].shape[0]
-    out = np.zeros(n, dtype)
+    out = env.touched(n, dtype)
     systems = {"numpy": lambda: np_fn(*inputs)}
     systems.update(env.numexpr_pair(ne_expr, dict(zip(names, inputs)), out))
     loads = "".join("        %s = %s_[i]\n" % (v, v) for v in names)
@@ -275,7 +281,7 @@ def build(env, name, n):
         return systems, None, ms, 1e-10
 
     if name in ("outer", "add_transpose", "transpose_copy"):
-        out = np.zeros((n, n))
+        out = env.touched((n, n))
         if name == "outer":
             a = env.vec(n)
             systems = {"numpy": lambda: a[:, None] * a[None, :]}
@@ -313,7 +319,7 @@ def build(env, name, n):
 
     if name in ("sum_axis0", "sum_axis1"):
         a = env.mat(n)
-        out = np.zeros(n)
+        out = env.touched(n)
         axis = int(name[-1])
         systems = {"numpy": lambda: np.sum(a, axis=axis)}
         systems.update(env.numexpr_pair("sum(x, axis=%d)" % axis, {"x": a},
@@ -337,7 +343,7 @@ def build(env, name, n):
 
     if name in ("random_1k", "random_1e7"):
         shape = (1000, 1000) if name == "random_1k" else (n,)
-        H = np.zeros(shape)
+        H = env.touched(shape)
         flat = H.reshape(-1)
         gen = np.random.default_rng(5)
         systems = {"numpy": lambda: gen.random(out=H)}
@@ -431,13 +437,20 @@ def run_workload(env, name, n, reps, min_sample):
     return lines, [s for s in bad if s in first]
 
 
+def cpus():
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(
         description="NumPy / numexpr / Numba anchors for arrjit-bench "
         "(JSON lines on stdout, progress on stderr)")
     ap.add_argument("--quick", action="store_true",
                     help="the spec's quick sizes, 5 reps")
-    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1,
+    ap.add_argument("--threads", type=int, default=cpus(),
                     help="threads for numexpr and numba_par "
                     "(default: all CPUs, %(default)s)")
     ap.add_argument("--filter", default="",
@@ -456,7 +469,7 @@ def main(argv=None):
     t = str(args.threads)
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, t)
-    if args.threads > (os.cpu_count() or 1):
+    if args.threads > cpus():
         os.environ.setdefault("NUMBA_NUM_THREADS", t)
         os.environ.setdefault("NUMEXPR_MAX_THREADS", t)
 
