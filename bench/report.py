@@ -398,7 +398,9 @@ def main(argv=None):
         try:
             import matplotlib  # noqa: F401
         except ImportError as e:
-            png_note = "no chart: %s (install python3-matplotlib)." % e
+            png_note = ("no chart (%s not updated): %s (install "
+                        "python3-matplotlib)." % (
+                            os.path.relpath(args.png, args.root), e))
         else:
             png_note = chart(data, rows, args.png,
                              "arrjit vs hand C and Python peers — %s, %s" % (
