@@ -4,6 +4,16 @@
 set -e
 # python3-numpy: the tests compare against NumPy (Debian's /usr/bin/python3)
 pkgs="cmake make gcc pkg-config llvm-19-dev libsleef-dev libcmocka-dev python3 python3-numpy"
+# `deps.sh bench`: also what `make bench` compares against and draws with
+# (bench/anchors.py, bench/report.py); `make test` does not need them.
+case "${1:-}" in
+"") ;;
+bench) pkgs="$pkgs python3-numexpr python3-numba python3-matplotlib" ;;
+*)
+	echo "usage: tools/deps.sh [bench]" >&2
+	exit 2
+	;;
+esac
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
