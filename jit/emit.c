@@ -11,7 +11,9 @@
  *   those) are computed once in its preheader, at width 1;
  * - when every operand is CONTIG or ZERO there, a vector body handles
  *   `lanes` elements per step (explicit <lanes x T> IR, SLEEF vector calls)
- *   and a scalar tail the rest;
+ *   and a scalar tail the rest; operands of other strides are gathered
+ *   and scattered lane by lane, when the kernel calls vector math
+ *   (vectorizable);
  * - otherwise a scalar loop reads each operand with its runtime stride.
  *
  * A compress kernel (kernel.h) stores output 0 at a running pointer, kept
@@ -327,11 +329,37 @@ static LLVMValueRef reverse_lanes(aj_emitter *E, LLVMValueRef v, int w)
 				      LLVMConstVector(mask, (unsigned)w), "rev");
 }
 
+static LLVMValueRef gather_lanes(aj_emitter *E, aj_dtype t, LLVMValueRef p, int w);
+static void scatter_lanes(aj_emitter *E, aj_dtype t, LLVMValueRef v, LLVMValueRef p,
+			  int w);
+
+/* Lane l's byte offset from operand o's element at hand, w lanes on: l
+ * inner strides (a runtime value). */
+static LLVMValueRef lane_offsets(aj_emitter *E, int o, int w)
+{
+	LLVMValueRef iota[64];
+	for (int l = 0; l < w; l++)
+		iota[l] = LLVMConstInt(E->i64, (unsigned long long)l, 0);
+	LLVMValueRef s = E->stride[o * E->k->ndim + E->k->ndim - 1];
+	return LLVMBuildMul(E->B, aj_ir_splat(E, s, w), LLVMConstVector(iota, (unsigned)w), "");
+}
+
+/* The addresses (<w x ptr>) of elements i .. i + w - 1 of an operand of
+ * class ANY: gathered and scattered lane by lane. */
+static LLVMValueRef lane_addrs(aj_emitter *E, int o, LLVMValueRef base,
+			       LLVMValueRef i, int w)
+{
+	LLVMValueRef off = lane_offsets(E, o, w);
+	return LLVMBuildGEP2(E->B, E->i8, vec_addr(E, o, base, i, 1), &off, 1, "lanes");
+}
+
 /* Elements i .. i + w - 1 of operand o, as dtype t (its own, or a
  * reduction's accumulator). */
 static LLVMValueRef load_op(aj_emitter *E, int o, aj_dtype t, LLVMValueRef base,
 			    LLVMValueRef i, int w)
 {
+	if (w > 1 && E->k->op_class[o] == AJ_SC_ANY)
+		return gather_lanes(E, t, lane_addrs(E, o, base, i, w), w);
 	LLVMValueRef v = load_elem(E, t, w, vec_addr(E, o, base, i, w));
 	return E->k->op_class[o] == AJ_SC_RCONTIG ? reverse_lanes(E, v, w) : v;
 }
@@ -339,9 +367,14 @@ static LLVMValueRef load_op(aj_emitter *E, int o, aj_dtype t, LLVMValueRef base,
 static void store_op(aj_emitter *E, int o, LLVMValueRef v, LLVMValueRef base,
 		     LLVMValueRef i, int w)
 {
+	aj_dtype t = E->k->op_dtype[o];
+	if (w > 1 && E->k->op_class[o] == AJ_SC_ANY) {
+		scatter_lanes(E, t, v, lane_addrs(E, o, base, i, w), w);
+		return;
+	}
 	if (E->k->op_class[o] == AJ_SC_RCONTIG)
 		v = reverse_lanes(E, v, w);
-	store_elem(E, E->k->op_dtype[o], v, vec_addr(E, o, base, i, w), w);
+	store_elem(E, t, v, vec_addr(E, o, base, i, w), w);
 }
 
 /* Marks the values invariant along the inner loop. */
@@ -419,6 +452,29 @@ static LLVMValueRef gather_lanes(aj_emitter *E, aj_dtype t, LLVMValueRef p,
 	if (t == AJ_BOOL)
 		v = LLVMBuildICmp(E->B, LLVMIntNE, v, LLVMConstNull(vt), "");
 	return v;
+}
+
+/* Stores w elements of dtype t to the lane addresses p (<w x ptr>): one
+ * masked scatter per part, every lane on. */
+static void scatter_lanes(aj_emitter *E, aj_dtype t, LLVMValueRef v, LLVMValueRef p,
+			  int w)
+{
+	if (aj_is_complex(t)) {
+		LLVMValueRef half = aj_ir_const_int(E->i64, aj_dtypes[t].size / 2, w);
+		LLVMValueRef pim = LLVMBuildGEP2(E->B, E->i8, p, &half, 1, "");
+		aj_dtype part = aj_part_dtype(t);
+		scatter_lanes(E, part, aj_cx_re(E, v), p, w);
+		scatter_lanes(E, part, aj_cx_im(E, v), pim, w);
+		return;
+	}
+	LLVMTypeRef vt = aj_ir_type(E, t, w, true);
+	if (t == AJ_BOOL)
+		v = LLVMBuildZExt(E->B, v, vt, "");
+	LLVMTypeRef over[2] = {vt, LLVMTypeOf(p)};
+	unsigned id = LLVMLookupIntrinsicID("llvm.masked.scatter", 19);
+	LLVMValueRef args[4] = {v, p, LLVMConstInt(E->i32, 1, 0), aj_ir_const_int(E->i1, 1, w)};
+	LLVMBuildCall2(E->B, LLVMIntrinsicGetType(E->C, id, over, 2),
+		       LLVMGetIntrinsicDeclaration(E->M, id, over, 2), args, 4, "");
 }
 
 /*
@@ -904,15 +960,28 @@ static void emit_arg_inner(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start
 	store_elem(E, t, sb, base[1], 1);
 }
 
-/* The vector body needs every operand contiguous or invariant along the
- * inner loop. (A reduction whose output is invariant there takes
- * emit_reduce_inner instead.) */
+/*
+ * The vector body gathers and scatters the operands of class ANY. Here
+ * (AMD Zen 5) a gather of 8 doubles costs about 40 cycles, and one built
+ * from 8 scalar loads more: a strided -a ran 9x slower vectorised than in
+ * the scalar loop. So only kernels that call a vector math function,
+ * where SLEEF's vector call saves more than the gathers cost (exp of a
+ * strided array: 2x faster), take the vector body with strided operands.
+ */
 static bool vectorizable(const aj_kdesc *k)
 {
+	bool any = false, math = false;
 	for (int o = 0; o < k->nop; o++)
-		if (k->op_class[o] == AJ_SC_ANY)
+		any |= k->op_class[o] == AJ_SC_ANY;
+	for (int i = 0; i < k->nval; i++) {
+		const aj_kval *v = &k->val[i];
+		math |= aj_ops[v->op].sleef[0] != 0;
+		/* positions and takes read ANY operands only one by one */
+		if ((v->op == AJ_OP_INDEX || v->op == AJ_OP_TAKE) &&
+		    k->op_class[v->arg[0]] == AJ_SC_ANY)
 			return false;
-	return true;
+	}
+	return !any || math;
 }
 
 /* The innermost loop over [start, end). */

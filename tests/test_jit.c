@@ -237,6 +237,110 @@ static void test_backwards(void **state)
 	aj_array_free(a);
 }
 
+/* Whether x and y of dtype t agree: equal bools, or floats (each part of
+ * a complex) within 2 ULP. The vector and scalar SLEEF functions are each
+ * within 1 ULP, and the loop order, so which elements the vector body
+ * computes, may differ between two layouts. */
+static bool close(aj_dtype t, const char *x, const char *y)
+{
+	if (t == AJ_BOOL)
+		return *x == *y;
+	bool f32 = t == AJ_FLOAT32 || t == AJ_COMPLEX64;
+	int parts = t == AJ_COMPLEX64 || t == AJ_COMPLEX128 ? 2 : 1;
+	for (int h = 0; h < parts; h++) {
+		double u = f32 ? ref_ulp32(((const float *)x)[h], ((const float *)y)[h])
+			       : ref_ulp64(((const double *)x)[h], ((const double *)y)[h]);
+		if (u > 2)
+			return false;
+	}
+	return true;
+}
+
+/* Runs out = exp(in) * 2 (or exp(in) > 1.5 if cmp) and returns the
+ * kernel's IR. */
+static char *run_exp(env *E, aj_array *out, aj_array *in, bool cmp)
+{
+	aj_prog *p = E->p;
+	aj_expr x = aj_unary(p, AJ_OP_EXP, aj_leaf(p, in));
+	aj_expr e = cmp ? aj_binary(p, AJ_OP_GT, x, aj_scalar_f64(p, 1.5))
+			: aj_mul(p, x, aj_scalar_f64(p, 2));
+	char *ir = NULL;
+	REF_OK_PROG(p, aj_assign(p, out, e));
+	REF_OK_PROG(p, aj_dump(p, AJ_EXPR_NONE, AJ_STAGE_IR, &ir));
+	REF_OK_PROG(p, aj_sync(p));
+	return ir;
+}
+
+/*
+ * Vector math over strided operands: the vector body gathers the input
+ * (a[::3]) and scatters the output (o[::-2]), and agrees with the same
+ * kernel over contiguous copies:
+ * input dtypes up to complex, a bool output, lengths around the vector
+ * width, every ISA.
+ */
+static void test_strided_vector_math(void **state)
+{
+	env *E = *state;
+	aj_ctx *ctx = E->ctx;
+	aj_isa host = aj_ctx_isa(ctx);
+	static const aj_dtype types[] = {AJ_INT32, AJ_FLOAT32, AJ_FLOAT64, AJ_COMPLEX64,
+					 AJ_COMPLEX128};
+	static const int64_t lens[] = {1, 7, 8, 9, 17, 65, 1000};
+	static const aj_isa isas[] = {AJ_ISA_SCALAR, AJ_ISA_AVX2, AJ_ISA_AVX512};
+	aj_slice by3 = {AJ_DEFAULT, AJ_DEFAULT, 3}, back2 = {AJ_DEFAULT, AJ_DEFAULT, -2};
+	uint64_t st = 11;
+	for (int i = 0; i < 3; i++) {
+		if (aj_ctx_set_isa(ctx, isas[i]) != AJ_OK)
+			continue;
+		for (size_t t = 0; t < sizeof types / sizeof *types; t++)
+			for (size_t l = 0; l < sizeof lens / sizeof *lens; l++)
+				for (int cmp = 0; cmp < 2; cmp++) {
+			int64_t n = lens[l], n3 = 3 * n, n2 = 2 * n;
+			aj_dtype rt = cmp ? AJ_BOOL : types[t] == AJ_INT32 ? AJ_FLOAT64
+				      : types[t];
+			aj_array *a, *ac, *a3, *o, *o2, *ov;
+			REF_OK_CTX(ctx, aj_array_new(ctx, types[t], 1, &n3, &a));
+			REF_OK_CTX(ctx, aj_array_new(ctx, rt, 1, &n, &o));
+			REF_OK_CTX(ctx, aj_array_new(ctx, rt, 1, &n2, &o2));
+			REF_OK_CTX(ctx, aj_view_slice(ctx, a, &by3, &a3));
+			REF_OK_CTX(ctx, aj_view_slice(ctx, o2, &back2, &ov));
+			REF_OK_CTX(ctx, aj_array_new(ctx, types[t], 1, &n, &ac));
+			size_t size = aj_dtype_size(types[t]), rsize = aj_dtype_size(rt);
+			for (int64_t k = 0; k < n3; k++) {
+				char *at = (char *)aj_array_data(a) + k * size;
+				double v = ref_uniform(&st, -3, 3);
+				if (types[t] == AJ_INT32)
+					*(int32_t *)at = (int32_t)(v * 3);
+				else if (types[t] == AJ_FLOAT32 || types[t] == AJ_COMPLEX64)
+					for (size_t h = 0; h < size / 4; h++)
+						((float *)at)[h] = (float)ref_uniform(&st, -3, 3);
+				else
+					for (size_t h = 0; h < size / 8; h++)
+						((double *)at)[h] = ref_uniform(&st, -3, 3);
+				if (k % 3 == 0)
+					memcpy((char *)aj_array_data(ac) + k / 3 * size, at, size);
+			}
+			aj_string_free(run_exp(E, o, ac, cmp));
+			char *ir = run_exp(E, ov, a3, cmp);
+			if (isas[i] != AJ_ISA_SCALAR && n > 1) {
+				expect_in(ir, "llvm.masked.gather");
+				expect_in(ir, "llvm.masked.scatter");
+			}
+			aj_string_free(ir);
+			for (int64_t k = 0; k < n; k++)
+				if (!close(rt, (char *)aj_array_data(o2) + (n2 - 1 - 2 * k) * rsize,
+					   (char *)aj_array_data(o) + k * rsize))
+					fail_msg("%s%s n=%lld isa %d: element %lld differs",
+						 aj_dtype_name(types[t]), cmp ? " > 1.5" : "",
+						 (long long)n, i, (long long)k);
+			aj_array *arrays[] = {a, ac, a3, o, o2, ov};
+			for (int k = 0; k < 6; k++)
+				aj_array_free(arrays[k]);
+		}
+	}
+	REF_OK_CTX(ctx, aj_ctx_set_isa(ctx, host));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -244,6 +348,7 @@ int main(void)
 		cmocka_unit_test(test_schedule),
 		cmocka_unit_test(test_isas_agree),
 		cmocka_unit_test(test_backwards),
+		cmocka_unit_test(test_strided_vector_math),
 	};
 	return cmocka_run_group_tests(tests, ref_env_setup, ref_env_teardown);
 }
