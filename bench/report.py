@@ -132,8 +132,12 @@ class Data:
              "arrjit": med(c.get("arrjit")), "eager": med(c.get("eager")),
              "check": c.get("check"), "gbps": num(c.get("gbps")),
              "bw_ref": c.get("bw_ref"), "bw_pct": num(c.get("bw_pct"))}
-        hand = c.get("hand")
-        r["hand"] = med(hand[0]) if isinstance(hand, list) and hand else None
+        hand = c.get("hand") if isinstance(c.get("hand"), list) else []
+        r["hand"] = med(hand[0]) if hand else None
+        # transcendental workloads also have a SLEEF u10 hand loop: the
+        # yardstick for vector math (the fused loop calls libm)
+        r["sleef"] = next((med(h) for h in hand
+                           if isinstance(h, dict) and h.get("kind") == "sleef"), None)
         r["peers"] = {}
         for s in self.systems:
             a = self.py.get((name, s))
@@ -180,7 +184,8 @@ def git_commit(root):
 
 
 def table(data, rows):
-    cols = ["workload", "n", "unit", "arrjit", "hand C", "eager C"] + \
+    cols = ["workload", "n", "unit", "arrjit", "hand C", "hand SLEEF",
+            "eager C"] + \
         [HEADS[s] for s in data.systems] + \
         ["best peer", "arrjit / best", "GB/s", "% of bw (ref)"]
     out = ["| " + " | ".join(cols) + " |",
@@ -191,7 +196,8 @@ def table(data, rows):
         if r["check"] not in (None, "ok"):
             aj += " %s" % r["check"]
         cells = [r["name"], "%d" % r["n"] if r["n"] is not None else "—",
-                 r["unit"] or "—", aj, fmt(r["hand"]), fmt(r["eager"])]
+                 r["unit"] or "—", aj, fmt(r["hand"]), fmt(r["sleef"]),
+                 fmt(r["eager"])]
         for s in data.systems:
             v = r["peers"].get(s)
             cells.append(("**%s**" % fmt(v)) if s == r["best"] else fmt(v))
