@@ -35,7 +35,10 @@
 
 #include <string.h>
 
-enum { NPLAN = 8, NSEEN = 16, SCRATCH_ALIGN = 64 };
+/* A plan keeps its intermediates for as long as the program lives, so
+ * work whose intermediates pass PLAN_MAX_SCRATCH bytes gets none: its
+ * kernels take so long that fusing again costs nothing next to them. */
+enum { NPLAN = 8, NSEEN = 16, SCRATCH_ALIGN = 64, PLAN_MAX_SCRATCH = 16 << 20 };
 
 typedef struct region {
 	char *lo; /* a noted buffer: [lo, lo + n) */
@@ -430,6 +433,8 @@ static aj_plan *capture(const aj_prog *p, const aj_plans *ps, const aj_group *g,
 	carve(&none, &used, (size_t)ncall * sizeof(aj_kcall));
 	for (size_t r = 0; r < ps->nregion; r++)
 		scratch += up(ps->region[r].n, SCRATCH_ALIGN);
+	if (scratch > PLAN_MAX_SCRATCH)
+		return NULL;
 	char *block = aj_malloc(used);
 	if (!block)
 		return NULL;

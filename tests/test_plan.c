@@ -203,6 +203,19 @@ static void test_large_intermediate(void **state)
 	}
 	assert_int_equal(stats(E).replays - s0.replays, 2 * (5 - 2));
 	assert_int_equal(plans(E), 2);
+	/* intermediates past 16 MiB: no plan holds them, every sync fuses */
+	int64_t big[2] = {((int64_t)1 << 21) + 1024, 2};
+	aj_array *b = f64_array(E, 2, big), *bm = f64_array(E, 2, big);
+	memset(aj_array_data(b), 0, (size_t)big[0] * 2 * 8);
+	REF_OK_PROG(E->p, aj_names_set_array(ns, "b", b));
+	REF_OK_PROG(E->p, aj_names_set_array(ns, "bm", bm));
+	aj_stats s1 = stats(E);
+	for (int it = 0; it < 3; it++)
+		exec_sync(E, ns, "m = max(b, axis=1); bm = b - m[:, None]");
+	assert_int_equal(stats(E).replays - s1.replays, 0);
+	assert_int_equal(plans(E), 2);
+	aj_array_free(b);
+	aj_array_free(bm);
 	aj_names_free(ns);
 	aj_array_free(a);
 	aj_array_free(c);
