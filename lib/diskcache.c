@@ -382,7 +382,7 @@ static bool write_file(aj_disk *d, const char *name, const unsigned char *buf,
 typedef struct file_info {
 	struct timespec mtime;
 	uint64_t size;
-	char name[32];
+	char name[24];
 } file_info;
 
 static int older_first(const void *a, const void *b)
@@ -435,7 +435,8 @@ static file_info *list_files(aj_disk *d, size_t *count, uint64_t *total)
 		}
 		f[n].mtime = st.st_mtim;
 		f[n].size = (uint64_t)st.st_size;
-		snprintf(f[n].name, sizeof f[n].name, "%s", e->d_name);
+		/* a cache file's name is 20 characters and its NUL */
+		memcpy(f[n].name, e->d_name, sizeof f[n].name);
 		n++;
 	}
 	closedir(dir);
