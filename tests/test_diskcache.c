@@ -335,6 +335,35 @@ static void test_dir_created_0700(void **state)
 	expect_loaded(3);
 }
 
+/* Without AJ_CACHE_DIR: $XDG_CACHE_HOME/arrjit, else ~/.cache/arrjit (a
+ * relative XDG_CACHE_HOME is invalid and ignored). */
+static void test_default_locations(void **state)
+{
+	char *home = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
+	char xdg[600], fake_home[600];
+	snprintf(xdg, sizeof xdg, "%s/xdg", root);
+	snprintf(fake_home, sizeof fake_home, "%s/home", root);
+	use_dir("xdg/arrjit");
+	unsetenv("AJ_CACHE_DIR");
+	setenv("XDG_CACHE_HOME", xdg, 1);
+	uint64_t total;
+	expect_compiled(6);
+	assert_int_equal(list_dir(&total, NULL, 0), 1);
+	expect_loaded(6);
+	use_dir("home/.cache/arrjit");
+	unsetenv("AJ_CACHE_DIR");
+	setenv("XDG_CACHE_HOME", "relative/cache", 1);
+	setenv("HOME", fake_home, 1);
+	expect_compiled(6);
+	assert_int_equal(list_dir(&total, NULL, 0), 1);
+	expect_loaded(6);
+	unsetenv("XDG_CACHE_HOME");
+	expect_loaded(6);
+	if (home)
+		setenv("HOME", home, 1);
+	free(home);
+}
+
 /* A refused directory: evaluation works, the disk is never used. */
 static void expect_refused(void)
 {
@@ -508,6 +537,7 @@ int main(void)
 		cmocka_unit_test(test_forged_object),
 		cmocka_unit_test(test_temporary_never_loaded),
 		cmocka_unit_test(test_dir_created_0700),
+		cmocka_unit_test(test_default_locations),
 		cmocka_unit_test(test_dir_writable_by_others),
 		cmocka_unit_test(test_dir_of_other_user),
 		cmocka_unit_test(test_off),
