@@ -253,7 +253,8 @@ typedef struct aj_expr {
 #define AJ_EXPR_NONE ((aj_expr){0})
 
 typedef struct aj_stats {
-	uint64_t kernels_compiled; /* kernels built by the JIT */
+	uint64_t kernels_compiled; /* kernels compiled by the JIT (not
+				      those loaded from the disk cache) */
 	uint64_t cache_hits;       /* kernel lookups answered by the cache */
 	uint64_t kernels_run;      /* kernel invocations */
 	uint64_t compile_ns;       /* total time spent building kernels */
@@ -269,6 +270,11 @@ typedef struct aj_stats {
 				      same work as an earlier sync (same
 				      nodes, arrays and layouts; scalars may
 				      differ), run without fusing again */
+	uint64_t disk_hits;        /* kernels loaded from the disk cache
+				      rather than compiled (README, "Disk
+				      cache of kernels") */
+	uint64_t disk_writes;      /* compiled kernels stored there */
+	uint64_t disk_load_ns;     /* total time spent loading them */
 } aj_stats;
 
 /* ---- context ---------------------------------------------------------- */

@@ -1,7 +1,8 @@
 /*
  * The JIT as the library sees it: compile a kernel description to a
- * function pointer, or render it as text. Implemented in jit/ with LLVM;
- * this header includes none of LLVM.
+ * function pointer, or render it as text; hand back the object file it
+ * linked and link such an object again (the disk cache, lib/diskcache.c).
+ * Implemented in jit/ with LLVM; this header includes none of LLVM.
  */
 #ifndef AJ_JIT_H
 #define AJ_JIT_H
@@ -15,11 +16,32 @@ typedef struct aj_jit aj_jit;
 /* Best vector ISA of the running CPU (AVX512, AVX2 or SCALAR). */
 aj_isa aj_jit_host_isa(void);
 
+/* What generated code depends on besides the kernel description: LLVM's
+ * version, the target triple, the host CPU's name and features, as a
+ * malloc'd string; NULL when out of memory. */
+char *aj_jit_host_id(void);
+
+/* Bytes of an object file, malloc'd. */
+typedef struct aj_blob {
+	unsigned char *bytes;
+	size_t len;
+} aj_blob;
+
 aj_status aj_jit_new(aj_jit **out, char *err, size_t errlen);
 void aj_jit_free(aj_jit *j);
-/* Compiles k; the function lives as long as j. Not reentrant on one j. */
-aj_status aj_jit_compile(aj_jit *j, const aj_kdesc *k, aj_kernel_fn *fn,
-			 char *err, size_t errlen);
+/* Compiles k as function `name`, which must be new to j; the function
+ * lives as long as j. When obj is not NULL it receives a copy of the
+ * object file the JIT linked ({NULL, 0} if out of memory); nothing is
+ * compiled twice for it. Not reentrant on one j. */
+aj_status aj_jit_compile(aj_jit *j, const aj_kdesc *k, const char *name,
+			 aj_kernel_fn *fn, aj_blob *obj, char *err,
+			 size_t errlen);
+/* Links an object file from aj_jit_compile (of this or another process on
+ * the same host id) and finds function `name` in it. On failure j is as
+ * it was, so the kernel can still be compiled under that name. */
+aj_status aj_jit_load(aj_jit *j, const void *obj, size_t len,
+		      const char *name, aj_kernel_fn *fn, char *err,
+		      size_t errlen);
 /* IR, optimised IR or assembly of k as a malloc'd string. */
 aj_status aj_jit_text(const aj_kdesc *k, aj_stage stage, char **text,
 		      char *err, size_t errlen);

@@ -6,6 +6,13 @@
  * passed in the wrong registers. SLEEF's functions resolve from SLEEF's
  * own library (pinned by soname at build time), arrjit's runtime helpers
  * (runtime.c) by address, the rest from the process.
+ *
+ * The disk cache stores the object file the JIT itself produced: the
+ * object transform layer copies it out while a compile asks for it, so
+ * nothing is compiled twice. Kernels are named by the caller, so a name
+ * can be stable across processes and an object made in one links in
+ * another; each loaded object has its own resource tracker, removed if it
+ * fails to link, so a bad one leaves the JIT as it was.
  */
 #include "alloc.h"
 #include "llvm.h"
@@ -22,7 +29,8 @@ struct aj_jit {
 	LLVMOrcLLJITRef jit;
 	LLVMOrcJITDylibRef dylib;
 	LLVMTargetMachineRef tm; /* for the optimisation passes */
-	unsigned nkernel;        /* names kernels aj_k<n> */
+	aj_blob *capture;        /* where the next object goes during a
+				    compile that wants it; NULL else */
 };
 
 /*
@@ -70,6 +78,22 @@ static LLVMErrorRef define_runtime(aj_jit *j)
 	return e;
 }
 
+/* The object transform: a copy for the compile that asked, the object
+ * itself unchanged. */
+static LLVMErrorRef capture_object(void *ctx, LLVMMemoryBufferRef *obj)
+{
+	aj_jit *j = ctx;
+	if (!j->capture || j->capture->bytes)
+		return NULL;
+	size_t n = LLVMGetBufferSize(*obj);
+	unsigned char *b = aj_malloc(n ? n : 1);
+	if (b) {
+		memcpy(b, LLVMGetBufferStart(*obj), n);
+		*j->capture = (aj_blob){b, n};
+	}
+	return NULL;
+}
+
 static aj_status make_lljit(aj_jit *j, char *err, size_t errlen)
 {
 	LLVMOrcJITTargetMachineBuilderRef jtmb;
@@ -81,6 +105,8 @@ static aj_status make_lljit(aj_jit *j, char *err, size_t errlen)
 	if ((e = LLVMOrcCreateLLJIT(&j->jit, b)))
 		goto fail;
 	j->dylib = LLVMOrcLLJITGetMainJITDylib(j->jit);
+	LLVMOrcObjectTransformLayerSetTransform(
+		LLVMOrcLLJITGetObjTransformLayer(j->jit), capture_object, j);
 	if ((e = define_runtime(j)))
 		goto fail;
 	char prefix = LLVMOrcLLJITGetGlobalPrefix(j->jit);
@@ -133,11 +159,28 @@ void aj_jit_free(aj_jit *j)
 	aj_free(j);
 }
 
-aj_status aj_jit_compile(aj_jit *j, const aj_kdesc *k, aj_kernel_fn *fn,
-			 char *err, size_t errlen)
+/* Finds function name after something was added to j under rt (added is
+ * the adding's error); on failure removes all rt holds, so j is as it
+ * was and the name is free again. */
+static aj_status lookup_or_remove(aj_jit *j, LLVMOrcResourceTrackerRef rt,
+				  LLVMErrorRef added, const char *name,
+				  aj_kernel_fn *fn, char *err, size_t errlen)
 {
-	char name[32];
-	snprintf(name, sizeof name, "aj_k%u", j->nkernel++);
+	LLVMOrcExecutorAddress addr = 0;
+	LLVMErrorRef e = added ? added : LLVMOrcLLJITLookup(j->jit, &addr, name);
+	if (e) {
+		aj_llvm_error(e, err, errlen);
+		LLVMConsumeError(LLVMOrcResourceTrackerRemove(rt));
+	}
+	LLVMOrcReleaseResourceTracker(rt);
+	*fn = (aj_kernel_fn)(uintptr_t)addr;
+	return e ? AJ_ERR_JIT : AJ_OK;
+}
+
+aj_status aj_jit_compile(aj_jit *j, const aj_kdesc *k, const char *name,
+			 aj_kernel_fn *fn, aj_blob *obj, char *err,
+			 size_t errlen)
+{
 	LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();
 	LLVMContextRef c = LLVMOrcThreadSafeContextGetContext(tsc);
 	LLVMModuleRef m;
@@ -154,19 +197,31 @@ aj_status aj_jit_compile(aj_jit *j, const aj_kdesc *k, aj_kernel_fn *fn,
 	}
 	LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(m, tsc);
 	LLVMOrcDisposeThreadSafeContext(tsc); /* the module keeps it alive */
-	LLVMErrorRef e = LLVMOrcLLJITAddLLVMIRModule(j->jit, j->dylib, tsm);
-	if (e) {
-		LLVMOrcDisposeThreadSafeModule(tsm);
-		aj_llvm_error(e, err, errlen);
-		return AJ_ERR_JIT;
+	LLVMOrcResourceTrackerRef rt = LLVMOrcJITDylibCreateResourceTracker(j->dylib);
+	/* takes tsm, even on failure; the lookup then materialises the
+	 * module on this thread: codegen, the object transform, linking */
+	LLVMErrorRef e = LLVMOrcLLJITAddLLVMIRModuleWithRT(j->jit, rt, tsm);
+	if (obj)
+		*obj = (aj_blob){NULL, 0};
+	j->capture = obj;
+	s = lookup_or_remove(j, rt, e, name, fn, err, errlen);
+	j->capture = NULL;
+	if (s != AJ_OK && obj) {
+		aj_free(obj->bytes);
+		*obj = (aj_blob){NULL, 0};
 	}
-	LLVMOrcExecutorAddress addr;
-	if ((e = LLVMOrcLLJITLookup(j->jit, &addr, name))) {
-		aj_llvm_error(e, err, errlen);
-		return AJ_ERR_JIT;
-	}
-	*fn = (aj_kernel_fn)(uintptr_t)addr;
-	return AJ_OK;
+	return s;
+}
+
+aj_status aj_jit_load(aj_jit *j, const void *obj, size_t len,
+		      const char *name, aj_kernel_fn *fn, char *err,
+		      size_t errlen)
+{
+	LLVMMemoryBufferRef buf =
+		LLVMCreateMemoryBufferWithMemoryRangeCopy(obj, len, name);
+	LLVMOrcResourceTrackerRef rt = LLVMOrcJITDylibCreateResourceTracker(j->dylib);
+	LLVMErrorRef e = LLVMOrcLLJITAddObjectFileWithRT(j->jit, rt, buf);
+	return lookup_or_remove(j, rt, e, name, fn, err, errlen);
 }
 
 static aj_status text_asm(LLVMTargetMachineRef tm, LLVMModuleRef m, char **text,

@@ -1,7 +1,9 @@
 /*
- * The host as a code generation target: which vector ISA it offers and a
- * target machine with its exact CPU and features.
+ * The host as a code generation target: which vector ISA it offers, a
+ * target machine with its exact CPU and features, and those as a string
+ * that names what generated code depends on (the disk cache keys on it).
  */
+#include "alloc.h"
 #include "llvm.h"
 
 #include <llvm-c/Target.h>
@@ -69,6 +71,23 @@ aj_status aj_host_tm(LLVMTargetMachineRef *tm, char *err, size_t errlen)
 		return AJ_ERR_JIT;
 	}
 	return AJ_OK;
+}
+
+char *aj_jit_host_id(void)
+{
+	unsigned major, minor, patch;
+	LLVMGetVersion(&major, &minor, &patch);
+	char *triple = LLVMGetDefaultTargetTriple();
+	char *cpu = LLVMGetHostCPUName(), *feat = LLVMGetHostCPUFeatures();
+	size_t n = strlen(triple) + strlen(cpu) + strlen(feat) + 64;
+	char *id = aj_malloc(n);
+	if (id)
+		snprintf(id, n, "llvm %u.%u.%u;%s;%s;%s", major, minor, patch,
+			 triple, cpu, feat);
+	LLVMDisposeMessage(triple);
+	LLVMDisposeMessage(cpu);
+	LLVMDisposeMessage(feat);
+	return id;
 }
 
 void aj_module_target(LLVMModuleRef m, LLVMTargetMachineRef tm)

@@ -8,10 +8,19 @@
  * pointers and scalar values are arguments of the call, never part of the
  * key, so `a += b*i` over a million values of i and any array size finds
  * one kernel.
+ *
+ * A miss in memory is looked up on disk (diskcache.c) before it is
+ * compiled, and a compiled kernel is stored there. A kernel is named
+ * aj_k<hash of its key>, the same in every process, which is what lets an
+ * object from another process link here. Should two keys of one context
+ * share a hash, the later one gets a name of its own and skips the disk.
  */
 #include "cache.h"
+#include "diskcache.h"
 #include "jit.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -52,7 +61,7 @@ aj_status aj_key_of(const aj_kdesc *k, aj_arena *arena, aj_key *out)
 			    k->red, k->compress, (int32_t)k->mask, 1};
 	size_t len = sizeof head + 2 * (size_t)k->nop + 4 * (size_t)k->nout +
 		     (size_t)k->nscalar + (size_t)k->nval * sizeof(aj_kval);
-	unsigned char *b = aj_arena_alloc(arena, len + 8), *w = b;
+	unsigned char *b = aj_arena_alloc(arena, len), *w = b;
 	if (!b)
 		return AJ_ERR_NOMEM;
 	put(&w, head, sizeof head);
@@ -61,15 +70,7 @@ aj_status aj_key_of(const aj_kdesc *k, aj_arena *arena, aj_key *out)
 	put(&w, k->out_val, 4 * (size_t)k->nout);
 	put(&w, k->scalar_dtype, (size_t)k->nscalar);
 	put(&w, k->val, (size_t)k->nval * sizeof(aj_kval));
-	memset(w, 0, 8); /* pad for the word-wise hash */
-	uint64_t h = 0x243F6A8885A308D3ull ^ len;
-	for (size_t i = 0; i < len; i += 8) {
-		uint64_t x;
-		memcpy(&x, b + i, 8);
-		h = (h ^ x) * 0x9E3779B97F4A7C15ull;
-		h ^= h >> 29;
-	}
-	*out = (aj_key){b, len, h};
+	*out = (aj_key){b, len, aj_hash64(b, len, 0)};
 	return AJ_OK;
 }
 
@@ -110,6 +111,16 @@ static aj_kernel_fn table_find(aj_cache *c, const aj_key *k)
 		    !memcmp(e->key, k->bytes, k->len))
 			return e->fn;
 	return NULL;
+}
+
+/* Caller holds c->lock. Whether a kernel of another key than the one
+ * table_find missed has this hash (then their names would clash). */
+static bool hash_taken(aj_cache *c, uint64_t hash)
+{
+	for (entry *e = c->slot[hash & (c->nslot - 1)]; e; e = e->next)
+		if (e->hash == hash)
+			return true;
+	return false;
 }
 
 /* Caller holds c->lock. Doubles the table when it is full. */
@@ -186,6 +197,67 @@ static uint64_t now_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
+/* The disk cache for a context whose JIT was just made; its identity
+ * comes from the JIT. */
+static aj_disk *open_disk(void)
+{
+	char *id = aj_jit_host_id();
+	aj_disk *d = id ? aj_disk_open(id) : NULL;
+	aj_free(id);
+	return d;
+}
+
+/* The kernel for key from disk, if there and it links. */
+static bool load(aj_ctx *ctx, const aj_key *key, const char *name,
+		 aj_kernel_fn *fn)
+{
+	unsigned char *file;
+	const unsigned char *obj;
+	size_t len;
+	char err[AJ_ERRMSG_MAX];
+	uint64_t t0 = now_ns();
+	if (!aj_disk_get(ctx->disk, key->bytes, key->len, &file, &obj, &len))
+		return false;
+	bool ok = aj_jit_load(ctx->jit, obj, len, name, fn, err, sizeof err) == AJ_OK;
+	aj_free(file);
+	if (ok) {
+		atomic_fetch_add(&ctx->disk_hits, 1);
+		atomic_fetch_add(&ctx->disk_load_ns, now_ns() - t0);
+	}
+	return ok;
+}
+
+/* Loads or compiles the kernel (caller holds the JIT lock); a compiled
+ * one goes to disk. A disk that fails only costs the compile. */
+static aj_status build(aj_ctx *ctx, const aj_kdesc *k, const aj_key *key,
+		       aj_kernel_fn *fn, char *err, size_t errlen)
+{
+	char name[48];
+	pthread_mutex_lock(&ctx->cache->lock);
+	bool taken = hash_taken(ctx->cache, key->hash);
+	size_t n = ctx->cache->nentry;
+	pthread_mutex_unlock(&ctx->cache->lock);
+	bool disk = ctx->disk && !taken;
+	if (taken)
+		snprintf(name, sizeof name, "aj_k%016" PRIx64 "_%zu", key->hash, n);
+	else
+		snprintf(name, sizeof name, "aj_k%016" PRIx64, key->hash);
+	if (disk && load(ctx, key, name, fn))
+		return AJ_OK;
+	aj_blob obj = {NULL, 0};
+	uint64_t t0 = now_ns();
+	aj_status s = aj_jit_compile(ctx->jit, k, name, fn, disk ? &obj : NULL,
+				     err, errlen);
+	atomic_fetch_add(&ctx->compile_ns, now_ns() - t0);
+	if (s == AJ_OK)
+		atomic_fetch_add(&ctx->kernels_compiled, 1);
+	if (s == AJ_OK && obj.bytes &&
+	    aj_disk_put(ctx->disk, key->bytes, key->len, obj.bytes, obj.len))
+		atomic_fetch_add(&ctx->disk_writes, 1);
+	aj_free(obj.bytes);
+	return s;
+}
+
 /* Builds the kernel under the context's JIT lock, unless another thread already
  * has. Compiles are serialised per context: LLVM work is the slow part and
  * a second compile of the same key would be wasted. */
@@ -199,14 +271,14 @@ static aj_status compile(aj_prog *p, const aj_kdesc *k, const aj_key *key,
 	pthread_mutex_lock(&ctx->cache->lock);
 	*fn = table_find(ctx->cache, key);
 	pthread_mutex_unlock(&ctx->cache->lock);
-	if (!*fn && !ctx->jit)
+	if (!*fn && !ctx->jit) {
 		s = aj_jit_new(&ctx->jit, err, sizeof err);
+		if (s == AJ_OK)
+			ctx->disk = open_disk();
+	}
 	if (!*fn && s == AJ_OK) {
-		uint64_t t0 = now_ns();
-		s = aj_jit_compile(ctx->jit, k, fn, err, sizeof err);
-		atomic_fetch_add(&ctx->compile_ns, now_ns() - t0);
+		s = build(ctx, k, key, fn, err, sizeof err);
 		if (s == AJ_OK) {
-			atomic_fetch_add(&ctx->kernels_compiled, 1);
 			pthread_mutex_lock(&ctx->cache->lock);
 			s = table_add(ctx->cache, key, *fn);
 			pthread_mutex_unlock(&ctx->cache->lock);

@@ -143,6 +143,7 @@ static inline aj_op aj_arg_extreme(aj_op op)
 /* ---- context ---- */
 
 typedef struct aj_cache aj_cache;
+typedef struct aj_disk aj_disk;
 typedef struct aj_jit aj_jit;
 typedef struct aj_pool aj_pool;
 
@@ -171,14 +172,17 @@ struct aj_ctx {
 	aj_isa host_isa;   /* best the host can run */
 	aj_jit *jit;       /* created on first compile */
 	aj_cache *cache;
+	aj_disk *disk;     /* opened with jit; NULL when off or unusable */
 	aj_pool *pool;     /* threads for large kernels */
 	_Atomic int64_t min_parallel; /* elements for a kernel to use them */
-	pthread_mutex_t jit_lock; /* guards jit creation and compiles */
+	pthread_mutex_t jit_lock; /* guards jit and disk creation, compiles
+				     and disk use */
 	pthread_mutex_t err_lock; /* guards errmsg */
 	_Atomic uint64_t kernels_compiled, compile_ns;
 	pthread_mutex_t progs_lock; /* guards progs and retired */
 	aj_prog *progs;    /* live programs, whose counts add to retired */
 	aj_counts retired; /* of freed programs */
+	_Atomic uint64_t disk_hits, disk_writes, disk_load_ns;
 	_Atomic uint64_t seed;   /* of random leaves built from now on */
 	_Atomic uint64_t stream; /* the next random leaf's stream */
 	char errmsg[AJ_ERRMSG_MAX];

@@ -1,10 +1,11 @@
 /*
  * The context: engine state shared by every program and thread (JIT, kernel
- * cache, statistics, the seed and stream counter of random leaves), and its
+ * cache and disk cache, statistics, the seed and stream counter of random leaves), and its
  * error message.
  */
 #include "cache.h"
 #include "core.h"
+#include "diskcache.h"
 #include "jit.h"
 #include "pool.h"
 
@@ -78,6 +79,7 @@ void aj_ctx_free(aj_ctx *ctx)
 	aj_pool_free(ctx->pool);
 	aj_cache_free(ctx->cache);
 	aj_jit_free(ctx->jit);
+	aj_disk_close(ctx->disk);
 	pthread_mutex_destroy(&ctx->jit_lock);
 	pthread_mutex_destroy(&ctx->err_lock);
 	pthread_mutex_destroy(&ctx->progs_lock);
@@ -175,4 +177,7 @@ void aj_ctx_stats(const aj_ctx *ctx, aj_stats *out)
 	out->parallel_runs = sum.parallel_runs;
 	out->groups = sum.groups;
 	out->replays = sum.replays;
+	out->disk_hits = atomic_load(&ctx->disk_hits);
+	out->disk_writes = atomic_load(&ctx->disk_writes);
+	out->disk_load_ns = atomic_load(&ctx->disk_load_ns);
 }

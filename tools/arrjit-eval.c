@@ -432,13 +432,16 @@ static void print_stats(const tool *t)
 	fprintf(stderr,
 		"arrjit-eval: kernels compiled %llu, cache hits %llu, "
 		"kernels run %llu, temporary bytes %llu, compile time %.3f ms, "
-		"parallel runs %llu, threads %d, groups %llu\n",
+		"parallel runs %llu, threads %d, groups %llu, disk hits %llu, "
+		"disk writes %llu, disk load time %.3f ms\n",
 		(unsigned long long)st.kernels_compiled,
 		(unsigned long long)st.cache_hits,
 		(unsigned long long)st.kernels_run,
 		(unsigned long long)st.temp_bytes, (double)st.compile_ns / 1e6,
 		(unsigned long long)st.parallel_runs, aj_ctx_threads(t->ctx),
-		(unsigned long long)st.groups);
+		(unsigned long long)st.groups, (unsigned long long)st.disk_hits,
+		(unsigned long long)st.disk_writes,
+		(double)st.disk_load_ns / 1e6);
 }
 
 /* ---- main ---- */
