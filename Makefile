@@ -31,7 +31,7 @@ PY         ?= /usr/bin/python3
 BENCH_ARGS ?= --quick
 bench: build
 	@sh tools/deps.sh bench || echo "bench: going on; the missing packages' columns are left out"
-	$(BUILD)/bin/arrjit-bench $(BENCH_ARGS) --json > $(BUILD)/bench-arrjit.jsonl
+	AJ_CACHE=off $(BUILD)/bin/arrjit-bench $(BENCH_ARGS) --json > $(BUILD)/bench-arrjit.jsonl
 	$(PY) bench/anchors.py $(BENCH_ARGS) > $(BUILD)/bench-anchors.jsonl || \
 		echo "bench: anchors.py exited $$?; the report uses what it wrote"
 	$(PY) bench/report.py --arrjit $(BUILD)/bench-arrjit.jsonl \

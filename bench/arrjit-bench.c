@@ -794,6 +794,22 @@ static void print_json(const options *o, const bench *b, const result *r)
 	printf("}\n");
 }
 
+/* The context's statistics as the last JSON line: how many kernels were
+ * compiled and how long that took (the compile-time target), and what
+ * the disk cache and plans served. */
+static void print_stats_json(aj_ctx *ctx)
+{
+	aj_stats st;
+	aj_ctx_stats(ctx, &st);
+	printf("{\"kind\":\"stats\",\"kernels_compiled\":%llu,\"compile_ms\":%.3f,"
+	       "\"cache_hits\":%llu,\"disk_hits\":%llu,\"disk_load_ms\":%.3f,"
+	       "\"replays\":%llu,\"kernels_run\":%llu}\n",
+	       (unsigned long long)st.kernels_compiled, (double)st.compile_ns / 1e6,
+	       (unsigned long long)st.cache_hits, (unsigned long long)st.disk_hits,
+	       (double)st.disk_load_ns / 1e6, (unsigned long long)st.replays,
+	       (unsigned long long)st.kernels_run);
+}
+
 static void print_stats(aj_ctx *ctx)
 {
 	aj_stats st;
@@ -1080,7 +1096,9 @@ static int run_all(const options *o, aj_ctx *ctx, team *tm, int nrun)
 	}
 	fprintf(stderr, "\rarrjit-bench: %d workloads, %d failed, %.1f s\n",
 		nrun, nfail, (now_ns() - t0) / 1e9);
-	if (!o->json)
+	if (o->json)
+		print_stats_json(ctx);
+	else
 		print_stats(ctx);
 	if (nfail && !o->json)
 		printf("FAIL: %d of %d workloads\n", nfail, nrun);

@@ -104,11 +104,14 @@ class Data:
         self.c = {}         # workload name -> line
         self.py = {}        # (workload, system) -> line
         self.skips = []     # skip lines
+        self.stats = None   # the harness's kind stats line
         self.order = []     # workload names, C harness first
         self.notes = []
         for o in c_lines:
             if o["kind"] == "stream":
                 self.streams[o.get("name")] = o
+            elif o["kind"] == "stats":
+                self.stats = o
             elif o["kind"] == "workload" and o.get("name"):
                 if o["name"] not in self.c:
                     self.order.append(o["name"])
@@ -259,6 +262,18 @@ def section(data, rows, args, png_note):
             comp.append("%s %s ms (median over %d workloads, max %s ms)" % (
                 HEADS[s], fmt(statistics.median(ms)), len(ms),
                 fmt(max(ms))))
+    st = data.stats or {}
+    nk, cms = num(st.get("kernels_compiled")), num(st.get("compile_ms"))
+    if nk:
+        lines.append("")
+        lines.append("arrjit compile time: %d kernels compiled, %s ms each "
+                     "on average (%s ms in all); %d loaded from the disk "
+                     "cache%s; %d syncs replayed a remembered plan." % (
+                         nk, fmt(cms / nk), fmt(cms),
+                         num(st.get("disk_hits")) or 0,
+                         " in %s ms" % fmt(num(st.get("disk_load_ms")))
+                         if num(st.get("disk_hits")) else "",
+                         num(st.get("replays")) or 0))
     if comp:
         lines.append("")
         lines.append("Numba compile time (first call less the steady-state "
