@@ -287,6 +287,22 @@ const char *aj_ctx_errmsg(const aj_ctx *ctx);
  * key. AJ_ERR_ARG if the host cannot run it. */
 aj_status aj_ctx_set_isa(aj_ctx *ctx, aj_isa isa);
 aj_isa aj_ctx_isa(const aj_ctx *ctx);
+
+/*
+ * Accuracy of the math functions (exp, sin, pow, ...) in kernels built
+ * from now on; part of the cache key.
+ *   AJ_ACCURACY_ULP1  the default: SLEEF's u10 functions, within 1 ULP of
+ *                     the correctly rounded result (the op table's bounds)
+ *   AJ_ACCURACY_FAST  vector lanes call glibc's libmvec, within 4 ULP
+ *                     (glibc's documented bound) and faster; scalar code
+ *                     (tails, the scalar ISA) keeps SLEEF u10
+ */
+typedef enum aj_accuracy {
+	AJ_ACCURACY_ULP1,
+	AJ_ACCURACY_FAST,
+} aj_accuracy;
+aj_status aj_ctx_set_accuracy(aj_ctx *ctx, aj_accuracy acc);
+aj_accuracy aj_ctx_accuracy(const aj_ctx *ctx);
 /*
  * Threads that run one large kernel, the calling thread included: the
  * default is $AJ_NUM_THREADS if set to a number >= 1, else the CPUs this

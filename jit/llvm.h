@@ -32,8 +32,9 @@ aj_status aj_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm, char *err,
  * Name of the SLEEF function computing op on `lanes` lanes of float dtype t
  * with isa, or NULL when SLEEF has no such width for it (then the caller
  * goes lane by lane with the scalar one, lanes = 1, which always exists).
+ * With fast, glibc's libmvec function where it has that width.
  */
-const char *aj_sleef_name(aj_op op, aj_dtype t, int lanes, aj_isa isa,
+const char *aj_sleef_name(aj_op op, aj_dtype t, int lanes, aj_isa isa, bool fast,
 			  char *buf, size_t len);
 
 #endif

@@ -146,7 +146,7 @@ LLVMValueRef aj_emit_sleef(aj_emitter *E, aj_op op, aj_dtype t, int w,
 {
 	char name[64];
 	int nargs = aj_ops[op].nin;
-	if (w > 1 && !aj_sleef_name(op, t, w, E->k->isa, name, sizeof name) &&
+	if (w > 1 && !aj_sleef_name(op, t, w, E->k->isa, E->k->fast, name, sizeof name) &&
 	    w % 2 == 0) {
 		LLVMValueRef lo[2], hi[2];
 		for (int j = 0; j < nargs; j++) {
@@ -156,9 +156,9 @@ LLVMValueRef aj_emit_sleef(aj_emitter *E, aj_op op, aj_dtype t, int w,
 		return concat(E, aj_emit_sleef(E, op, t, w / 2, lo),
 			      aj_emit_sleef(E, op, t, w / 2, hi), w / 2);
 	}
-	int fw = aj_sleef_name(op, t, w, E->k->isa, name, sizeof name) ? w : 1;
+	int fw = aj_sleef_name(op, t, w, E->k->isa, E->k->fast, name, sizeof name) ? w : 1;
 	if (fw == 1)
-		aj_sleef_name(op, t, 1, E->k->isa, name, sizeof name);
+		aj_sleef_name(op, t, 1, E->k->isa, E->k->fast, name, sizeof name);
 	LLVMTypeRef ft = aj_ir_type(E, t, fw, false), params[2] = {ft, ft}, fty;
 	LLVMValueRef f = aj_ir_declare(E, name, ft, params, nargs, &fty);
 	aj_ir_mark_pure(E, f);

@@ -110,14 +110,20 @@ static aj_status make_lljit(aj_jit *j, char *err, size_t errlen)
 	if ((e = define_runtime(j)))
 		goto fail;
 	char prefix = LLVMOrcLLJITGetGlobalPrefix(j->jit);
-	LLVMOrcDefinitionGeneratorRef sleef, process;
-	/* SLEEF first, from its own library; then the process (memset and
-	 * friends that LLVM may introduce) */
+	LLVMOrcDefinitionGeneratorRef sleef, mvec, process;
+	/* SLEEF first, from its own library; glibc's libmvec (the fast
+	 * accuracy mode's _ZGV names) from its own; then the process (memset
+	 * and friends that LLVM may introduce) */
 	e = LLVMOrcCreateDynamicLibrarySearchGeneratorForPath(
 		&sleef, AJ_SLEEF_SONAME, prefix, NULL, NULL);
 	if (e)
 		goto fail;
 	LLVMOrcJITDylibAddGenerator(j->dylib, sleef);
+	e = LLVMOrcCreateDynamicLibrarySearchGeneratorForPath(
+		&mvec, "libmvec.so.1", prefix, NULL, NULL);
+	if (e)
+		goto fail;
+	LLVMOrcJITDylibAddGenerator(j->dylib, mvec);
 	e = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&process, prefix,
 								  NULL, NULL);
 	if (e)

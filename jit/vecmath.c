@@ -3,6 +3,9 @@
  * and ISA. The SLEEF family and accuracy of each op come from the op table
  * (arrjit.h): "exp_u10" (1 ULP), "hypot_u05", or "fmod" for exact ones.
  *
+ * With fast (AJ_ACCURACY_FAST), vector widths libmvec has take its
+ * function instead (libmvec_name).
+ *
  * SLEEF 3.5 names: Sleef_<fam>[f][_<acc>] for scalars, else
  * Sleef_<fam><d|f><lanes>_<acc><ext>, with ext avx2128 (128-bit), avx2
  * (256-bit) or avx512f (512-bit): Sleef_expd4_u10avx2, Sleef_fmodd4_avx2.
@@ -13,7 +16,35 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *aj_sleef_name(aj_op op, aj_dtype t, int lanes, aj_isa isa,
+/*
+ * glibc's libmvec (AJ_ACCURACY_FAST): _ZGV<isa>N<lanes><v per argument>_
+ * <name>[f], isa 'e' for 512-bit AVX-512 vectors and 'd' for 256-bit AVX2
+ * ones (_ZGVeN8v_exp, _ZGVdN8vv_powf), name SLEEF's family fam (the
+ * libm name). glibc 2.36 has every function the op table sends to SLEEF
+ * but fmod; NULL for others and other widths.
+ */
+static const char *libmvec_name(const char *fam, int famlen, aj_op op, aj_dtype t,
+				int lanes, aj_isa isa, char *buf, size_t len)
+{
+	static const char *const has[] = {
+		"acos", "acosh", "asin", "asinh", "atan", "atanh", "cbrt", "cos",
+		"cosh", "exp", "exp2", "expm1", "log", "log10", "log1p", "log2",
+		"sin", "sinh", "tan", "tanh", "atan2", "hypot", "pow",
+	};
+	bool found = false;
+	for (size_t i = 0; i < sizeof has / sizeof *has; i++)
+		found |= (int)strlen(has[i]) == famlen && !strncmp(has[i], fam, (size_t)famlen);
+	int bits = lanes * aj_dtypes[t].size * 8;
+	char x = bits == 512 && isa == AJ_ISA_AVX512 ? 'e'
+		 : bits == 256 && isa >= AJ_ISA_AVX2 ? 'd' : 0;
+	if (!found || !x)
+		return NULL;
+	snprintf(buf, len, "_ZGV%cN%d%s_%.*s%s", x, lanes, aj_ops[op].nin == 2 ? "vv" : "v",
+		 famlen, fam, t == AJ_FLOAT32 ? "f" : "");
+	return buf;
+}
+
+const char *aj_sleef_name(aj_op op, aj_dtype t, int lanes, aj_isa isa, bool fast,
 			  char *buf, size_t len)
 {
 	const char *spec = aj_ops[op].sleef;
@@ -21,6 +52,8 @@ const char *aj_sleef_name(aj_op op, aj_dtype t, int lanes, aj_isa isa,
 		return NULL;
 	const char *us = strchr(spec, '_');
 	int famlen = us ? (int)(us - spec) : (int)strlen(spec);
+	if (fast && lanes > 1 && libmvec_name(spec, famlen, op, t, lanes, isa, buf, len))
+		return buf;
 	const char *acc = us ? us + 1 : "";
 	bool f32 = t == AJ_FLOAT32;
 	if (lanes == 1) {

@@ -57,8 +57,8 @@ static void put(unsigned char **w, const void *src, size_t n)
 
 aj_status aj_key_of(const aj_kdesc *k, aj_arena *arena, aj_key *out)
 {
-	int32_t head[10] = {k->isa, k->ndim, k->nop, k->nout, k->nscalar, k->nval,
-			    k->red, k->compress, (int32_t)k->mask, 1};
+	int32_t head[11] = {k->isa, k->ndim, k->nop, k->nout, k->nscalar, k->nval,
+			    k->red, k->compress, (int32_t)k->mask, k->fast, 1};
 	size_t len = sizeof head + 2 * (size_t)k->nop + 4 * (size_t)k->nout +
 		     (size_t)k->nscalar + (size_t)k->nval * sizeof(aj_kval);
 	unsigned char *b = aj_arena_alloc(arena, len), *w = b;

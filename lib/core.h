@@ -169,6 +169,7 @@ void aj_counts_add(aj_counts *to, const aj_counts *from);
 
 struct aj_ctx {
 	_Atomic int isa;   /* aj_isa, resolved: never AJ_ISA_HOST */
+	_Atomic bool fast; /* AJ_ACCURACY_FAST */
 	aj_isa host_isa;   /* best the host can run */
 	aj_jit *jit;       /* created on first compile */
 	aj_cache *cache;

@@ -113,6 +113,22 @@ aj_isa aj_ctx_isa(const aj_ctx *ctx)
 	return ctx ? (aj_isa)atomic_load(&ctx->isa) : AJ_ISA_SCALAR;
 }
 
+aj_status aj_ctx_set_accuracy(aj_ctx *ctx, aj_accuracy acc)
+{
+	if (!ctx)
+		return AJ_ERR_ARG;
+	if (acc != AJ_ACCURACY_ULP1 && acc != AJ_ACCURACY_FAST)
+		return aj_ctx_error(ctx, AJ_ERR_ARG, "aj_ctx_set_accuracy: bad "
+				    "accuracy %d", (int)acc);
+	atomic_store(&ctx->fast, acc == AJ_ACCURACY_FAST);
+	return AJ_OK;
+}
+
+aj_accuracy aj_ctx_accuracy(const aj_ctx *ctx)
+{
+	return ctx && atomic_load(&ctx->fast) ? AJ_ACCURACY_FAST : AJ_ACCURACY_ULP1;
+}
+
 aj_status aj_ctx_set_threads(aj_ctx *ctx, int n)
 {
 	if (!ctx)

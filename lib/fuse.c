@@ -372,6 +372,7 @@ static aj_status lower_kernel(aj_prog *p, const outputs *os, int nd,
 {
 	memset(call, 0, sizeof *call);
 	call->k.isa = (aj_isa)atomic_load_explicit(&p->ctx->isa, memory_order_relaxed);
+	call->k.fast = atomic_load_explicit(&p->ctx->fast, memory_order_relaxed);
 	call->k.red = (uint8_t)red;
 	call->c_order = os->compress;
 	lower L = {.p = p, .call = call, .result = result, .nd = nd, .shape = shape};
@@ -490,6 +491,7 @@ static aj_status hand_kernel(aj_prog *p, aj_kcall *c, const hand *h)
 {
 	memset(c, 0, sizeof *c);
 	c->k.isa = (aj_isa)atomic_load_explicit(&p->ctx->isa, memory_order_relaxed);
+	c->k.fast = atomic_load_explicit(&p->ctx->fast, memory_order_relaxed);
 	c->k.red = (uint8_t)h->red;
 	aj_kval *v = aj_arena_alloc(&p->arena, (size_t)h->nval * sizeof *v);
 	uint32_t *out_val = aj_arena_alloc(&p->arena, (size_t)h->nout * sizeof *out_val);

@@ -108,6 +108,8 @@ typedef struct aj_kdesc {
 	uint32_t *out_val;   /* nout entries: value stored to output k */
 	int nscalar;
 	uint8_t *scalar_dtype; /* nscalar entries */
+	uint8_t fast;        /* 1: vector math from libmvec (AJ_ACCURACY_FAST),
+				0: SLEEF u10 */
 	uint8_t compress;    /* 1: output 0 is written in sequence where
 				value mask is true (see above); 0 else */
 	uint32_t mask;       /* for compress: the bool value that selects;

@@ -4,6 +4,7 @@
  * the stride classes, and vector IR with SLEEF calls for each ISA the host
  * can run.
  */
+#include "core.h"
 #include "ref.h"
 
 #include <stdlib.h>
@@ -341,6 +342,93 @@ static void test_strided_vector_math(void **state)
 	REF_OK_CTX(ctx, aj_ctx_set_isa(ctx, host));
 }
 
+/*
+ * AJ_ACCURACY_FAST: every inexact math function the op table sends to
+ * SLEEF calls glibc's libmvec in the vector body (the IR names its _ZGV
+ * function), and its results stay within 4 ULP (libmvec's bound) of the
+ * default mode's, which are within 1 ULP of the true ones: 5 in all.
+ * float64 and float32, AVX2 and AVX-512; the default mode calls SLEEF.
+ */
+static void test_fast_accuracy(void **state)
+{
+	env *E = *state;
+	aj_ctx *ctx = E->ctx;
+	aj_prog *p = E->p;
+	aj_isa host = aj_ctx_isa(ctx);
+	static const aj_isa isas[] = {AJ_ISA_AVX2, AJ_ISA_AVX512};
+	static const aj_dtype types[] = {AJ_FLOAT64, AJ_FLOAT32};
+	int64_t n = 1003;
+	uint64_t st = 5;
+	int checked = 0;
+	for (int i = 0; i < 2; i++) {
+		if (aj_ctx_set_isa(ctx, isas[i]) != AJ_OK)
+			continue;
+		for (int t = 0; t < 2; t++) {
+			aj_array *x, *y, *ref, *got;
+			REF_OK_CTX(ctx, aj_array_new(ctx, types[t], 1, &n, &x));
+			REF_OK_CTX(ctx, aj_array_new(ctx, types[t], 1, &n, &y));
+			REF_OK_CTX(ctx, aj_array_new(ctx, types[t], 1, &n, &ref));
+			REF_OK_CTX(ctx, aj_array_new(ctx, types[t], 1, &n, &got));
+			for (int op = 0; op < AJ_NOP; op++) {
+				const aj_op_info *o = &aj_ops[op];
+				if (!o->sleef[0] || o->ulp == 0) /* exact: SLEEF's */
+					continue;
+				/* inside every domain: acosh wants x >= 1 */
+				double lo = op == AJ_OP_ARCCOSH ? 1.1 : 0.1;
+				for (int64_t k = 0; k < n; k++) {
+					double a = ref_uniform(&st, lo, lo + 0.8);
+					double b = ref_uniform(&st, 0.1, 0.9);
+					if (types[t] == AJ_FLOAT64) {
+						((double *)aj_array_data(x))[k] = a;
+						((double *)aj_array_data(y))[k] = b;
+					} else {
+						((float *)aj_array_data(x))[k] = (float)a;
+						((float *)aj_array_data(y))[k] = (float)b;
+					}
+				}
+				char *ir[2];
+				for (int fast = 0; fast < 2; fast++) {
+					REF_OK_CTX(ctx, aj_ctx_set_accuracy(ctx, fast ? AJ_ACCURACY_FAST
+										     : AJ_ACCURACY_ULP1));
+					aj_expr e = o->nin == 2
+						? aj_binary(p, (aj_op)op, aj_leaf(p, x), aj_leaf(p, y))
+						: aj_unary(p, (aj_op)op, aj_leaf(p, x));
+					REF_OK_PROG(p, aj_assign(p, fast ? got : ref, e));
+					REF_OK_PROG(p, aj_dump(p, AJ_EXPR_NONE, AJ_STAGE_IR, &ir[fast]));
+					REF_OK_PROG(p, aj_sync(p));
+				}
+				if (!strstr(ir[1], "_ZGV"))
+					fail_msg("%s %s isa %d: no libmvec call", o->name,
+						 aj_dtype_name(types[t]), i);
+				if (strstr(ir[0], "_ZGV"))
+					fail_msg("%s: the default mode calls libmvec", o->name);
+				aj_string_free(ir[0]);
+				aj_string_free(ir[1]);
+				for (int64_t k = 0; k < n; k++) {
+					double u = types[t] == AJ_FLOAT64
+						? ref_ulp64(((double *)aj_array_data(got))[k],
+							    ((double *)aj_array_data(ref))[k])
+						: ref_ulp32(((float *)aj_array_data(got))[k],
+							    ((float *)aj_array_data(ref))[k]);
+					if (u > 5)
+						fail_msg("%s %s isa %d: element %lld %g ULP from "
+							 "the default mode's", o->name,
+							 aj_dtype_name(types[t]), i, (long long)k, u);
+				}
+				checked++;
+			}
+			aj_array *arrays[] = {x, y, ref, got};
+			for (int k = 0; k < 4; k++)
+				aj_array_free(arrays[k]);
+		}
+	}
+	REF_OK_CTX(ctx, aj_ctx_set_accuracy(ctx, AJ_ACCURACY_ULP1));
+	REF_OK_CTX(ctx, aj_ctx_set_isa(ctx, host));
+	assert_int_equal(aj_ctx_set_accuracy(ctx, (aj_accuracy)7), AJ_ERR_ARG);
+	if (host != AJ_ISA_SCALAR)
+		assert_true(checked >= 2 * 23);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -349,6 +437,7 @@ int main(void)
 		cmocka_unit_test(test_isas_agree),
 		cmocka_unit_test(test_backwards),
 		cmocka_unit_test(test_strided_vector_math),
+		cmocka_unit_test(test_fast_accuracy),
 	};
 	return cmocka_run_group_tests(tests, ref_env_setup, ref_env_teardown);
 }
