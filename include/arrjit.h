@@ -705,7 +705,10 @@ aj_status aj_sync(aj_prog *p);
  * (AJ_FLOAT64 or AJ_INT64), weak as aj_names_set_f64 / _i64 bind it. A
  * scalar parameter is never constant-folded: `a ** i` computes a power
  * for every i (within the pow row's ULP of NumPy's x**2, x**0.5, ...,
- * which NumPy computes as square, sqrt, ...). Nothing runs at prepare
+ * which NumPy computes as square, sqrt, ...). An int64 parameter that
+ * meets a narrower integer array is cast to its dtype (wrapping) where
+ * NumPy would raise OverflowError for an out-of-range Python int: the
+ * value is not checked per run. Nothing runs at prepare
  * time. Errors (AJ_ERR_ARG for bad params, a trailing bare expression, a
  * selection such as a[m] or compress; the text's own parse, name and type
  * errors) leave *out NULL; the message is in aj_ctx_errmsg(ctx).
