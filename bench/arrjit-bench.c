@@ -83,6 +83,7 @@ typedef struct workload {
 	eg_fn *eager;
 	hl_fn *hand[MAXHAND]; /* "fused", then "sleef" if any */
 	hl_finish_fn *finish; /* combines a reduction's partial results */
+	bool prepared; /* seed through aj_prepare / aj_prepared_run */
 } workload;
 
 static const char *hand_kind[MAXHAND] = {"fused", "sleef"};
@@ -90,7 +91,7 @@ static const char *hand_kind[MAXHAND] = {"fused", "sleef"};
 #define NE(sfx, lay, expr, nin, from0, ulps, name)                           \
 	{"ne_" #name "_" #sfx, "out = " expr, 10000000, 1000000, lay, nin,   \
 	 false, from0, false, 0, ulps, eg_##name,                            \
-	 {hl_##name##_libm, hl_##name##_sleef}, NULL}
+	 {hl_##name##_libm, hl_##name##_sleef}, NULL, false}
 #define NE3(expr, nin, from0, ulps, name)                                    \
 	NE(c, L_FLAT, expr, nin, from0, ulps, name),                         \
 	    NE(s, L_STRIDED, expr, nin, from0, ulps, name),                  \
@@ -98,13 +99,14 @@ static const char *hand_kind[MAXHAND] = {"fused", "sleef"};
 
 /*
  * The spec's table (/work/spec-bench.md), then the workloads only this
- * harness has. seed_prepared (seed through the prepared-kernel API) goes
- * right after seed once that API exists.
+ * harness has.
  */
 // clang-format off
 static const workload workloads[] = {
 	{"seed", NULL, 1000000, 200000, L_SEED, 1, .ulps = OPS(2),
 	 .serial = true, .eager = eg_seed, .hand = {hl_seed}},
+	{"seed_prepared", NULL, 1000000, 200000, L_SEED, 1, .ulps = OPS(2),
+	 .serial = true, .prepared = true, .eager = eg_seed, .hand = {hl_seed}},
 	{"inplace_add1", "a[:] = a + 1", 1000000, 1000000, L_INPLACE, 0,
 	 .ulps = OPS(1), .eager = eg_add1, .hand = {hl_add1}},
 	{"scale", "out = a*2", 10000000, 2000000, L_FLAT, 1, .ulps = OPS(1),
@@ -196,6 +198,7 @@ typedef struct bench {
 	aj_ctx *ctx;
 	aj_prog *prog;
 	aj_names *ns;
+	aj_prepared *prep; /* seed_prepared's kernel */
 	team *team;
 	int64_t n;    /* the workload's n */
 	int64_t nout; /* output elements */
@@ -407,6 +410,11 @@ static void setup_arrjit(bench *b)
 	if (s == AJ_OK && w->text)
 		s = aj_names_set_array(b->ns, w->lay == L_INPLACE ? "a" : "out",
 				       b->out[SIDE_AJ]);
+	if (s == AJ_OK && w->prepared) {
+		aj_param q[3] = {{"a", b->out[SIDE_AJ], 0}, {"b", b->in[0], 0},
+				 {"i", NULL, AJ_FLOAT64}};
+		s = aj_prepare(b->ctx, "a += b*i", 3, q, &b->prep);
+	}
 	if (s != AJ_OK) {
 		set_err(b, "arrjit setup", aj_ctx_errmsg(b->ctx));
 		b->aj_ok = false;
@@ -415,6 +423,7 @@ static void setup_arrjit(bench *b)
 
 static void bench_free(bench *b)
 {
+	aj_prepared_free(b->prep);
 	aj_names_free(b->ns);
 	aj_prog_free(b->prog);
 	for (int i = 0; i < MAXIN; i++) {
@@ -448,8 +457,23 @@ static aj_status run_seed(bench *b)
 	return AJ_OK;
 }
 
+/* seed through the prepared kernel: per i, the args and one run. */
+static aj_status run_seed_prepared(bench *b)
+{
+	aj_arg args[3] = {{.array = b->out[SIDE_AJ]}, {.array = b->in[0]}};
+	for (int64_t i = 0; i < b->n; i++) {
+		args[2].f = (double)i;
+		aj_status s = aj_prepared_run(b->prep, args);
+		if (s != AJ_OK)
+			return s;
+	}
+	return AJ_OK;
+}
+
 static aj_status run_arrjit(bench *b)
 {
+	if (b->w->prepared)
+		return run_seed_prepared(b);
 	if (!b->w->text)
 		return run_seed(b);
 	aj_status s = aj_exec(b->ns, b->w->text, NULL);
@@ -488,7 +512,8 @@ static bool run_side(bench *b, int side)
 	} else if (side >= SIDE_HAND) {
 		run_hand(b, side - SIDE_HAND);
 	} else if (run_arrjit(b) != AJ_OK) {
-		set_err(b, "arrjit run", aj_prog_errmsg(b->prog));
+		set_err(b, "arrjit run", b->prep ? aj_prepared_errmsg(b->prep)
+						  : aj_prog_errmsg(b->prog));
 		return false;
 	}
 	return true;

@@ -93,7 +93,9 @@ typedef enum aj_dtype {
  *   name   NumPy's name; the expression language accepts it as a call
  *   nin    number of operands
  *   kind   how operands are typed and the op lowered; kinds are contiguous:
- *          LEAF (arrays, scalars, the internal index of an element, and
+ *          LEAF (arrays, scalars, the parameters of a prepared kernel
+ *          (aj_prepare: scalars whose value changes per run, so never
+ *          folded), the internal index of an element, and
  *          random numbers: see aj_random;
  *          take: elements of an array at positions computed per element,
  *          its one operand the positions; see aj_take; view: a view of
@@ -139,6 +141,7 @@ typedef enum aj_dtype {
 #define AJ_OP_TABLE(X)                                                  \
 	X(ARRAY, "array", 0, LEAF, SAME, C, "", 0)                         \
 	X(SCALAR, "scalar", 0, LEAF, SAME, C, "", 0)                       \
+	X(PARAM, "param", 0, LEAF, SAME, R, "", 0)                         \
 	X(INDEX, "index", 0, LEAF, SAME, R, "", 0)                         \
 	X(RANDOM, "random", 0, LEAF, SAME, R, "", 0)                       \
 	X(NORMAL, "normal", 0, LEAF, SAME, R, "", 0)                       \
@@ -709,6 +712,62 @@ aj_status aj_assign(aj_prog *p, aj_array *out, aj_expr e);
  * its assignment runs; that assignment writes nothing, those before it
  * have run. */
 aj_status aj_sync(aj_prog *p);
+
+/* ---- prepared kernels -------------------------------------------------- */
+
+/*
+ * A prepared kernel: a program text compiled once for named parameters,
+ * then run many times with new arrays and scalars, at the cost of its
+ * kernels plus a few comparisons (no fusion, no lookup, no hashing).
+ *
+ * aj_prepare compiles text (statements as aj_exec takes them, assignments
+ * only) with each params[i].name bound: to an array of the layout of
+ * params[i].array (dtype, shape, strides: a template, neither read nor
+ * written), or, when that is NULL, to a scalar of params[i].dtype
+ * (AJ_FLOAT64 or AJ_INT64), weak as aj_names_set_f64 / _i64 bind it. A
+ * scalar parameter is never constant-folded: `a ** i` computes a power
+ * for every i (within the pow row's ULP of NumPy's x**2, x**0.5, ...,
+ * which NumPy computes as square, sqrt, ...). An int64 parameter that
+ * meets a narrower integer array is cast to its dtype (wrapping) where
+ * NumPy would raise OverflowError for an out-of-range Python int: the
+ * value is not checked per run. Nothing runs at prepare
+ * time. Errors (AJ_ERR_ARG for bad params, a trailing bare expression, a
+ * selection such as a[m] or compress; the text's own parse, name and type
+ * errors) leave *out NULL; the message is in aj_ctx_errmsg(ctx).
+ *
+ * aj_prepared_run runs the text once, args[i] standing for params[i]
+ * (.array for arrays, .f or .i for scalars as params[i].dtype says).
+ * Fast path: every array arg has its template's dtype, shape and strides,
+ * is writable if the text writes it, and no two array args overlap; then
+ * the remembered kernel calls run on the new arrays (aj_stats counts a
+ * replay). Any other args (another layout, overlapping arrays, a
+ * read-only output) run the text anew (aj_exec and aj_sync; no replay
+ * counted), with NumPy's result and the library's errors. A prepared
+ * kernel whose templates overlap each other, whose text draws random
+ * numbers, or whose intermediates pass 16 MiB always takes that path.
+ * Errors return a status with aj_prepared_errmsg(k); as for aj_sync,
+ * nothing is written, but for its data-dependent errors. One thread at a
+ * time may use a prepared kernel; it must be freed before its context.
+ */
+typedef struct aj_prepared aj_prepared;
+typedef struct aj_param {
+	const char *name;
+	const aj_array *array; /* template: dtype and layout; NULL for a
+				  scalar */
+	aj_dtype dtype;        /* scalars: AJ_FLOAT64 or AJ_INT64 */
+} aj_param;
+typedef union aj_arg {
+	aj_array *array;
+	double f;
+	int64_t i;
+} aj_arg;
+aj_status aj_prepare(aj_ctx *ctx, const char *text, int nparam,
+		     const aj_param *params, aj_prepared **out);
+/* args[i] for params[i]; NULL only if there are no parameters. */
+aj_status aj_prepared_run(aj_prepared *k, const aj_arg *args);
+void aj_prepared_free(aj_prepared *k);
+/* The message of k's last failed run. */
+const char *aj_prepared_errmsg(const aj_prepared *k);
 
 /* ---- .npy files -------------------------------------------------------- */
 

@@ -299,13 +299,17 @@ typedef struct aj_node {
 	uint8_t dtype; /* aj_dtype of the result */
 	uint8_t weak;  /* 1: Python scalar semantics (NEP 50) */
 	uint8_t ndim;
-	uint32_t arg[3];      /* operand node indices, for nin > 0 */
+	uint32_t arg[3];      /* operand node indices, for nin > 0; for
+				 AJ_OP_PARAM arg[0] is the parameter's
+				 index (aj_prepare) */
 	const int64_t *shape; /* ndim entries, broadcast */
 	double im;            /* for a complex AJ_OP_SCALAR: the imaginary
 				 part (u.scalar.f is the real part) */
 	union {
 		const aj_array *array; /* for AJ_OP_ARRAY */
-		aj_scalar_val scalar;  /* for AJ_OP_SCALAR: f for floats, i else */
+		aj_scalar_val scalar;  /* for AJ_OP_SCALAR and AJ_OP_PARAM (the
+					  value at hand, 0 in a prepared
+					  kernel): f for floats, i else */
 		struct {
 			uint32_t axes;  /* bit k: input axis k is reduced */
 			bool keepdims;
@@ -377,6 +381,9 @@ struct aj_prog {
 	uint32_t nrun;      /* times a selection ran the pending work
 			       without a sync (select.c): what came before
 			       is done and cannot be undone (program.c) */
+	uint32_t nselect;   /* selections started (select.c), whether or
+			       not they ran pending work: a prepared
+			       kernel's text may have none (prepared.c) */
 	aj_status err;      /* first builder error since the last report */
 	char errmsg[AJ_ERRMSG_MAX];
 };
@@ -419,6 +426,16 @@ bool aj_view_is_reshape(const aj_prog *p, const aj_node *v);
  * space where its axes are followed by t others (take.c; a copy of e's
  * subgraph); AJ_EXPR_NONE with the error recorded. */
 aj_expr aj_expand_trailing(aj_prog *p, aj_expr e, int t);
+
+/* A weak scalar parameter (AJ_OP_PARAM) number index of dtype t,
+ * AJ_FLOAT64 or AJ_INT64: a leaf lowered to a scalar slot like a
+ * scalar's, but never folded, since its value changes per run (dag.c). */
+aj_expr aj_param_node(aj_prog *p, uint32_t index, aj_dtype t);
+
+/* Binds name in ns to parameter index of dtype t (aj_param_node): text that
+ * reads the name reads the parameter (program.c). */
+aj_status aj_names_set_param(aj_names *ns, const char *name, uint32_t index,
+			     aj_dtype t);
 
 /* Appends node n (built and checked by the caller) to p (dag.c). */
 aj_expr aj_prog_push(aj_prog *p, const aj_node *n);

@@ -163,6 +163,14 @@ static aj_expr scalar(aj_prog *p, aj_dtype t, bool weak, aj_scalar_val v)
 	return push(p, &n);
 }
 
+aj_expr aj_param_node(aj_prog *p, uint32_t index, aj_dtype t)
+{
+	if (!p)
+		return AJ_EXPR_NONE;
+	aj_node n = {.op = AJ_OP_PARAM, .dtype = t, .weak = true, .arg = {index}};
+	return push(p, &n);
+}
+
 aj_expr aj_scalar_f64(aj_prog *p, double v)
 {
 	return scalar(p, AJ_FLOAT64, true, (aj_scalar_val){.f = v});

@@ -84,6 +84,8 @@ static void dump_node(text *t, const aj_prog *p, uint32_t i)
 		add(t, " %.17g", n->u.scalar.f);
 	} else if (n->op == AJ_OP_SCALAR) {
 		add(t, " %lld", (long long)n->u.scalar.i);
+	} else if (n->op == AJ_OP_PARAM) {
+		add(t, " %u", n->arg[0]);
 	} else if (aj_is_random((aj_op)n->op)) {
 		add(t, " seed %llu stream %llu", (unsigned long long)n->u.rng->seed,
 		    (unsigned long long)n->u.rng->stream);

@@ -41,6 +41,11 @@ aj_status aj_fuse_select(aj_prog *p, uint32_t x, uint32_t mask, int nd,
 			 const int64_t *shape, aj_array *out, aj_group *g,
 			 aj_kcall *write);
 
+/* Fuses p's pending assignments into groups *g[0 .. *ng) (in p's
+ * arena) and resolves their kernels, running nothing (run.c): aj_run's
+ * steps before the calls, which prepared kernels share. */
+aj_status aj_run_build(aj_prog *p, aj_group **g, uint32_t *ng);
+
 /* Runs calls[0 .. n) in order (run.c), each split across threads as it
  * allows; the first whose check (fail_if) is true fails with its message. */
 aj_status aj_run_calls(aj_prog *p, const aj_kcall *calls, int n);

@@ -151,8 +151,8 @@ static bool put_extra(aj_plans *ps, const aj_node *n)
 		return put(ps, (uint64_t)n->u.red.axes | (uint64_t)n->u.red.keepdims << 32);
 	if (n->op == AJ_OP_POW)
 		return put(ps, n->u.check);
-	if (op->kind != AJ_KIND_LEAF || n->op == AJ_OP_SCALAR)
-		return true;
+	if (op->kind != AJ_KIND_LEAF || n->op == AJ_OP_SCALAR || n->op == AJ_OP_PARAM)
+		return true; /* a parameter's index is its arg[0] */
 	if (n->op == AJ_OP_ARRAY)
 		return put_array(ps, n->u.array);
 	if (n->op == AJ_OP_VIEW) /* an index operand, no memory */
@@ -276,6 +276,18 @@ static uint64_t slot_now(const aj_prog *p, aj_slot_src src, aj_dtype t)
 	return 0; /* not reached: constants are never read again */
 }
 
+/* Runs pl's calls, counted as a replay. */
+static aj_status run_plan(aj_prog *p, const aj_plan *pl)
+{
+	aj_counts *n = &p->counts;
+	aj_count(&n->replays, 1);
+	aj_count(&n->cache_hits, (uint64_t)pl->ncall);
+	aj_count(&n->groups, pl->ngroup);
+	if (pl->temp_bytes)
+		aj_count(&n->temp_bytes, pl->temp_bytes);
+	return aj_run_calls(p, pl->calls, pl->ncall);
+}
+
 static aj_status replay(aj_prog *p, aj_plan *pl)
 {
 	for (int j = 0; j < pl->ncall; j++) {
@@ -285,13 +297,7 @@ static aj_status replay(aj_prog *p, aj_plan *pl)
 				c->scalars[s] = slot_now(p, c->slot_src[s],
 							 (aj_dtype)c->k.scalar_dtype[s]);
 	}
-	aj_counts *n = &p->counts;
-	aj_count(&n->replays, 1);
-	aj_count(&n->cache_hits, (uint64_t)pl->ncall);
-	aj_count(&n->groups, pl->ngroup);
-	if (pl->temp_bytes)
-		aj_count(&n->temp_bytes, pl->temp_bytes);
-	return aj_run_calls(p, pl->calls, pl->ncall);
+	return run_plan(p, pl);
 }
 
 aj_status aj_plan_run(aj_prog *p, bool *ran)
@@ -443,7 +449,9 @@ static aj_plan *capture(const aj_prog *p, const aj_plans *ps, const aj_group *g,
 	size_t at = 0;
 	aj_plan *pl = carve(&block, &at, sizeof *pl);
 	*pl = (aj_plan){.nsig = ps->nsig, .ncall = ncall, .ngroup = ng};
-	pl->sig = memcpy(carve(&block, &at, ps->nsig * 8), ps->sig, ps->nsig * 8);
+	pl->sig = carve(&block, &at, ps->nsig * 8);
+	if (ps->nsig) /* none for a prepared kernel's */
+		memcpy(pl->sig, ps->sig, ps->nsig * 8);
 	size_t *off = carve(&block, &at, ps->nregion * sizeof *off);
 	pl->calls = carve(&block, &at, (size_t)ncall * sizeof(aj_kcall));
 	for (size_t r = 0, o = 0; r < ps->nregion; o += up(ps->region[r++].n, SCRATCH_ALIGN))
@@ -489,4 +497,131 @@ void aj_plan_keep(aj_prog *p, const aj_group *g, uint32_t ng)
 	memmove(ps->plan + 1, ps->plan, (size_t)ps->nplan * sizeof *ps->plan);
 	ps->plan[0] = pl;
 	ps->nplan++;
+}
+
+/* ---- prepared kernels ---- */
+
+/*
+ * A prepared kernel's plan (aj_prepare) is captured as any plan is, with
+ * no signature, then made relocatable: a call pointer inside array
+ * parameter j's template (its byte extent) is rewritten on every run to
+ * that parameter's data plus its offset from the template's, and a slot
+ * whose source is a parameter node (AJ_OP_PARAM) is set to the value
+ * given. Scratch pointers are the plan's own already; what else lies
+ * outside the arena (index operands, the namespace's temporaries) stays.
+ * The offsets stay right because the run path admits only arrays of the
+ * template's layout, pairwise disjoint as the templates are, so every
+ * decision that depended on addresses (overlap, alias.c) holds again.
+ */
+typedef struct reloc {
+	char **at;    /* a call pointer of the plan */
+	uint32_t param;
+	int64_t off;  /* bytes from the parameter's data */
+} reloc;
+
+typedef struct pslot {
+	uint64_t *at; /* a call's scalar slot */
+	uint32_t param;
+} pslot;
+
+struct aj_pplan {
+	aj_plan *plan;
+	reloc *reloc;
+	pslot *slot;
+	int nreloc, nslot;
+};
+
+void aj_plan_begin(aj_prog *p)
+{
+	p->plans->nregion = 0;
+	p->plans->sig_ok = true;
+}
+
+/* Notes pointer *at in reloc if it lies in an array parameter's template. */
+static void classify(aj_pplan *pp, int nparam, const aj_array *const *tmpl, char **at)
+{
+	for (int j = 0; j < nparam; j++) {
+		char *lo, *hi;
+		if (tmpl[j] && aj_array_extent(tmpl[j], &lo, &hi) && *at >= lo && *at <= hi) {
+			pp->reloc[pp->nreloc++] = (reloc){at, (uint32_t)j, *at - tmpl[j]->data};
+			return;
+		}
+	}
+}
+
+/* Fills pp's relocations and parameter slots from its plan's calls;
+ * false if a call cannot be replayed with new parameters. */
+static bool fill_pplan(const aj_prog *p, aj_pplan *pp, int nparam,
+		       const aj_array *const *tmpl)
+{
+	for (int i = 0; i < pp->plan->ncall; i++) {
+		aj_kcall *c = &pp->plan->calls[i];
+		for (int o = 0; o < c->k.nop; o++)
+			classify(pp, nparam, tmpl, &c->ptr[o]);
+		for (int64_t k = 0; k < c->nchunk * c->k.nop; k++)
+			classify(pp, nparam, tmpl, &c->chunk_ptr[k]);
+		if (c->fail_if) {
+			int n = pp->nreloc;
+			char *f = (char *)c->fail_if;
+			classify(pp, nparam, tmpl, &f);
+			if (pp->nreloc != n) /* checks write scratch, never a param */
+				return false;
+		}
+		for (int s = 0; c->slot_src && s < c->k.nscalar; s++) {
+			aj_slot_src src = c->slot_src[s];
+			if (src.what == AJ_SLOT_SEED || src.what == AJ_SLOT_STREAM ||
+			    src.what == AJ_SLOT_FIRST)
+				return false; /* random draws: new ones per run */
+			const aj_node *n = &p->node[src.node];
+			if (src.what == AJ_SLOT_REAL && n->op == AJ_OP_PARAM)
+				pp->slot[pp->nslot++] = (pslot){&c->scalars[s], n->arg[0]};
+		}
+	}
+	return true;
+}
+
+aj_pplan *aj_pplan_new(aj_prog *p, const aj_group *g, uint32_t ng, int nparam,
+		       const aj_array *const *tmpl)
+{
+	aj_plans *ps = p->plans;
+	if (!ps->sig_ok)
+		return NULL;
+	ps->nsig = 0;
+	aj_pplan *pp = aj_calloc(1, sizeof *pp);
+	if (!pp)
+		return NULL;
+	pp->plan = capture(p, ps, g, ng);
+	size_t nptr = 0, nslot = 0;
+	for (int i = 0; pp->plan && i < pp->plan->ncall; i++) {
+		const aj_kcall *c = &pp->plan->calls[i];
+		nptr += (size_t)c->k.nop * (size_t)(1 + c->nchunk) + 1;
+		nslot += (size_t)c->k.nscalar;
+	}
+	pp->reloc = aj_malloc((nptr + 1) * sizeof *pp->reloc);
+	pp->slot = aj_malloc((nslot + 1) * sizeof *pp->slot);
+	if (!pp->plan || !pp->reloc || !pp->slot || !fill_pplan(p, pp, nparam, tmpl)) {
+		aj_pplan_free(pp);
+		return NULL;
+	}
+	return pp;
+}
+
+void aj_pplan_free(aj_pplan *pp)
+{
+	if (!pp)
+		return;
+	plan_free(pp->plan);
+	aj_free(pp->reloc);
+	aj_free(pp->slot);
+	aj_free(pp);
+}
+
+aj_status aj_pplan_run(aj_prog *p, aj_pplan *pp, char *const *data,
+		       const uint64_t *bits)
+{
+	for (int i = 0; i < pp->nreloc; i++)
+		*pp->reloc[i].at = data[pp->reloc[i].param] + pp->reloc[i].off;
+	for (int i = 0; i < pp->nslot; i++)
+		*pp->slot[i].at = bits[pp->slot[i].param];
+	return run_plan(p, pp->plan);
 }

@@ -32,4 +32,22 @@ void aj_plan_note_scratch(aj_prog *p, char *data, size_t n);
  * arena (for tests: never). */
 int aj_plans_count(const aj_prog *p, bool *in_arena);
 
+/*
+ * Prepared kernels (plan.c, aj_prepare): a plan whose calls run on new
+ * arrays and scalar parameters. aj_plan_begin starts noting scratch
+ * before aj_run_build; aj_pplan_new then captures the groups it built,
+ * tmpl[j] being array parameter j's template (NULL for a scalar one).
+ * NULL if out of memory or if the work cannot be replayed so (random
+ * draws, intermediates past the plan limit, memory it cannot place).
+ */
+typedef struct aj_pplan aj_pplan;
+void aj_plan_begin(aj_prog *p);
+aj_pplan *aj_pplan_new(aj_prog *p, const aj_group *g, uint32_t ng, int nparam,
+		       const aj_array *const *tmpl);
+void aj_pplan_free(aj_pplan *pp);
+/* Runs pp with array parameter j at data[j], scalar parameter j's slot
+ * bits bits[j]; counted as a replay. */
+aj_status aj_pplan_run(aj_prog *p, aj_pplan *pp, char *const *data,
+		       const uint64_t *bits);
+
 #endif

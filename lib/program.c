@@ -52,7 +52,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum bkind { B_ARRAY, B_F64, B_I64, B_EXPR } bkind;
+typedef enum bkind { B_ARRAY, B_F64, B_I64, B_EXPR, B_PARAM } bkind;
 
 typedef struct binding {
 	char *name; /* owned */
@@ -62,6 +62,10 @@ typedef struct binding {
 		double f;	 /* for B_F64 */
 		int64_t i;	 /* for B_I64 */
 		aj_expr expr;	 /* for B_EXPR: stale after aj_sync */
+		struct {
+			uint32_t index;
+			aj_dtype dtype;
+		} param;	 /* for B_PARAM: aj_param's arguments */
 	} u;
 } binding;
 
@@ -161,6 +165,8 @@ static aj_expr value_of(aj_names *ns, const binding *b)
 		return aj_scalar_i64(ns->p, b->u.i);
 	case B_EXPR:
 		return b->u.expr;
+	case B_PARAM:
+		return aj_param_node(ns->p, b->u.param.index, b->u.param.dtype);
 	case B_ARRAY:
 		break;
 	}
@@ -574,6 +580,20 @@ aj_status aj_names_set_i64(aj_names *ns, const char *name, int64_t v)
 		return aj_prog_take_error(ns->p);
 	b->kind = B_I64;
 	b->u.i = v;
+	return AJ_OK;
+}
+
+aj_status aj_names_set_param(aj_names *ns, const char *name, uint32_t index,
+			     aj_dtype t)
+{
+	if (!ns)
+		return AJ_ERR_ARG;
+	binding *b = setter(ns, "aj_names_set_param", name);
+	if (!b)
+		return aj_prog_take_error(ns->p);
+	b->kind = B_PARAM;
+	b->u.param.index = index;
+	b->u.param.dtype = t;
 	return AJ_OK;
 }
 

@@ -91,26 +91,38 @@ static void run_call(aj_prog *p, const aj_kcall *c)
 		aj_count(&p->counts.parallel_runs, 1);
 }
 
-aj_status aj_run(aj_prog *p)
+aj_status aj_run_build(aj_prog *p, aj_group **out, uint32_t *nout)
 {
 	uint32_t n = p->npending;
-	if (n == 0)
-		return AJ_OK;
-	bool ran;
-	aj_status s = aj_plan_run(p, &ran);
-	if (ran)
-		return s;
-	aj_group *g = aj_arena_alloc(&p->arena, n * sizeof *g);
+	aj_group *g = aj_arena_alloc(&p->arena, (n ? n : 1) * sizeof *g);
 	if (!g)
 		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
 	uint32_t ng = 0;
 	for (uint32_t i = 0; i < n; i += (uint32_t)g[ng++].nassign) {
-		s = aj_fuse(p, &p->pending[i], (int)(n - i), &g[ng]);
+		aj_status s = aj_fuse(p, &p->pending[i], (int)(n - i), &g[ng]);
 		for (int j = 0; s == AJ_OK && j < g[ng].ncall; j++)
 			s = aj_cache_resolve(p, &g[ng].calls[j]);
 		if (s != AJ_OK)
 			return s;
 	}
+	*out = g;
+	*nout = ng;
+	return AJ_OK;
+}
+
+aj_status aj_run(aj_prog *p)
+{
+	if (p->npending == 0)
+		return AJ_OK;
+	bool ran;
+	aj_status s = aj_plan_run(p, &ran);
+	if (ran)
+		return s;
+	aj_group *g;
+	uint32_t ng;
+	s = aj_run_build(p, &g, &ng);
+	if (s != AJ_OK)
+		return s;
 	aj_plan_keep(p, g, ng);
 	aj_count(&p->counts.groups, ng);
 	for (uint32_t i = 0; i < ng; i++)

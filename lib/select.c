@@ -340,6 +340,7 @@ static aj_status finish(aj_prog *p, aj_status s)
  * pending (reported here, as aj_sync would). */
 static aj_status entry(aj_prog *p, const char *fn, aj_array **out)
 {
+	p->nselect++;
 	if (!out)
 		return aj_prog_error(p, AJ_ERR_ARG, "%s: out is NULL", fn);
 	return p->err;
