@@ -84,14 +84,21 @@ typedef struct workload {
 	hl_fn *hand[MAXHAND]; /* "fused", then "sleef" if any */
 	hl_finish_fn *finish; /* combines a reduction's partial results */
 	bool prepared; /* seed through aj_prepare / aj_prepared_run */
+	bool fast;     /* arrjit in AJ_ACCURACY_FAST */
 } workload;
 
-static const char *hand_kind[MAXHAND] = {"fused", "sleef"};
+static const char *hand_kinds[MAXHAND] = {"fused", "sleef"};
+
+/* Hand loop h's kind: the second is libmvec's for the fast mode. */
+static const char *hand_kind(const workload *w, int h)
+{
+	return w->fast && h == 1 ? "mvec" : hand_kinds[h];
+}
 
 #define NE(sfx, lay, expr, nin, from0, ulps, name)                           \
 	{"ne_" #name "_" #sfx, "out = " expr, 10000000, 1000000, lay, nin,   \
 	 false, from0, false, 0, ulps, eg_##name,                            \
-	 {hl_##name##_libm, hl_##name##_sleef}, NULL, false}
+	 {hl_##name##_libm, hl_##name##_sleef}, NULL, false, false}
 #define NE3(expr, nin, from0, ulps, name)                                    \
 	NE(c, L_FLAT, expr, nin, from0, ulps, name),                         \
 	    NE(s, L_STRIDED, expr, nin, from0, ulps, name),                  \
@@ -124,6 +131,9 @@ static const workload workloads[] = {
 	{"exp_mix", "out = exp(a)*sin(b) + log1p(c)", 10000000, 1000000,
 	 L_FLAT, 3, .ulps = OPS(5), .eager = eg_exp_mix,
 	 .hand = {hl_exp_mix_libm, hl_exp_mix_sleef}},
+	{"exp_mix_fast", "out = exp(a)*sin(b) + log1p(c)", 10000000, 1000000,
+	 L_FLAT, 3, .fast = true, .ulps = OPS(8), .eager = eg_exp_mix,
+	 .hand = {hl_exp_mix_libm, hl_exp_mix_mvec}},
 	{"exp_mix_f32", "out = exp(a)*sin(b) + log1p(c)", 10000000, 1000000,
 	 L_FLAT, 3, .f32 = true, .ulps = OPS(5), .eager = eg_exp_mix_f32,
 	 .hand = {hl_exp_mix_f32_libm, hl_exp_mix_f32_sleef}},
@@ -564,7 +574,7 @@ static const char *side_name(const bench *b, int side)
 {
 	return side == SIDE_AJ	    ? "arrjit"
 	       : side == SIDE_EAGER ? "eager"
-				    : hand_kind[side - SIDE_HAND];
+				    : hand_kind(b->w, side - SIDE_HAND);
 }
 
 static const void *side_result(const bench *b, int side)
@@ -601,7 +611,7 @@ static bool check_close(bench *b, int side)
 		 "max rel diff %.3g > %.3g (%g ulp) at element %lld: %.17g, "
 		 "%s %.17g",
 		 worst, tol, b->w->ulps, (long long)at, elem(b, got, at),
-		 hand_kind[0], elem(b, want, at));
+		 hand_kind(b->w, 0), elem(b, want, at));
 	set_err(b, side_name(b, side), msg);
 	return false;
 }
@@ -764,7 +774,7 @@ static void print_row(const bench *b, const result *r, const char *check)
 		if (h)
 			printf("\n%-14s %9s %-5s %9s %17s %6s %10s %9s %7s", "",
 			       "", "", "", "", "", "", "", "");
-		printf(" %9.3f %-5s ", hm / r->unit, hand_kind[h]);
+		printf(" %9.3f %-5s ", hm / r->unit, hand_kind(b->w, h));
 		if (b->aj_ok)
 			printf("%6.2f", aj->med / hm);
 		else
@@ -805,7 +815,7 @@ static void print_json(const options *o, const bench *b, const result *r)
 	printf(",\"hand\":[");
 	for (int h = 0; h < b->nhand; h++)
 		printf("%s{\"kind\":\"%s\",\"median\":%.6g}", h ? "," : "",
-		       hand_kind[h], r->t[SIDE_HAND + h].med / u);
+		       hand_kind(b->w, h), r->t[SIDE_HAND + h].med / u);
 	printf("],\"ratio_hand\":");
 	if (b->aj_ok)
 		printf("%.4g", aj->med / r->t[SIDE_HAND].med);
@@ -947,9 +957,11 @@ static bool run_workload(const options *o, aj_ctx *ctx, team *tm,
 		return false;
 	}
 	setup_arrjit(&b);
+	aj_ctx_set_accuracy(ctx, w->fast ? AJ_ACCURACY_FAST : AJ_ACCURACY_ULP1);
 	b.nparts = w->serial || traffic(&b) < SMALL_BYTES ? 1 : team_size(tm);
 	time_sides(&b, o->reps, ns, r.t);
 	r.ok = check_sides(&b);
+	aj_ctx_set_accuracy(ctx, AJ_ACCURACY_ULP1);
 	r.unit = w->lay == L_SEED ? (double)b.n : 1e6;
 	r.bytes = traffic(&b);
 	r.ref = stream_ref(w->lay);

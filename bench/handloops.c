@@ -292,6 +292,16 @@ void hl_exp_mix_sleef(void *task, int64_t lo, int64_t hi, int part)
 	drive(task, lo, hi, 3, exp_mix_v);
 }
 
+static vd exp_mix_mv(vd a, vd b, vd c)
+{
+	return mv_exp(a) * mv_sin(b) + mv_log1p(c);
+}
+
+void hl_exp_mix_mvec(void *task, int64_t lo, int64_t hi, int part)
+{
+	drive(task, lo, hi, 3, exp_mix_mv);
+}
+
 void hl_tanh_sleef(void *task, int64_t lo, int64_t hi, int part)
 {
 	drive(task, lo, hi, 1, tanh_v);

@@ -67,6 +67,7 @@ hl_fn hl_hypot;	       /* out = sqrt(a**2 + b**2), inputs a[::st] */
 /* Transcendental, in libm and SLEEF versions; inputs a[::st] where the
  * workload has _s variants, float32 for exp_mix_f32. */
 hl_fn hl_exp_mix_libm, hl_exp_mix_sleef;	 /* exp(a)*sin(b) + log1p(c) */
+hl_fn hl_exp_mix_mvec; /* the same through glibc's libmvec (4 ULP) */
 hl_fn hl_exp_mix_f32_libm, hl_exp_mix_f32_sleef; /* the same in float32 */
 hl_fn hl_tanh_libm, hl_tanh_sleef;		 /* tanh(a) */
 hl_fn hl_poly_libm, hl_poly_sleef;		 /* a**2 + (b+1)**-2.5 */

@@ -45,6 +45,10 @@ typedef __m512 vf;
 #define vf_exp	 Sleef_expf16_u10avx512f
 #define vf_log1p Sleef_log1pf16_u10avx512f
 #define vf_sin	 Sleef_sinf16_u10avx512f
+/* glibc's libmvec, for the fast accuracy mode's yardstick */
+#define mv_exp	 _ZGVeN8v_exp
+#define mv_sin	 _ZGVeN8v_sin
+#define mv_log1p _ZGVeN8v_log1p
 
 #elif defined(__AVX2__)
 
@@ -66,6 +70,9 @@ typedef __m256 vf;
 #define vf_exp	 Sleef_expf8_u10avx2
 #define vf_log1p Sleef_log1pf8_u10avx2
 #define vf_sin	 Sleef_sinf8_u10avx2
+#define mv_exp	 _ZGVdN4v_exp
+#define mv_sin	 _ZGVdN4v_sin
+#define mv_log1p _ZGVdN4v_log1p
 
 #else
 
@@ -87,7 +94,14 @@ typedef float vf;
 #define vf_exp	 Sleef_expf_u10
 #define vf_log1p Sleef_log1pf_u10
 #define vf_sin	 Sleef_sinf_u10
+#define mv_exp	 exp
+#define mv_sin	 sin
+#define mv_log1p log1p
 
+#endif
+
+#if VLD > 1
+vd mv_exp(vd), mv_sin(vd), mv_log1p(vd); /* libmvec's vector ABI */
 #endif
 
 static inline vd vd_set(double x)
