@@ -70,8 +70,10 @@ for _name, *_ in NE_EXPRS:
     for _sfx in "csu":
         SIZES.append((_name + "_" + _sfx,) + NE_N)
 # Workloads the Python side measures once and reports under several names:
-# Python has no prepared-kernel API, so seed_prepared's peers are seed's.
-ALIASES = {"seed": ["seed", "seed_prepared"]}
+# Python has no prepared-kernel API, so seed_prepared's peers are seed's;
+# nor an accuracy mode, so exp_mix_fast's are exp_mix's.
+ALIASES = {"seed": ["seed", "seed_prepared"],
+           "exp_mix": ["exp_mix", "exp_mix_fast"]}
 
 SYSTEMS = ["numpy", "numpy_linalg", "numexpr1", "numexpr", "numba",
            "numba_par"]
