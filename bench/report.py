@@ -177,8 +177,12 @@ def git_commit(root):
         out = subprocess.run(["git", "-C", root, "rev-parse", "--short",
                               "HEAD"], capture_output=True, text=True)
         if out.returncode == 0:
+            # the files this report writes do not count: a second run
+            # would otherwise always call the tree dirty
             dirty = subprocess.run(["git", "-C", root, "status",
-                                    "--porcelain", "--untracked-files=no"],
+                                    "--porcelain", "--untracked-files=no",
+                                    "--", ".", ":!bench/RESULTS.md",
+                                    ":!bench/results.png"],
                                    capture_output=True, text=True).stdout
             return out.stdout.strip() + (" (with uncommitted changes)"
                                          if dirty.strip() else "")
