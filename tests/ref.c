@@ -164,3 +164,15 @@ aj_array *ref_filled(ref_env *E, aj_dtype t, int nd, const int64_t *shape)
 		ref_fill_value(t, d + k * (int64_t)aj_dtype_size(t), k);
 	return a;
 }
+
+aj_array *ref_f64_array(ref_env *E, int nd, const int64_t *shape)
+{
+	aj_array *a;
+	REF_OK_CTX(E->ctx, aj_array_new(E->ctx, AJ_FLOAT64, nd, shape, &a));
+	return a;
+}
+
+double *ref_f64(const aj_array *a)
+{
+	return aj_array_data(a);
+}

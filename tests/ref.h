@@ -48,6 +48,10 @@ void ref_fill_value(aj_dtype t, char *p, int64_t k);
 /* A new C-order array of dtype t filled so. */
 aj_array *ref_filled(ref_env *E, aj_dtype t, int nd, const int64_t *shape);
 
+/* A new C-order float64 array (contents unset), and its data. */
+aj_array *ref_f64_array(ref_env *E, int nd, const int64_t *shape);
+double *ref_f64(const aj_array *a);
+
 /* Fails the test with ctx's or p's message unless s == AJ_OK. */
 #define REF_OK_CTX(ctx, call) ref_ok_ctx((ctx), (call), #call, __FILE__, __LINE__)
 #define REF_OK_PROG(p, call) ref_ok_prog((p), (call), #call, __FILE__, __LINE__)

@@ -21,18 +21,6 @@ static aj_stats stats(const ref_env *E)
 	return s;
 }
 
-static aj_array *f64_array(ref_env *E, int nd, const int64_t *shape)
-{
-	aj_array *a;
-	REF_OK_CTX(E->ctx, aj_array_new(E->ctx, AJ_FLOAT64, nd, shape, &a));
-	return a;
-}
-
-static double *f64(const aj_array *a)
-{
-	return aj_array_data(a);
-}
-
 static void assign_sync(ref_env *E, aj_array *out, aj_expr e)
 {
 	REF_OK_PROG(E->p, aj_assign(E->p, out, e));
@@ -53,11 +41,11 @@ static void test_scalar_rebound(void **state)
 	aj_prog *p = E->p;
 	enum { N = 100 };
 	int64_t shape[2] = {3, 3};
-	aj_array *a = f64_array(E, 2, shape), *b = f64_array(E, 2, shape);
+	aj_array *a = ref_f64_array(E, 2, shape), *b = ref_f64_array(E, 2, shape);
 	double want[9];
 	for (int k = 0; k < 9; k++) {
-		f64(a)[k] = want[k] = 0.5 * k;
-		f64(b)[k] = k - 4;
+		ref_f64(a)[k] = want[k] = 0.5 * k;
+		ref_f64(b)[k] = k - 4;
 	}
 	aj_stats s0 = stats(E);
 	for (int i = 0; i < N; i++) {
@@ -65,8 +53,8 @@ static void test_scalar_rebound(void **state)
 							    aj_scalar_f64(p, i)));
 		assign_sync(E, a, e);
 		for (int k = 0; k < 9; k++)
-			want[k] += f64(b)[k] * i;
-		assert_memory_equal(f64(a), want, sizeof want);
+			want[k] += ref_f64(b)[k] * i;
+		assert_memory_equal(ref_f64(a), want, sizeof want);
 	}
 	aj_stats s1 = stats(E);
 	assert_int_equal(s1.replays - s0.replays, N - 2);
@@ -125,8 +113,8 @@ static void test_reductions(void **state)
 	ref_env *E = *state;
 	enum { N = 1 << 20 };
 	int64_t n = N, n4 = 4;
-	aj_array *a = f64_array(E, 1, &n), *c = f64_array(E, 1, &n4);
-	aj_array *s = f64_array(E, 0, NULL), *q = f64_array(E, 1, &n4);
+	aj_array *a = ref_f64_array(E, 1, &n), *c = ref_f64_array(E, 1, &n4);
+	aj_array *s = ref_f64_array(E, 0, NULL), *q = ref_f64_array(E, 1, &n4);
 	aj_names *ns;
 	REF_OK_PROG(E->p, aj_names_new(E->p, &ns));
 	REF_OK_PROG(E->p, aj_names_set_array(ns, "a", a));
@@ -137,18 +125,18 @@ static void test_reductions(void **state)
 	aj_stats s0 = stats(E);
 	for (int it = 0; it < 5; it++) {
 		for (int64_t k = 0; k < N; k++)
-			f64(a)[k] = (double)((k * 7 + it) % 13) - 6.5;
+			ref_f64(a)[k] = (double)((k * 7 + it) % 13) - 6.5;
 		exec_sync(E, ns, "s = sum(a)\nt = sum(a[:4] * 2); c = a[:4] / t");
 		long double sum = 0, t = 0;
 		for (int64_t k = 0; k < N; k++)
-			sum += f64(a)[k];
+			sum += ref_f64(a)[k];
 		for (int k = 0; k < 4; k++)
-			t += 2 * f64(a)[k];
-		assert_true(fabs(f64(s)[0] - (double)sum) <= 1e-9 * fabsl(sum) + 1e-9);
+			t += 2 * ref_f64(a)[k];
+		assert_true(fabs(ref_f64(s)[0] - (double)sum) <= 1e-9 * fabsl(sum) + 1e-9);
 		for (int k = 0; k < 4; k++)
-			assert_true(fabs(f64(c)[k] - f64(a)[k] / (double)t) <=
-				    1e-15 * fabs(f64(a)[k] / (double)t));
-		first[it] = f64(s)[0];
+			assert_true(fabs(ref_f64(c)[k] - ref_f64(a)[k] / (double)t) <=
+				    1e-15 * fabs(ref_f64(a)[k] / (double)t));
+		first[it] = ref_f64(s)[0];
 	}
 	aj_stats s1 = stats(E);
 	assert_int_equal(s1.replays - s0.replays, 3);
@@ -161,11 +149,11 @@ static void test_reductions(void **state)
 	aj_prog *p2;
 	REF_OK_CTX(E->ctx, aj_prog_new(E->ctx, &p2));
 	for (int64_t k = 0; k < N; k++)
-		f64(a)[k] = (double)((k * 7 + 4) % 13) - 6.5;
+		ref_f64(a)[k] = (double)((k * 7 + 4) % 13) - 6.5;
 	REF_OK_PROG(p2, aj_assign(p2, q, aj_reduce(p2, AJ_OP_SUM, aj_leaf(p2, a), 0,
 						  NULL, false)));
 	REF_OK_PROG(p2, aj_sync(p2));
-	assert_true(f64(q)[0] == first[4]);
+	assert_true(ref_f64(q)[0] == first[4]);
 	aj_prog_free(p2);
 	aj_names_free(ns);
 	aj_array_free(a);
@@ -182,7 +170,7 @@ static void test_large_intermediate(void **state)
 	ref_env *E = *state;
 	enum { R = 8192, C = 3 };
 	int64_t shape[2] = {R, C};
-	aj_array *a = f64_array(E, 2, shape), *c = f64_array(E, 2, shape);
+	aj_array *a = ref_f64_array(E, 2, shape), *c = ref_f64_array(E, 2, shape);
 	aj_names *ns;
 	REF_OK_PROG(E->p, aj_names_new(E->p, &ns));
 	REF_OK_PROG(E->p, aj_names_set_array(ns, "a", a));
@@ -190,22 +178,22 @@ static void test_large_intermediate(void **state)
 	aj_stats s0 = stats(E);
 	for (int it = 0; it < 5; it++) {
 		for (int k = 0; k < R * C; k++)
-			f64(a)[k] = (k * 5 + it) % 11;
+			ref_f64(a)[k] = (k * 5 + it) % 11;
 		exec_sync(E, ns, "m = max(a, axis=1); c = a - m[:, None]");
 		exec_sync(E, ns, "c += 0 * a");
 		for (int r = 0; r < R; r++) {
-			double m = f64(a)[r * C];
+			double m = ref_f64(a)[r * C];
 			for (int k = 1; k < C; k++)
-				m = fmax(m, f64(a)[r * C + k]);
+				m = fmax(m, ref_f64(a)[r * C + k]);
 			for (int k = 0; k < C; k++)
-				assert_true(f64(c)[r * C + k] == f64(a)[r * C + k] - m);
+				assert_true(ref_f64(c)[r * C + k] == ref_f64(a)[r * C + k] - m);
 		}
 	}
 	assert_int_equal(stats(E).replays - s0.replays, 2 * (5 - 2));
 	assert_int_equal(plans(E), 2);
 	/* intermediates past 16 MiB: no plan holds them, every sync fuses */
 	int64_t big[2] = {((int64_t)1 << 21) + 1024, 2};
-	aj_array *b = f64_array(E, 2, big), *bm = f64_array(E, 2, big);
+	aj_array *b = ref_f64_array(E, 2, big), *bm = ref_f64_array(E, 2, big);
 	memset(aj_array_data(b), 0, (size_t)big[0] * 2 * 8);
 	REF_OK_PROG(E->p, aj_names_set_array(ns, "b", b));
 	REF_OK_PROG(E->p, aj_names_set_array(ns, "bm", bm));
@@ -228,13 +216,13 @@ static void test_overlap(void **state)
 	ref_env *E = *state;
 	enum { N = 1000 };
 	int64_t n = N;
-	aj_array *a = f64_array(E, 1, &n);
+	aj_array *a = ref_f64_array(E, 1, &n);
 	aj_names *ns;
 	REF_OK_PROG(E->p, aj_names_new(E->p, &ns));
 	REF_OK_PROG(E->p, aj_names_set_array(ns, "a", a));
 	double want[N], was[N];
 	for (int k = 0; k < N; k++)
-		f64(a)[k] = want[k] = k % 17;
+		ref_f64(a)[k] = want[k] = k % 17;
 	aj_stats s0 = stats(E);
 	for (int it = 0; it < 4; it++) {
 		exec_sync(E, ns, "a[1:] = a[:-1] + 1");
@@ -247,7 +235,7 @@ static void test_overlap(void **state)
 		memcpy(was, want, sizeof was);
 		for (int k = 0; k < N; k++)
 			want[k] = was[N - 1 - k] - 2;
-		assert_memory_equal(f64(a), want, sizeof want);
+		assert_memory_equal(ref_f64(a), want, sizeof want);
 	}
 	assert_int_equal(stats(E).replays - s0.replays, 3 * (4 - 2));
 	assert_int_equal(plans(E), 3);
@@ -266,7 +254,7 @@ static void test_random_streams(void **state)
 	REF_OK_CTX(NULL, aj_ctx_new(&ctx2));
 	REF_OK_CTX(E->ctx, aj_ctx_set_seed(E->ctx, 42));
 	REF_OK_CTX(ctx2, aj_ctx_set_seed(ctx2, 42));
-	aj_array *h = f64_array(E, 1, &n), *h2 = f64_array(E, 1, &n);
+	aj_array *h = ref_f64_array(E, 1, &n), *h2 = ref_f64_array(E, 1, &n);
 	double prev[N];
 	aj_stats s0 = stats(E);
 	for (int it = 0; it < RUNS; it++) {
@@ -277,10 +265,10 @@ static void test_random_streams(void **state)
 							   AJ_FLOAT64, 0, NULL)));
 		REF_OK_PROG(p2, aj_sync(p2));
 		aj_prog_free(p2);
-		assert_memory_equal(f64(h), f64(h2), sizeof prev);
+		assert_memory_equal(ref_f64(h), ref_f64(h2), sizeof prev);
 		if (it)
-			assert_memory_not_equal(f64(h), prev, sizeof prev);
-		memcpy(prev, f64(h), sizeof prev);
+			assert_memory_not_equal(ref_f64(h), prev, sizeof prev);
+		memcpy(prev, ref_f64(h), sizeof prev);
 	}
 	assert_int_equal(stats(E).replays - s0.replays, RUNS - 2);
 	aj_array_free(h);
@@ -295,12 +283,12 @@ static void test_layouts_and_arrays(void **state)
 	ref_env *E = *state;
 	aj_prog *p = E->p;
 	int64_t shape[2] = {4, 4};
-	aj_array *a = f64_array(E, 2, shape), *b = f64_array(E, 2, shape);
-	aj_array *out = f64_array(E, 2, shape), *at;
+	aj_array *a = ref_f64_array(E, 2, shape), *b = ref_f64_array(E, 2, shape);
+	aj_array *out = ref_f64_array(E, 2, shape), *at;
 	REF_OK_CTX(E->ctx, aj_view_permute(E->ctx, a, NULL, &at));
 	for (int k = 0; k < 16; k++) {
-		f64(a)[k] = k;
-		f64(b)[k] = 100 + k;
+		ref_f64(a)[k] = k;
+		ref_f64(b)[k] = 100 + k;
 	}
 	aj_array *in[3] = {a, at, b};
 	aj_stats s0 = stats(E);
@@ -310,8 +298,8 @@ static void test_layouts_and_arrays(void **state)
 			for (int r = 0; r < 4; r++)
 				for (int c = 0; c < 4; c++) {
 					int k = v == 1 ? c * 4 + r : r * 4 + c;
-					double x = (v == 2 ? f64(b) : f64(a))[k];
-					assert_true(f64(out)[r * 4 + c] == x * it);
+					double x = (v == 2 ? ref_f64(b) : ref_f64(a))[k];
+					assert_true(ref_f64(out)[r * 4 + c] == x * it);
 				}
 		}
 	assert_int_equal(stats(E).replays - s0.replays, 3 * (4 - 2));
@@ -371,11 +359,11 @@ static void test_not_replayed(void **state)
 	ref_env *E = *state;
 	aj_prog *p = E->p;
 	int64_t n = 64, ni = 5;
-	aj_array *a = f64_array(E, 1, &n), *out = f64_array(E, 1, &n), *o5 = f64_array(E, 1, &ni);
+	aj_array *a = ref_f64_array(E, 1, &n), *out = ref_f64_array(E, 1, &n), *o5 = ref_f64_array(E, 1, &ni);
 	aj_array *idx;
 	REF_OK_CTX(E->ctx, aj_array_new(E->ctx, AJ_INT64, 1, &ni, &idx));
 	for (int k = 0; k < n; k++)
-		f64(a)[k] = 0.01 * k;
+		ref_f64(a)[k] = 0.01 * k;
 	for (int k = 0; k < ni; k++)
 		((int64_t *)aj_array_data(idx))[k] = 7 * k - 3;
 	aj_stats s0 = stats(E);
@@ -387,7 +375,7 @@ static void test_not_replayed(void **state)
 	assert_int_equal(s1.replays - s0.replays, 1);
 	assert_int_equal(s1.kernels_compiled - s0.kernels_compiled, 2);
 	for (int k = 0; k < n; k++)
-		assert_true(ref_ulp64(f64(out)[k], exp(f64(a)[k])) <= 1);
+		assert_true(ref_ulp64(ref_f64(out)[k], exp(ref_f64(a)[k])) <= 1);
 	int64_t *iv = aj_array_data(idx);
 	for (int it = 0; it < 5; it++) {
 		if (it == 4)
@@ -397,7 +385,7 @@ static void test_not_replayed(void **state)
 		assert_int_equal(s, it < 4 ? AJ_OK : AJ_ERR_ARG);
 		for (int k = 0; k < ni; k++) {
 			int64_t i = 7 * k - 3;
-			assert_true(f64(o5)[k] == f64(a)[i < 0 ? i + n : i]);
+			assert_true(ref_f64(o5)[k] == ref_f64(a)[i < 0 ? i + n : i]);
 		}
 	}
 	assert_int_equal(stats(E).replays - s1.replays, 3);

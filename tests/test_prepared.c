@@ -17,18 +17,6 @@ static uint64_t replays(const ref_env *E)
 	return s.replays;
 }
 
-static aj_array *f64_array(ref_env *E, int nd, const int64_t *shape)
-{
-	aj_array *a;
-	REF_OK_CTX(E->ctx, aj_array_new(E->ctx, AJ_FLOAT64, nd, shape, &a));
-	return a;
-}
-
-static double *f64(const aj_array *a)
-{
-	return aj_array_data(a);
-}
-
 static aj_prepared *prepare(ref_env *E, const char *text, int n, const aj_param *q)
 {
 	aj_prepared *k = NULL;
@@ -49,22 +37,22 @@ static void test_seed(void **state)
 {
 	ref_env *E = *state;
 	int64_t shape[2] = {3, 3};
-	aj_array *a = f64_array(E, 2, shape), *b = f64_array(E, 2, shape);
+	aj_array *a = ref_f64_array(E, 2, shape), *b = ref_f64_array(E, 2, shape);
 	double want[9];
 	for (int j = 0; j < 9; j++) {
-		f64(a)[j] = want[j] = 0.5 * j;
-		f64(b)[j] = j - 4;
+		ref_f64(a)[j] = want[j] = 0.5 * j;
+		ref_f64(b)[j] = j - 4;
 	}
 	aj_param q[3] = {{"a", a, 0}, {"b", b, 0}, {"i", NULL, AJ_FLOAT64}};
 	aj_prepared *k = prepare(E, "a += b*i", 3, q);
-	assert_memory_equal(f64(a), want, sizeof want); /* nothing ran */
+	assert_memory_equal(ref_f64(a), want, sizeof want); /* nothing ran */
 	uint64_t r0 = replays(E);
 	for (int i = 0; i < 1000; i++) {
 		aj_arg args[3] = {{.array = a}, {.array = b}, {.f = i}};
 		run(k, args);
 		for (int j = 0; j < 9; j++)
-			want[j] += f64(b)[j] * i;
-		assert_memory_equal(f64(a), want, sizeof want);
+			want[j] += ref_f64(b)[j] * i;
+		assert_memory_equal(ref_f64(a), want, sizeof want);
 	}
 	assert_int_equal(replays(E) - r0, 1000);
 	aj_prepared_free(k);
@@ -79,19 +67,19 @@ static void test_new_arrays(void **state)
 {
 	ref_env *E = *state;
 	int64_t shape[2] = {4, 5};
-	aj_array *ta = f64_array(E, 2, shape), *tb = f64_array(E, 2, shape);
+	aj_array *ta = ref_f64_array(E, 2, shape), *tb = ref_f64_array(E, 2, shape);
 	aj_array *a[2], *b[2];
 	double want[2][20];
 	for (int s = 0; s < 2; s++) {
-		a[s] = f64_array(E, 2, shape);
-		b[s] = f64_array(E, 2, shape);
+		a[s] = ref_f64_array(E, 2, shape);
+		b[s] = ref_f64_array(E, 2, shape);
 		for (int j = 0; j < 20; j++) {
-			f64(a[s])[j] = want[s][j] = j + 100 * s;
-			f64(b[s])[j] = 0.25 * j - s;
+			ref_f64(a[s])[j] = want[s][j] = j + 100 * s;
+			ref_f64(b[s])[j] = 0.25 * j - s;
 		}
 	}
-	memset(f64(ta), 0, 20 * sizeof(double));
-	memset(f64(tb), 0, 20 * sizeof(double));
+	memset(ref_f64(ta), 0, 20 * sizeof(double));
+	memset(ref_f64(tb), 0, 20 * sizeof(double));
 	aj_param q[3] = {{"a", ta, 0}, {"b", tb, 0}, {"i", NULL, AJ_INT64}};
 	aj_prepared *k = prepare(E, "t = b * i\na[1:, :] = a[1:, :] + t[:-1, :]", 3, q);
 	uint64_t r0 = replays(E);
@@ -100,13 +88,13 @@ static void test_new_arrays(void **state)
 		aj_arg args[3] = {{.array = a[s]}, {.array = b[s]}, {.i = i}};
 		run(k, args);
 		for (int j = 5; j < 20; j++)
-			want[s][j] += f64(b[s])[j - 5] * i;
-		assert_memory_equal(f64(a[0]), want[0], sizeof want[0]);
-		assert_memory_equal(f64(a[1]), want[1], sizeof want[1]);
+			want[s][j] += ref_f64(b[s])[j - 5] * i;
+		assert_memory_equal(ref_f64(a[0]), want[0], sizeof want[0]);
+		assert_memory_equal(ref_f64(a[1]), want[1], sizeof want[1]);
 	}
 	assert_int_equal(replays(E) - r0, 6);
 	for (int j = 0; j < 20; j++)
-		assert_true(f64(ta)[j] == 0 && f64(tb)[j] == 0);
+		assert_true(ref_f64(ta)[j] == 0 && ref_f64(tb)[j] == 0);
 	aj_prepared_free(k);
 	for (int s = 0; s < 2; s++) {
 		aj_array_free(a[s]);
@@ -121,25 +109,25 @@ static void test_new_arrays(void **state)
 static void check_reduction(ref_env *E, int64_t n, int reps)
 {
 	int64_t shape[1] = {n};
-	aj_array *t = f64_array(E, 1, shape), *tb = f64_array(E, 1, shape),
-		 *tc = f64_array(E, 1, shape);
+	aj_array *t = ref_f64_array(E, 1, shape), *tb = ref_f64_array(E, 1, shape),
+		 *tc = ref_f64_array(E, 1, shape);
 	aj_param q[3] = {{"c", tc, 0}, {"a", t, 0}, {"b", tb, 0}};
 	aj_prepared *k = prepare(E, "c = a / sum(a*b)", 3, q);
 	uint64_t r0 = replays(E), seed = 7;
 	for (int r = 0; r < reps; r++) {
-		aj_array *a = f64_array(E, 1, shape), *b = f64_array(E, 1, shape),
-			 *c = f64_array(E, 1, shape);
+		aj_array *a = ref_f64_array(E, 1, shape), *b = ref_f64_array(E, 1, shape),
+			 *c = ref_f64_array(E, 1, shape);
 		long double sum = 0;
 		for (int64_t j = 0; j < n; j++) {
-			f64(a)[j] = ref_uniform(&seed, 0.5, 1.5);
-			f64(b)[j] = ref_uniform(&seed, 0.5, 1.5);
-			sum += (long double)f64(a)[j] * f64(b)[j];
+			ref_f64(a)[j] = ref_uniform(&seed, 0.5, 1.5);
+			ref_f64(b)[j] = ref_uniform(&seed, 0.5, 1.5);
+			sum += (long double)ref_f64(a)[j] * ref_f64(b)[j];
 		}
 		aj_arg args[3] = {{.array = c}, {.array = a}, {.array = b}};
 		run(k, args);
 		for (int64_t j = 0; j < n; j++)
-			assert_true(fabs(f64(c)[j] - f64(a)[j] / (double)sum) <=
-				    1e-12 * fabs(f64(a)[j] / (double)sum));
+			assert_true(fabs(ref_f64(c)[j] - ref_f64(a)[j] / (double)sum) <=
+				    1e-12 * fabs(ref_f64(a)[j] / (double)sum));
 		aj_array_free(a);
 		aj_array_free(b);
 		aj_array_free(c);
@@ -167,11 +155,11 @@ static void test_not_folded(void **state)
 {
 	ref_env *E = *state;
 	int64_t shape[1] = {64};
-	aj_array *a = f64_array(E, 1, shape), *o = f64_array(E, 1, shape),
-		 *o2 = f64_array(E, 1, shape);
+	aj_array *a = ref_f64_array(E, 1, shape), *o = ref_f64_array(E, 1, shape),
+		 *o2 = ref_f64_array(E, 1, shape);
 	uint64_t seed = 3;
 	for (int j = 0; j < 64; j++)
-		f64(a)[j] = ref_uniform(&seed, 0.1, 4);
+		ref_f64(a)[j] = ref_uniform(&seed, 0.1, 4);
 	aj_param q[4] = {{"a", a, 0}, {"o", o, 0}, {"o2", o2, 0}, {"i", NULL, AJ_FLOAT64}};
 	aj_prepared *k = prepare(E, "o = a ** i\no2 = a * (i + 1)", 4, q);
 	const double is[] = {2, 0.5, -1, 0, 1, 3, -2.5};
@@ -180,8 +168,8 @@ static void test_not_folded(void **state)
 		aj_arg args[4] = {{.array = a}, {.array = o}, {.array = o2}, {.f = is[x]}};
 		run(k, args);
 		for (int j = 0; j < 64; j++) {
-			assert_true(ref_ulp64(f64(o)[j], pow(f64(a)[j], is[x])) <= 1);
-			assert_true(f64(o2)[j] == f64(a)[j] * (is[x] + 1));
+			assert_true(ref_ulp64(ref_f64(o)[j], pow(ref_f64(a)[j], is[x])) <= 1);
+			assert_true(ref_f64(o2)[j] == ref_f64(a)[j] * (is[x] + 1));
 		}
 	}
 	assert_int_equal(replays(E) - r0, sizeof is / sizeof is[0]);
@@ -224,12 +212,12 @@ static void test_slow_path(void **state)
 {
 	ref_env *E = *state;
 	int64_t shape[2] = {3, 3};
-	aj_array *a = f64_array(E, 2, shape), *b = f64_array(E, 2, shape), *bt;
+	aj_array *a = ref_f64_array(E, 2, shape), *b = ref_f64_array(E, 2, shape), *bt;
 	REF_OK_CTX(E->ctx, aj_view_permute(E->ctx, b, NULL, &bt));
 	double want[9];
 	for (int j = 0; j < 9; j++) {
-		f64(a)[j] = want[j] = j;
-		f64(b)[j] = 10 * j;
+		ref_f64(a)[j] = want[j] = j;
+		ref_f64(b)[j] = 10 * j;
 	}
 	aj_param q[3] = {{"a", a, 0}, {"b", b, 0}, {"i", NULL, AJ_FLOAT64}};
 	aj_prepared *k = prepare(E, "a += b*i", 3, q);
@@ -237,17 +225,17 @@ static void test_slow_path(void **state)
 	run(k, (aj_arg[]){{.array = a}, {.array = bt}, {.f = 2}});
 	for (int r = 0; r < 3; r++)
 		for (int c = 0; c < 3; c++)
-			want[r * 3 + c] += f64(b)[c * 3 + r] * 2;
-	assert_memory_equal(f64(a), want, sizeof want);
+			want[r * 3 + c] += ref_f64(b)[c * 3 + r] * 2;
+	assert_memory_equal(ref_f64(a), want, sizeof want);
 	run(k, (aj_arg[]){{.array = a}, {.array = a}, {.f = 3}});
 	for (int j = 0; j < 9; j++)
 		want[j] += want[j] * 3;
-	assert_memory_equal(f64(a), want, sizeof want);
+	assert_memory_equal(ref_f64(a), want, sizeof want);
 	assert_int_equal(replays(E) - r0, 0);
 	run(k, (aj_arg[]){{.array = a}, {.array = b}, {.f = 1}}); /* fast again */
 	for (int j = 0; j < 9; j++)
-		want[j] += f64(b)[j];
-	assert_memory_equal(f64(a), want, sizeof want);
+		want[j] += ref_f64(b)[j];
+	assert_memory_equal(ref_f64(a), want, sizeof want);
 	assert_int_equal(replays(E) - r0, 1);
 	aj_prepared_free(k);
 	aj_array_free(bt);
@@ -260,20 +248,20 @@ static void test_overlapping_templates(void **state)
 {
 	ref_env *E = *state;
 	int64_t shape[1] = {8}, s2[1] = {4};
-	aj_array *x = f64_array(E, 1, shape), *lo, *hi;
+	aj_array *x = ref_f64_array(E, 1, shape), *lo, *hi;
 	REF_OK_CTX(E->ctx, aj_view_slice(E->ctx, x, (aj_slice[]){{0, 4, 1}}, &lo));
 	REF_OK_CTX(E->ctx, aj_view_slice(E->ctx, x, (aj_slice[]){{2, 6, 1}}, &hi));
 	aj_param q[2] = {{"a", lo, 0}, {"b", hi, 0}};
 	aj_prepared *k = prepare(E, "a += b", 2, q);
-	aj_array *a = f64_array(E, 1, s2), *b = f64_array(E, 1, s2);
+	aj_array *a = ref_f64_array(E, 1, s2), *b = ref_f64_array(E, 1, s2);
 	for (int j = 0; j < 4; j++) {
-		f64(a)[j] = j;
-		f64(b)[j] = 10;
+		ref_f64(a)[j] = j;
+		ref_f64(b)[j] = 10;
 	}
 	uint64_t r0 = replays(E);
 	run(k, (aj_arg[]){{.array = a}, {.array = b}});
 	for (int j = 0; j < 4; j++)
-		assert_true(f64(a)[j] == j + 10);
+		assert_true(ref_f64(a)[j] == j + 10);
 	assert_int_equal(replays(E) - r0, 0);
 	aj_prepared_free(k);
 	aj_array_free(lo);
@@ -299,12 +287,12 @@ static void test_errors(void **state)
 {
 	ref_env *E = *state;
 	int64_t shape[1] = {4}, one[1] = {1};
-	aj_array *a = f64_array(E, 1, shape), *b = f64_array(E, 1, shape), *ro, *small;
-	small = f64_array(E, 1, one);
+	aj_array *a = ref_f64_array(E, 1, shape), *b = ref_f64_array(E, 1, shape), *ro, *small;
+	small = ref_f64_array(E, 1, one);
 	REF_OK_CTX(E->ctx, aj_view_broadcast(E->ctx, small, 1, shape, &ro));
 	for (int j = 0; j < 4; j++)
-		f64(a)[j] = f64(b)[j] = j;
-	f64(small)[0] = 5;
+		ref_f64(a)[j] = ref_f64(b)[j] = j;
+	ref_f64(small)[0] = 5;
 	aj_param q[3] = {{"a", a, 0}, {"b", b, 0}, {"i", NULL, AJ_FLOAT64}};
 	aj_param q32[3] = {{"a", a, 0}, {"b", b, 0}, {"i", NULL, AJ_FLOAT32}};
 	aj_param ro_q[2] = {{"a", ro, 0}, {"b", b, 0}};
@@ -326,9 +314,9 @@ static void test_errors(void **state)
 	assert_int_equal(aj_prepared_run(k, (aj_arg[]){{.array = ro}, {.array = b}, {.f = 1}}),
 			 AJ_ERR_READONLY);
 	assert_non_null(strstr(aj_prepared_errmsg(k), "read-only"));
-	assert_true(f64(small)[0] == 5);
+	assert_true(ref_f64(small)[0] == 5);
 	for (int j = 0; j < 4; j++)
-		assert_true(f64(a)[j] == j && f64(b)[j] == j);
+		assert_true(ref_f64(a)[j] == j && ref_f64(b)[j] == j);
 	aj_prepared_free(k);
 	aj_prepared_free(NULL);
 	aj_array_free(ro);
