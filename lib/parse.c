@@ -333,6 +333,9 @@ static const struct oper *match_oper(const char *s)
 	const struct oper *best = NULL;
 	size_t bestlen = 0;
 	for (size_t i = 0; i < sizeof opers / sizeof opers[0]; i++) {
+		if (opers[i].tok[0] != *s) /* the cheap test first: lexing runs
+					      on every aj_exec */
+			continue;
 		size_t n = strlen(opers[i].tok);
 		if (n > bestlen && strncmp(s, opers[i].tok, n) == 0) {
 			best = &opers[i];
@@ -535,11 +538,11 @@ static aj_expr expected_close(parser *ps, const char *what, const char *open)
 static int function_op(const char *name, size_t len)
 {
 	for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
-		if (strlen(aliases[i].name) == len &&
+		if (aliases[i].name[0] == name[0] && strlen(aliases[i].name) == len &&
 		    memcmp(aliases[i].name, name, len) == 0)
 			return (int)aliases[i].op;
 	for (int op = 0; op < AJ_NOP; op++) {
-		if (aj_ops[op].kind == AJ_KIND_LEAF ||
+		if (aj_ops[op].name[0] != name[0] || aj_ops[op].kind == AJ_KIND_LEAF ||
 		    aj_ops[op].kind == AJ_KIND_CAST)
 			continue;
 		if (strlen(aj_ops[op].name) == len &&
