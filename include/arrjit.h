@@ -278,6 +278,9 @@ typedef struct aj_stats {
 				      cache of kernels") */
 	uint64_t disk_writes;      /* compiled kernels stored there */
 	uint64_t disk_load_ns;     /* total time spent loading them */
+	uint64_t buffers_reused;   /* array buffers (of 64 KiB or more)
+				      handed out again after their array was
+				      freed, rather than fresh memory */
 } aj_stats;
 
 /* ---- context ---------------------------------------------------------- */
@@ -346,7 +349,10 @@ const char *aj_op_name(aj_op op);
 aj_status aj_array_wrap(aj_ctx *ctx, void *buf, size_t nbytes, int64_t offset,
 			aj_dtype dtype, int ndim, const int64_t *shape,
 			const int64_t *strides, aj_array **out);
-/* An owned, zero-filled, 64-byte aligned, C-order array. */
+/* An owned, zero-filled, 64-byte aligned, C-order array. Buffers of 64
+ * KiB or more come from a pool per context that reuses freed ones (fresh
+ * pages cost more than filling them), 2 MiB aligned and advised to use
+ * huge pages from 2 MiB on. */
 aj_status aj_array_new(aj_ctx *ctx, aj_dtype dtype, int ndim,
 		       const int64_t *shape, aj_array **out);
 /* Frees the handle; owned memory goes when its last view is freed. */

@@ -18,6 +18,7 @@
  * - Owned memory (buf != NULL) is refcounted: each handle holds one
  *   reference, and the last aj_array_free() releases the memory.
  */
+#include "bufpool.h"
 #include "core.h"
 
 #include <inttypes.h>
@@ -248,67 +249,86 @@ aj_status aj_array_wrap(aj_ctx *ctx, void *buf, size_t nbytes, int64_t offset,
 	return publish(ctx, &t, out);
 }
 
-/* Gives t a zero-filled, 64-byte aligned buffer of nbytes, with no
- * references yet (publish takes the first). */
-static aj_status alloc_buf(aj_ctx *ctx, int64_t nbytes, aj_array *t)
+/* Returns buffer b's memory to where it came from, and frees b. */
+static void free_buf(aj_buf *b)
+{
+	if (b->pool)
+		aj_bufpool_put(b->pool, b->mem, b->cap);
+	else
+		aj_free(b->mem);
+	aj_free(b);
+}
+
+/* Gives t a 64-byte aligned buffer of nbytes from the context's pool,
+ * zero-filled if zero, with no references yet (publish takes the first). */
+static aj_status alloc_buf(aj_ctx *ctx, const char *fn, int64_t nbytes, bool zero,
+			   aj_array *t)
 {
 	aj_buf *b = aj_malloc(sizeof *b);
-	void *mem = aj_aligned_alloc(64, (size_t)nbytes);
+	bool reused;
+	void *mem = b ? aj_bufpool_get(ctx->bufpool, (size_t)nbytes, &b->cap, &reused)
+		      : NULL;
 	if (!b || !mem) {
 		aj_free(b);
-		aj_free(mem);
 		return aj_ctx_error(ctx, AJ_ERR_NOMEM,
-				    "aj_array_new: out of memory for %" PRId64
-				    " bytes",
+				    "%s: out of memory for %" PRId64 " bytes", fn,
 				    nbytes);
 	}
-	memset(mem, 0, (size_t)nbytes);
+	if (zero)
+		memset(mem, 0, (size_t)nbytes);
 	atomic_init(&b->refs, 0);
 	b->mem = mem;
+	b->pool = aj_bufpool_pooled((size_t)nbytes) ? ctx->bufpool : NULL;
 	t->buf = b;
 	t->lo = t->data = mem;
 	t->hi = at(mem, nbytes);
 	return AJ_OK;
 }
 
-aj_status aj_array_new(aj_ctx *ctx, aj_dtype dtype, int ndim,
-		       const int64_t *shape, aj_array **out)
+static aj_status new_array(aj_ctx *ctx, const char *fn, aj_dtype dtype, int ndim,
+			   const int64_t *shape, bool zero, aj_array **out)
 {
 	aj_array t;
 	if (!ctx)
 		return AJ_ERR_ARG;
 	if (!out)
-		return aj_ctx_error(ctx, AJ_ERR_ARG,
-				    "aj_array_new: out is NULL");
-	aj_status st = fill_header(ctx, "aj_array_new", dtype, ndim, shape, &t);
+		return aj_ctx_error(ctx, AJ_ERR_ARG, "%s: out is NULL", fn);
+	aj_status st = fill_header(ctx, fn, dtype, ndim, shape, &t);
 	if (st)
 		return st;
 	int64_t nbytes =
 	    count_elems(ndim, shape, itemsize(dtype)) * itemsize(dtype);
 	if (nbytes > AJ_MAX_ARRAY_BYTES)
 		return aj_ctx_error(ctx, AJ_ERR_OVERFLOW,
-				    "aj_array_new: %" PRId64
-				    " bytes is over the limit of 2^48",
-				    nbytes);
-	st = alloc_buf(ctx, nbytes, &t);
+				    "%s: %" PRId64 " bytes is over the limit of 2^48",
+				    fn, nbytes);
+	st = alloc_buf(ctx, fn, nbytes, zero, &t);
 	if (st)
 		return st;
 	st = publish(ctx, &t, out);
-	if (st) {
-		aj_free(t.buf->mem);
-		aj_free(t.buf);
-	}
+	if (st)
+		free_buf(t.buf);
 	return st;
+}
+
+aj_status aj_array_new(aj_ctx *ctx, aj_dtype dtype, int ndim,
+		       const int64_t *shape, aj_array **out)
+{
+	return new_array(ctx, "aj_array_new", dtype, ndim, shape, true, out);
+}
+
+aj_status aj_array_new_uninit(aj_ctx *ctx, aj_dtype dtype, int ndim,
+			      const int64_t *shape, aj_array **out)
+{
+	return new_array(ctx, "aj_array_new", dtype, ndim, shape, false, out);
 }
 
 void aj_array_free(aj_array *a)
 {
 	if (!a)
 		return;
-	if (a->buf && atomic_fetch_sub(&a->buf->refs, 1) == 1) {
-		aj_free(a->buf->mem);
-		aj_free(a->buf);
-	}
+	if (a->buf && atomic_fetch_sub(&a->buf->refs, 1) == 1)
+		free_buf(a->buf);
 	aj_free(a);
 }
 

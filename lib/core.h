@@ -175,6 +175,7 @@ struct aj_ctx {
 	aj_cache *cache;
 	aj_disk *disk;     /* opened with jit; NULL when off or unusable */
 	aj_pool *pool;     /* threads for large kernels */
+	struct aj_bufpool *bufpool; /* reused array buffers (bufpool.c) */
 	_Atomic int64_t min_parallel; /* elements for a kernel to use them */
 	pthread_mutex_t jit_lock; /* guards jit and disk creation, compiles
 				     and disk use */
@@ -197,6 +198,8 @@ aj_status aj_ctx_error(aj_ctx *ctx, aj_status s, const char *fmt, ...)
 typedef struct aj_buf {
 	_Atomic int64_t refs;
 	void *mem;
+	size_t cap;         /* bytes at mem */
+	struct aj_bufpool *pool; /* the pool mem goes back to, or NULL */
 } aj_buf;
 
 struct aj_array {
@@ -214,6 +217,11 @@ struct aj_array {
 /* The largest buffer arrjit allocates for one array (absurd sizes are
  * refused before trying). */
 #define AJ_MAX_ARRAY_BYTES ((int64_t)1 << 48)
+
+/* aj_array_new without the zero fill, for results arrjit writes whole
+ * before anyone reads them. */
+aj_status aj_array_new_uninit(aj_ctx *ctx, aj_dtype dtype, int ndim,
+			      const int64_t *shape, aj_array **out);
 
 /* NumPy's C-contiguity: C strides, ignoring length-1 axes; empty arrays
  * are contiguous. */

@@ -3,6 +3,7 @@
  * cache and disk cache, statistics, the seed and stream counter of random leaves), and its
  * error message.
  */
+#include "bufpool.h"
 #include "cache.h"
 #include "core.h"
 #include "diskcache.h"
@@ -56,9 +57,11 @@ aj_status aj_ctx_new(aj_ctx **out)
 		return AJ_ERR_NOMEM;
 	ctx->cache = aj_cache_new();
 	ctx->pool = aj_pool_new(default_threads());
-	if (!ctx->cache || !ctx->pool) {
+	ctx->bufpool = aj_bufpool_new();
+	if (!ctx->cache || !ctx->pool || !ctx->bufpool) {
 		aj_cache_free(ctx->cache);
 		aj_pool_free(ctx->pool);
+		aj_bufpool_close(ctx->bufpool);
 		aj_free(ctx);
 		return AJ_ERR_NOMEM;
 	}
@@ -77,6 +80,7 @@ void aj_ctx_free(aj_ctx *ctx)
 	if (!ctx)
 		return;
 	aj_pool_free(ctx->pool);
+	aj_bufpool_close(ctx->bufpool);
 	aj_cache_free(ctx->cache);
 	aj_jit_free(ctx->jit);
 	aj_disk_close(ctx->disk);
@@ -193,6 +197,7 @@ void aj_ctx_stats(const aj_ctx *ctx, aj_stats *out)
 	out->parallel_runs = sum.parallel_runs;
 	out->groups = sum.groups;
 	out->replays = sum.replays;
+	out->buffers_reused = aj_bufpool_reused(ctx->bufpool);
 	out->disk_hits = atomic_load(&ctx->disk_hits);
 	out->disk_writes = atomic_load(&ctx->disk_writes);
 	out->disk_load_ns = atomic_load(&ctx->disk_load_ns);

@@ -524,7 +524,7 @@ static aj_status new_array(const npy_src *s, const npy_info *h, aj_array **a)
 	int64_t shape[AJ_MAX_NDIM];
 	for (int k = 0; k < h->ndim; k++)
 		shape[k] = h->fortran ? h->shape[h->ndim - 1 - k] : h->shape[k];
-	aj_status st = aj_array_new(s->ctx, h->dtype, h->ndim, shape, a);
+	aj_status st = aj_array_new_uninit(s->ctx, h->dtype, h->ndim, shape, a);
 	if (st == AJ_ERR_NOMEM)
 		return fail(s, st, "out of memory for %" PRId64 " bytes",
 			    h->nbytes);

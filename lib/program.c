@@ -354,7 +354,7 @@ static bool materialize(aj_names *ns, aj_expr *e, swap *sw, int *nsw)
 	int nd = aj_expr_shape(p, *e, shape);
 	aj_array *tmp;
 	aj_status s =
-	    aj_array_new(p->ctx, aj_expr_dtype(p, *e), nd, shape, &tmp);
+	    aj_array_new_uninit(p->ctx, aj_expr_dtype(p, *e), nd, shape, &tmp);
 	if (s != AJ_OK)
 		return again(p, s, aj_ctx_errmsg(p->ctx)), false;
 	if (!own(ns, tmp) || !pend(p, tmp, *e))

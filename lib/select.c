@@ -300,7 +300,7 @@ static aj_status run_selection(aj_prog *p, const sel *s, aj_array **out)
 	for (int d = s->axis + s->naxes; d < s->nd; d++)
 		shape[nd++] = s->shape[d];
 	aj_array *r;
-	st = aj_array_new(p->ctx, (aj_dtype)p->node[s->x].dtype, nd, shape, &r);
+	st = aj_array_new_uninit(p->ctx, (aj_dtype)p->node[s->x].dtype, nd, shape, &r);
 	if (st != AJ_OK)
 		return ctx_failed(p, st);
 	if (ps.total && (st = write_to(p, &ps, aj_array_data(r))) != AJ_OK) {

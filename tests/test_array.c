@@ -1737,6 +1737,59 @@ static void test_view_nomem(void **state)
 	free_orig(&o);
 }
 
+/* Buffers of 64 KiB or more are reused after their array is freed (zeroed
+ * again for aj_array_new), within a factor of two of the request; from 2
+ * MiB on they are 2 MiB aligned (huge pages advised); small ones are
+ * never pooled; an array may outlive its context. */
+static void test_buffer_pool(void **state)
+{
+	(void)state;
+	aj_ctx *ctx;
+	REF_OK_CTX(NULL, aj_ctx_new(&ctx));
+	aj_stats s0, s1;
+	aj_ctx_stats(ctx, &s0);
+	int64_t n = 1 << 17; /* 1 MiB of float64 */
+	aj_array *a, *b, *c, *small;
+	REF_OK_CTX(ctx, aj_array_new(ctx, AJ_FLOAT64, 1, &n, &a));
+	void *mem = aj_array_data(a);
+	memset(mem, 0xab, (size_t)n * 8);
+	aj_array_free(a);
+	REF_OK_CTX(ctx, aj_array_new(ctx, AJ_FLOAT64, 1, &n, &b));
+	assert_ptr_equal(aj_array_data(b), mem);
+	for (int64_t k = 0; k < n; k++)
+		assert_true(((double *)aj_array_data(b))[k] == 0);
+	aj_ctx_stats(ctx, &s1);
+	assert_int_equal(s1.buffers_reused - s0.buffers_reused, 1);
+	/* a request under half an idle buffer's size takes fresh memory */
+	int64_t quarter = n / 4;
+	aj_array_free(b);
+	REF_OK_CTX(ctx, aj_array_new(ctx, AJ_FLOAT64, 1, &quarter, &c));
+	assert_ptr_not_equal(aj_array_data(c), mem);
+	aj_array_free(c);
+	aj_ctx_stats(ctx, &s0);
+	assert_int_equal(s0.buffers_reused, s1.buffers_reused);
+	/* small arrays are plain allocations */
+	int64_t few = 100;
+	for (int k = 0; k < 3; k++) {
+		REF_OK_CTX(ctx, aj_array_new(ctx, AJ_FLOAT64, 1, &few, &small));
+		aj_array_free(small);
+	}
+	aj_ctx_stats(ctx, &s1);
+	assert_int_equal(s1.buffers_reused, s0.buffers_reused);
+	/* huge: 2 MiB aligned */
+	int64_t big = 3 << 19; /* 12 MiB */
+	REF_OK_CTX(ctx, aj_array_new(ctx, AJ_FLOAT64, 1, &big, &a));
+	assert_int_equal((uintptr_t)aj_array_data(a) % (2 << 20), 0);
+	/* a view keeps the buffer; the array outlives its context */
+	aj_array *v;
+	aj_slice half = {0, big / 2, 1};
+	REF_OK_CTX(ctx, aj_view_slice(ctx, a, &half, &v));
+	aj_array_free(a);
+	aj_ctx_free(ctx);
+	((double *)aj_array_data(v))[big / 2 - 1] = 1;
+	aj_array_free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1772,6 +1825,7 @@ int main(void)
 	    cmocka_unit_test(test_empty_views),
 	    cmocka_unit_test(test_view_null_args),
 	    cmocka_unit_test(test_view_nomem),
+	    cmocka_unit_test(test_buffer_pool),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
