@@ -11,8 +11,10 @@
  *   those) are computed once in its preheader, at width 1;
  * - when every operand is CONTIG or ZERO there, a vector body handles
  *   `lanes` elements per step (explicit <lanes x T> IR, SLEEF vector calls)
- *   and a scalar tail the rest; operands of other strides are gathered
- *   and scattered lane by lane, when the kernel calls vector math
+ *   and a scalar tail the rest; an elementwise kernel with operands of
+ *   other strides copies blocks of them through stack buffers around that
+ *   body (emit_buffered) when it has work enough to pay for the copies; a
+ *   reduction gathers them lane by lane when it calls vector math
  *   (vectorizable);
  * - otherwise a scalar loop reads each operand with its runtime stride.
  *
@@ -296,9 +298,9 @@ static LLVMValueRef vec_addr(aj_emitter *E, int o, LLVMValueRef base,
 {
 	const aj_kdesc *k = E->k;
 	LLVMTypeRef et = aj_ir_elem(E, k->op_dtype[o], true);
-	if (k->op_class[o] == AJ_SC_CONTIG)
+	if (E->cls[o] == AJ_SC_CONTIG)
 		return LLVMBuildGEP2(E->B, et, base, &i, 1, "");
-	if (k->op_class[o] == AJ_SC_RCONTIG) {
+	if (E->cls[o] == AJ_SC_RCONTIG) {
 		LLVMValueRef last = LLVMBuildAdd(E->B, i, LLVMConstInt(E->i64,
 					(unsigned long long)(w - 1), 0), "");
 		LLVMValueRef neg = LLVMBuildNeg(E->B, last, "");
@@ -358,21 +360,21 @@ static LLVMValueRef lane_addrs(aj_emitter *E, int o, LLVMValueRef base,
 static LLVMValueRef load_op(aj_emitter *E, int o, aj_dtype t, LLVMValueRef base,
 			    LLVMValueRef i, int w)
 {
-	if (w > 1 && E->k->op_class[o] == AJ_SC_ANY)
+	if (w > 1 && E->cls[o] == AJ_SC_ANY)
 		return gather_lanes(E, t, lane_addrs(E, o, base, i, w), w);
 	LLVMValueRef v = load_elem(E, t, w, vec_addr(E, o, base, i, w));
-	return E->k->op_class[o] == AJ_SC_RCONTIG ? reverse_lanes(E, v, w) : v;
+	return E->cls[o] == AJ_SC_RCONTIG ? reverse_lanes(E, v, w) : v;
 }
 
 static void store_op(aj_emitter *E, int o, LLVMValueRef v, LLVMValueRef base,
 		     LLVMValueRef i, int w)
 {
 	aj_dtype t = E->k->op_dtype[o];
-	if (w > 1 && E->k->op_class[o] == AJ_SC_ANY) {
+	if (w > 1 && E->cls[o] == AJ_SC_ANY) {
 		scatter_lanes(E, t, v, lane_addrs(E, o, base, i, w), w);
 		return;
 	}
-	if (E->k->op_class[o] == AJ_SC_RCONTIG)
+	if (E->cls[o] == AJ_SC_RCONTIG)
 		v = reverse_lanes(E, v, w);
 	store_elem(E, t, v, vec_addr(E, o, base, i, w), w);
 }
@@ -415,7 +417,7 @@ static LLVMValueRef index_values(aj_emitter *E, int o, LLVMValueRef base,
 	if (w == 1)
 		return first;
 	LLVMValueRef iota[64];
-	bool down = E->k->op_class[o] == AJ_SC_RCONTIG;
+	bool down = E->cls[o] == AJ_SC_RCONTIG;
 	for (int l = 0; l < w; l++)
 		iota[l] = LLVMConstInt(E->i64, (unsigned long long)(down ? -l : l), 1);
 	return LLVMBuildAdd(E->B, aj_ir_splat(E, first, w),
@@ -487,7 +489,7 @@ static LLVMValueRef take_values(aj_emitter *E, const aj_kval *v,
 				LLVMValueRef base, LLVMValueRef i, int w)
 {
 	int o = (int)v->arg[0];
-	bool down = E->k->op_class[o] == AJ_SC_RCONTIG;
+	bool down = E->cls[o] == AJ_SC_RCONTIG;
 	if (w == 1 || E->inv[v->arg[1]]) { /* a vector load, as load_op's */
 		LLVMValueRef off = w == 1 ? E->cur[v->arg[1]] : E->hoisted[v->arg[1]];
 		LLVMValueRef x = load_elem(E, v->dtype, w,
@@ -496,7 +498,7 @@ static LLVMValueRef take_values(aj_emitter *E, const aj_kval *v,
 	}
 	LLVMValueRef at = elem_addr(E, o, base, i);
 	LLVMValueRef off = E->cur[v->arg[1]];
-	if (E->k->op_class[o] == AJ_SC_CONTIG || down) { /* lane l: l elements
+	if (E->cls[o] == AJ_SC_CONTIG || down) { /* lane l: l elements
 							    on, or back */
 		LLVMValueRef step[64];
 		int64_t size = aj_dtypes[v->dtype].size;
@@ -984,6 +986,99 @@ static bool vectorizable(const aj_kdesc *k)
 	return !any || math;
 }
 
+/*
+ * Strided operands of a kernel that calls vector math, buffered: the
+ * inner loop runs in blocks of BUF elements. A block first copies each
+ * strided input's elements into a contiguous buffer on the stack (one
+ * scalar load and store each), runs the vector body over the block
+ * reading them there and writing strided outputs into buffers too, then
+ * copies those out. Reads move earlier and writes later than in the
+ * scalar loop, never the reverse, so the overlap decisions (alias.c),
+ * which need each element read before it is written, still hold. Here a
+ * gather of 8 doubles costs ~40 cycles; a scalar copy is ~1 per element.
+ * Elementwise kernels only: a reduction reads its output too.
+ */
+enum { BUF = 256 };
+
+static bool buffered(const aj_kdesc *k)
+{
+	int ops = 0, strided = 0;
+	bool math = false;
+	for (int i = 0; i < k->nval; i++) {
+		const aj_kval *v = &k->val[i];
+		if ((v->op == AJ_OP_INDEX || v->op == AJ_OP_TAKE) &&
+		    k->op_class[v->arg[0]] == AJ_SC_ANY)
+			return false;
+		math |= aj_ops[v->op].sleef[0] != 0;
+		ops += aj_ops[v->op].kind != AJ_KIND_LEAF && aj_ops[v->op].kind != AJ_KIND_CAST;
+	}
+	for (int o = 0; o < k->nop; o++)
+		strided += k->op_class[o] == AJ_SC_ANY;
+	/* measured (arrjit-bench --quick): vector math, two strided inputs
+	 * added, sqrt(a**2 + b**2) gain; a copy or one op on one strided
+	 * array (a.T.copy(), -a[::2]) is faster in the scalar loop */
+	return k->red == AJ_NOP && !k->compress && strided &&
+	       (math || ops >= 2 || strided >= 2);
+}
+
+/* Copies m elements, from first on, of strided operand o (at base)
+ * into buffer buf, or back out of it. */
+static void copy_block(aj_emitter *E, int o, LLVMValueRef base, LLVMValueRef first,
+		       LLVMValueRef m, LLVMValueRef buf, bool in)
+{
+	int64_t size = aj_dtypes[E->k->op_dtype[o]].size;
+	LLVMTypeRef t = LLVMIntTypeInContext(E->C, (unsigned)(8 * size));
+	loop L;
+	loop_begin(E, &L, LLVMConstInt(E->i64, 0, 0), m, "copy");
+	LLVMValueRef sp = vec_addr(E, o, base, LLVMBuildAdd(E->B, first, L.i, ""), 1);
+	LLVMValueRef bp = LLVMBuildGEP2(E->B, t, buf, &L.i, 1, "");
+	LLVMValueRef v = LLVMBuildLoad2(E->B, t, in ? sp : bp, "");
+	LLVMSetAlignment(v, 1);
+	LLVMSetAlignment(LLVMBuildStore(E->B, v, in ? bp : sp), 1);
+	loop_end(E, &L, 1);
+}
+
+static void emit_buffered(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
+			  LLVMValueRef end, LLVMValueRef *cur)
+{
+	const aj_kdesc *k = E->k;
+	LLVMValueRef buf[k->nop], inner[k->nop];
+	for (int o = 0; o < k->nop; o++) {
+		int64_t size = aj_dtypes[k->op_dtype[o]].size;
+		buf[o] = k->op_class[o] != AJ_SC_ANY ? NULL
+			 : entry_alloca(E, LLVMArrayType2(LLVMIntTypeInContext(
+					       E->C, (unsigned)(8 * size)), BUF), "buf");
+	}
+	emit_hoisted(E, base);
+	loop B;
+	loop_begin(E, &B, start, end, "block");
+	LLVMValueRef left = LLVMBuildSub(E->B, end, B.i, "");
+	LLVMValueRef full = LLVMConstInt(E->i64, BUF, 0);
+	LLVMValueRef m = LLVMBuildSelect(E->B, LLVMBuildICmp(E->B, LLVMIntSLT, left, full, ""),
+					 left, full, "m");
+	for (int o = k->nout; o < k->nop; o++)
+		if (buf[o])
+			copy_block(E, o, base[o], B.i, m, buf[o], true);
+	for (int o = 0; o < k->nop; o++)
+		inner[o] = buf[o] ? buf[o] : vec_addr(E, o, base[o], B.i, 1);
+	for (int o = 0; o < k->nop; o++)
+		E->cls[o] = buf[o] ? AJ_SC_CONTIG : k->op_class[o];
+	LLVMValueRef nv = LLVMBuildAnd(
+		E->B, m, LLVMConstInt(E->i64, ~(unsigned long long)(E->lanes - 1), 1), "");
+	loop V, T;
+	loop_begin(E, &V, LLVMConstInt(E->i64, 0, 0), nv, "vec");
+	emit_body(E, inner, V.i, E->lanes, cur);
+	loop_end(E, &V, E->lanes);
+	loop_begin(E, &T, nv, m, "tail");
+	emit_body(E, inner, T.i, 1, cur);
+	loop_end(E, &T, 1);
+	memcpy(E->cls, k->op_class, (size_t)k->nop);
+	for (int o = 0; o < k->nout; o++)
+		if (buf[o])
+			copy_block(E, o, base[o], B.i, m, buf[o], false);
+	loop_end(E, &B, BUF);
+}
+
 /* The innermost loop over [start, end). */
 static void emit_inner(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 		       LLVMValueRef end, LLVMValueRef *cur)
@@ -993,6 +1088,10 @@ static void emit_inner(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 			emit_arg_inner(E, base, start, end, cur);
 		else
 			emit_reduce_inner(E, base, start, end, cur);
+		return;
+	}
+	if (E->lanes > 1 && buffered(E->k)) {
+		emit_buffered(E, base, start, end, cur);
 		return;
 	}
 	emit_hoisted(E, base);
@@ -1129,7 +1228,10 @@ aj_status aj_emit_kernel(LLVMContextRef c, const aj_kdesc *k, const char *name,
 	E.cur = aj_calloc(nv, sizeof *E.cur);
 	E.base = aj_calloc((size_t)k->nop, sizeof *E.base);
 	E.inv = aj_calloc(nv, sizeof *E.inv);
-	bool ok = E.shape && E.stride && E.hoisted && E.cur && E.base && E.inv;
+	E.cls = aj_malloc((size_t)k->nop);
+	bool ok = E.shape && E.stride && E.hoisted && E.cur && E.base && E.inv && E.cls;
+	if (ok)
+		memcpy(E.cls, k->op_class, (size_t)k->nop);
 	if (ok)
 		emit_function(&E, name);
 	aj_free(E.shape);
@@ -1138,6 +1240,7 @@ aj_status aj_emit_kernel(LLVMContextRef c, const aj_kdesc *k, const char *name,
 	aj_free(E.cur);
 	aj_free(E.base);
 	aj_free(E.inv);
+	aj_free(E.cls);
 	LLVMDisposeBuilder(E.B);
 	if (!ok) {
 		snprintf(err, errlen, "out of memory");

@@ -22,6 +22,10 @@ typedef struct aj_emitter {
 	LLVMValueRef *hoisted; /* invariant values at width 1 */
 	LLVMValueRef *cur;    /* values of the body being emitted */
 	LLVMValueRef *base;   /* operand base pointers at loop 0 */
+	uint8_t *cls;         /* per operand, the stride class the body
+				 addresses it by: k->op_class, but CONTIG
+				 for a strided operand read from or written
+				 to a buffer (emit_buffered) */
 	LLVMValueRef wp;      /* compress kernels: alloca of the pointer
 				 output 0's next element goes to */
 } aj_emitter;
