@@ -751,6 +751,8 @@ aj_status aj_sync(aj_prog *p);
  * counted), with NumPy's result and the library's errors. A prepared
  * kernel whose templates overlap each other, whose text draws random
  * numbers, or whose intermediates pass 16 MiB always takes that path.
+ * The fast path's kernels keep the context's ISA and accuracy of prepare
+ * time; the slow path uses the context's current ones.
  * Errors return a status with aj_prepared_errmsg(k); as for aj_sync,
  * nothing is written, but for its data-dependent errors. One thread at a
  * time may use a prepared kernel; it must be freed before its context.
