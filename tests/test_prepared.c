@@ -283,6 +283,38 @@ static void expect_prepare_error(ref_env *E, const char *text, int n,
 		fail_msg("message '%s' lacks '%s'", aj_ctx_errmsg(E->ctx), msg);
 }
 
+/* An integer parameter as a position: out = a[j] gathers a[j] on the fast
+ * path for each j, negative ones from the end, and a j out of range fails
+ * the run before anything is written (the take's range check runs with
+ * the plan). */
+static void test_position_param(void **state)
+{
+	ref_env *E = *state;
+	int64_t n = 10, one = 1;
+	aj_array *a = ref_f64_array(E, 1, &n), *out = ref_f64_array(E, 1, &one);
+	for (int j = 0; j < n; j++)
+		ref_f64(a)[j] = 100 + j;
+	aj_param q[3] = {{"a", a, 0}, {"out", out, 0}, {"j", NULL, AJ_INT64}};
+	aj_prepared *k = prepare(E, "out[:] = a[j] * 2", 3, q);
+	uint64_t r0 = replays(E);
+	for (int64_t j = -10; j < 10; j++) {
+		aj_arg args[3] = {{.array = a}, {.array = out}, {.i = j}};
+		run(k, args);
+		assert_true(ref_f64(out)[0] == 2 * (100 + (j < 0 ? j + n : j)));
+	}
+	assert_int_equal(replays(E) - r0, 20);
+	ref_f64(out)[0] = -1;
+	for (int64_t j = -11; j <= 10; j += 21) {
+		aj_arg args[3] = {{.array = a}, {.array = out}, {.i = j}};
+		assert_int_not_equal(aj_prepared_run(k, args), AJ_OK);
+		assert_non_null(strstr(aj_prepared_errmsg(k), "out of bounds"));
+		assert_true(ref_f64(out)[0] == -1);
+	}
+	aj_prepared_free(k);
+	aj_array_free(a);
+	aj_array_free(out);
+}
+
 static void test_errors(void **state)
 {
 	ref_env *E = *state;
@@ -337,6 +369,7 @@ int main(void)
 		T(test_int_param),
 		T(test_slow_path),
 		T(test_overlapping_templates),
+		T(test_position_param),
 		T(test_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
