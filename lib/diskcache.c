@@ -435,8 +435,9 @@ static file_info *list_files(aj_disk *d, size_t *count, uint64_t *total)
 		}
 		f[n].mtime = st.st_mtim;
 		f[n].size = (uint64_t)st.st_size;
-		/* a cache file's name is 20 characters and its NUL */
-		memcpy(f[n].name, e->d_name, sizeof f[n].name);
+		/* a cache file's name is 20 characters and its NUL (and
+		 * d_name may end right there: copy no more) */
+		memcpy(f[n].name, e->d_name, 16 + sizeof FILE_SUFFIX);
 		n++;
 	}
 	closedir(dir);

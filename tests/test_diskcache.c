@@ -443,6 +443,28 @@ static void test_eviction(void **state)
 	unsetenv("AJ_CACHE_MAX_BYTES");
 }
 
+/* Eviction over a directory of thousands of files: the listing copies
+ * each name and no more (a copy of a fixed 24 bytes read past the end
+ * of readdir's buffer, which ASan caught with ~2400 files). */
+static void test_eviction_many_files(void **state)
+{
+	use_dir("many");
+	assert_int_equal(mkdir(dir, 0700), 0);
+	enum { NFILE = 6000 };
+	for (int k = 0; k < NFILE; k++) {
+		char path[1024];
+		snprintf(path, sizeof path, "%s/%016llx.ajo", dir,
+			 (unsigned long long)k * 0x9E3779B97F4A7C15ull);
+		spit(path, "x", 1);
+	}
+	setenv("AJ_CACHE_MAX_BYTES", "4000", 1);
+	expect_compiled(0);
+	uint64_t total;
+	int n = list_dir(&total, NULL, 0);
+	assert_true(total <= 4000 && n < NFILE);
+	unsetenv("AJ_CACHE_MAX_BYTES");
+}
+
 /* Processes filling one cache at once, each many times over: every
  * result is right, and afterwards every file loads. */
 static void test_processes_race(void **state)
@@ -542,6 +564,7 @@ int main(void)
 		cmocka_unit_test(test_dir_of_other_user),
 		cmocka_unit_test(test_off),
 		cmocka_unit_test(test_eviction),
+		cmocka_unit_test(test_eviction_many_files),
 		cmocka_unit_test(test_processes_race),
 		cmocka_unit_test(test_timing),
 	};
