@@ -962,6 +962,31 @@ static void emit_arg_inner(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start
 	store_elem(E, t, sb, base[1], 1);
 }
 
+/* What the choice of inner loop (vectorizable, buffered) looks at. */
+typedef struct strided_use {
+	int nstrided;  /* operands of class ANY */
+	int nops;      /* values that compute (not loads, scalars or casts) */
+	bool math;     /* a vector math call */
+	bool one_by_one; /* a position or take reads an ANY operand, which
+			    only the scalar loop does */
+} strided_use;
+
+static strided_use scan_strided(const aj_kdesc *k)
+{
+	strided_use u = {0};
+	for (int o = 0; o < k->nop; o++)
+		u.nstrided += k->op_class[o] == AJ_SC_ANY;
+	for (int i = 0; i < k->nval; i++) {
+		const aj_kval *v = &k->val[i];
+		aj_opkind kind = aj_ops[v->op].kind;
+		u.math |= aj_ops[v->op].sleef[0] != 0;
+		u.nops += kind != AJ_KIND_LEAF && kind != AJ_KIND_CAST;
+		u.one_by_one |= (v->op == AJ_OP_INDEX || v->op == AJ_OP_TAKE) &&
+				k->op_class[v->arg[0]] == AJ_SC_ANY;
+	}
+	return u;
+}
+
 /*
  * The vector body gathers and scatters the operands of class ANY. Here
  * (AMD Zen 5) a gather of 8 doubles costs about 40 cycles, and one built
@@ -969,56 +994,34 @@ static void emit_arg_inner(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start
  * the scalar loop. So only kernels that call a vector math function,
  * where SLEEF's vector call saves more than the gathers cost (exp of a
  * strided array: 2x faster), take the vector body with strided operands.
+ * (Elementwise kernels copy them through buffers instead: buffered.)
  */
-static bool vectorizable(const aj_kdesc *k)
+static bool vectorizable(const strided_use *u)
 {
-	bool any = false, math = false;
-	for (int o = 0; o < k->nop; o++)
-		any |= k->op_class[o] == AJ_SC_ANY;
-	for (int i = 0; i < k->nval; i++) {
-		const aj_kval *v = &k->val[i];
-		math |= aj_ops[v->op].sleef[0] != 0;
-		/* positions and takes read ANY operands only one by one */
-		if ((v->op == AJ_OP_INDEX || v->op == AJ_OP_TAKE) &&
-		    k->op_class[v->arg[0]] == AJ_SC_ANY)
-			return false;
-	}
-	return !any || math;
+	return !u->one_by_one && (!u->nstrided || u->math);
 }
 
 /*
- * Strided operands of a kernel that calls vector math, buffered: the
- * inner loop runs in blocks of BUF elements. A block first copies each
- * strided input's elements into a contiguous buffer on the stack (one
- * scalar load and store each), runs the vector body over the block
- * reading them there and writing strided outputs into buffers too, then
- * copies those out. Reads move earlier and writes later than in the
- * scalar loop, never the reverse, so the overlap decisions (alias.c),
- * which need each element read before it is written, still hold. Here a
- * gather of 8 doubles costs ~40 cycles; a scalar copy is ~1 per element.
- * Elementwise kernels only: a reduction reads its output too.
+ * Strided operands of an elementwise kernel, buffered: the inner loop
+ * runs in blocks of BUF elements. A block first copies each strided
+ * input's elements into a contiguous buffer on the stack (one scalar load
+ * and store each), runs the vector body over the block reading them there
+ * and writing strided outputs into buffers too, then copies those out.
+ * Reads move earlier and writes later than in the scalar loop, never the
+ * reverse, so the overlap decisions (alias.c), which need each element
+ * read before it is written, still hold. Here a gather of 8 doubles costs
+ * ~40 cycles; a scalar copy is ~1 per element. Not for a reduction, which
+ * reads its output too.
  */
 enum { BUF = 256 };
 
-static bool buffered(const aj_kdesc *k)
+/* Measured (arrjit-bench --quick): vector math, two strided inputs added,
+ * sqrt(a**2 + b**2) gain; a copy or one op on one strided array
+ * (a.T.copy(), -a[::2]) is faster in the scalar loop. */
+static bool buffered(const aj_kdesc *k, const strided_use *u)
 {
-	int ops = 0, strided = 0;
-	bool math = false;
-	for (int i = 0; i < k->nval; i++) {
-		const aj_kval *v = &k->val[i];
-		if ((v->op == AJ_OP_INDEX || v->op == AJ_OP_TAKE) &&
-		    k->op_class[v->arg[0]] == AJ_SC_ANY)
-			return false;
-		math |= aj_ops[v->op].sleef[0] != 0;
-		ops += aj_ops[v->op].kind != AJ_KIND_LEAF && aj_ops[v->op].kind != AJ_KIND_CAST;
-	}
-	for (int o = 0; o < k->nop; o++)
-		strided += k->op_class[o] == AJ_SC_ANY;
-	/* measured (arrjit-bench --quick): vector math, two strided inputs
-	 * added, sqrt(a**2 + b**2) gain; a copy or one op on one strided
-	 * array (a.T.copy(), -a[::2]) is faster in the scalar loop */
-	return k->red == AJ_NOP && !k->compress && strided &&
-	       (math || ops >= 2 || strided >= 2);
+	return k->red == AJ_NOP && !k->compress && u->nstrided && !u->one_by_one &&
+	       (u->math || u->nops >= 2 || u->nstrided >= 2);
 }
 
 /* Copies m elements, from first on, of strided operand o (at base)
@@ -1090,13 +1093,14 @@ static void emit_inner(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 			emit_reduce_inner(E, base, start, end, cur);
 		return;
 	}
-	if (E->lanes > 1 && buffered(E->k)) {
+	strided_use u = scan_strided(E->k);
+	if (E->lanes > 1 && buffered(E->k, &u)) {
 		emit_buffered(E, base, start, end, cur);
 		return;
 	}
 	emit_hoisted(E, base);
 	LLVMValueRef tail_start = start;
-	if (E->lanes > 1 && vectorizable(E->k)) {
+	if (E->lanes > 1 && vectorizable(&u)) {
 		LLVMValueRef n = LLVMBuildSub(E->B, end, start, "");
 		LLVMValueRef nv = LLVMBuildAnd(
 			E->B, n, LLVMConstInt(E->i64, ~(unsigned long long)(E->lanes - 1), 1), "");
