@@ -12,7 +12,7 @@
  * Sides: arrjit (aj_exec of the workload's statement, or the builder API
  * for seed) on N threads; eager (eager.c) on one thread; hand loops
  * (handloops.c) split across the harness's own team of N threads. Only the
- * public API (arrjit.h) is used. Every side runs 2 * (1 + reps) times
+ * public API (arrjit.h) is used. Every side runs as often as the others
  * (time_sides), so in-place workloads end equal. A failed arrjit call or a mismatch prints
  * FAIL with the reason and makes the exit status 1; the other sides and
  * workloads still run, so a wrong kernel is never timed silently.
@@ -215,6 +215,7 @@ typedef struct bench {
 	size_t esize; /* bytes per element */
 	int nhand;
 	int nparts; /* chunks of a hand loop: the team's size, or 1 */
+	int inner;  /* runs per timed sample (time_sides) */
 	aj_array *in[MAXIN];  /* arrjit's inputs (views for L_STRIDED) */
 	aj_array *src[MAXIN]; /* the arrays behind them */
 	void *raw[MAXIN];     /* L_UNALIGNED: the buffers (free) */
@@ -544,40 +545,51 @@ static timing summarize(double *ns, int reps)
 }
 
 /*
- * One warm-up run of every side (for arrjit this compiles the kernel), then
- * reps rounds that each time every side once: interleaving spreads a noisy
- * machine's drift evenly over them. ns has room for NSIDE * reps values.
- * A failed arrjit run turns its side off; the others go on.
+ * A round runs every side in turn: once untimed, which brings that side's
+ * arrays into the cache as a loop calling the same operation would find
+ * them, then one timed sample of `inner` runs back to back. Interleaving
+ * the sides spreads a noisy machine's drift evenly over them. The first
+ * round is a warm-up (arrjit compiles its kernel there) and also sets
+ * inner: enough runs for the fastest side's sample to last MIN_SAMPLE_NS,
+ * as anchors.py repeats a short run within its samples. Timing single
+ * runs of 0.1 ms instead measured thread wake-up more than the kernel,
+ * for arrjit's pool and the hand loops' team alike, while the anchors'
+ * back-to-back runs found their threads awake. Every side runs the same
+ * number of times, so in-place workloads end equal.
+ * ns has room for NSIDE * reps values; a failed arrjit run turns its side
+ * off and the others go on.
  */
-/*
- * Each round runs every side twice in a row and times the second run:
- * the first brings that side's arrays into the cache, as a loop calling
- * the same operation would, and as the Python anchors' runs find them
- * (they reset or reuse their arrays just before each timed run). Timing
- * a side right after the others had filled the cache with their own
- * arrays measured it cold, and made in-cache workloads look 2-3x slower
- * than Numba's identical loops.
- */
+enum { MIN_SAMPLE_NS = 1000000, MAX_INNER = 1000 };
+
 static void time_sides(bench *b, int reps, double *ns, timing *t)
 {
 	int nside = SIDE_HAND + b->nhand;
-	for (int r = -1; r < reps; r++)
+	int inner = 1;
+	double fastest = 0;
+	for (int r = -1; r < reps; r++) {
 		for (int side = 0; side < nside; side++) {
 			if (side == SIDE_AJ && !b->aj_ok)
 				continue;
-			double t0 = 0;
-			bool ok = true;
-			for (int k = 0; k < 2 && ok; k++) {
-				t0 = now_ns();
+			bool ok = run_side(b, side);
+			double t0 = now_ns();
+			for (int k = 0; k < inner && ok; k++)
 				ok = run_side(b, side);
-			}
+			double dt = (now_ns() - t0) / inner;
 			if (!ok) {
 				b->aj_ok = false;
 				continue;
 			}
 			if (r >= 0)
-				ns[side * reps + r] = now_ns() - t0;
+				ns[side * reps + r] = dt;
+			else if (fastest == 0 || dt < fastest)
+				fastest = dt;
 		}
+		if (r < 0 && fastest > 0 && fastest < MIN_SAMPLE_NS) {
+			double k = ceil(MIN_SAMPLE_NS / fastest);
+			inner = k < MAX_INNER ? (int)k : MAX_INNER;
+		}
+	}
+	b->inner = inner;
 	for (int side = 0; side < nside; side++)
 		t[side] = summarize(ns + side * reps, reps);
 }
@@ -808,9 +820,9 @@ static void print_json(const options *o, const bench *b, const result *r)
 	const timing *aj = &r->t[SIDE_AJ];
 	double u = r->unit, eager = r->t[SIDE_EAGER].med;
 	printf("{\"kind\":\"workload\",\"name\":\"%s\",\"n\":%lld,"
-	       "\"unit\":\"%s\",\"threads\":%d,\"bytes\":%.0f,",
+	       "\"unit\":\"%s\",\"threads\":%d,\"bytes\":%.0f,\"inner\":%d,",
 	       w->name, (long long)b->n, w->lay == L_SEED ? "ns/it" : "ms",
-	       o->threads, r->bytes);
+	       o->threads, r->bytes, b->inner);
 	if (b->aj_ok)
 		printf("\"arrjit\":{\"median\":%.6g,\"min\":%.6g,\"max\":%.6g},"
 		       "\"gbps\":%.4g,\"bw_ref\":\"%s\",\"bw_pct\":%.4g,",
