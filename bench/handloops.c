@@ -493,8 +493,9 @@ void hl_norm_finish(hl_task *t, int nparts)
 
 /* ---- random ------------------------------------------------------------- */
 
-/* Philox4x32-10 (Salmon et al., SC11) of counter (k, 0, 0, 0), key. */
-INLINE uint64_t philox_x01(uint64_t k, uint64_t key)
+/* Philox4x32-10 (Salmon et al., SC11) of counter (k, 0, 0, 0), key: the
+ * block's two 64-bit halves, x0 | x1 << 32 and x2 | x3 << 32. */
+INLINE void philox_block(uint64_t k, uint64_t key, uint64_t half[2])
 {
 	uint32_t c0 = (uint32_t)k, c1 = (uint32_t)(k >> 32), c2 = 0, c3 = 0;
 	uint32_t k0 = (uint32_t)key, k1 = (uint32_t)(key >> 32);
@@ -508,16 +509,22 @@ INLINE uint64_t philox_x01(uint64_t k, uint64_t key)
 		k0 += 0x9E3779B9u;
 		k1 += 0xBB67AE85u;
 	}
-	return c0 | (uint64_t)c1 << 32;
+	half[0] = c0 | (uint64_t)c1 << 32;
+	half[1] = c2 | (uint64_t)c3 << 32;
 }
 
+/* arrjit's definition (arrjit.h, aj_random): element k is half k % 2 of
+ * the block of counter k & ~1. */
 void hl_random(void *task, int64_t lo, int64_t hi, int part)
 {
 	hl_task *t = task;
 	double *out = t->out;
-	for (int64_t k = lo; k < hi; k++)
-		out[k] = (double)(philox_x01((uint64_t)k, t->seed) >> 11) *
-			 0x1.0p-53;
+	uint64_t half[2];
+	for (int64_t k = lo; k < hi; k++) {
+		if (k == lo || !(k & 1))
+			philox_block((uint64_t)k & ~(uint64_t)1, t->seed, half);
+		out[k] = (double)(half[k & 1] >> 11) * 0x1.0p-53;
+	}
 }
 
 /* ---- STREAM ------------------------------------------------------------- */

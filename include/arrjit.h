@@ -462,12 +462,16 @@ aj_expr aj_scalar_complex(aj_prog *p, aj_dtype t, double re, double im);
  * is the context's seed then (aj_ctx_set_seed). Seed and stream are runtime
  * parameters: building the same expression again reuses its kernel.
  *
- * Element k of a leaf is made from the four words x0..x3 of Philox4x32-10
- * with key (seed & 0xffffffff, seed >> 32) applied to counter (k &
- * 0xffffffff, k >> 32, stream & 0xffffffff, stream >> 32):
- *   AJ_DIST_UNIFORM  uint32: x0; uint64: x0 | x1 << 32; float64:
- *                    ((x0 | x1 << 32) >> 11) * 2^-53, in [0, 1); float32:
- *                    (x0 >> 8) * 2^-24, in [0, 1)
+ * Values come from the four words x0..x3 of Philox4x32-10 with key (seed &
+ * 0xffffffff, seed >> 32) applied to counter (c & 0xffffffff, c >> 32,
+ * stream & 0xffffffff, stream >> 32). A uniform element k takes its share
+ * of the block of counter c = k rounded down to a multiple of the shares
+ * per block (2 for 64-bit dtypes, 4 for 32-bit), so one block serves
+ * several neighbours; a normal element takes the whole block of c = k:
+ *   AJ_DIST_UNIFORM  uint64: y = x0 | x1 << 32 for even k, x2 | x3 << 32
+ *                    for odd k; float64: (y >> 11) * 2^-53, in [0, 1);
+ *                    uint32: z = x(k % 4), the word k % 4; float32:
+ *                    (z >> 8) * 2^-24, in [0, 1)
  *   AJ_DIST_NORMAL   float64 or float32, standard normal by Box-Muller:
  *                    sqrt(-2 log u1) cos(2 pi u2), u1 in (0, 1] as the
  *                    uniform of x0, x1 plus 2^-53 and u2 the uniform of x2,

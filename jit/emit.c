@@ -1144,8 +1144,30 @@ static int lane_bytes(aj_dtype t)
 	return aj_dtypes[t].size / (aj_is_complex(t) ? 2 : 1);
 }
 
+/*
+ * An elementwise kernel drawing uniform random values runs m registers
+ * at a time, m the most values a Philox block gives one of its leaves
+ * (random.c): the block's rounds then run on full registers of 64-bit
+ * lanes, m values each. Not with vector math (whose calls have one
+ * register's width) or normal values; not for reductions.
+ */
+static int random_shares(const aj_kdesc *k)
+{
+	int m = 1;
+	if (k->red != AJ_NOP || k->compress)
+		return 1;
+	for (int i = 0; i < k->nval; i++) {
+		const aj_kval *v = &k->val[i];
+		if (v->op == AJ_OP_NORMAL || aj_ops[v->op].sleef[0])
+			return 1;
+		if (v->op == AJ_OP_RANDOM && aj_dtypes[v->dtype].size * m < 16)
+			m = 16 / aj_dtypes[v->dtype].size;
+	}
+	return m;
+}
+
 /* Widest element among operands and values decides the lanes: one vector
- * register of it (4 x f64 on AVX2, 8 on AVX-512). */
+ * register of it (4 x f64 on AVX2, 8 on AVX-512), times random_shares. */
 static int pick_lanes(const aj_kdesc *k)
 {
 	int bytes = k->isa == AJ_ISA_AVX512 ? 64 : k->isa == AJ_ISA_AVX2 ? 32 : 0;
@@ -1156,7 +1178,7 @@ static int pick_lanes(const aj_kdesc *k)
 	for (int o = 0; o < k->nop; o++)
 		if (lane_bytes(k->op_dtype[o]) > widest)
 			widest = lane_bytes(k->op_dtype[o]);
-	return bytes ? bytes / widest : 1;
+	return bytes ? bytes / widest * random_shares(k) : 1;
 }
 
 static void set_host_attrs(aj_emitter *E)

@@ -11,6 +11,12 @@
  * schedule is the same for every element, so LLVM hoists it out of the
  * loop: with AVX-512 a uniform value costs about 7.5 instructions.
  *
+ * A uniform value takes a share of a block (2 of 64 bits, 4 of 32), so
+ * neighbours share a Philox: lanes of consecutive positions whose first
+ * starts a block run the rounds once per block on full registers and
+ * interleave the shares (emit.c widens such kernels to m registers);
+ * any other lanes each compute their own block and pick their share.
+ *
  * Normal values call SLEEF's log and cos at the kernel's vector width even
  * for a single element (the scalar tail, strided loops, hoisted values):
  * SLEEF's scalar functions round differently for about 1 value in 3000,
@@ -144,22 +150,130 @@ static LLVMValueRef normal(aj_emitter *E, const LLVMValueRef *x, aj_dtype t, int
 	return LLVMBuildFMul(E->B, r, vector_math(E, AJ_OP_COS, t, w, a), "");
 }
 
+/*
+ * Uniform values per Philox block (arrjit.h): 2 of 64 bits (float64,
+ * uint64), 4 of 32 (float32, uint32); a normal value takes a block of its
+ * own. Element k comes from the block of counter k & -m, its share k % m.
+ */
+static int per_block(const aj_kval *v)
+{
+	if (v->op == AJ_OP_NORMAL)
+		return 1;
+	return aj_dtypes[v->dtype].size == 8 ? 2 : 4;
+}
+
+/* Element k's value from its block's words x, at k's share (64-bit lanes
+ * k % m, m = per_block), for any lanes. */
+static LLVMValueRef share(aj_emitter *E, const aj_kval *v, LLVMValueRef k,
+			  LLVMValueRef *x, int m, int w)
+{
+	LLVMValueRef q = LLVMBuildAnd(E->B, k, aj_ir_const_int(E->i64, m - 1, w), "");
+	LLVMValueRef odd = LLVMBuildTrunc(E->B, q, lanes_type(E->i1, w), "");
+	if (m == 2) {
+		LLVMValueRef lo = LLVMBuildSelect(E->B, odd, x[2], x[0], "");
+		LLVMValueRef hi = LLVMBuildSelect(E->B, odd, x[3], x[1], "");
+		LLVMValueRef bits = join64(E, lo, hi, w);
+		return v->dtype == AJ_UINT64 ? bits : unit(E, bits, v->dtype, 0, w);
+	}
+	LLVMValueRef two = LLVMBuildICmp(E->B, LLVMIntUGE, q, aj_ir_const_int(E->i64, 2, w), "");
+	LLVMValueRef word = LLVMBuildSelect(
+		E->B, two, LLVMBuildSelect(E->B, odd, x[3], x[2], ""),
+		LLVMBuildSelect(E->B, odd, x[1], x[0], ""), "");
+	return v->dtype == AJ_UINT32 ? word : unit(E, word, v->dtype, 0, w);
+}
+
+/*
+ * The w values of lanes k0 .. k0 + w - 1, k0 a multiple of m: Philox of
+ * w / m blocks, whose shares interleave into the lanes (lane m j + q is
+ * share q of block j), so each block costs one Philox instead of m.
+ */
+static LLVMValueRef consecutive_shares(aj_emitter *E, const aj_kval *v,
+				       LLVMValueRef k0, LLVMValueRef *x, int m, int w)
+{
+	int nb = w / m;
+	LLVMValueRef step[64], mask[64], word[4];
+	for (int j = 0; j < nb; j++)
+		step[j] = LLVMConstInt(E->i64, (unsigned long long)(m * j), 0);
+	LLVMValueRef ctr = LLVMBuildAdd(E->B, aj_ir_splat(E, k0, nb),
+					LLVMConstVector(step, (unsigned)nb), "");
+	philox(E, ctr, aj_ir_lanes(E, x[1], 0, nb), aj_ir_lanes(E, x[2], 0, nb), nb, word);
+	for (int l = 0; l < w; l++)
+		mask[l] = LLVMConstInt(E->i32, (unsigned long long)(l % m * nb + l / m), 0);
+	LLVMValueRef all;
+	if (m == 2) {
+		LLVMValueRef a = join64(E, word[0], word[1], nb);
+		LLVMValueRef b = join64(E, word[2], word[3], nb);
+		all = LLVMBuildShuffleVector(E->B, a, b, LLVMConstVector(mask, (unsigned)w), "");
+	} else {
+		LLVMValueRef cat[2 * 16];
+		for (int l = 0; l < 2 * nb; l++)
+			cat[l] = LLVMConstInt(E->i32, (unsigned long long)l, 0);
+		LLVMValueRef c = LLVMConstVector(cat, (unsigned)(2 * nb));
+		LLVMValueRef a = LLVMBuildShuffleVector(E->B, word[0], word[1], c, "");
+		LLVMValueRef b = LLVMBuildShuffleVector(E->B, word[2], word[3], c, "");
+		all = LLVMBuildShuffleVector(E->B, a, b, LLVMConstVector(mask, (unsigned)w), "");
+	}
+	bool raw = v->dtype == AJ_UINT32 || v->dtype == AJ_UINT64;
+	return raw ? all : unit(E, all, v->dtype, 0, w);
+}
+
+/* Whether positions value p gives consecutive ascending lanes: an index
+ * operand addressed CONTIG, or one plus an invariant (a leaf's first). */
+static bool ascending(const aj_emitter *E, uint32_t p)
+{
+	const aj_kval *v = &E->k->val[p];
+	if (v->op == AJ_OP_ADD && E->inv[v->arg[1]] && !E->inv[v->arg[0]])
+		v = &E->k->val[p = v->arg[0]];
+	return v->op == AJ_OP_INDEX && !E->inv[p] && E->cls[v->arg[0]] == AJ_SC_CONTIG;
+}
+
+/*
+ * A uniform value of consecutive lanes: when the first lane starts a
+ * block (always, for rows of even length from an aligned start), the
+ * blocks' shares interleave; otherwise each lane takes its own block.
+ */
+static LLVMValueRef uniform_lanes(aj_emitter *E, const aj_kval *v, LLVMValueRef *x,
+				  int m, int w)
+{
+	LLVMValueRef k0 = LLVMBuildExtractElement(E->B, x[0], LLVMConstInt(E->i32, 0, 0), "k0");
+	LLVMValueRef aligned = LLVMBuildICmp(
+		E->B, LLVMIntEQ, LLVMBuildAnd(E->B, k0, LLVMConstInt(E->i64, (unsigned)m - 1, 0), ""),
+		LLVMConstInt(E->i64, 0, 0), "");
+	LLVMBasicBlockRef fast = LLVMAppendBasicBlockInContext(E->C, E->fn, "blocks");
+	LLVMBasicBlockRef slow = LLVMAppendBasicBlockInContext(E->C, E->fn, "lanes");
+	LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(E->C, E->fn, "drawn");
+	LLVMBuildCondBr(E->B, aligned, fast, slow);
+	LLVMPositionBuilderAtEnd(E->B, fast);
+	LLVMValueRef a = consecutive_shares(E, v, k0, x, m, w);
+	LLVMBasicBlockRef from_fast = LLVMGetInsertBlock(E->B);
+	LLVMBuildBr(E->B, join);
+	LLVMPositionBuilderAtEnd(E->B, slow);
+	LLVMValueRef word[4];
+	philox(E, LLVMBuildAnd(E->B, x[0], aj_ir_const_int(E->i64, -m, w), ""), x[1], x[2],
+	       w, word);
+	LLVMValueRef b = share(E, v, x[0], word, m, w);
+	LLVMBasicBlockRef from_slow = LLVMGetInsertBlock(E->B);
+	LLVMBuildBr(E->B, join);
+	LLVMPositionBuilderAtEnd(E->B, join);
+	LLVMValueRef phi = LLVMBuildPhi(E->B, LLVMTypeOf(a), "draw");
+	LLVMValueRef in[2] = {a, b};
+	LLVMBasicBlockRef from[2] = {from_fast, from_slow};
+	LLVMAddIncoming(phi, in, from, 2);
+	return phi;
+}
+
 LLVMValueRef aj_lower_random(aj_emitter *E, const aj_kval *v, int w,
 			     LLVMValueRef *x)
 {
 	LLVMValueRef word[4];
-	aj_dtype t = v->dtype;
-	philox(E, x[0], x[1], x[2], w, word);
-	if (v->op == AJ_OP_NORMAL)
-		return normal(E, word, t, w);
-	switch (t) {
-	case AJ_UINT32:
-		return word[0];
-	case AJ_UINT64:
-		return join64(E, word[0], word[1], w);
-	case AJ_FLOAT32:
-		return unit(E, word[0], t, 0, w);
-	default:
-		return unit(E, join64(E, word[0], word[1], w), t, 0, w);
+	int m = per_block(v);
+	if (v->op == AJ_OP_NORMAL) {
+		philox(E, x[0], x[1], x[2], w, word);
+		return normal(E, word, v->dtype, w);
 	}
+	if (w >= 2 * m && w % m == 0 && ascending(E, v->arg[0]))
+		return uniform_lanes(E, v, x, m, w);
+	philox(E, LLVMBuildAnd(E->B, x[0], aj_ir_const_int(E->i64, -m, w), ""), x[1], x[2], w,
+	       word);
+	return share(E, v, x[0], word, m, w);
 }

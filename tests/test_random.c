@@ -61,7 +61,16 @@ static double ref_value(aj_dist dist, aj_dtype t, uint64_t seed, uint64_t stream
 			uint64_t k)
 {
 	uint32_t x[4];
-	words(seed, stream, k, x);
+	if (dist == AJ_DIST_UNIFORM) { /* k's share of its block */
+		int m = t == AJ_UINT64 || t == AJ_FLOAT64 ? 2 : 4;
+		words(seed, stream, k & (uint64_t)-m, x);
+		if (m == 2 && k & 1)
+			x[0] = x[2], x[1] = x[3];
+		if (m == 4)
+			x[0] = x[k & 3];
+	} else {
+		words(seed, stream, k, x);
+	}
 	if (dist == AJ_DIST_NORMAL && t == AJ_FLOAT32) {
 		float u1 = (float)((x[0] >> 8) + 1) * 0x1p-24f;
 		float u2 = (float)(x[2] >> 8) * 0x1p-24f;
@@ -131,10 +140,11 @@ static void check_ref(aj_array *a, aj_dist dist, uint64_t seed, uint64_t stream,
 	for (int64_t i = 0; i < n; i++) {
 		uint64_t k = first + (uint64_t)i;
 		uint32_t x[4];
-		words(seed, stream, k, x);
+		words(seed, stream, k & ~(uint64_t)1, x);
+		uint64_t bits = k & 1 ? join(x[2], x[3]) : join(x[0], x[1]);
 		double want = ref_value(dist, t, seed, stream, k);
 		const char *got = d + i * (int64_t)aj_dtype_size(t);
-		if (!matches(dist, t, got, want, join(x[0], x[1])) && bad++ < 3)
+		if (!matches(dist, t, got, want, bits) && bad++ < 3)
 			print_error("%s %s, k = %llu: got %.17g, want %.17g\n",
 				    dist == AJ_DIST_NORMAL ? "normal" : "random",
 				    aj_dtype_name(t), (unsigned long long)k,
@@ -191,26 +201,36 @@ static void test_reference_known_answers(void **state)
 	}
 }
 
-/* One known answer through the kernels of the current ISA: the raw
- * leaves give x0 and x0 | x1 << 32 at element 0 (a shaped leaf, and a
- * shapeless one), the normal one (made from x0..x3) the reference's. */
+/*
+ * One known answer through the kernels of the current ISA. The normal
+ * leaf at element k takes the block of counter k whole (checked against
+ * the reference, itself checked against the answers). When k starts a
+ * block of four, the raw leaves over 64 elements from k show the block's
+ * words as their first shares: uint32 elements k .. k + 3 are x0 .. x3,
+ * uint64 elements k, k + 1 are x0 | x1 << 32 and x2 | x3 << 32 (a shaped
+ * leaf, and a shapeless one); the rest match the reference.
+ */
 static void check_kat(env *E, const struct kat *v)
 {
 	uint64_t seed = join(v->key[0], v->key[1]), stream = join(v->ctr[2], v->ctr[3]);
 	uint64_t k = join(v->ctr[0], v->ctr[1]);
-	int64_t one = 1;
+	int64_t one = 1, n = 64;
 	REF_OK_CTX(E->ctx, aj_ctx_set_seed(E->ctx, seed));
-	aj_array *a = eval_into(E, aj_random_at(E->p, AJ_DIST_UNIFORM, AJ_UINT64, 1, &one,
+	aj_array *a = eval_into(E, aj_random_at(E->p, AJ_DIST_NORMAL, AJ_FLOAT64, 0, NULL,
 					       stream, k), 1, &one);
-	assert_true(*(uint64_t *)aj_array_data(a) == join(v->out[0], v->out[1]));
+	check_ref(a, AJ_DIST_NORMAL, seed, stream, k);
+	aj_array_free(a);
+	if (k % 4)
+		return;
+	a = eval_into(E, aj_random_at(E->p, AJ_DIST_UNIFORM, AJ_UINT64, 1, &n, stream, k), 1, &n);
+	const uint64_t *u = aj_array_data(a);
+	assert_true(u[0] == join(v->out[0], v->out[1]) && u[1] == join(v->out[2], v->out[3]));
+	check_ref(a, AJ_DIST_UNIFORM, seed, stream, k);
 	aj_array_free(a);
 	a = eval_into(E, aj_random_at(E->p, AJ_DIST_UNIFORM, AJ_UINT32, 0, NULL, stream, k),
-		      1, &one);
-	assert_true(*(uint32_t *)aj_array_data(a) == v->out[0]);
-	aj_array_free(a);
-	a = eval_into(E, aj_random_at(E->p, AJ_DIST_NORMAL, AJ_FLOAT64, 0, NULL, stream, k),
-		      1, &one);
-	check_ref(a, AJ_DIST_NORMAL, seed, stream, k);
+		      1, &n);
+	assert_memory_equal(aj_array_data(a), v->out, sizeof v->out);
+	check_ref(a, AJ_DIST_UNIFORM, seed, stream, k);
 	aj_array_free(a);
 }
 
@@ -237,23 +257,26 @@ static void test_known_answers_in_kernels(void **state)
 /* ---- the reference across 2^32 ---- */
 
 /*
- * 3 x 1000 elements from k = 2^32 - 1500, and from 2^64 - 1500 (k wraps),
- * each kind, on each ISA: a shaped leaf, and a shapeless one drawn over
- * the same output, against the reference.
+ * 3 x 999 elements from k = 2^32 - 1500, from 2^64 - 1500 (k wraps), and
+ * from 2^32 - 1499, each kind, on each ISA: a shaped leaf, and a
+ * shapeless one drawn over the same output, against the reference. Rows
+ * of odd length start at every share of a block, so vector bodies whose
+ * first lane starts a block and ones whose first lane does not both run.
  */
 static void test_reference_across_2_32(void **state)
 {
 	env *E = *state;
-	int64_t shape[2] = {3, 1000};
+	int64_t shape[2] = {3, 999};
 	const uint64_t seed = 0x0123456789abcdefull, stream = 0xfedcba9876543210ull;
-	const uint64_t firsts[2] = {(UINT64_C(1) << 32) - 1500, UINT64_MAX - 1499};
+	const uint64_t firsts[3] = {(UINT64_C(1) << 32) - 1500, UINT64_MAX - 1499,
+				    (UINT64_C(1) << 32) - 1499};
 	aj_isa isa[3], keep = aj_ctx_isa(E->ctx);
 	int nisa = host_isas(E->ctx, isa);
 	REF_OK_CTX(E->ctx, aj_ctx_set_seed(E->ctx, seed));
 	for (int i = 0; i < nisa; i++) {
 		REF_OK_CTX(E->ctx, aj_ctx_set_isa(E->ctx, isa[i]));
 		for (int j = 0; j < NKIND; j++)
-			for (int f = 0; f < 2; f++) {
+			for (int f = 0; f < 3; f++) {
 				const struct kind *K = &kinds[j];
 				aj_array *a = eval_into(E, aj_random_at(E->p, K->dist, K->t, 2, shape,
 								       stream, firsts[f]), 2, shape);
@@ -788,6 +811,20 @@ static void test_dump(void **state)
 		print_error("%s\n", text);
 	aj_string_free(text);
 	assert_true(vec);
+	/* uniform values: blocks shared by neighbours, Philox on full
+	 * registers of 64-bit lanes (8 on AVX-512, 4 on AVX2) and its
+	 * halves interleaved into twice as many lanes */
+	e = aj_random(E->p, AJ_DIST_UNIFORM, AJ_FLOAT64, 1, &n);
+	REF_OK_PROG(E->p, aj_dump(E->p, e, AJ_STAGE_OPT, &text));
+	bool zmm = aj_ctx_isa(E->ctx) == AJ_ISA_AVX512;
+	bool shared = strstr(text, "\nblocks:") &&
+		      strstr(text, zmm ? "mul <8 x i64>" : "mul <4 x i64>") &&
+		      strstr(text, zmm ? "shufflevector <8 x i64>" : "shufflevector <4 x i64>") &&
+		      strstr(text, zmm ? "<16 x double>" : "<8 x double>");
+	if (!shared)
+		print_error("%s\n", text);
+	aj_string_free(text);
+	assert_true(shared);
 	REF_OK_PROG(E->p, aj_sync(E->p));
 }
 
