@@ -228,11 +228,41 @@ static const aj_array *positions_viewed(aj_prog *p, const aj_vstep *step, int nd
 	return arena_array(p, &t);
 }
 
+/* An array leaf viewed by a step that needs no copy (a[:, 0], a.T): a
+ * leaf of the array's view, as push_node makes it, without the position
+ * map. False, with *out untouched, when the step needs a copy. */
+static bool leaf_viewed(aj_prog *p, const aj_node *r, const aj_vstep *step,
+			aj_expr *out)
+{
+	aj_array t;
+	aj_status s = aj_vstep_into(p->ctx, r->u.array, step, &t);
+	if (s == AJ_ERR_LAYOUT)
+		return false;
+	*out = AJ_EXPR_NONE;
+	if (s != AJ_OK) {
+		aj_prog_error(p, s, "%s", aj_ctx_errmsg(p->ctx));
+		return true;
+	}
+	aj_array *v = arena_array(p, &t);
+	if (!v)
+		return true;
+	aj_node n = *r;
+	n.ndim = (uint8_t)v->ndim;
+	n.shape = v->shape;
+	n.weak = 0;
+	n.u.array = v;
+	*out = aj_prog_push(p, &n);
+	return true;
+}
+
 aj_expr aj_view_expr(aj_prog *p, aj_expr e, const aj_vstep *step)
 {
 	const aj_node *r = p ? aj_prog_node(p, e) : NULL;
 	if (!r)
 		return AJ_EXPR_NONE;
+	aj_expr viewed;
+	if (r->op == AJ_OP_ARRAY && r->ndim > 0 && leaf_viewed(p, r, step, &viewed))
+		return viewed;
 	uint32_t root = (uint32_t)(r - p->node);
 	pusher u = {.p = p, .step = step, .nd = r->ndim, .shape = r->shape};
 	const aj_array *map = positions_viewed(p, step, r->ndim, r->shape);
