@@ -281,6 +281,11 @@ typedef struct aj_stats {
 	uint64_t buffers_reused;   /* array buffers (of 64 KiB or more)
 				      handed out again after their array was
 				      freed, rather than fresh memory */
+	uint64_t texts_unparsed;   /* aj_exec texts that ran without being
+				      parsed: the same text as one whose
+				      sync replayed a plan, over the same
+				      bindings, its plan run again (each
+				      also counts as a replay) */
 } aj_stats;
 
 /* ---- context ---------------------------------------------------------- */
@@ -687,6 +692,16 @@ aj_status aj_parse(aj_prog *p, const char *text, int nname,
  * aj_sync() (reading one is AJ_ERR_STALE; assigning rebinds it). Views and
  * temporaries the namespace made live until a later aj_exec or
  * aj_names_free, so the namespace must outlive the aj_sync that runs them.
+ *
+ * A text run again skips parsing when that cannot change what it does:
+ * its last run was all the work of a sync that replayed a plan (aj_stats
+ * .replays), nothing else is pending, the namespace's bindings are as
+ * they were (same arrays, same numbers), and the context's ISA and
+ * accuracy too; the text reads only arrays and numbers, binds no name,
+ * selects nothing and draws no random numbers, and *last is not asked
+ * for. The sync then runs that plan with the text's literals
+ * (aj_stats.texts_unparsed). Building anything else on the program
+ * before the sync parses the text first, so work stays in order.
  */
 typedef struct aj_names aj_names;
 aj_status aj_names_new(aj_prog *p, aj_names **out);

@@ -155,7 +155,7 @@ typedef struct aj_pool aj_pool;
  */
 typedef struct aj_counts {
 	_Atomic uint64_t cache_hits, kernels_run, temp_bytes, parallel_runs;
-	_Atomic uint64_t groups, replays;
+	_Atomic uint64_t groups, replays, texts_unparsed;
 } aj_counts;
 
 static inline void aj_count(_Atomic uint64_t *c, uint64_t n)
@@ -392,9 +392,25 @@ struct aj_prog {
 	uint32_t nselect;   /* selections started (select.c), whether or
 			       not they ran pending work: a prepared
 			       kernel's text may have none (prepared.c) */
+	struct aj_names *deferred; /* whose aj_exec text is pending unparsed,
+				      its plan to run at the sync */
+	struct aj_names *sole;     /* whose last aj_exec made all the
+				      pending work (program.c) */
 	aj_status err;      /* first builder error since the last report */
 	char errmsg[AJ_ERRMSG_MAX];
 };
+
+/*
+ * Texts run again without parsing (program.c). aj_names_touch: anything
+ * but the sync is about to build on p, so a deferred text is parsed now
+ * and the sole text is no longer all of the work. aj_names_sync runs p's
+ * pending work for aj_sync: a deferred text's plan, or the pipeline,
+ * noting which plan the sole text's work replayed. aj_names_detach: p is
+ * being freed.
+ */
+void aj_names_touch(aj_prog *p);
+aj_status aj_names_sync(aj_prog *p);
+void aj_names_detach(aj_prog *p);
 
 /* Records an error in p (the first one sticks until reported). */
 aj_status aj_prog_error(aj_prog *p, aj_status s, const char *fmt, ...)

@@ -176,6 +176,7 @@ void aj_counts_add(aj_counts *to, const aj_counts *from)
 	aj_count(&to->parallel_runs, get(&from->parallel_runs));
 	aj_count(&to->groups, get(&from->groups));
 	aj_count(&to->replays, get(&from->replays));
+	aj_count(&to->texts_unparsed, get(&from->texts_unparsed));
 }
 
 void aj_ctx_stats(const aj_ctx *ctx, aj_stats *out)
@@ -197,6 +198,7 @@ void aj_ctx_stats(const aj_ctx *ctx, aj_stats *out)
 	out->parallel_runs = sum.parallel_runs;
 	out->groups = sum.groups;
 	out->replays = sum.replays;
+	out->texts_unparsed = sum.texts_unparsed;
 	out->buffers_reused = aj_bufpool_reused(ctx->bufpool);
 	out->disk_hits = atomic_load(&ctx->disk_hits);
 	out->disk_writes = atomic_load(&ctx->disk_writes);

@@ -85,6 +85,7 @@ void aj_prog_free(aj_prog *p)
 	if (p->next)
 		p->next->prev = p->prev;
 	pthread_mutex_unlock(&ctx->progs_lock);
+	aj_names_detach(p);
 	aj_memo_free(p->memo);
 	aj_plans_free(p->plans);
 	aj_arena_free(&p->arena);
@@ -119,6 +120,8 @@ const aj_node *aj_prog_node(aj_prog *p, aj_expr e)
 
 static aj_expr push(aj_prog *p, const aj_node *n)
 {
+	if (p->deferred || p->sole)
+		aj_names_touch(p);
 	if (p->nnode == p->cap) {
 		uint32_t cap = p->cap ? 2 * p->cap : 64;
 		aj_node *a = aj_realloc(p->node, (size_t)cap * sizeof *a);
@@ -959,6 +962,8 @@ aj_status aj_assign(aj_prog *p, aj_array *out, aj_expr e)
 		check_assign(p, out, n);
 	if (p->err != AJ_OK)
 		return aj_prog_take_error(p);
+	if (p->deferred || p->sole)
+		aj_names_touch(p);
 	if (p->npending == p->cappending) {
 		uint32_t cap = p->cappending ? 2 * p->cappending : 8;
 		aj_assignment *a = aj_realloc(p->pending, cap * sizeof *a);
@@ -986,7 +991,13 @@ aj_status aj_sync(aj_prog *p)
 {
 	if (!p)
 		return AJ_ERR_ARG;
-	aj_status s = p->err != AJ_OK ? aj_prog_take_error(p) : aj_run(p);
+	aj_status s;
+	if (p->err != AJ_OK) {
+		aj_names_detach(p); /* a deferred text's work fails with the rest */
+		s = aj_prog_take_error(p);
+	} else {
+		s = aj_names_sync(p);
+	}
 	if (s != AJ_OK && p->err != AJ_OK)
 		aj_prog_take_error(p);
 	reset(p);

@@ -53,6 +53,7 @@ typedef struct aj_plan {
 	uint32_t ngroup;
 	uint64_t temp_bytes;
 	char *scratch;    /* the intermediates (aj_aligned_alloc), or NULL */
+	uint64_t serial;  /* unique in its program: names it in aj_plan_ref */
 } aj_plan;
 
 struct aj_plans {
@@ -67,6 +68,8 @@ struct aj_plans {
 	bool sig_ok;           /* sig holds the pending work */
 	region *region;        /* noted since the last aj_plan_run */
 	size_t nregion, capregion;
+	aj_plan *ran;          /* what the last aj_plan_run replayed, or NULL */
+	uint64_t serials;      /* plans made so far */
 };
 
 aj_plans *aj_plans_new(void)
@@ -307,10 +310,60 @@ aj_status aj_plan_run(aj_prog *p, bool *ran)
 	ps->nregion = 0;
 	ps->sig_ok = sign(p, ps);
 	aj_plan *pl = ps->sig_ok ? find(ps) : NULL;
+	ps->ran = pl;
 	if (!pl)
 		return AJ_OK;
 	*ran = true;
 	return replay(p, pl);
+}
+
+/* ---- plans named by the text that made their work (program.c) ---- */
+
+bool aj_plan_replayed(const aj_prog *p, aj_plan_ref *r)
+{
+	const aj_plan *pl = p->plans->ran;
+	if (!pl)
+		return false;
+	for (int j = 0; j < pl->ncall; j++)
+		for (int s = 0; pl->calls[j].slot_src && s < pl->calls[j].k.nscalar; s++) {
+			aj_slot_what w = (aj_slot_what)pl->calls[j].slot_src[s].what;
+			if (w != AJ_SLOT_CONST && w != AJ_SLOT_REAL && w != AJ_SLOT_IMAG)
+				return false;
+		}
+	*r = (aj_plan_ref){p->plans->ran, pl->serial};
+	return true;
+}
+
+bool aj_plan_alive(const aj_prog *p, aj_plan_ref r)
+{
+	const aj_plans *ps = p->plans;
+	for (int i = 0; i < ps->nplan; i++)
+		if (ps->plan[i] == r.pl && r.pl->serial == r.serial)
+			return true;
+	return false;
+}
+
+size_t aj_plan_slots(aj_plan_ref r, uint64_t *bits)
+{
+	size_t n = 0;
+	for (int j = 0; j < r.pl->ncall; j++) {
+		const aj_kcall *c = &r.pl->calls[j];
+		if (bits)
+			memcpy(bits + n, c->scalars, (size_t)c->k.nscalar * sizeof *bits);
+		n += (size_t)c->k.nscalar;
+	}
+	return n;
+}
+
+aj_status aj_plan_rerun(aj_prog *p, aj_plan_ref r, const uint64_t *bits)
+{
+	size_t n = 0;
+	for (int j = 0; j < r.pl->ncall; j++) {
+		aj_kcall *c = &r.pl->calls[j];
+		memcpy(c->scalars, bits + n, (size_t)c->k.nscalar * sizeof *bits);
+		n += (size_t)c->k.nscalar;
+	}
+	return run_plan(p, r.pl);
 }
 
 int aj_plans_count(const aj_prog *p, bool *in_arena)
@@ -492,6 +545,7 @@ void aj_plan_keep(aj_prog *p, const aj_group *g, uint32_t ng)
 	aj_plan *pl = capture(p, ps, g, ng);
 	if (!pl)
 		return;
+	pl->serial = ++ps->serials;
 	if (ps->nplan == NPLAN)
 		plan_free(ps->plan[--ps->nplan]);
 	memmove(ps->plan + 1, ps->plan, (size_t)ps->nplan * sizeof *ps->plan);

@@ -28,6 +28,24 @@ void aj_plan_keep(aj_prog *p, const aj_group *g, uint32_t ng);
  * intermediate result, which a remembered plan must own instead. */
 void aj_plan_note_scratch(aj_prog *p, char *data, size_t n);
 
+/*
+ * A plan named so that a later call can ask whether it is still kept
+ * (program.c remembers which plan a text's work replayed, and runs it
+ * again without parsing the text). aj_plan_replayed: the plan the last
+ * aj_plan_run replayed, if its scalar slots are constants or scalar
+ * nodes' values (no random draws, whose streams move on). aj_plan_slots
+ * copies its slot values into bits (if not NULL) and returns how many;
+ * aj_plan_rerun sets them from bits and runs its calls, as a replay.
+ */
+typedef struct aj_plan_ref {
+	struct aj_plan *pl;
+	uint64_t serial;
+} aj_plan_ref;
+bool aj_plan_replayed(const aj_prog *p, aj_plan_ref *r);
+bool aj_plan_alive(const aj_prog *p, aj_plan_ref r);
+size_t aj_plan_slots(aj_plan_ref r, uint64_t *bits);
+aj_status aj_plan_rerun(aj_prog *p, aj_plan_ref r, const uint64_t *bits);
+
 /* How many plans p keeps, and whether any of their calls points into p's
  * arena (for tests: never). */
 int aj_plans_count(const aj_prog *p, bool *in_arena);

@@ -47,6 +47,7 @@
  */
 #include "fuse.h"
 #include "parse.h"
+#include "plan.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,7 +92,32 @@ struct aj_names {
 	aj_expr last; /* during aj_exec: the last expression statement's */
 	walk walk;    /* scratch for protect() */
 	struct undo *undo; /* during aj_exec: what an error restores */
+	uint64_t gen;      /* counts changes of bindings */
+	bool read_lazy;    /* during aj_exec: a name bound to neither an
+			      array nor a number was read */
+	struct memo *memo; /* NMEMO texts, for running again unparsed */
+	uint64_t clock;    /* for the memos' use stamps */
+	int deferred;      /* memo whose text is pending unparsed, or -1 */
+	int sole;          /* memo whose text made all the pending work, or -1 */
 };
+
+/*
+ * A text aj_exec may run again without parsing it (see "Texts run again"
+ * below): what the namespace's bindings were (gen), the context's ISA and
+ * accuracy, and the plan its work replayed with that plan's slot values
+ * for it (plan.pl NULL until a sync has replayed one).
+ */
+typedef struct memo {
+	char *text; /* owned, NUL-terminated; NULL for an empty memo */
+	size_t len;
+	uint64_t gen, used;
+	int isa, accuracy;
+	aj_plan_ref plan;
+	uint64_t *slots; /* nslot values (aj_plan_slots) */
+	size_t nslot;
+} memo;
+
+enum { NMEMO = 4 };
 
 /* What aj_exec restores on error. */
 typedef struct undo {
@@ -151,6 +177,7 @@ static binding *find_or_add(aj_names *ns, const char *name, size_t len)
 	copy[len] = '\0';
 	b = &ns->bind[ns->nbind++];
 	*b = (binding){.name = copy, .kind = B_EXPR};
+	ns->gen++;
 	return b;
 }
 
@@ -364,6 +391,7 @@ static bool materialize(aj_names *ns, aj_expr *e, swap *sw, int *nsw)
 		return false;
 	sw[(*nsw)++] = (swap){e->id, leaf};
 	*e = leaf;
+	ns->gen++; /* a binding or the last value now reads the temporary */
 	return true;
 }
 
@@ -408,6 +436,7 @@ static bool ns_lookup(void *env, const char *name, size_t len, aj_array **array,
 		return false;
 	*array = b->kind == B_ARRAY ? b->u.array : NULL;
 	*expr = value_of(ns, b);
+	ns->read_lazy |= b->kind == B_EXPR || b->kind == B_PARAM;
 	return true;
 }
 
@@ -446,6 +475,7 @@ static bool ns_assign(void *env, const char *name, size_t len, aj_array *target,
 		return false;
 	b->kind = B_EXPR;
 	b->u.expr = value;
+	ns->gen++;
 	return true;
 }
 
@@ -487,6 +517,7 @@ static void restore(aj_names *ns, const undo *u)
 	if (u->nbind)
 		memcpy(ns->bind, u->saved, (size_t)u->nbind * sizeof *u->saved);
 	free_owned_from(ns, u->nown);
+	ns->gen++;
 }
 
 /* ---- public ---- */
@@ -501,7 +532,13 @@ aj_status aj_names_new(aj_prog *p, aj_names **out)
 	aj_names *ns = aj_calloc(1, sizeof *ns);
 	if (!ns)
 		return nomem(p), aj_prog_take_error(p);
+	ns->memo = aj_calloc(NMEMO, sizeof *ns->memo);
+	if (!ns->memo) {
+		aj_free(ns);
+		return nomem(p), aj_prog_take_error(p);
+	}
 	ns->p = p;
+	ns->deferred = ns->sole = -1;
 	*out = ns;
 	return AJ_OK;
 }
@@ -510,6 +547,16 @@ void aj_names_free(aj_names *ns)
 {
 	if (!ns)
 		return;
+	/* A namespace must outlive the sync that runs its work (arrjit.h):
+	 * the work of a deferred text freed before it is dropped, which is
+	 * safe, where the nodes of a parsed one would read freed views. */
+	if (ns->deferred >= 0 || ns->sole >= 0)
+		aj_names_detach(ns->p);
+	for (int i = 0; i < NMEMO; i++) {
+		aj_free(ns->memo[i].text);
+		aj_free(ns->memo[i].slots);
+	}
+	aj_free(ns->memo);
 	for (int i = 0; i < ns->nbind; i++)
 		aj_free(ns->bind[i].name);
 	free_owned_from(ns, 0);
@@ -536,6 +583,8 @@ static bool is_name(const char *s)
 /* The binding a setter fills; NULL with the error recorded. */
 static binding *setter(aj_names *ns, const char *fn, const char *name)
 {
+	if (ns->deferred >= 0) /* the deferred text reads the old binding */
+		aj_names_touch(ns->p);
 	if (!is_name(name)) {
 		aj_prog_error(ns->p, AJ_ERR_ARG, "%s: '%s' is not a name", fn,
 			      name ? name : "(null)");
@@ -554,6 +603,7 @@ aj_status aj_names_set_array(aj_names *ns, const char *name, aj_array *a)
 	binding *b = a ? setter(ns, "aj_names_set_array", name) : NULL;
 	if (!b)
 		return aj_prog_take_error(ns->p);
+	ns->gen++; /* even for the same handle: a freed array's may be reused */
 	b->kind = B_ARRAY;
 	b->u.array = a;
 	return AJ_OK;
@@ -566,6 +616,8 @@ aj_status aj_names_set_f64(aj_names *ns, const char *name, double v)
 	binding *b = setter(ns, "aj_names_set_f64", name);
 	if (!b)
 		return aj_prog_take_error(ns->p);
+	if (b->kind != B_F64 || memcmp(&b->u.f, &v, sizeof v))
+		ns->gen++;
 	b->kind = B_F64;
 	b->u.f = v;
 	return AJ_OK;
@@ -578,6 +630,8 @@ aj_status aj_names_set_i64(aj_names *ns, const char *name, int64_t v)
 	binding *b = setter(ns, "aj_names_set_i64", name);
 	if (!b)
 		return aj_prog_take_error(ns->p);
+	if (b->kind != B_I64 || b->u.i != v)
+		ns->gen++;
 	b->kind = B_I64;
 	b->u.i = v;
 	return AJ_OK;
@@ -591,6 +645,7 @@ aj_status aj_names_set_param(aj_names *ns, const char *name, uint32_t index,
 	binding *b = setter(ns, "aj_names_set_param", name);
 	if (!b)
 		return aj_prog_take_error(ns->p);
+	ns->gen++;
 	b->kind = B_PARAM;
 	b->u.param.index = index;
 	b->u.param.dtype = t;
@@ -626,6 +681,146 @@ aj_status aj_names_get(aj_names *ns, const char *name, aj_array **array,
 	return AJ_OK;
 }
 
+/* ---- texts run again ---- */
+
+/*
+ * A loop that runs the same text and syncs (aj_exec(ns, "a[:] = a + 1"),
+ * aj_sync) would parse it, build its nodes and sign its work every time,
+ * to replay the same plan (plan.c). So a text whose work was all the
+ * pending work of a sync that replayed a plan is remembered with that
+ * plan. Run again with nothing else pending and the namespace's bindings
+ * unchanged since (gen, so the same arrays and numbers), on the same ISA
+ * and accuracy, it is not parsed: it is deferred, and the sync runs the
+ * plan with the slot values it had for that text (its literals').
+ *
+ * Parsing it again would give the same nodes over the same arrays, so the
+ * same signature and calls: the text may read arrays and numbers only,
+ * not names bound to expressions (they go stale at a sync) or to
+ * prepared parameters, make no binding, run no selection and draw no
+ * random numbers (their streams move on). Anything else that builds on
+ * the program first parses a deferred text (aj_names_touch), so the
+ * order of pending work holds; so does a change of one of its
+ * namespace's bindings.
+ */
+static memo *memo_find(aj_names *ns, const char *text, size_t len)
+{
+	for (int i = 0; i < NMEMO; i++) {
+		memo *m = &ns->memo[i];
+		if (m->text && m->len == len && memcmp(m->text, text, len) == 0)
+			return m;
+	}
+	return NULL;
+}
+
+/* Remembers text (parsed at generation gen) as the sole text of the
+ * pending work; best effort. */
+static void remember(aj_names *ns, const char *text, size_t len, uint64_t gen)
+{
+	aj_ctx *ctx = ns->p->ctx;
+	memo *m = memo_find(ns, text, len);
+	if (!m) {
+		m = &ns->memo[0];
+		for (int i = 1; i < NMEMO; i++)
+			if (ns->memo[i].used < m->used)
+				m = &ns->memo[i];
+		char *copy = aj_malloc(len + 1);
+		if (!copy)
+			return;
+		memcpy(copy, text, len + 1);
+		aj_free(m->text);
+		aj_free(m->slots);
+		*m = (memo){.text = copy, .len = len};
+	}
+	if (m->gen != gen)
+		m->plan.pl = NULL;
+	m->gen = gen;
+	m->isa = atomic_load(&ctx->isa);
+	m->accuracy = atomic_load(&ctx->fast);
+	m->used = ++ns->clock;
+	ns->sole = (int)(m - ns->memo);
+	ns->p->sole = ns;
+}
+
+/* Whether text can be deferred; if so it is. */
+static bool defer(aj_names *ns, const char *text)
+{
+	aj_prog *p = ns->p;
+	aj_ctx *ctx = p->ctx;
+	memo *m = memo_find(ns, text, strlen(text));
+	if (!m || !m->plan.pl || m->gen != ns->gen || m->isa != atomic_load(&ctx->isa) ||
+	    m->accuracy != atomic_load(&ctx->fast) || !aj_plan_alive(p, m->plan))
+		return false;
+	m->used = ++ns->clock;
+	ns->deferred = (int)(m - ns->memo);
+	p->deferred = ns;
+	aj_count(&p->counts.texts_unparsed, 1);
+	return true;
+}
+
+static aj_status exec_parsed(aj_names *ns, const char *text, aj_expr *last);
+
+void aj_names_touch(aj_prog *p)
+{
+	if (p->sole) {
+		p->sole->sole = -1;
+		p->sole = NULL;
+	}
+	aj_names *ns = p->deferred;
+	if (!ns)
+		return;
+	const memo *m = &ns->memo[ns->deferred];
+	ns->deferred = -1;
+	p->deferred = NULL;
+	aj_status s = exec_parsed(ns, m->text, NULL);
+	if (s != AJ_OK) /* it parsed before: out of memory */
+		again(p, s, aj_prog_errmsg(p));
+	if (p->sole) { /* not all the pending work, once more is built */
+		p->sole->sole = -1;
+		p->sole = NULL;
+	}
+}
+
+aj_status aj_names_sync(aj_prog *p)
+{
+	aj_names *ns = p->deferred;
+	if (ns) {
+		memo *m = &ns->memo[ns->deferred];
+		ns->deferred = -1;
+		p->deferred = NULL;
+		return aj_plan_rerun(p, m->plan, m->slots);
+	}
+	aj_status s = aj_run(p);
+	ns = p->sole;
+	if (!ns)
+		return s;
+	memo *m = &ns->memo[ns->sole];
+	ns->sole = -1;
+	p->sole = NULL;
+	aj_plan_ref r;
+	if (s != AJ_OK || !aj_plan_replayed(p, &r))
+		return s;
+	size_t n = aj_plan_slots(r, NULL);
+	if (n != m->nslot) {
+		uint64_t *v = aj_realloc(m->slots, (n ? n : 1) * sizeof *v);
+		if (!v)
+			return s;
+		m->slots = v;
+		m->nslot = n;
+	}
+	aj_plan_slots(r, m->slots);
+	m->plan = r;
+	return s;
+}
+
+void aj_names_detach(aj_prog *p)
+{
+	if (p->deferred)
+		p->deferred->deferred = -1;
+	if (p->sole)
+		p->sole->sole = -1;
+	p->deferred = p->sole = NULL;
+}
+
 aj_status aj_exec(aj_names *ns, const char *text, aj_expr *last)
 {
 	if (last)
@@ -633,16 +828,31 @@ aj_status aj_exec(aj_names *ns, const char *text, aj_expr *last)
 	if (!ns)
 		return AJ_ERR_ARG;
 	aj_prog *p = ns->p;
+	if (p->deferred || p->sole)
+		aj_names_touch(p);
 	if (p->err != AJ_OK) /* an earlier builder's, as aj_assign reports */
 		return aj_prog_take_error(p);
 	reclaim(ns);
+	if (!last && text && p->npending == 0 && defer(ns, text))
+		return AJ_OK;
+	return exec_parsed(ns, text, last);
+}
+
+/* aj_exec by parsing text. */
+static aj_status exec_parsed(aj_names *ns, const char *text, aj_expr *last)
+{
+	aj_prog *p = ns->p;
 	undo u;
 	size_t first = ns->nown;
 	if (!save(ns, &u))
 		return aj_prog_take_error(p);
+	bool alone = !last && text && p->npending == 0;
+	uint64_t gen = ns->gen;
+	uint32_t nrun = p->nrun, nselect = p->nselect;
 	aj_resolver r = {ns, ns_lookup, ns_adopt, ns_assign, ns_result};
 	ns->last = AJ_EXPR_NONE;
 	ns->undo = &u;
+	ns->read_lazy = false;
 	aj_status s = aj_parse_program(p, text, &r);
 	ns->undo = NULL;
 	if (s != AJ_OK)
@@ -654,5 +864,8 @@ aj_status aj_exec(aj_names *ns, const char *text, aj_expr *last)
 		ns->own[k].stamp = p->id_base + p->nnode;
 	ns->last = AJ_EXPR_NONE;
 	aj_free(u.saved);
+	if (s == AJ_OK && alone && p->npending > 0 && ns->gen == gen && !ns->read_lazy &&
+	    p->nrun == nrun && p->nselect == nselect)
+		remember(ns, text, strlen(text), gen);
 	return s;
 }

@@ -1146,6 +1146,138 @@ static void test_hoisting(void **state)
 		aj_array_free(all[k]);
 }
 
+/* ---- texts run again without parsing (program.c) ---- */
+
+static uint64_t unparsed(fixture *fx)
+{
+	aj_stats st;
+	aj_ctx_stats(fx->ctx, &st);
+	return st.texts_unparsed;
+}
+
+/* Runs text and syncs; whether it ran unparsed. */
+static bool run_sync(fixture *fx, const char *text)
+{
+	uint64_t n = unparsed(fx);
+	run(fx, text);
+	sync_ok(fx);
+	return unparsed(fx) == n + 1;
+}
+
+/* Every element of x equals k * B(r, c) + add. */
+static void check_b(aj_array *x, double k, double add)
+{
+	for (int r = 0; r < R; r++)
+		for (int c = 0; c < C; c++)
+			assert_true(at(x, r, c) == k * B(r, c) + add);
+}
+
+/* A text whose sync replayed a plan runs unparsed from then on, each
+ * run with the values parsing gives: in place, and two texts sharing one
+ * plan (the same work but for their literals) in turn. */
+static void test_unparsed_values(void **state)
+{
+	fixture *fx = *state;
+	int skipped = 0;
+	for (int k = 1; k <= 6; k++) {
+		skipped += run_sync(fx, "x[:] = x + 1");
+		for (int r = 0; r < R; r++)
+			for (int c = 0; c < C; c++)
+				assert_true(at(fx->x, r, c) == A(r, c) + k);
+	}
+	assert_int_equal(skipped, 3); /* plan kept at 2, replayed at 3 */
+	skipped = 0;
+	for (int k = 0; k < 6; k++) {
+		skipped += run_sync(fx, "c = b * 2");
+		check_b(fx->c, 2, 0);
+		skipped += run_sync(fx, "c = b * 3");
+		check_b(fx->c, 3, 0);
+	}
+	assert_int_equal(skipped, 8); /* one plan, kept at the 2nd sync */
+}
+
+/* Other work built between a deferred text and its sync runs after it;
+ * a binding changed before the sync leaves the text reading the old one,
+ * and the next run the new one; numbers rebound take their new value. */
+static void test_unparsed_order(void **state)
+{
+	fixture *fx = *state;
+	while (!run_sync(fx, "c = b * 2"))
+		;
+	uint64_t n = unparsed(fx);
+	run(fx, "c = b * 2");
+	assert_int_equal(unparsed(fx), n + 1); /* deferred */
+	aj_expr twice = aj_mul(fx->p, aj_leaf(fx->p, fx->c), aj_scalar_f64(fx->p, 2));
+	REF_OK_PROG(fx->p, aj_assign(fx->p, fx->d, twice));
+	sync_ok(fx);
+	check_b(fx->d, 4, 0);
+	run(fx, "c = b * 2"); /* deferred again, then b rebound */
+	REF_OK_PROG(fx->p, aj_names_set_array(fx->ns, "b", fx->a));
+	sync_ok(fx);
+	check_b(fx->c, 2, 0);
+	assert_false(run_sync(fx, "c = b * 2"));
+	for (int r = 0; r < R; r++)
+		for (int c = 0; c < C; c++)
+			assert_true(at(fx->c, r, c) == 2 * A(r, c));
+	REF_OK_PROG(fx->p, aj_names_set_array(fx->ns, "b", fx->b));
+	REF_OK_PROG(fx->p, aj_names_set_f64(fx->ns, "s", 1.5));
+	for (int k = 0; k < 4; k++)
+		run_sync(fx, "c = b * s");
+	check_b(fx->c, 1.5, 0);
+	REF_OK_PROG(fx->p, aj_names_set_f64(fx->ns, "s", 2.5));
+	assert_false(run_sync(fx, "c = b * s"));
+	check_b(fx->c, 2.5, 0);
+}
+
+/* Never unparsed: a text reading a lazy name (stale after the sync), one
+ * drawing random numbers (new ones every time), one asking for its last
+ * value. A namespace freed with a deferred text before the sync (which
+ * it must outlive) leaves no dangling state: the sync runs without it and
+ * the program goes on. */
+static void test_unparsed_never(void **state)
+{
+	fixture *fx = *state;
+	run(fx, "t = a * 2");
+	sync_ok(fx);
+	for (int k = 0; k < 4; k++) {
+		assert_int_equal(aj_exec(fx->ns, "c = t", NULL), AJ_ERR_STALE);
+		sync_ok(fx);
+	}
+	double before = at(fx->c, 1, 1);
+	for (int k = 0; k < 4; k++) {
+		assert_false(run_sync(fx, "c = random()"));
+		assert_true(at(fx->c, 1, 1) != before);
+		before = at(fx->c, 1, 1);
+	}
+	for (int k = 0; k < 4; k++) {
+		aj_expr last;
+		uint64_t n = unparsed(fx);
+		REF_OK_PROG(fx->p, aj_exec(fx->ns, "d = b * 2", &last));
+		sync_ok(fx);
+		assert_int_equal(unparsed(fx), n);
+	}
+	aj_names *ns2;
+	REF_OK_PROG(fx->p, aj_names_new(fx->p, &ns2));
+	REF_OK_PROG(fx->p, aj_names_set_array(ns2, "y", fx->x));
+	uint64_t n = unparsed(fx);
+	for (int k = 0; k < 4; k++) {
+		REF_OK_PROG(fx->p, aj_exec(ns2, "y[:] = y + 1", NULL));
+		sync_ok(fx);
+	}
+	assert_true(unparsed(fx) > n);
+	n = unparsed(fx);
+	REF_OK_PROG(fx->p, aj_exec(ns2, "y[:] = y + 1", NULL));
+	assert_int_equal(unparsed(fx), n + 1);
+	aj_names_free(ns2);
+	sync_ok(fx);
+	for (int r = 0; r < R; r++)
+		for (int c = 0; c < C; c++)
+			assert_true(at(fx->x, r, c) == A(r, c) + 4);
+	run(fx, "x[:] = x + 1");
+	sync_ok(fx);
+	assert_true(at(fx->x, 2, 3) == A(2, 3) + 5);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1171,6 +1303,9 @@ int main(void)
 	    T(test_groups_fuse),
 	    T(test_hoisting),
 	    T(test_groups_split),
+	    T(test_unparsed_values),
+	    T(test_unparsed_order),
+	    T(test_unparsed_never),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
