@@ -864,11 +864,11 @@ static void print_stats_json(aj_ctx *ctx)
 	aj_ctx_stats(ctx, &st);
 	printf("{\"kind\":\"stats\",\"kernels_compiled\":%llu,\"compile_ms\":%.3f,"
 	       "\"cache_hits\":%llu,\"disk_hits\":%llu,\"disk_load_ms\":%.3f,"
-	       "\"replays\":%llu,\"kernels_run\":%llu}\n",
+	       "\"replays\":%llu,\"texts_unparsed\":%llu,\"kernels_run\":%llu}\n",
 	       (unsigned long long)st.kernels_compiled, (double)st.compile_ns / 1e6,
 	       (unsigned long long)st.cache_hits, (unsigned long long)st.disk_hits,
 	       (double)st.disk_load_ns / 1e6, (unsigned long long)st.replays,
-	       (unsigned long long)st.kernels_run);
+	       (unsigned long long)st.texts_unparsed, (unsigned long long)st.kernels_run);
 }
 
 static void print_stats(aj_ctx *ctx)

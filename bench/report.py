@@ -273,12 +273,14 @@ def section(data, rows, args, png_note):
         lines.append("")
         lines.append("arrjit compile time: %d kernels compiled, %s ms each "
                      "on average (%s ms in all); %d loaded from the disk "
-                     "cache%s; %d syncs replayed a remembered plan." % (
+                     "cache%s; %d syncs replayed a remembered plan, "
+                     "%d of them for a text run again unparsed." % (
                          nk, fmt(cms / nk), fmt(cms),
                          num(st.get("disk_hits")) or 0,
                          " in %s ms" % fmt(num(st.get("disk_load_ms")))
                          if num(st.get("disk_hits")) else "",
-                         num(st.get("replays")) or 0))
+                         num(st.get("replays")) or 0,
+                         num(st.get("texts_unparsed")) or 0))
     if comp:
         lines.append("")
         lines.append("Numba compile time (first call less the steady-state "
