@@ -546,6 +546,8 @@ static LLVMValueRef emit_values(aj_emitter *E, LLVMValueRef *base, LLVMValueRef 
 		const aj_kval *v = &k->val[j];
 		if (E->inv[j])
 			cur[j] = aj_ir_splat(E, E->hoisted[j], w);
+		else if (v->op == AJ_OP_ARRAY && E->given[v->arg[0]])
+			cur[j] = E->given[v->arg[0]];
 		else if (v->op == AJ_OP_ARRAY)
 			cur[j] = load_op(E, (int)v->arg[0], v->dtype, base[v->arg[0]], i, w);
 		else if (v->op == AJ_OP_INDEX)
@@ -1116,6 +1118,147 @@ static void emit_inner(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 	loop_end(E, &T, 1);
 }
 
+/* ---- tiles (sched.c rule 6) ---- */
+
+/*
+ * A tiled kernel walks loops ndim-2 (rows) and ndim-1 (columns) in tiles
+ * of AJ_TILE_ROWS x AJ_TILE_COLS, each in blocks of w x w (w = lanes).
+ * An input of class ANY is unit-stride along the rows: a block loads w
+ * vectors of it, one per column, each running down w rows, and
+ * transposes them in registers into one vector per row (emit_block).
+ * Each of the block's rows then runs the ordinary vector body, the
+ * transposed inputs given, the others loaded as their classes say. A
+ * tile's columns past its last whole block, and the rows of a range
+ * past its last whole block, run the scalar body.
+ *
+ * Order: a block reads all its transposed inputs before it stores any
+ * row, and each row reads its other inputs before storing, so an output
+ * that is also an input (the identical view, alias.c case 2) is read
+ * before it is written, as in the untiled nest. alias.c's serial calls
+ * (cases 3), which need the nest's order, are not tiled.
+ */
+
+/* The smaller of two i64 values. */
+static LLVMValueRef smin(aj_emitter *E, LLVMValueRef a, LLVMValueRef b)
+{
+	return LLVMBuildSelect(E->B, LLVMBuildICmp(E->B, LLVMIntSLT, a, b, ""), a, b, "");
+}
+
+/* start + (the elements from start to end, down to a multiple of w). */
+static LLVMValueRef whole_end(aj_emitter *E, LLVMValueRef start, LLVMValueRef end, int w)
+{
+	LLVMValueRef n = LLVMBuildSub(E->B, end, start, "");
+	n = LLVMBuildAnd(E->B, n, LLVMConstInt(E->i64, ~(unsigned long long)(w - 1), 1), "");
+	return LLVMBuildAdd(E->B, start, n, "");
+}
+
+/* The w x w block of vectors x (w a power of two) transposed: lane l of
+ * x[r] goes to lane r of x[l]. The stage of distance h swaps the
+ * off-diagonal h x h blocks of every 2h x 2h block, one two-input
+ * shuffle per vector; all stages move (r, l) to (l, r). */
+static void transpose(aj_emitter *E, LLVMValueRef *x, int w)
+{
+	LLVMValueRef lo[64], hi[64];
+	for (int h = 1; h < w; h *= 2) {
+		for (int l = 0; l < w; l++) {
+			lo[l] = LLVMConstInt(E->i32, (unsigned long long)(l & h ? w + l - h : l), 0);
+			hi[l] = LLVMConstInt(E->i32, (unsigned long long)(l & h ? w + l : l + h), 0);
+		}
+		LLVMValueRef mlo = LLVMConstVector(lo, (unsigned)w);
+		LLVMValueRef mhi = LLVMConstVector(hi, (unsigned)w);
+		for (int r = 0; r < w; r++) {
+			if (r & h)
+				continue;
+			LLVMValueRef a = x[r], b = x[r + h];
+			x[r] = LLVMBuildShuffleVector(E->B, a, b, mlo, "tr");
+			x[r + h] = LLVMBuildShuffleVector(E->B, a, b, mhi, "tr");
+		}
+	}
+}
+
+/* Operand pointers p moved n (an i64) along loop d. */
+static void advance(aj_emitter *E, LLVMValueRef *to, LLVMValueRef *p, int d,
+		    LLVMValueRef n)
+{
+	const aj_kdesc *k = E->k;
+	for (int o = 0; o < k->nop; o++) {
+		LLVMValueRef off = LLVMBuildMul(E->B, n, E->stride[o * k->ndim + d], "");
+		to[o] = LLVMBuildGEP2(E->B, E->i8, p[o], &off, 1, "");
+	}
+}
+
+/* One row (operand pointers at) from column start to end, scalar. */
+static void emit_row(aj_emitter *E, LLVMValueRef *at, LLVMValueRef start,
+		     LLVMValueRef end, LLVMValueRef *cur)
+{
+	emit_hoisted(E, at);
+	loop T;
+	loop_begin(E, &T, start, end, "trow");
+	emit_body(E, at, T.i, 1, cur);
+	loop_end(E, &T, 1);
+}
+
+/* The block of w rows from row pointers at and w columns from j. */
+static void emit_block(aj_emitter *E, LLVMValueRef *at, LLVMValueRef j,
+		       LLVMValueRef *cur)
+{
+	const aj_kdesc *k = E->k;
+	int w = E->lanes, nd = k->ndim;
+	LLVMValueRef tr[k->nop][w], row[k->nop];
+	for (int o = 0; o < k->nop; o++) {
+		if (k->op_class[o] != AJ_SC_ANY)
+			continue;
+		for (int c = 0; c < w; c++) {
+			LLVMValueRef col = LLVMBuildAdd(E->B, j, LLVMConstInt(E->i64, (unsigned long long)c, 0), "");
+			LLVMValueRef off = LLVMBuildMul(E->B, col, E->stride[o * nd + nd - 1], "");
+			tr[o][c] = load_elem(E, k->op_dtype[o], w,
+					     LLVMBuildGEP2(E->B, E->i8, at[o], &off, 1, ""));
+		}
+		transpose(E, tr[o], w);
+	}
+	for (int r = 0; r < w; r++) {
+		advance(E, row, at, nd - 2, LLVMConstInt(E->i64, (unsigned long long)r, 0));
+		for (int o = 0; o < k->nop; o++)
+			E->given[o] = k->op_class[o] == AJ_SC_ANY ? tr[o][r] : NULL;
+		emit_hoisted(E, row);
+		emit_body(E, row, j, w, cur);
+	}
+	memset(E->given, 0, (size_t)k->nop * sizeof *E->given);
+}
+
+/* The tiles of rows [start, end) of loop ndim-2 by all of loop ndim-1. */
+static void emit_tiled(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
+		       LLVMValueRef end, LLVMValueRef *cur)
+{
+	const aj_kdesc *k = E->k;
+	int w = E->lanes, nd = k->ndim;
+	LLVMValueRef ncol = E->shape[nd - 1], zero = LLVMConstInt(E->i64, 0, 0);
+	LLVMValueRef at[k->nop], row[k->nop];
+	loop R, C, I, J, L;
+	loop_begin(E, &R, start, end, "rtile");
+	LLVMValueRef rend = smin(E, LLVMBuildAdd(E->B, R.i, LLVMConstInt(E->i64, AJ_TILE_ROWS, 0), ""), end);
+	LLVMValueRef rwhole = whole_end(E, R.i, rend, w);
+	loop_begin(E, &C, zero, ncol, "ctile");
+	LLVMValueRef cend = smin(E, LLVMBuildAdd(E->B, C.i, LLVMConstInt(E->i64, AJ_TILE_COLS, 0), ""), ncol);
+	LLVMValueRef cwhole = whole_end(E, C.i, cend, w);
+	loop_begin(E, &I, R.i, rwhole, "brows");
+	advance(E, at, base, nd - 2, I.i);
+	loop_begin(E, &J, C.i, cwhole, "block");
+	emit_block(E, at, J.i, cur);
+	loop_end(E, &J, w);
+	loop_begin(E, &L, zero, LLVMConstInt(E->i64, (unsigned long long)w, 0), "bcols");
+	advance(E, row, at, nd - 2, L.i);
+	emit_row(E, row, cwhole, cend, cur);
+	loop_end(E, &L, 1);
+	loop_end(E, &I, w);
+	loop_begin(E, &L, rwhole, rend, "lrows");
+	advance(E, row, base, nd - 2, L.i);
+	emit_row(E, row, C.i, cend, cur);
+	loop_end(E, &L, 1);
+	loop_end(E, &C, AJ_TILE_COLS);
+	loop_end(E, &R, AJ_TILE_ROWS);
+}
+
 /* Loop d and everything inside it. */
 static void emit_nest(aj_emitter *E, int d, LLVMValueRef *base, LLVMValueRef *cur)
 {
@@ -1124,6 +1267,10 @@ static void emit_nest(aj_emitter *E, int d, LLVMValueRef *base, LLVMValueRef *cu
 	LLVMValueRef end = d == 0 ? E->a_hi : E->shape[d];
 	if (d == k->ndim - 1) {
 		emit_inner(E, base, start, end, cur);
+		return;
+	}
+	if (k->tile && E->lanes > 1 && d == k->ndim - 2) {
+		emit_tiled(E, base, start, end, cur);
 		return;
 	}
 	loop L;
@@ -1233,7 +1380,9 @@ aj_status aj_emit_kernel(LLVMContextRef c, const aj_kdesc *k, const char *name,
 	E.base = aj_calloc((size_t)k->nop, sizeof *E.base);
 	E.inv = aj_calloc(nv, sizeof *E.inv);
 	E.cls = aj_malloc((size_t)k->nop);
-	bool ok = E.shape && E.stride && E.hoisted && E.cur && E.base && E.inv && E.cls;
+	E.given = aj_calloc((size_t)k->nop, sizeof *E.given);
+	bool ok = E.shape && E.stride && E.hoisted && E.cur && E.base && E.inv && E.cls &&
+		  E.given;
 	if (ok)
 		memcpy(E.cls, k->op_class, (size_t)k->nop);
 	if (ok)
@@ -1245,6 +1394,7 @@ aj_status aj_emit_kernel(LLVMContextRef c, const aj_kdesc *k, const char *name,
 	aj_free(E.base);
 	aj_free(E.inv);
 	aj_free(E.cls);
+	aj_free(E.given);
 	LLVMDisposeBuilder(E.B);
 	if (!ok) {
 		snprintf(err, errlen, "out of memory");

@@ -28,6 +28,10 @@ typedef struct aj_emitter {
 				 to a buffer (emit_buffered) */
 	LLVMValueRef wp;      /* compress kernels: alloca of the pointer
 				 output 0's next element goes to */
+	LLVMValueRef *given;  /* per operand, the value the body reads for
+				 it instead of loading (an input's row of
+				 a block transposed in registers,
+				 emit_tiled), or NULL */
 } aj_emitter;
 
 LLVMTypeRef aj_ir_elem(aj_emitter *E, aj_dtype t, bool memory);

@@ -114,7 +114,19 @@ typedef struct aj_kdesc {
 				value mask is true (see above); 0 else */
 	uint32_t mask;       /* for compress: the bool value that selects;
 				0 else */
+	uint8_t tile;        /* 1: loops ndim-2 and ndim-1 run in tiles, each
+				operand of class ANY (an input) being
+				unit-stride (+itemsize) along loop ndim-2,
+				and transposed in registers (sched.c rule
+				6); 0 else */
 } aj_kdesc;
+
+/* A tiled kernel's tile: AJ_TILE_ROWS of loop ndim-2 by AJ_TILE_COLS of
+ * loop ndim-1 (elements), walked in blocks of lanes x lanes. Tasks of a
+ * tiled 2-loop nest split loop 0 at multiples of AJ_TILE_ALIGN (run.c),
+ * a multiple of the lanes of every tiled kernel (16 x 4 bytes on
+ * AVX-512), so that only the last task has rows left over. */
+enum { AJ_TILE_ROWS = 64, AJ_TILE_COLS = 64, AJ_TILE_ALIGN = 16 };
 
 /* Where a scalar slot's value comes from: a constant of the kernel call
  * (a reduction's identity, a take's stride), or a field of a node that a
