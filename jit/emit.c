@@ -1209,8 +1209,10 @@ static void emit_block(aj_emitter *E, LLVMValueRef *at, LLVMValueRef j,
 		if (k->op_class[o] != AJ_SC_ANY)
 			continue;
 		for (int c = 0; c < w; c++) {
-			LLVMValueRef col = LLVMBuildAdd(E->B, j, LLVMConstInt(E->i64, (unsigned long long)c, 0), "");
-			LLVMValueRef off = LLVMBuildMul(E->B, col, E->stride[o * nd + nd - 1], "");
+			LLVMValueRef col = LLVMBuildAdd(
+				E->B, j, LLVMConstInt(E->i64, (unsigned long long)c, 0), "");
+			LLVMValueRef off =
+				LLVMBuildMul(E->B, col, E->stride[o * nd + nd - 1], "");
 			tr[o][c] = load_elem(E, k->op_dtype[o], w,
 					     LLVMBuildGEP2(E->B, E->i8, at[o], &off, 1, ""));
 		}
@@ -1236,10 +1238,12 @@ static void emit_tiled(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 	LLVMValueRef at[k->nop], row[k->nop];
 	loop R, C, I, J, L;
 	loop_begin(E, &R, start, end, "rtile");
-	LLVMValueRef rend = smin(E, LLVMBuildAdd(E->B, R.i, LLVMConstInt(E->i64, AJ_TILE_ROWS, 0), ""), end);
+	LLVMValueRef rows = LLVMConstInt(E->i64, AJ_TILE_ROWS, 0);
+	LLVMValueRef cols = LLVMConstInt(E->i64, AJ_TILE_COLS, 0);
+	LLVMValueRef rend = smin(E, LLVMBuildAdd(E->B, R.i, rows, ""), end);
 	LLVMValueRef rwhole = whole_end(E, R.i, rend, w);
 	loop_begin(E, &C, zero, ncol, "ctile");
-	LLVMValueRef cend = smin(E, LLVMBuildAdd(E->B, C.i, LLVMConstInt(E->i64, AJ_TILE_COLS, 0), ""), ncol);
+	LLVMValueRef cend = smin(E, LLVMBuildAdd(E->B, C.i, cols, ""), ncol);
 	LLVMValueRef cwhole = whole_end(E, C.i, cend, w);
 	loop_begin(E, &I, R.i, rwhole, "brows");
 	advance(E, at, base, nd - 2, I.i);
