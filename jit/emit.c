@@ -1141,28 +1141,44 @@ static void emit_inner(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 /* The smaller of two i64 values. */
 static LLVMValueRef smin(aj_emitter *E, LLVMValueRef a, LLVMValueRef b)
 {
-	return LLVMBuildSelect(E->B, LLVMBuildICmp(E->B, LLVMIntSLT, a, b, ""), a, b, "");
+	LLVMValueRef lt = LLVMBuildICmp(E->B, LLVMIntSLT, a, b, "");
+	return LLVMBuildSelect(E->B, lt, a, b, "");
 }
 
 /* start + (the elements from start to end, down to a multiple of w). */
-static LLVMValueRef whole_end(aj_emitter *E, LLVMValueRef start, LLVMValueRef end, int w)
+static LLVMValueRef whole_end(aj_emitter *E, LLVMValueRef start,
+			      LLVMValueRef end, int w)
 {
 	LLVMValueRef n = LLVMBuildSub(E->B, end, start, "");
-	n = LLVMBuildAnd(E->B, n, LLVMConstInt(E->i64, ~(unsigned long long)(w - 1), 1), "");
+	LLVMValueRef mask = LLVMConstInt(E->i64, ~(unsigned long long)(w - 1), 1);
+	n = LLVMBuildAnd(E->B, n, mask, "");
 	return LLVMBuildAdd(E->B, start, n, "");
+}
+
+static LLVMValueRef i32c(aj_emitter *E, int v)
+{
+	return LLVMConstInt(E->i32, (unsigned long long)v, 0);
+}
+
+static LLVMValueRef i64c(aj_emitter *E, int64_t v)
+{
+	return LLVMConstInt(E->i64, (unsigned long long)v, 0);
 }
 
 /* The w x w block of vectors x (w a power of two) transposed: lane l of
  * x[r] goes to lane r of x[l]. The stage of distance h swaps the
  * off-diagonal h x h blocks of every 2h x 2h block, one two-input
- * shuffle per vector; all stages move (r, l) to (l, r). */
+ * shuffle per vector (lane l of the pair's first vector is lane l - h of
+ * its second where bit h of l is set; of its second, lane l + h of the
+ * first where it is clear); all stages move (r, l) to (l, r). x86 gets
+ * unpck, permutes and lane shuffles: 24 for 8 x 8 doubles. */
 static void transpose(aj_emitter *E, LLVMValueRef *x, int w)
 {
 	LLVMValueRef lo[64], hi[64];
 	for (int h = 1; h < w; h *= 2) {
 		for (int l = 0; l < w; l++) {
-			lo[l] = LLVMConstInt(E->i32, (unsigned long long)(l & h ? w + l - h : l), 0);
-			hi[l] = LLVMConstInt(E->i32, (unsigned long long)(l & h ? w + l : l + h), 0);
+			lo[l] = i32c(E, l & h ? w + l - h : l);
+			hi[l] = i32c(E, l & h ? w + l : l + h);
 		}
 		LLVMValueRef mlo = LLVMConstVector(lo, (unsigned)w);
 		LLVMValueRef mhi = LLVMConstVector(hi, (unsigned)w);
@@ -1182,7 +1198,8 @@ static void advance(aj_emitter *E, LLVMValueRef *to, LLVMValueRef *p, int d,
 {
 	const aj_kdesc *k = E->k;
 	for (int o = 0; o < k->nop; o++) {
-		LLVMValueRef off = LLVMBuildMul(E->B, n, E->stride[o * k->ndim + d], "");
+		LLVMValueRef st = E->stride[o * k->ndim + d];
+		LLVMValueRef off = LLVMBuildMul(E->B, n, st, "");
 		to[o] = LLVMBuildGEP2(E->B, E->i8, p[o], &off, 1, "");
 	}
 }
@@ -1208,20 +1225,20 @@ static void emit_block(aj_emitter *E, LLVMValueRef *at, LLVMValueRef j,
 	for (int o = 0; o < k->nop; o++) {
 		if (k->op_class[o] != AJ_SC_ANY)
 			continue;
+		LLVMValueRef st = E->stride[o * nd + nd - 1];
 		for (int c = 0; c < w; c++) {
-			LLVMValueRef col = LLVMBuildAdd(
-				E->B, j, LLVMConstInt(E->i64, (unsigned long long)c, 0), "");
-			LLVMValueRef off =
-				LLVMBuildMul(E->B, col, E->stride[o * nd + nd - 1], "");
-			tr[o][c] = load_elem(E, k->op_dtype[o], w,
-					     LLVMBuildGEP2(E->B, E->i8, at[o], &off, 1, ""));
+			LLVMValueRef col = LLVMBuildAdd(E->B, j, i64c(E, c), "");
+			LLVMValueRef off = LLVMBuildMul(E->B, col, st, "");
+			LLVMValueRef p = LLVMBuildGEP2(E->B, E->i8, at[o], &off, 1, "");
+			tr[o][c] = load_elem(E, k->op_dtype[o], w, p);
 		}
 		transpose(E, tr[o], w);
 	}
 	for (int r = 0; r < w; r++) {
-		advance(E, row, at, nd - 2, LLVMConstInt(E->i64, (unsigned long long)r, 0));
+		advance(E, row, at, nd - 2, i64c(E, r));
 		for (int o = 0; o < k->nop; o++)
-			E->given[o] = k->op_class[o] == AJ_SC_ANY ? tr[o][r] : NULL;
+			E->given[o] = k->op_class[o] == AJ_SC_ANY ? tr[o][r]
+								  : NULL;
 		emit_hoisted(E, row);
 		emit_body(E, row, j, w, cur);
 	}
@@ -1234,12 +1251,11 @@ static void emit_tiled(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 {
 	const aj_kdesc *k = E->k;
 	int w = E->lanes, nd = k->ndim;
-	LLVMValueRef ncol = E->shape[nd - 1], zero = LLVMConstInt(E->i64, 0, 0);
+	LLVMValueRef ncol = E->shape[nd - 1], zero = i64c(E, 0);
 	LLVMValueRef at[k->nop], row[k->nop];
 	loop R, C, I, J, L;
 	loop_begin(E, &R, start, end, "rtile");
-	LLVMValueRef rows = LLVMConstInt(E->i64, AJ_TILE_ROWS, 0);
-	LLVMValueRef cols = LLVMConstInt(E->i64, AJ_TILE_COLS, 0);
+	LLVMValueRef rows = i64c(E, AJ_TILE_ROWS), cols = i64c(E, AJ_TILE_COLS);
 	LLVMValueRef rend = smin(E, LLVMBuildAdd(E->B, R.i, rows, ""), end);
 	LLVMValueRef rwhole = whole_end(E, R.i, rend, w);
 	loop_begin(E, &C, zero, ncol, "ctile");
@@ -1250,7 +1266,7 @@ static void emit_tiled(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 	loop_begin(E, &J, C.i, cwhole, "block");
 	emit_block(E, at, J.i, cur);
 	loop_end(E, &J, w);
-	loop_begin(E, &L, zero, LLVMConstInt(E->i64, (unsigned long long)w, 0), "bcols");
+	loop_begin(E, &L, zero, i64c(E, w), "bcols");
 	advance(E, row, at, nd - 2, L.i);
 	emit_row(E, row, cwhole, cend, cur);
 	loop_end(E, &L, 1);
@@ -1385,8 +1401,8 @@ aj_status aj_emit_kernel(LLVMContextRef c, const aj_kdesc *k, const char *name,
 	E.inv = aj_calloc(nv, sizeof *E.inv);
 	E.cls = aj_malloc((size_t)k->nop);
 	E.given = aj_calloc((size_t)k->nop, sizeof *E.given);
-	bool ok = E.shape && E.stride && E.hoisted && E.cur && E.base && E.inv && E.cls &&
-		  E.given;
+	bool ok = E.shape && E.stride && E.hoisted && E.cur && E.base &&
+		  E.inv && E.cls && E.given;
 	if (ok)
 		memcpy(E.cls, k->op_class, (size_t)k->nop);
 	if (ok)

@@ -298,7 +298,8 @@ static aj_status copy_gathered(aj_prog *p, aj_kcall *c, int o, const aj_array *s
 }
 
 static aj_status resolve(aj_prog *p, aj_kcall *c, const aj_array *const *opnd,
-			 const aj_array *const *gathered, aj_kcall *calls, int *ncall)
+			 const aj_array *const *gathered, aj_kcall *calls,
+			 int *ncall)
 {
 	int nop = c->k.nop, nout = c->k.nout;
 	need order = FREE;

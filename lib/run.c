@@ -36,8 +36,9 @@
  * tasks write one cache line; a tiled two-loop nest (sched.c rule 6) at
  * multiples of AJ_TILE_ROWS when each thread gets some, so that rows left
  * over from whole blocks (run by the scalar body) are only at the end.
- * A reduction over loop 0 splits only into the fixed chunks fuse.c gave it (rule 4), chunk per task, on any thread
- * count; without them it runs on the caller alone.
+ * A reduction over loop 0 splits only into the fixed chunks fuse.c gave
+ * it (rule 4), chunk per task, on any thread count; without them it runs
+ * on the caller alone.
  */
 enum { OVERSPLIT = 4, ALIGN_ELEMS = 64, MATH_COST = 7 };
 
@@ -78,7 +79,8 @@ static void run_call(aj_prog *p, const aj_kcall *c)
 	aj_ctx *ctx = p->ctx;
 	int nthreads = aj_pool_threads(ctx->pool);
 	split s = {.c = c, .ntask = c->nchunk, .align = c->k.ndim == 1 ? ALIGN_ELEMS : 1};
-	if (c->k.tile && c->k.ndim == 2 && c->shape[0] >= (int64_t)nthreads * AJ_TILE_ROWS)
+	if (c->k.tile && c->k.ndim == 2 &&
+	    c->shape[0] >= (int64_t)nthreads * AJ_TILE_ROWS)
 		s.align = AJ_TILE_ROWS;
 	int64_t min = atomic_load_explicit(&ctx->min_parallel, memory_order_relaxed);
 	if (!s.ntask && !aj_reduces_loop0(c) && !c->serial && nthreads > 1 &&
