@@ -100,6 +100,7 @@ static const char *const int_texts[] = {
     "out = a.T + c[:, None]", /* invariant along the inner loop, per row */
     "out = a.T + d",	      /* invariant along the rows */
     "out = where(a.T > b, a.T, b + 1)",
+    "out = a.T * a[::-1].T + b", /* two transposed inputs */
 };
 
 static const int64_t shapes[][2] = {
@@ -225,6 +226,38 @@ static void test_3d(void **state)
 		for (int k = 0; k < 7; k++)
 			aj_array_free(arrays[k]);
 	}
+}
+
+/* Two assignments fused into one kernel with two outputs, each
+ * reading the transposed input. */
+static void test_two_outputs(void **state)
+{
+	env *E = *state;
+	aj_isa host = aj_ctx_isa(E->ctx);
+	int64_t sa[2] = {45, 70}, sb[2] = {70, 45};
+	aj_array *a = ref_filled(E, AJ_FLOAT64, 2, sa);
+	aj_array *b = ref_filled(E, AJ_FLOAT64, 2, sb), *o[4];
+	for (int k = 0; k < 4; k++)
+		REF_OK_CTX(E->ctx,
+			   aj_array_new(E->ctx, AJ_FLOAT64, 2, sb, &o[k]));
+	const char *names[] = {"a", "b", "o1", "o2"};
+	const char *text = "o1 = a.T + b; o2 = a.T * b";
+	aj_array *refs[] = {a, b, o[0], o[1]}, *outs[] = {a, b, o[2], o[3]};
+	run_text(E, AJ_ISA_SCALAR, text, 4, names, refs);
+	for (size_t i = 0; i < sizeof vector_isas / sizeof *vector_isas; i++) {
+		if (aj_ctx_set_isa(E->ctx, vector_isas[i]) != AJ_OK)
+			continue;
+		run_text(E, vector_isas[i], text, 4, names, outs);
+		assert_memory_equal(aj_array_data(o[2]), aj_array_data(o[0]),
+				    nbytes(o[0]));
+		assert_memory_equal(aj_array_data(o[3]), aj_array_data(o[1]),
+				    nbytes(o[1]));
+	}
+	REF_OK_CTX(E->ctx, aj_ctx_set_isa(E->ctx, host));
+	aj_array_free(a);
+	aj_array_free(b);
+	for (int k = 0; k < 4; k++)
+		aj_array_free(o[k]);
 }
 
 /* Element (i, j) of the square n x n C-order data x of dtype t (float64
@@ -406,6 +439,7 @@ int main(void)
 	    cmocka_unit_test(test_against_scalar),
 	    cmocka_unit_test(test_add_transpose_loop),
 	    cmocka_unit_test(test_3d),
+	    cmocka_unit_test(test_two_outputs),
 	    cmocka_unit_test(test_overlap),
 	    cmocka_unit_test(test_overlap_pieces),
 	    cmocka_unit_test(test_tiled_path_taken),
