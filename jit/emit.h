@@ -32,6 +32,9 @@ typedef struct aj_emitter {
 				 it instead of loading (an input's row of
 				 a block transposed in registers,
 				 emit_tiled), or NULL */
+	bool nt;              /* vector stores of outputs that nt_bytes
+				 allows are nontemporal and aligned
+				 (emit_tiled, checked at run time) */
 } aj_emitter;
 
 LLVMTypeRef aj_ir_elem(aj_emitter *E, aj_dtype t, bool memory);
