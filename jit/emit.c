@@ -385,8 +385,8 @@ static void store_nt(aj_emitter *E, LLVMValueRef v, LLVMValueRef p, int bytes)
 	LLVMSetAlignment(st, (unsigned)bytes);
 	LLVMMetadataRef one = LLVMValueAsMetadata(LLVMConstInt(E->i32, 1, 0));
 	unsigned kind = LLVMGetMDKindIDInContext(E->C, "nontemporal", 11);
-	LLVMSetMetadata(st, kind,
-			LLVMMetadataAsValue(E->C, LLVMMDNodeInContext2(E->C, &one, 1)));
+	LLVMMetadataRef node = LLVMMDNodeInContext2(E->C, &one, 1);
+	LLVMSetMetadata(st, kind, LLVMMetadataAsValue(E->C, node));
 }
 
 static void store_op(aj_emitter *E, int o, LLVMValueRef v, LLVMValueRef base,
@@ -1254,16 +1254,19 @@ static void emit_block(aj_emitter *E, LLVMValueRef *at, LLVMValueRef j,
 		if (k->op_class[o] != AJ_SC_ANY)
 			continue;
 		LLVMValueRef st = E->stride[o * nd + nd - 1];
+		LLVMValueRef off = LLVMBuildMul(E->B, j, st, "");
+		LLVMValueRef p = LLVMBuildGEP2(E->B, E->i8, at[o], &off, 1, "");
 		for (int c = 0; c < w; c++) {
-			LLVMValueRef col = LLVMBuildAdd(E->B, j, i64c(E, c), "");
-			LLVMValueRef off = LLVMBuildMul(E->B, col, st, "");
-			LLVMValueRef p = LLVMBuildGEP2(E->B, E->i8, at[o], &off, 1, "");
+			if (c)
+				p = LLVMBuildGEP2(E->B, E->i8, p, &st, 1, "");
 			tr[o][c] = load_elem(E, k->op_dtype[o], w, p);
 		}
 		transpose(E, tr[o], w);
 	}
+	memcpy(row, at, (size_t)k->nop * sizeof *row);
 	for (int r = 0; r < w; r++) {
-		advance(E, row, at, nd - 2, i64c(E, r));
+		if (r)
+			advance(E, row, row, nd - 2, i64c(E, 1));
 		for (int o = 0; o < k->nop; o++)
 			E->given[o] = k->op_class[o] == AJ_SC_ANY ? tr[o][r]
 								  : NULL;
@@ -1271,6 +1274,36 @@ static void emit_block(aj_emitter *E, LLVMValueRef *at, LLVMValueRef j,
 		emit_body(E, row, j, w, cur);
 	}
 	memset(E->given, 0, (size_t)k->nop * sizeof *E->given);
+}
+
+/* The blocks of the w rows from row pointers at, columns [start, end) (a
+ * multiple of w): twice, with nontemporal stores and without, when
+ * E->nt_cond is a condition choosing (emit_tiled). */
+static void emit_blocks(aj_emitter *E, LLVMValueRef *at, LLVMValueRef start,
+			LLVMValueRef end, LLVMValueRef *cur)
+{
+	LLVMBasicBlockRef nt = NULL, plain = NULL, done = NULL;
+	if (E->nt_cond) {
+		nt = LLVMAppendBasicBlockInContext(E->C, E->fn, "nt");
+		plain = LLVMAppendBasicBlockInContext(E->C, E->fn, "cached");
+		done = LLVMAppendBasicBlockInContext(E->C, E->fn, "blocked");
+		LLVMBuildCondBr(E->B, E->nt_cond, nt, plain);
+		LLVMPositionBuilderAtEnd(E->B, nt);
+	}
+	for (int pass = E->nt_cond ? 0 : 1; pass < 2; pass++) {
+		loop J;
+		E->nt = pass == 0;
+		loop_begin(E, &J, start, end, "block");
+		emit_block(E, at, J.i, cur);
+		loop_end(E, &J, E->lanes);
+		if (E->nt_cond)
+			LLVMBuildBr(E->B, done);
+		if (E->nt_cond && pass == 0)
+			LLVMPositionBuilderAtEnd(E->B, plain);
+	}
+	E->nt = false;
+	if (E->nt_cond)
+		LLVMPositionBuilderAtEnd(E->B, done);
 }
 
 /* The tiles of rows [start, end) of loop ndim-2 by all of loop ndim-1. */
@@ -1281,7 +1314,7 @@ static void emit_tiles(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 	int w = E->lanes, nd = k->ndim;
 	LLVMValueRef ncol = E->shape[nd - 1], zero = i64c(E, 0);
 	LLVMValueRef at[k->nop], row[k->nop];
-	loop R, C, I, J, L;
+	loop R, C, I, L;
 	loop_begin(E, &R, start, end, "rtile");
 	LLVMValueRef rows = i64c(E, AJ_TILE_ROWS), cols = i64c(E, AJ_TILE_COLS);
 	LLVMValueRef rend = smin(E, LLVMBuildAdd(E->B, R.i, rows, ""), end);
@@ -1291,9 +1324,7 @@ static void emit_tiles(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 	LLVMValueRef cwhole = whole_end(E, C.i, cend, w);
 	loop_begin(E, &I, R.i, rwhole, "brows");
 	advance(E, at, base, nd - 2, I.i);
-	loop_begin(E, &J, C.i, cwhole, "block");
-	emit_block(E, at, J.i, cur);
-	loop_end(E, &J, w);
+	emit_blocks(E, at, C.i, cwhole, cur);
 	loop_begin(E, &L, zero, i64c(E, w), "bcols");
 	advance(E, row, at, nd - 2, L.i);
 	emit_row(E, row, cwhole, cend, cur);
@@ -1312,7 +1343,9 @@ static void emit_tiles(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
  * at a time, so when they are too large to stay in the caches for
  * whatever reads them next (NT_MIN_BYTES, half the 32 MB L3 here), the
  * blocks' vector stores skip the caches and the line's read for
- * ownership. Measured, 4000 x 4000 float64 on 2 threads (AVX-512):
+ * ownership. Only the blocks' loop is emitted twice (emit_blocks), the
+ * choice made per row of blocks: the whole nest twice compiled 1.7x
+ * slower. Measured, 4000 x 4000 float64 on 2 threads (AVX-512):
  * a + a.T 57% -> 71% of copy bandwidth, a.T.copy() 77% -> 92%. They
  * need aligned addresses, so they are taken when each such output's base
  * and row stride are multiples of its vector's bytes (the columns of
@@ -1336,13 +1369,17 @@ static LLVMValueRef nt_applies(aj_emitter *E, LLVMValueRef *base)
 		if (!nb)
 			continue;
 		LLVMValueRef size = i64c(E, aj_dtypes[k->op_dtype[o]].size);
-		bytes = LLVMBuildAdd(E->B, bytes, LLVMBuildMul(E->B, n, size, ""), "");
+		LLVMValueRef ob = LLVMBuildMul(E->B, n, size, "");
+		bytes = LLVMBuildAdd(E->B, bytes, ob, "");
 		LLVMValueRef at = LLVMBuildPtrToInt(E->B, base[o], E->i64, "");
 		at = LLVMBuildOr(E->B, at, E->stride[o * nd + nd - 2], "");
-		bad = LLVMBuildOr(E->B, bad, LLVMBuildAnd(E->B, at, i64c(E, nb - 1), ""), "");
+		at = LLVMBuildAnd(E->B, at, i64c(E, nb - 1), "");
+		bad = LLVMBuildOr(E->B, bad, at, "");
 	}
-	LLVMValueRef aligned = LLVMBuildICmp(E->B, LLVMIntEQ, bad, i64c(E, 0), "");
-	LLVMValueRef big = LLVMBuildICmp(E->B, LLVMIntSGE, bytes, i64c(E, NT_MIN_BYTES), "");
+	LLVMValueRef aligned =
+		LLVMBuildICmp(E->B, LLVMIntEQ, bad, i64c(E, 0), "");
+	LLVMValueRef big =
+		LLVMBuildICmp(E->B, LLVMIntSGE, bytes, i64c(E, NT_MIN_BYTES), "");
 	return LLVMBuildAnd(E->B, aligned, big, "nt");
 }
 
@@ -1350,7 +1387,8 @@ static void emit_sfence(aj_emitter *E)
 {
 	unsigned id = LLVMLookupIntrinsicID("llvm.x86.sse.sfence", 19);
 	LLVMValueRef f = LLVMGetIntrinsicDeclaration(E->M, id, NULL, 0);
-	LLVMBuildCall2(E->B, LLVMIntrinsicGetType(E->C, id, NULL, 0), f, NULL, 0, "");
+	LLVMTypeRef fty = LLVMIntrinsicGetType(E->C, id, NULL, 0);
+	LLVMBuildCall2(E->B, fty, f, NULL, 0, "");
 }
 
 /* The tiles, with nontemporal stores where they apply. */
@@ -1360,24 +1398,11 @@ static void emit_tiled(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 	bool any = false;
 	for (int o = 0; o < E->k->nout; o++)
 		any |= nt_bytes(E->k, o, E->lanes) != 0;
-	if (!any) {
-		emit_tiles(E, base, start, end, cur);
-		return;
-	}
-	LLVMBasicBlockRef nt = LLVMAppendBasicBlockInContext(E->C, E->fn, "nt");
-	LLVMBasicBlockRef plain = LLVMAppendBasicBlockInContext(E->C, E->fn, "cached");
-	LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(E->C, E->fn, "tiled");
-	LLVMBuildCondBr(E->B, nt_applies(E, base), nt, plain);
-	LLVMPositionBuilderAtEnd(E->B, nt);
-	E->nt = true;
+	E->nt_cond = any ? nt_applies(E, base) : NULL;
 	emit_tiles(E, base, start, end, cur);
-	E->nt = false;
-	emit_sfence(E);
-	LLVMBuildBr(E->B, done);
-	LLVMPositionBuilderAtEnd(E->B, plain);
-	emit_tiles(E, base, start, end, cur);
-	LLVMBuildBr(E->B, done);
-	LLVMPositionBuilderAtEnd(E->B, done);
+	if (any)
+		emit_sfence(E);
+	E->nt_cond = NULL;
 }
 
 /* Loop d and everything inside it. */

@@ -35,6 +35,8 @@ typedef struct aj_emitter {
 	bool nt;              /* vector stores of outputs that nt_bytes
 				 allows are nontemporal and aligned
 				 (emit_tiled, checked at run time) */
+	LLVMValueRef nt_cond; /* in emit_tiled: whether nontemporal stores
+				 apply, or NULL if they never do */
 } aj_emitter;
 
 LLVMTypeRef aj_ir_elem(aj_emitter *E, aj_dtype t, bool memory);
