@@ -1344,8 +1344,8 @@ static void emit_tiles(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
  * whatever reads them next (NT_MIN_BYTES, half the 32 MB L3 here), the
  * blocks' vector stores skip the caches and the line's read for
  * ownership. Only the blocks' loop is emitted twice (emit_blocks), the
- * choice made per row of blocks: the whole nest twice compiled 1.7x
- * slower. Measured, 4000 x 4000 float64 on 2 threads (AVX-512):
+ * choice made per row of blocks, which keeps the code (and the compile
+ * time) of the scalar remainders and the tile loops single. Measured, 4000 x 4000 float64 on 2 threads (AVX-512):
  * a + a.T 57% -> 71% of copy bandwidth, a.T.copy() 77% -> 92%. They
  * need aligned addresses, so they are taken when each such output's base
  * and row stride are multiples of its vector's bytes (the columns of
