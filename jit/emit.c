@@ -18,6 +18,10 @@
  *   (vectorizable);
  * - otherwise a scalar loop reads each operand with its runtime stride.
  *
+ * A tiled kernel (sched.c rule 6: an input read transposed) runs its two
+ * innermost loops together instead, in tiles of blocks transposed in
+ * registers (jit/tile.c).
+ *
  * A compress kernel (kernel.h) stores output 0 at a running pointer, kept
  * in an alloca: the vector body with llvm.masked.compressstore (AVX-512's
  * vcompress; LLVM scalarises it for AVX2), advancing by the popcount of
@@ -167,13 +171,8 @@ void aj_ir_mark_pure(aj_emitter *E, LLVMValueRef f)
 
 /* ---- loops ---- */
 
-typedef struct loop {
-	LLVMBasicBlockRef head, body, exit;
-	LLVMValueRef i; /* the induction variable, a phi in head */
-} loop;
-
 /* for (i = start; i < end; i += step): leaves the builder in the body. */
-static void loop_begin(aj_emitter *E, loop *L, LLVMValueRef start,
+void aj_loop_begin(aj_emitter *E, aj_loop *L, LLVMValueRef start,
 		       LLVMValueRef end, const char *name)
 {
 	LLVMBasicBlockRef pre = LLVMGetInsertBlock(E->B);
@@ -189,7 +188,7 @@ static void loop_begin(aj_emitter *E, loop *L, LLVMValueRef start,
 	LLVMPositionBuilderAtEnd(E->B, L->body);
 }
 
-static void loop_end(aj_emitter *E, loop *L, int64_t step)
+void aj_loop_end(aj_emitter *E, aj_loop *L, int64_t step)
 {
 	LLVMValueRef next = LLVMBuildAdd(E->B, L->i,
 					 LLVMConstInt(E->i64, (unsigned long long)step, 0),
@@ -255,7 +254,7 @@ static void store_complex(aj_emitter *E, aj_dtype t, LLVMValueRef z,
 	LLVMSetAlignment(LLVMBuildStore(E->B, interleave(E, re, im, w), p), 1);
 }
 
-static LLVMValueRef load_elem(aj_emitter *E, aj_dtype t, int w, LLVMValueRef p)
+LLVMValueRef aj_load_elem(aj_emitter *E, aj_dtype t, int w, LLVMValueRef p)
 {
 	if (aj_is_complex(t))
 		return load_complex(E, t, w, p);
@@ -284,7 +283,7 @@ static LLVMValueRef scalar_slot(aj_emitter *E, const aj_kval *v)
 	LLVMValueRef i = LLVMConstInt(E->i64, 8 * (unsigned long long)v->arg[0], 0);
 	LLVMValueRef p = LLVMBuildGEP2(E->B, E->i8, E->a_scalars, &i, 1, "");
 	if (!aj_is_complex(v->dtype))
-		return load_elem(E, v->dtype, 1, p);
+		return aj_load_elem(E, v->dtype, 1, p);
 	LLVMTypeRef part = aj_ir_elem(E, aj_part_dtype(v->dtype), false);
 	LLVMValueRef eight = LLVMConstInt(E->i64, 8, 0);
 	return aj_cx(E, load_part(E, part, p),
@@ -362,14 +361,14 @@ static LLVMValueRef load_op(aj_emitter *E, int o, aj_dtype t, LLVMValueRef base,
 {
 	if (w > 1 && E->cls[o] == AJ_SC_ANY)
 		return gather_lanes(E, t, lane_addrs(E, o, base, i, w), w);
-	LLVMValueRef v = load_elem(E, t, w, vec_addr(E, o, base, i, w));
+	LLVMValueRef v = aj_load_elem(E, t, w, vec_addr(E, o, base, i, w));
 	return E->cls[o] == AJ_SC_RCONTIG ? reverse_lanes(E, v, w) : v;
 }
 
 /* The bytes of a vector store of w elements of output o if it may be
- * nontemporal (emit_tiled): a plain vector of 16 bytes or more (not a
+ * nontemporal (tile.c): a plain vector of 16 bytes or more (not a
  * complex's interleaved parts, not bools widened from i1); else 0. */
-static int nt_bytes(const aj_kdesc *k, int o, int w)
+int aj_nt_bytes(const aj_kdesc *k, int o, int w)
 {
 	aj_dtype t = (aj_dtype)k->op_dtype[o];
 	int bytes = w * (int)aj_dtypes[t].size;
@@ -393,7 +392,7 @@ static void store_op(aj_emitter *E, int o, LLVMValueRef v, LLVMValueRef base,
 		     LLVMValueRef i, int w)
 {
 	aj_dtype t = E->k->op_dtype[o];
-	int nt = w > 1 && E->nt ? nt_bytes(E->k, o, w) : 0;
+	int nt = w > 1 && E->nt ? aj_nt_bytes(E->k, o, w) : 0;
 	if (nt) {
 		store_nt(E, v, vec_addr(E, o, base, i, w), nt);
 		return;
@@ -520,7 +519,7 @@ static LLVMValueRef take_values(aj_emitter *E, const aj_kval *v,
 	bool down = E->cls[o] == AJ_SC_RCONTIG;
 	if (w == 1 || E->inv[v->arg[1]]) { /* a vector load, as load_op's */
 		LLVMValueRef off = w == 1 ? E->cur[v->arg[1]] : E->hoisted[v->arg[1]];
-		LLVMValueRef x = load_elem(E, v->dtype, w,
+		LLVMValueRef x = aj_load_elem(E, v->dtype, w,
 					   displaced(E, vec_addr(E, o, base, i, w), off));
 		return down ? reverse_lanes(E, x, w) : x;
 	}
@@ -540,7 +539,7 @@ static LLVMValueRef take_values(aj_emitter *E, const aj_kval *v,
 }
 
 /* Computes the invariant values at width 1, in the inner preheader. */
-static void emit_hoisted(aj_emitter *E, LLVMValueRef *base)
+void aj_emit_hoisted(aj_emitter *E, LLVMValueRef *base)
 {
 	const aj_kdesc *k = E->k;
 	for (int i = 0; i < k->nval; i++) {
@@ -550,11 +549,11 @@ static void emit_hoisted(aj_emitter *E, LLVMValueRef *base)
 		if (v->op == AJ_OP_SCALAR)
 			E->hoisted[i] = scalar_slot(E, v);
 		else if (v->op == AJ_OP_ARRAY)
-			E->hoisted[i] = load_elem(E, v->dtype, 1, base[v->arg[0]]);
+			E->hoisted[i] = aj_load_elem(E, v->dtype, 1, base[v->arg[0]]);
 		else if (v->op == AJ_OP_INDEX)
 			E->hoisted[i] = index_at(E, base[v->arg[0]]);
 		else if (v->op == AJ_OP_TAKE)
-			E->hoisted[i] = load_elem(E, v->dtype, 1,
+			E->hoisted[i] = aj_load_elem(E, v->dtype, 1,
 						  displaced(E, base[v->arg[0]],
 							    E->hoisted[v->arg[1]]));
 		else {
@@ -681,7 +680,7 @@ static void emit_compress(aj_emitter *E, LLVMValueRef v, int w)
 }
 
 /* One step of the inner loop at width w: loads, values, stores. */
-static void emit_body(aj_emitter *E, LLVMValueRef *base, LLVMValueRef i, int w,
+void aj_emit_body(aj_emitter *E, LLVMValueRef *base, LLVMValueRef i, int w,
 		      LLVMValueRef *cur)
 {
 	const aj_kdesc *k = E->k;
@@ -819,8 +818,8 @@ static LLVMValueRef cascade_total(aj_emitter *E, racc *R, LLVMValueRef last)
 	LLVMValueRef clz = LLVMBuildCall2(E->B, LLVMFunctionType(E->i64, params, 2, 0),
 		LLVMGetIntrinsicDeclaration(E->M, ctlz, &E->i64, 1), args, 2, "");
 	LLVMValueRef levels = LLVMBuildSub(E->B, LLVMConstInt(E->i64, 64, 0), clz, "");
-	loop L;
-	loop_begin(E, &L, LLVMConstInt(E->i64, 0, 0), levels, "levels");
+	aj_loop L;
+	aj_loop_begin(E, &L, LLVMConstInt(E->i64, 0, 0), levels, "levels");
 	LLVMValueRef bit = LLVMBuildTrunc(E->B, LLVMBuildLShr(E->B, count, L.i, ""), E->i1, "");
 	LLVMBasicBlockRef take = LLVMAppendBasicBlockInContext(E->C, E->fn, "take");
 	LLVMBasicBlockRef next = LLVMAppendBasicBlockInContext(E->C, E->fn, "skip");
@@ -833,7 +832,7 @@ static LLVMValueRef cascade_total(aj_emitter *E, racc *R, LLVMValueRef last)
 				     LLVMBuildLoad2(E->B, R->vt, tot, "")), tot);
 	LLVMBuildBr(E->B, next);
 	LLVMPositionBuilderAtEnd(E->B, next);
-	loop_end(E, &L, 1);
+	aj_loop_end(E, &L, 1);
 	return LLVMBuildLoad2(E->B, R->vt, tot, "");
 }
 
@@ -844,15 +843,15 @@ static LLVMValueRef block_steps(aj_emitter *E, racc *R, LLVMValueRef *base,
 {
 	for (int u = 0; u < UNROLL; u++)
 		LLVMBuildStore(E->B, R->id, R->acc[u]);
-	loop S;
-	loop_begin(E, &S, LLVMConstInt(E->i64, 0, 0), nsteps, "steps");
+	aj_loop S;
+	aj_loop_begin(E, &S, LLVMConstInt(E->i64, 0, 0), nsteps, "steps");
 	LLVMValueRef i0 = LLVMBuildAdd(E->B, first, LLVMBuildMul(E->B, S.i,
 		LLVMConstInt(E->i64, (unsigned long long)(UNROLL * R->w), 0), ""), "");
 	for (int u = 0; u < UNROLL; u++) {
 		LLVMValueRef i = LLVMBuildAdd(E->B, i0, LLVMConstInt(E->i64, (unsigned long long)(u * R->w), 0), "");
 		accumulate(E, R->vt, R->acc[u], emit_values(E, base, i, R->w, cur));
 	}
-	loop_end(E, &S, 1);
+	aj_loop_end(E, &S, 1);
 	LLVMValueRef a[UNROLL];
 	for (int u = 0; u < UNROLL; u++)
 		a[u] = LLVMBuildLoad2(E->B, R->vt, R->acc[u], "");
@@ -902,7 +901,7 @@ static void emit_reduce_inner(aj_emitter *E, LLVMValueRef *base,
 		R.count = entry_alloca(E, E->i64, "count");
 		LLVMBuildStore(E->B, LLVMConstInt(E->i64, 0, 0), R.count);
 	}
-	emit_hoisted(E, base);
+	aj_emit_hoisted(E, base);
 	R.id = identity(E, (aj_op)E->k->red, t, R.w);
 	LLVMBuildStore(E->B, R.id, R.grand);
 	int64_t step = UNROLL * R.w;
@@ -910,12 +909,12 @@ static void emit_reduce_inner(aj_emitter *E, LLVMValueRef *base,
 	LLVMValueRef nsteps = LLVMBuildSDiv(E->B, n, LLVMConstInt(E->i64, (unsigned long long)step, 0), "");
 	LLVMValueRef bsteps = LLVMConstInt(E->i64, BLOCK_STEPS, 0);
 	LLVMValueRef nblocks = LLVMBuildSDiv(E->B, nsteps, bsteps, "");
-	loop B;
-	loop_begin(E, &B, LLVMConstInt(E->i64, 0, 0), nblocks, "blocks");
+	aj_loop B;
+	aj_loop_begin(E, &B, LLVMConstInt(E->i64, 0, 0), nblocks, "blocks");
 	LLVMValueRef first = LLVMBuildAdd(E->B, start, LLVMBuildMul(E->B, B.i,
 		LLVMConstInt(E->i64, (unsigned long long)(step * BLOCK_STEPS), 0), ""), "");
 	push_block(E, &R, block_steps(E, &R, base, first, bsteps, cur));
-	loop_end(E, &B, 1);
+	aj_loop_end(E, &B, 1);
 	first = LLVMBuildAdd(E->B, start, LLVMBuildMul(E->B, nblocks,
 		LLVMConstInt(E->i64, (unsigned long long)(step * BLOCK_STEPS), 0), ""), "");
 	LLVMValueRef rest = LLVMBuildSub(E->B, nsteps, LLVMBuildMul(E->B, nblocks, bsteps, ""), "");
@@ -923,14 +922,14 @@ static void emit_reduce_inner(aj_emitter *E, LLVMValueRef *base,
 	LLVMValueRef total = R.cascade ? cascade_total(E, &R, last)
 				       : combine(E, LLVMBuildLoad2(E->B, R.vt, R.grand, ""), last);
 	LLVMBuildStore(E->B, horizontal(E, total, R.w), R.tail);
-	loop T;
+	aj_loop T;
 	LLVMValueRef tail_start = LLVMBuildAdd(E->B, start, LLVMBuildMul(E->B, nsteps,
 		LLVMConstInt(E->i64, (unsigned long long)step, 0), ""), "");
-	loop_begin(E, &T, tail_start, end, "tail");
+	aj_loop_begin(E, &T, tail_start, end, "tail");
 	accumulate(E, aj_ir_type(E, t, 1, false), R.tail, emit_values(E, base, T.i, 1, cur));
-	loop_end(E, &T, 1);
+	aj_loop_end(E, &T, 1);
 	LLVMValueRef row = LLVMBuildLoad2(E->B, aj_ir_type(E, t, 1, false), R.tail, "");
-	store_elem(E, t, combine(E, load_elem(E, t, 1, base[0]), row), base[0], 1);
+	store_elem(E, t, combine(E, aj_load_elem(E, t, 1, base[0]), row), base[0], 1);
 }
 
 /*
@@ -947,21 +946,21 @@ static void emit_arg_inner(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start
 	int w = E->lanes > 1 && inputs_contiguous(k) ? E->lanes : 1;
 	LLVMValueRef bacc = entry_alloca(E, aj_ir_type(E, t, w, false), "best");
 	LLVMValueRef pacc = entry_alloca(E, aj_ir_type(E, AJ_INT64, w, false), "pos");
-	emit_hoisted(E, base);
+	aj_emit_hoisted(E, base);
 	LLVMBuildStore(E->B, identity(E, aj_arg_extreme((aj_op)k->red), t, w), bacc);
 	LLVMBuildStore(E->B, aj_ir_const_int(E->i64, INT64_MAX, w), pacc);
 	LLVMValueRef n = LLVMBuildSub(E->B, end, start, "");
 	LLVMValueRef nv = LLVMBuildAnd(E->B, n, LLVMConstInt(E->i64, ~(unsigned long long)(w - 1), 1), "");
 	LLVMValueRef vend = LLVMBuildAdd(E->B, start, nv, "");
-	loop L;
-	loop_begin(E, &L, start, vend, "argvec");
+	aj_loop L;
+	aj_loop_begin(E, &L, start, vend, "argvec");
 	LLVMValueRef pos_v = emit_values(E, base, L.i, w, cur);
 	LLVMValueRef best = LLVMBuildLoad2(E->B, aj_ir_type(E, t, w, false), bacc, "");
 	LLVMValueRef pos = LLVMBuildLoad2(E->B, aj_ir_type(E, AJ_INT64, w, false), pacc, "");
 	arg_step(E, &best, &pos, cur[k->out_val[1]], pos_v);
 	LLVMBuildStore(E->B, best, bacc);
 	LLVMBuildStore(E->B, pos, pacc);
-	loop_end(E, &L, w);
+	aj_loop_end(E, &L, w);
 	best = LLVMBuildLoad2(E->B, aj_ir_type(E, t, w, false), bacc, "");
 	pos = LLVMBuildLoad2(E->B, aj_ir_type(E, AJ_INT64, w, false), pacc, "");
 	for (int h = w; h > 1; h /= 2) {
@@ -975,17 +974,17 @@ static void emit_arg_inner(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start
 	LLVMValueRef p1 = entry_alloca(E, E->i64, "pos1");
 	LLVMBuildStore(E->B, lane0(E, best), b1);
 	LLVMBuildStore(E->B, lane0(E, pos), p1);
-	loop T;
-	loop_begin(E, &T, vend, end, "argtail");
+	aj_loop T;
+	aj_loop_begin(E, &T, vend, end, "argtail");
 	pos_v = emit_values(E, base, T.i, 1, cur);
 	best = LLVMBuildLoad2(E->B, aj_ir_type(E, t, 1, false), b1, "");
 	pos = LLVMBuildLoad2(E->B, E->i64, p1, "");
 	arg_step(E, &best, &pos, cur[k->out_val[1]], pos_v);
 	LLVMBuildStore(E->B, best, b1);
 	LLVMBuildStore(E->B, pos, p1);
-	loop_end(E, &T, 1);
+	aj_loop_end(E, &T, 1);
 	/* with the pair stored by earlier calls or outer iterations */
-	LLVMValueRef sb = load_elem(E, t, 1, base[1]), sp = load_elem(E, AJ_INT64, 1, base[0]);
+	LLVMValueRef sb = aj_load_elem(E, t, 1, base[1]), sp = aj_load_elem(E, AJ_INT64, 1, base[0]);
 	arg_step(E, &sb, &sp, LLVMBuildLoad2(E->B, aj_ir_type(E, t, 1, false), b1, ""),
 		 LLVMBuildLoad2(E->B, E->i64, p1, ""));
 	store_elem(E, AJ_INT64, sp, base[0], 1);
@@ -1061,14 +1060,14 @@ static void copy_block(aj_emitter *E, int o, LLVMValueRef base, LLVMValueRef fir
 {
 	int64_t size = aj_dtypes[E->k->op_dtype[o]].size;
 	LLVMTypeRef t = LLVMIntTypeInContext(E->C, (unsigned)(8 * size));
-	loop L;
-	loop_begin(E, &L, LLVMConstInt(E->i64, 0, 0), m, "copy");
+	aj_loop L;
+	aj_loop_begin(E, &L, LLVMConstInt(E->i64, 0, 0), m, "copy");
 	LLVMValueRef sp = vec_addr(E, o, base, LLVMBuildAdd(E->B, first, L.i, ""), 1);
 	LLVMValueRef bp = LLVMBuildGEP2(E->B, t, buf, &L.i, 1, "");
 	LLVMValueRef v = LLVMBuildLoad2(E->B, t, in ? sp : bp, "");
 	LLVMSetAlignment(v, 1);
 	LLVMSetAlignment(LLVMBuildStore(E->B, v, in ? bp : sp), 1);
-	loop_end(E, &L, 1);
+	aj_loop_end(E, &L, 1);
 }
 
 static void emit_buffered(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
@@ -1082,9 +1081,9 @@ static void emit_buffered(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 			 : entry_alloca(E, LLVMArrayType2(LLVMIntTypeInContext(
 					       E->C, (unsigned)(8 * size)), BUF), "buf");
 	}
-	emit_hoisted(E, base);
-	loop B;
-	loop_begin(E, &B, start, end, "block");
+	aj_emit_hoisted(E, base);
+	aj_loop B;
+	aj_loop_begin(E, &B, start, end, "block");
 	LLVMValueRef left = LLVMBuildSub(E->B, end, B.i, "");
 	LLVMValueRef full = LLVMConstInt(E->i64, BUF, 0);
 	LLVMValueRef m = LLVMBuildSelect(E->B, LLVMBuildICmp(E->B, LLVMIntSLT, left, full, ""),
@@ -1098,18 +1097,18 @@ static void emit_buffered(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 		E->cls[o] = buf[o] ? AJ_SC_CONTIG : k->op_class[o];
 	LLVMValueRef nv = LLVMBuildAnd(
 		E->B, m, LLVMConstInt(E->i64, ~(unsigned long long)(E->lanes - 1), 1), "");
-	loop V, T;
-	loop_begin(E, &V, LLVMConstInt(E->i64, 0, 0), nv, "vec");
-	emit_body(E, inner, V.i, E->lanes, cur);
-	loop_end(E, &V, E->lanes);
-	loop_begin(E, &T, nv, m, "tail");
-	emit_body(E, inner, T.i, 1, cur);
-	loop_end(E, &T, 1);
+	aj_loop V, T;
+	aj_loop_begin(E, &V, LLVMConstInt(E->i64, 0, 0), nv, "vec");
+	aj_emit_body(E, inner, V.i, E->lanes, cur);
+	aj_loop_end(E, &V, E->lanes);
+	aj_loop_begin(E, &T, nv, m, "tail");
+	aj_emit_body(E, inner, T.i, 1, cur);
+	aj_loop_end(E, &T, 1);
 	memcpy(E->cls, k->op_class, (size_t)k->nop);
 	for (int o = 0; o < k->nout; o++)
 		if (buf[o])
 			copy_block(E, o, base[o], B.i, m, buf[o], false);
-	loop_end(E, &B, BUF);
+	aj_loop_end(E, &B, BUF);
 }
 
 /* The innermost loop over [start, end). */
@@ -1128,281 +1127,22 @@ static void emit_inner(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 		emit_buffered(E, base, start, end, cur);
 		return;
 	}
-	emit_hoisted(E, base);
+	aj_emit_hoisted(E, base);
 	LLVMValueRef tail_start = start;
 	if (E->lanes > 1 && vectorizable(&u)) {
 		LLVMValueRef n = LLVMBuildSub(E->B, end, start, "");
 		LLVMValueRef nv = LLVMBuildAnd(
 			E->B, n, LLVMConstInt(E->i64, ~(unsigned long long)(E->lanes - 1), 1), "");
 		tail_start = LLVMBuildAdd(E->B, start, nv, "vend");
-		loop L;
-		loop_begin(E, &L, start, tail_start, "vec");
-		emit_body(E, base, L.i, E->lanes, cur);
-		loop_end(E, &L, E->lanes);
+		aj_loop L;
+		aj_loop_begin(E, &L, start, tail_start, "vec");
+		aj_emit_body(E, base, L.i, E->lanes, cur);
+		aj_loop_end(E, &L, E->lanes);
 	}
-	loop T;
-	loop_begin(E, &T, tail_start, end, "tail");
-	emit_body(E, base, T.i, 1, cur);
-	loop_end(E, &T, 1);
-}
-
-/* ---- tiles (sched.c rule 6) ---- */
-
-/*
- * A tiled kernel walks loops ndim-2 (rows) and ndim-1 (columns) in tiles
- * of AJ_TILE_ROWS x AJ_TILE_COLS, each in blocks of w x w (w = lanes).
- * An input of class ANY is unit-stride along the rows: a block loads w
- * vectors of it, one per column, each running down w rows, and
- * transposes them in registers into one vector per row (emit_block).
- * Each of the block's rows then runs the ordinary vector body, the
- * transposed inputs given, the others loaded as their classes say. A
- * tile's columns past its last whole block, and the rows of a range
- * past its last whole block, run the scalar body.
- *
- * Order: a block reads all its transposed inputs before it stores any
- * row, and each row reads its other inputs before storing, so an output
- * that is also an input (the identical view, alias.c case 2) is read
- * before it is written, as in the untiled nest. alias.c's serial calls
- * (cases 3), which need the nest's order, are not tiled.
- */
-
-/* The smaller of two i64 values. */
-static LLVMValueRef smin(aj_emitter *E, LLVMValueRef a, LLVMValueRef b)
-{
-	LLVMValueRef lt = LLVMBuildICmp(E->B, LLVMIntSLT, a, b, "");
-	return LLVMBuildSelect(E->B, lt, a, b, "");
-}
-
-/* start + (the elements from start to end, down to a multiple of w). */
-static LLVMValueRef whole_end(aj_emitter *E, LLVMValueRef start,
-			      LLVMValueRef end, int w)
-{
-	LLVMValueRef n = LLVMBuildSub(E->B, end, start, "");
-	LLVMValueRef mask = LLVMConstInt(E->i64, ~(unsigned long long)(w - 1), 1);
-	n = LLVMBuildAnd(E->B, n, mask, "");
-	return LLVMBuildAdd(E->B, start, n, "");
-}
-
-static LLVMValueRef i32c(aj_emitter *E, int v)
-{
-	return LLVMConstInt(E->i32, (unsigned long long)v, 0);
-}
-
-static LLVMValueRef i64c(aj_emitter *E, int64_t v)
-{
-	return LLVMConstInt(E->i64, (unsigned long long)v, 0);
-}
-
-/* The w x w block of vectors x (w a power of two) transposed: lane l of
- * x[r] goes to lane r of x[l]. The stage of distance h swaps the
- * off-diagonal h x h blocks of every 2h x 2h block, one two-input
- * shuffle per vector (lane l of the pair's first vector is lane l - h of
- * its second where bit h of l is set; of its second, lane l + h of the
- * first where it is clear); all stages move (r, l) to (l, r). x86 gets
- * unpck, permutes and lane shuffles: 24 for 8 x 8 doubles. */
-static void transpose(aj_emitter *E, LLVMValueRef *x, int w)
-{
-	LLVMValueRef lo[64], hi[64];
-	for (int h = 1; h < w; h *= 2) {
-		for (int l = 0; l < w; l++) {
-			lo[l] = i32c(E, l & h ? w + l - h : l);
-			hi[l] = i32c(E, l & h ? w + l : l + h);
-		}
-		LLVMValueRef mlo = LLVMConstVector(lo, (unsigned)w);
-		LLVMValueRef mhi = LLVMConstVector(hi, (unsigned)w);
-		for (int r = 0; r < w; r++) {
-			if (r & h)
-				continue;
-			LLVMValueRef a = x[r], b = x[r + h];
-			x[r] = LLVMBuildShuffleVector(E->B, a, b, mlo, "tr");
-			x[r + h] = LLVMBuildShuffleVector(E->B, a, b, mhi, "tr");
-		}
-	}
-}
-
-/* Operand pointers p moved n (an i64) along loop d. */
-static void advance(aj_emitter *E, LLVMValueRef *to, LLVMValueRef *p, int d,
-		    LLVMValueRef n)
-{
-	const aj_kdesc *k = E->k;
-	for (int o = 0; o < k->nop; o++) {
-		LLVMValueRef st = E->stride[o * k->ndim + d];
-		LLVMValueRef off = LLVMBuildMul(E->B, n, st, "");
-		to[o] = LLVMBuildGEP2(E->B, E->i8, p[o], &off, 1, "");
-	}
-}
-
-/* One row (operand pointers at) from column start to end, scalar. */
-static void emit_row(aj_emitter *E, LLVMValueRef *at, LLVMValueRef start,
-		     LLVMValueRef end, LLVMValueRef *cur)
-{
-	emit_hoisted(E, at);
-	loop T;
-	loop_begin(E, &T, start, end, "trow");
-	emit_body(E, at, T.i, 1, cur);
-	loop_end(E, &T, 1);
-}
-
-/* The block of w rows from row pointers at and w columns from j. */
-static void emit_block(aj_emitter *E, LLVMValueRef *at, LLVMValueRef j,
-		       LLVMValueRef *cur)
-{
-	const aj_kdesc *k = E->k;
-	int w = E->lanes, nd = k->ndim;
-	LLVMValueRef tr[k->nop][w], row[k->nop];
-	for (int o = 0; o < k->nop; o++) {
-		if (k->op_class[o] != AJ_SC_ANY)
-			continue;
-		LLVMValueRef st = E->stride[o * nd + nd - 1];
-		LLVMValueRef off = LLVMBuildMul(E->B, j, st, "");
-		LLVMValueRef p = LLVMBuildGEP2(E->B, E->i8, at[o], &off, 1, "");
-		for (int c = 0; c < w; c++) {
-			if (c)
-				p = LLVMBuildGEP2(E->B, E->i8, p, &st, 1, "");
-			tr[o][c] = load_elem(E, k->op_dtype[o], w, p);
-		}
-		transpose(E, tr[o], w);
-	}
-	memcpy(row, at, (size_t)k->nop * sizeof *row);
-	for (int r = 0; r < w; r++) {
-		if (r)
-			advance(E, row, row, nd - 2, i64c(E, 1));
-		for (int o = 0; o < k->nop; o++)
-			E->given[o] = k->op_class[o] == AJ_SC_ANY ? tr[o][r]
-								  : NULL;
-		emit_hoisted(E, row);
-		emit_body(E, row, j, w, cur);
-	}
-	memset(E->given, 0, (size_t)k->nop * sizeof *E->given);
-}
-
-/* The blocks of the w rows from row pointers at, columns [start, end) (a
- * multiple of w): twice, with nontemporal stores and without, when
- * E->nt_cond is a condition choosing (emit_tiled). */
-static void emit_blocks(aj_emitter *E, LLVMValueRef *at, LLVMValueRef start,
-			LLVMValueRef end, LLVMValueRef *cur)
-{
-	LLVMBasicBlockRef nt = NULL, plain = NULL, done = NULL;
-	if (E->nt_cond) {
-		nt = LLVMAppendBasicBlockInContext(E->C, E->fn, "nt");
-		plain = LLVMAppendBasicBlockInContext(E->C, E->fn, "cached");
-		done = LLVMAppendBasicBlockInContext(E->C, E->fn, "blocked");
-		LLVMBuildCondBr(E->B, E->nt_cond, nt, plain);
-		LLVMPositionBuilderAtEnd(E->B, nt);
-	}
-	for (int pass = E->nt_cond ? 0 : 1; pass < 2; pass++) {
-		loop J;
-		E->nt = pass == 0;
-		loop_begin(E, &J, start, end, "block");
-		emit_block(E, at, J.i, cur);
-		loop_end(E, &J, E->lanes);
-		if (E->nt_cond)
-			LLVMBuildBr(E->B, done);
-		if (E->nt_cond && pass == 0)
-			LLVMPositionBuilderAtEnd(E->B, plain);
-	}
-	E->nt = false;
-	if (E->nt_cond)
-		LLVMPositionBuilderAtEnd(E->B, done);
-}
-
-/* The tiles of rows [start, end) of loop ndim-2 by all of loop ndim-1. */
-static void emit_tiles(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
-		       LLVMValueRef end, LLVMValueRef *cur)
-{
-	const aj_kdesc *k = E->k;
-	int w = E->lanes, nd = k->ndim;
-	LLVMValueRef ncol = E->shape[nd - 1], zero = i64c(E, 0);
-	LLVMValueRef at[k->nop], row[k->nop];
-	loop R, C, I, L;
-	loop_begin(E, &R, start, end, "rtile");
-	LLVMValueRef rows = i64c(E, AJ_TILE_ROWS), cols = i64c(E, AJ_TILE_COLS);
-	LLVMValueRef rend = smin(E, LLVMBuildAdd(E->B, R.i, rows, ""), end);
-	LLVMValueRef rwhole = whole_end(E, R.i, rend, w);
-	loop_begin(E, &C, zero, ncol, "ctile");
-	LLVMValueRef cend = smin(E, LLVMBuildAdd(E->B, C.i, cols, ""), ncol);
-	LLVMValueRef cwhole = whole_end(E, C.i, cend, w);
-	loop_begin(E, &I, R.i, rwhole, "brows");
-	advance(E, at, base, nd - 2, I.i);
-	emit_blocks(E, at, C.i, cwhole, cur);
-	loop_begin(E, &L, zero, i64c(E, w), "bcols");
-	advance(E, row, at, nd - 2, L.i);
-	emit_row(E, row, cwhole, cend, cur);
-	loop_end(E, &L, 1);
-	loop_end(E, &I, w);
-	loop_begin(E, &L, rwhole, rend, "lrows");
-	advance(E, row, base, nd - 2, L.i);
-	emit_row(E, row, C.i, cend, cur);
-	loop_end(E, &L, 1);
-	loop_end(E, &C, AJ_TILE_COLS);
-	loop_end(E, &R, AJ_TILE_ROWS);
-}
-
-/*
- * Nontemporal stores: a tiled kernel's outputs are written whole lines
- * at a time, so when they are too large to stay in the caches for
- * whatever reads them next (NT_MIN_BYTES, half the 32 MB L3 here), the
- * blocks' vector stores skip the caches and the line's read for
- * ownership. Only the blocks' loop is emitted twice (emit_blocks), the
- * choice made per row of blocks, which keeps the code (and the compile
- * time) of the scalar remainders and the tile loops single. Measured, 4000 x 4000 float64 on 2 threads (AVX-512):
- * a + a.T 57% -> 71% of copy bandwidth, a.T.copy() 77% -> 92%. They
- * need aligned addresses, so they are taken when each such output's base
- * and row stride are multiples of its vector's bytes (the columns of
- * blocks are, from 0); else the same tiles store as usual. An sfence
- * orders them before whatever follows the kernel (another thread's
- * reads after the pool's hand-over).
- */
-enum { NT_MIN_BYTES = 16 << 20 };
-
-/* Whether the nontemporal tiles apply: see above. */
-static LLVMValueRef nt_applies(aj_emitter *E, LLVMValueRef *base)
-{
-	const aj_kdesc *k = E->k;
-	int nd = k->ndim;
-	LLVMValueRef n = E->shape[0], bad = i64c(E, 0);
-	for (int d = 1; d < nd; d++)
-		n = LLVMBuildMul(E->B, n, E->shape[d], "");
-	LLVMValueRef bytes = i64c(E, 0);
-	for (int o = 0; o < k->nout; o++) {
-		int nb = nt_bytes(k, o, E->lanes);
-		if (!nb)
-			continue;
-		LLVMValueRef size = i64c(E, aj_dtypes[k->op_dtype[o]].size);
-		LLVMValueRef ob = LLVMBuildMul(E->B, n, size, "");
-		bytes = LLVMBuildAdd(E->B, bytes, ob, "");
-		LLVMValueRef at = LLVMBuildPtrToInt(E->B, base[o], E->i64, "");
-		at = LLVMBuildOr(E->B, at, E->stride[o * nd + nd - 2], "");
-		at = LLVMBuildAnd(E->B, at, i64c(E, nb - 1), "");
-		bad = LLVMBuildOr(E->B, bad, at, "");
-	}
-	LLVMValueRef aligned =
-		LLVMBuildICmp(E->B, LLVMIntEQ, bad, i64c(E, 0), "");
-	LLVMValueRef big =
-		LLVMBuildICmp(E->B, LLVMIntSGE, bytes, i64c(E, NT_MIN_BYTES), "");
-	return LLVMBuildAnd(E->B, aligned, big, "nt");
-}
-
-static void emit_sfence(aj_emitter *E)
-{
-	unsigned id = LLVMLookupIntrinsicID("llvm.x86.sse.sfence", 19);
-	LLVMValueRef f = LLVMGetIntrinsicDeclaration(E->M, id, NULL, 0);
-	LLVMTypeRef fty = LLVMIntrinsicGetType(E->C, id, NULL, 0);
-	LLVMBuildCall2(E->B, fty, f, NULL, 0, "");
-}
-
-/* The tiles, with nontemporal stores where they apply. */
-static void emit_tiled(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
-		       LLVMValueRef end, LLVMValueRef *cur)
-{
-	bool any = false;
-	for (int o = 0; o < E->k->nout; o++)
-		any |= nt_bytes(E->k, o, E->lanes) != 0;
-	E->nt_cond = any ? nt_applies(E, base) : NULL;
-	emit_tiles(E, base, start, end, cur);
-	if (any)
-		emit_sfence(E);
-	E->nt_cond = NULL;
+	aj_loop T;
+	aj_loop_begin(E, &T, tail_start, end, "tail");
+	aj_emit_body(E, base, T.i, 1, cur);
+	aj_loop_end(E, &T, 1);
 }
 
 /* Loop d and everything inside it. */
@@ -1416,18 +1156,18 @@ static void emit_nest(aj_emitter *E, int d, LLVMValueRef *base, LLVMValueRef *cu
 		return;
 	}
 	if (k->tile && E->lanes > 1 && d == k->ndim - 2) {
-		emit_tiled(E, base, start, end, cur);
+		aj_emit_tiled(E, base, start, end, cur);
 		return;
 	}
-	loop L;
-	loop_begin(E, &L, start, end, "outer");
+	aj_loop L;
+	aj_loop_begin(E, &L, start, end, "outer");
 	LLVMValueRef inner[k->nop];
 	for (int o = 0; o < k->nop; o++) {
 		LLVMValueRef off = LLVMBuildMul(E->B, L.i, E->stride[o * k->ndim + d], "");
 		inner[o] = LLVMBuildGEP2(E->B, E->i8, base[o], &off, 1, "");
 	}
 	emit_nest(E, d + 1, inner, cur);
-	loop_end(E, &L, 1);
+	aj_loop_end(E, &L, 1);
 }
 
 /* The size of one register lane of dtype t: a complex is two vectors of

@@ -23,7 +23,7 @@
  *     (+itemsize) along loop ndim-2, every output is CONTIG and no value
  *     reads positions (index, take, random), the kernel is marked tile:
  *     it walks loops ndim-2 and ndim-1 in tiles and transposes those
- *     inputs in registers (jit/emit.c, emit_tiled). Not for a serial call
+ *     inputs in registers (jit/tile.c). Not for a serial call
  *     (alias.c): tiles change the order in which elements are visited.
  *     The rule looks at classes and strides alone, like rule 5, so it is
  *     decided again whenever alias.c changes them (aj_sched_tile).
