@@ -18,6 +18,10 @@
  *   (vectorizable);
  * - otherwise a scalar loop reads each operand with its runtime stride.
  *
+ * A tiled kernel (sched.c rule 6: an input read transposed) runs its two
+ * innermost loops together instead, in tiles of blocks transposed in
+ * registers (jit/tile.c).
+ *
  * A compress kernel (kernel.h) stores output 0 at a running pointer, kept
  * in an alloca: the vector body with llvm.masked.compressstore (AVX-512's
  * vcompress; LLVM scalarises it for AVX2), advancing by the popcount of
@@ -167,13 +171,8 @@ void aj_ir_mark_pure(aj_emitter *E, LLVMValueRef f)
 
 /* ---- loops ---- */
 
-typedef struct loop {
-	LLVMBasicBlockRef head, body, exit;
-	LLVMValueRef i; /* the induction variable, a phi in head */
-} loop;
-
 /* for (i = start; i < end; i += step): leaves the builder in the body. */
-static void loop_begin(aj_emitter *E, loop *L, LLVMValueRef start,
+void aj_loop_begin(aj_emitter *E, aj_loop *L, LLVMValueRef start,
 		       LLVMValueRef end, const char *name)
 {
 	LLVMBasicBlockRef pre = LLVMGetInsertBlock(E->B);
@@ -189,7 +188,7 @@ static void loop_begin(aj_emitter *E, loop *L, LLVMValueRef start,
 	LLVMPositionBuilderAtEnd(E->B, L->body);
 }
 
-static void loop_end(aj_emitter *E, loop *L, int64_t step)
+void aj_loop_end(aj_emitter *E, aj_loop *L, int64_t step)
 {
 	LLVMValueRef next = LLVMBuildAdd(E->B, L->i,
 					 LLVMConstInt(E->i64, (unsigned long long)step, 0),
@@ -255,7 +254,7 @@ static void store_complex(aj_emitter *E, aj_dtype t, LLVMValueRef z,
 	LLVMSetAlignment(LLVMBuildStore(E->B, interleave(E, re, im, w), p), 1);
 }
 
-static LLVMValueRef load_elem(aj_emitter *E, aj_dtype t, int w, LLVMValueRef p)
+LLVMValueRef aj_load_elem(aj_emitter *E, aj_dtype t, int w, LLVMValueRef p)
 {
 	if (aj_is_complex(t))
 		return load_complex(E, t, w, p);
@@ -284,7 +283,7 @@ static LLVMValueRef scalar_slot(aj_emitter *E, const aj_kval *v)
 	LLVMValueRef i = LLVMConstInt(E->i64, 8 * (unsigned long long)v->arg[0], 0);
 	LLVMValueRef p = LLVMBuildGEP2(E->B, E->i8, E->a_scalars, &i, 1, "");
 	if (!aj_is_complex(v->dtype))
-		return load_elem(E, v->dtype, 1, p);
+		return aj_load_elem(E, v->dtype, 1, p);
 	LLVMTypeRef part = aj_ir_elem(E, aj_part_dtype(v->dtype), false);
 	LLVMValueRef eight = LLVMConstInt(E->i64, 8, 0);
 	return aj_cx(E, load_part(E, part, p),
@@ -362,14 +361,42 @@ static LLVMValueRef load_op(aj_emitter *E, int o, aj_dtype t, LLVMValueRef base,
 {
 	if (w > 1 && E->cls[o] == AJ_SC_ANY)
 		return gather_lanes(E, t, lane_addrs(E, o, base, i, w), w);
-	LLVMValueRef v = load_elem(E, t, w, vec_addr(E, o, base, i, w));
+	LLVMValueRef v = aj_load_elem(E, t, w, vec_addr(E, o, base, i, w));
 	return E->cls[o] == AJ_SC_RCONTIG ? reverse_lanes(E, v, w) : v;
+}
+
+/* The bytes of a vector store of w elements of output o if it may be
+ * nontemporal (tile.c): a plain vector of 16 bytes or more (not a
+ * complex's interleaved parts, not bools widened from i1); else 0. */
+int aj_nt_bytes(const aj_kdesc *k, int o, int w)
+{
+	aj_dtype t = (aj_dtype)k->op_dtype[o];
+	int bytes = w * (int)aj_dtypes[t].size;
+	return o < k->nout && !aj_is_complex(t) && t != AJ_BOOL && bytes >= 16
+		       ? bytes
+		       : 0;
+}
+
+/* Stores vector v at p, aligned to its bytes, past the caches. */
+static void store_nt(aj_emitter *E, LLVMValueRef v, LLVMValueRef p, int bytes)
+{
+	LLVMValueRef st = LLVMBuildStore(E->B, v, p);
+	LLVMSetAlignment(st, (unsigned)bytes);
+	LLVMMetadataRef one = LLVMValueAsMetadata(LLVMConstInt(E->i32, 1, 0));
+	unsigned kind = LLVMGetMDKindIDInContext(E->C, "nontemporal", 11);
+	LLVMMetadataRef node = LLVMMDNodeInContext2(E->C, &one, 1);
+	LLVMSetMetadata(st, kind, LLVMMetadataAsValue(E->C, node));
 }
 
 static void store_op(aj_emitter *E, int o, LLVMValueRef v, LLVMValueRef base,
 		     LLVMValueRef i, int w)
 {
 	aj_dtype t = E->k->op_dtype[o];
+	int nt = w > 1 && E->nt ? aj_nt_bytes(E->k, o, w) : 0;
+	if (nt) {
+		store_nt(E, v, vec_addr(E, o, base, i, w), nt);
+		return;
+	}
 	if (w > 1 && E->cls[o] == AJ_SC_ANY) {
 		scatter_lanes(E, t, v, lane_addrs(E, o, base, i, w), w);
 		return;
@@ -492,7 +519,7 @@ static LLVMValueRef take_values(aj_emitter *E, const aj_kval *v,
 	bool down = E->cls[o] == AJ_SC_RCONTIG;
 	if (w == 1 || E->inv[v->arg[1]]) { /* a vector load, as load_op's */
 		LLVMValueRef off = w == 1 ? E->cur[v->arg[1]] : E->hoisted[v->arg[1]];
-		LLVMValueRef x = load_elem(E, v->dtype, w,
+		LLVMValueRef x = aj_load_elem(E, v->dtype, w,
 					   displaced(E, vec_addr(E, o, base, i, w), off));
 		return down ? reverse_lanes(E, x, w) : x;
 	}
@@ -512,7 +539,7 @@ static LLVMValueRef take_values(aj_emitter *E, const aj_kval *v,
 }
 
 /* Computes the invariant values at width 1, in the inner preheader. */
-static void emit_hoisted(aj_emitter *E, LLVMValueRef *base)
+void aj_emit_hoisted(aj_emitter *E, LLVMValueRef *base)
 {
 	const aj_kdesc *k = E->k;
 	for (int i = 0; i < k->nval; i++) {
@@ -522,11 +549,11 @@ static void emit_hoisted(aj_emitter *E, LLVMValueRef *base)
 		if (v->op == AJ_OP_SCALAR)
 			E->hoisted[i] = scalar_slot(E, v);
 		else if (v->op == AJ_OP_ARRAY)
-			E->hoisted[i] = load_elem(E, v->dtype, 1, base[v->arg[0]]);
+			E->hoisted[i] = aj_load_elem(E, v->dtype, 1, base[v->arg[0]]);
 		else if (v->op == AJ_OP_INDEX)
 			E->hoisted[i] = index_at(E, base[v->arg[0]]);
 		else if (v->op == AJ_OP_TAKE)
-			E->hoisted[i] = load_elem(E, v->dtype, 1,
+			E->hoisted[i] = aj_load_elem(E, v->dtype, 1,
 						  displaced(E, base[v->arg[0]],
 							    E->hoisted[v->arg[1]]));
 		else {
@@ -546,6 +573,8 @@ static LLVMValueRef emit_values(aj_emitter *E, LLVMValueRef *base, LLVMValueRef 
 		const aj_kval *v = &k->val[j];
 		if (E->inv[j])
 			cur[j] = aj_ir_splat(E, E->hoisted[j], w);
+		else if (v->op == AJ_OP_ARRAY && E->given[v->arg[0]])
+			cur[j] = E->given[v->arg[0]];
 		else if (v->op == AJ_OP_ARRAY)
 			cur[j] = load_op(E, (int)v->arg[0], v->dtype, base[v->arg[0]], i, w);
 		else if (v->op == AJ_OP_INDEX)
@@ -651,7 +680,7 @@ static void emit_compress(aj_emitter *E, LLVMValueRef v, int w)
 }
 
 /* One step of the inner loop at width w: loads, values, stores. */
-static void emit_body(aj_emitter *E, LLVMValueRef *base, LLVMValueRef i, int w,
+void aj_emit_body(aj_emitter *E, LLVMValueRef *base, LLVMValueRef i, int w,
 		      LLVMValueRef *cur)
 {
 	const aj_kdesc *k = E->k;
@@ -789,8 +818,8 @@ static LLVMValueRef cascade_total(aj_emitter *E, racc *R, LLVMValueRef last)
 	LLVMValueRef clz = LLVMBuildCall2(E->B, LLVMFunctionType(E->i64, params, 2, 0),
 		LLVMGetIntrinsicDeclaration(E->M, ctlz, &E->i64, 1), args, 2, "");
 	LLVMValueRef levels = LLVMBuildSub(E->B, LLVMConstInt(E->i64, 64, 0), clz, "");
-	loop L;
-	loop_begin(E, &L, LLVMConstInt(E->i64, 0, 0), levels, "levels");
+	aj_loop L;
+	aj_loop_begin(E, &L, LLVMConstInt(E->i64, 0, 0), levels, "levels");
 	LLVMValueRef bit = LLVMBuildTrunc(E->B, LLVMBuildLShr(E->B, count, L.i, ""), E->i1, "");
 	LLVMBasicBlockRef take = LLVMAppendBasicBlockInContext(E->C, E->fn, "take");
 	LLVMBasicBlockRef next = LLVMAppendBasicBlockInContext(E->C, E->fn, "skip");
@@ -803,7 +832,7 @@ static LLVMValueRef cascade_total(aj_emitter *E, racc *R, LLVMValueRef last)
 				     LLVMBuildLoad2(E->B, R->vt, tot, "")), tot);
 	LLVMBuildBr(E->B, next);
 	LLVMPositionBuilderAtEnd(E->B, next);
-	loop_end(E, &L, 1);
+	aj_loop_end(E, &L, 1);
 	return LLVMBuildLoad2(E->B, R->vt, tot, "");
 }
 
@@ -814,15 +843,15 @@ static LLVMValueRef block_steps(aj_emitter *E, racc *R, LLVMValueRef *base,
 {
 	for (int u = 0; u < UNROLL; u++)
 		LLVMBuildStore(E->B, R->id, R->acc[u]);
-	loop S;
-	loop_begin(E, &S, LLVMConstInt(E->i64, 0, 0), nsteps, "steps");
+	aj_loop S;
+	aj_loop_begin(E, &S, LLVMConstInt(E->i64, 0, 0), nsteps, "steps");
 	LLVMValueRef i0 = LLVMBuildAdd(E->B, first, LLVMBuildMul(E->B, S.i,
 		LLVMConstInt(E->i64, (unsigned long long)(UNROLL * R->w), 0), ""), "");
 	for (int u = 0; u < UNROLL; u++) {
 		LLVMValueRef i = LLVMBuildAdd(E->B, i0, LLVMConstInt(E->i64, (unsigned long long)(u * R->w), 0), "");
 		accumulate(E, R->vt, R->acc[u], emit_values(E, base, i, R->w, cur));
 	}
-	loop_end(E, &S, 1);
+	aj_loop_end(E, &S, 1);
 	LLVMValueRef a[UNROLL];
 	for (int u = 0; u < UNROLL; u++)
 		a[u] = LLVMBuildLoad2(E->B, R->vt, R->acc[u], "");
@@ -872,7 +901,7 @@ static void emit_reduce_inner(aj_emitter *E, LLVMValueRef *base,
 		R.count = entry_alloca(E, E->i64, "count");
 		LLVMBuildStore(E->B, LLVMConstInt(E->i64, 0, 0), R.count);
 	}
-	emit_hoisted(E, base);
+	aj_emit_hoisted(E, base);
 	R.id = identity(E, (aj_op)E->k->red, t, R.w);
 	LLVMBuildStore(E->B, R.id, R.grand);
 	int64_t step = UNROLL * R.w;
@@ -880,12 +909,12 @@ static void emit_reduce_inner(aj_emitter *E, LLVMValueRef *base,
 	LLVMValueRef nsteps = LLVMBuildSDiv(E->B, n, LLVMConstInt(E->i64, (unsigned long long)step, 0), "");
 	LLVMValueRef bsteps = LLVMConstInt(E->i64, BLOCK_STEPS, 0);
 	LLVMValueRef nblocks = LLVMBuildSDiv(E->B, nsteps, bsteps, "");
-	loop B;
-	loop_begin(E, &B, LLVMConstInt(E->i64, 0, 0), nblocks, "blocks");
+	aj_loop B;
+	aj_loop_begin(E, &B, LLVMConstInt(E->i64, 0, 0), nblocks, "blocks");
 	LLVMValueRef first = LLVMBuildAdd(E->B, start, LLVMBuildMul(E->B, B.i,
 		LLVMConstInt(E->i64, (unsigned long long)(step * BLOCK_STEPS), 0), ""), "");
 	push_block(E, &R, block_steps(E, &R, base, first, bsteps, cur));
-	loop_end(E, &B, 1);
+	aj_loop_end(E, &B, 1);
 	first = LLVMBuildAdd(E->B, start, LLVMBuildMul(E->B, nblocks,
 		LLVMConstInt(E->i64, (unsigned long long)(step * BLOCK_STEPS), 0), ""), "");
 	LLVMValueRef rest = LLVMBuildSub(E->B, nsteps, LLVMBuildMul(E->B, nblocks, bsteps, ""), "");
@@ -893,14 +922,14 @@ static void emit_reduce_inner(aj_emitter *E, LLVMValueRef *base,
 	LLVMValueRef total = R.cascade ? cascade_total(E, &R, last)
 				       : combine(E, LLVMBuildLoad2(E->B, R.vt, R.grand, ""), last);
 	LLVMBuildStore(E->B, horizontal(E, total, R.w), R.tail);
-	loop T;
+	aj_loop T;
 	LLVMValueRef tail_start = LLVMBuildAdd(E->B, start, LLVMBuildMul(E->B, nsteps,
 		LLVMConstInt(E->i64, (unsigned long long)step, 0), ""), "");
-	loop_begin(E, &T, tail_start, end, "tail");
+	aj_loop_begin(E, &T, tail_start, end, "tail");
 	accumulate(E, aj_ir_type(E, t, 1, false), R.tail, emit_values(E, base, T.i, 1, cur));
-	loop_end(E, &T, 1);
+	aj_loop_end(E, &T, 1);
 	LLVMValueRef row = LLVMBuildLoad2(E->B, aj_ir_type(E, t, 1, false), R.tail, "");
-	store_elem(E, t, combine(E, load_elem(E, t, 1, base[0]), row), base[0], 1);
+	store_elem(E, t, combine(E, aj_load_elem(E, t, 1, base[0]), row), base[0], 1);
 }
 
 /*
@@ -917,21 +946,21 @@ static void emit_arg_inner(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start
 	int w = E->lanes > 1 && inputs_contiguous(k) ? E->lanes : 1;
 	LLVMValueRef bacc = entry_alloca(E, aj_ir_type(E, t, w, false), "best");
 	LLVMValueRef pacc = entry_alloca(E, aj_ir_type(E, AJ_INT64, w, false), "pos");
-	emit_hoisted(E, base);
+	aj_emit_hoisted(E, base);
 	LLVMBuildStore(E->B, identity(E, aj_arg_extreme((aj_op)k->red), t, w), bacc);
 	LLVMBuildStore(E->B, aj_ir_const_int(E->i64, INT64_MAX, w), pacc);
 	LLVMValueRef n = LLVMBuildSub(E->B, end, start, "");
 	LLVMValueRef nv = LLVMBuildAnd(E->B, n, LLVMConstInt(E->i64, ~(unsigned long long)(w - 1), 1), "");
 	LLVMValueRef vend = LLVMBuildAdd(E->B, start, nv, "");
-	loop L;
-	loop_begin(E, &L, start, vend, "argvec");
+	aj_loop L;
+	aj_loop_begin(E, &L, start, vend, "argvec");
 	LLVMValueRef pos_v = emit_values(E, base, L.i, w, cur);
 	LLVMValueRef best = LLVMBuildLoad2(E->B, aj_ir_type(E, t, w, false), bacc, "");
 	LLVMValueRef pos = LLVMBuildLoad2(E->B, aj_ir_type(E, AJ_INT64, w, false), pacc, "");
 	arg_step(E, &best, &pos, cur[k->out_val[1]], pos_v);
 	LLVMBuildStore(E->B, best, bacc);
 	LLVMBuildStore(E->B, pos, pacc);
-	loop_end(E, &L, w);
+	aj_loop_end(E, &L, w);
 	best = LLVMBuildLoad2(E->B, aj_ir_type(E, t, w, false), bacc, "");
 	pos = LLVMBuildLoad2(E->B, aj_ir_type(E, AJ_INT64, w, false), pacc, "");
 	for (int h = w; h > 1; h /= 2) {
@@ -945,17 +974,17 @@ static void emit_arg_inner(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start
 	LLVMValueRef p1 = entry_alloca(E, E->i64, "pos1");
 	LLVMBuildStore(E->B, lane0(E, best), b1);
 	LLVMBuildStore(E->B, lane0(E, pos), p1);
-	loop T;
-	loop_begin(E, &T, vend, end, "argtail");
+	aj_loop T;
+	aj_loop_begin(E, &T, vend, end, "argtail");
 	pos_v = emit_values(E, base, T.i, 1, cur);
 	best = LLVMBuildLoad2(E->B, aj_ir_type(E, t, 1, false), b1, "");
 	pos = LLVMBuildLoad2(E->B, E->i64, p1, "");
 	arg_step(E, &best, &pos, cur[k->out_val[1]], pos_v);
 	LLVMBuildStore(E->B, best, b1);
 	LLVMBuildStore(E->B, pos, p1);
-	loop_end(E, &T, 1);
+	aj_loop_end(E, &T, 1);
 	/* with the pair stored by earlier calls or outer iterations */
-	LLVMValueRef sb = load_elem(E, t, 1, base[1]), sp = load_elem(E, AJ_INT64, 1, base[0]);
+	LLVMValueRef sb = aj_load_elem(E, t, 1, base[1]), sp = aj_load_elem(E, AJ_INT64, 1, base[0]);
 	arg_step(E, &sb, &sp, LLVMBuildLoad2(E->B, aj_ir_type(E, t, 1, false), b1, ""),
 		 LLVMBuildLoad2(E->B, E->i64, p1, ""));
 	store_elem(E, AJ_INT64, sp, base[0], 1);
@@ -1031,14 +1060,14 @@ static void copy_block(aj_emitter *E, int o, LLVMValueRef base, LLVMValueRef fir
 {
 	int64_t size = aj_dtypes[E->k->op_dtype[o]].size;
 	LLVMTypeRef t = LLVMIntTypeInContext(E->C, (unsigned)(8 * size));
-	loop L;
-	loop_begin(E, &L, LLVMConstInt(E->i64, 0, 0), m, "copy");
+	aj_loop L;
+	aj_loop_begin(E, &L, LLVMConstInt(E->i64, 0, 0), m, "copy");
 	LLVMValueRef sp = vec_addr(E, o, base, LLVMBuildAdd(E->B, first, L.i, ""), 1);
 	LLVMValueRef bp = LLVMBuildGEP2(E->B, t, buf, &L.i, 1, "");
 	LLVMValueRef v = LLVMBuildLoad2(E->B, t, in ? sp : bp, "");
 	LLVMSetAlignment(v, 1);
 	LLVMSetAlignment(LLVMBuildStore(E->B, v, in ? bp : sp), 1);
-	loop_end(E, &L, 1);
+	aj_loop_end(E, &L, 1);
 }
 
 static void emit_buffered(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
@@ -1052,9 +1081,9 @@ static void emit_buffered(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 			 : entry_alloca(E, LLVMArrayType2(LLVMIntTypeInContext(
 					       E->C, (unsigned)(8 * size)), BUF), "buf");
 	}
-	emit_hoisted(E, base);
-	loop B;
-	loop_begin(E, &B, start, end, "block");
+	aj_emit_hoisted(E, base);
+	aj_loop B;
+	aj_loop_begin(E, &B, start, end, "block");
 	LLVMValueRef left = LLVMBuildSub(E->B, end, B.i, "");
 	LLVMValueRef full = LLVMConstInt(E->i64, BUF, 0);
 	LLVMValueRef m = LLVMBuildSelect(E->B, LLVMBuildICmp(E->B, LLVMIntSLT, left, full, ""),
@@ -1068,18 +1097,18 @@ static void emit_buffered(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 		E->cls[o] = buf[o] ? AJ_SC_CONTIG : k->op_class[o];
 	LLVMValueRef nv = LLVMBuildAnd(
 		E->B, m, LLVMConstInt(E->i64, ~(unsigned long long)(E->lanes - 1), 1), "");
-	loop V, T;
-	loop_begin(E, &V, LLVMConstInt(E->i64, 0, 0), nv, "vec");
-	emit_body(E, inner, V.i, E->lanes, cur);
-	loop_end(E, &V, E->lanes);
-	loop_begin(E, &T, nv, m, "tail");
-	emit_body(E, inner, T.i, 1, cur);
-	loop_end(E, &T, 1);
+	aj_loop V, T;
+	aj_loop_begin(E, &V, LLVMConstInt(E->i64, 0, 0), nv, "vec");
+	aj_emit_body(E, inner, V.i, E->lanes, cur);
+	aj_loop_end(E, &V, E->lanes);
+	aj_loop_begin(E, &T, nv, m, "tail");
+	aj_emit_body(E, inner, T.i, 1, cur);
+	aj_loop_end(E, &T, 1);
 	memcpy(E->cls, k->op_class, (size_t)k->nop);
 	for (int o = 0; o < k->nout; o++)
 		if (buf[o])
 			copy_block(E, o, base[o], B.i, m, buf[o], false);
-	loop_end(E, &B, BUF);
+	aj_loop_end(E, &B, BUF);
 }
 
 /* The innermost loop over [start, end). */
@@ -1098,22 +1127,22 @@ static void emit_inner(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 		emit_buffered(E, base, start, end, cur);
 		return;
 	}
-	emit_hoisted(E, base);
+	aj_emit_hoisted(E, base);
 	LLVMValueRef tail_start = start;
 	if (E->lanes > 1 && vectorizable(&u)) {
 		LLVMValueRef n = LLVMBuildSub(E->B, end, start, "");
 		LLVMValueRef nv = LLVMBuildAnd(
 			E->B, n, LLVMConstInt(E->i64, ~(unsigned long long)(E->lanes - 1), 1), "");
 		tail_start = LLVMBuildAdd(E->B, start, nv, "vend");
-		loop L;
-		loop_begin(E, &L, start, tail_start, "vec");
-		emit_body(E, base, L.i, E->lanes, cur);
-		loop_end(E, &L, E->lanes);
+		aj_loop L;
+		aj_loop_begin(E, &L, start, tail_start, "vec");
+		aj_emit_body(E, base, L.i, E->lanes, cur);
+		aj_loop_end(E, &L, E->lanes);
 	}
-	loop T;
-	loop_begin(E, &T, tail_start, end, "tail");
-	emit_body(E, base, T.i, 1, cur);
-	loop_end(E, &T, 1);
+	aj_loop T;
+	aj_loop_begin(E, &T, tail_start, end, "tail");
+	aj_emit_body(E, base, T.i, 1, cur);
+	aj_loop_end(E, &T, 1);
 }
 
 /* Loop d and everything inside it. */
@@ -1126,15 +1155,19 @@ static void emit_nest(aj_emitter *E, int d, LLVMValueRef *base, LLVMValueRef *cu
 		emit_inner(E, base, start, end, cur);
 		return;
 	}
-	loop L;
-	loop_begin(E, &L, start, end, "outer");
+	if (k->tile && E->lanes > 1 && d == k->ndim - 2) {
+		aj_emit_tiled(E, base, start, end, cur);
+		return;
+	}
+	aj_loop L;
+	aj_loop_begin(E, &L, start, end, "outer");
 	LLVMValueRef inner[k->nop];
 	for (int o = 0; o < k->nop; o++) {
 		LLVMValueRef off = LLVMBuildMul(E->B, L.i, E->stride[o * k->ndim + d], "");
 		inner[o] = LLVMBuildGEP2(E->B, E->i8, base[o], &off, 1, "");
 	}
 	emit_nest(E, d + 1, inner, cur);
-	loop_end(E, &L, 1);
+	aj_loop_end(E, &L, 1);
 }
 
 /* The size of one register lane of dtype t: a complex is two vectors of
@@ -1255,7 +1288,9 @@ aj_status aj_emit_kernel(LLVMContextRef c, const aj_kdesc *k, const char *name,
 	E.base = aj_calloc((size_t)k->nop, sizeof *E.base);
 	E.inv = aj_calloc(nv, sizeof *E.inv);
 	E.cls = aj_malloc((size_t)k->nop);
-	bool ok = E.shape && E.stride && E.hoisted && E.cur && E.base && E.inv && E.cls;
+	E.given = aj_calloc((size_t)k->nop, sizeof *E.given);
+	bool ok = E.shape && E.stride && E.hoisted && E.cur && E.base &&
+		  E.inv && E.cls && E.given;
 	if (ok)
 		memcpy(E.cls, k->op_class, (size_t)k->nop);
 	if (ok)
@@ -1267,6 +1302,7 @@ aj_status aj_emit_kernel(LLVMContextRef c, const aj_kdesc *k, const char *name,
 	aj_free(E.base);
 	aj_free(E.inv);
 	aj_free(E.cls);
+	aj_free(E.given);
 	LLVMDisposeBuilder(E.B);
 	if (!ok) {
 		snprintf(err, errlen, "out of memory");

@@ -28,7 +28,42 @@ typedef struct aj_emitter {
 				 to a buffer (emit_buffered) */
 	LLVMValueRef wp;      /* compress kernels: alloca of the pointer
 				 output 0's next element goes to */
+	LLVMValueRef *given;  /* per operand, the value the body reads for
+				 it instead of loading (an input's row of
+				 a block transposed in registers,
+				 aj_emit_tiled), or NULL */
+	bool nt;              /* vector stores of outputs that aj_nt_bytes
+				 allows are nontemporal and aligned
+				 (aj_emit_tiled, checked at run time) */
+	LLVMValueRef nt_cond; /* in aj_emit_tiled: whether nontemporal stores
+				 apply, or NULL if they never do */
 } aj_emitter;
+
+/* for (i = start; i < end; i += step) (emit.c): aj_loop_begin leaves the
+ * builder in the body, aj_loop_end closes the loop and leaves it after. */
+typedef struct aj_loop {
+	LLVMBasicBlockRef head, body, exit;
+	LLVMValueRef i; /* the induction variable, a phi in head */
+} aj_loop;
+void aj_loop_begin(aj_emitter *E, aj_loop *L, LLVMValueRef start,
+		   LLVMValueRef end, const char *name);
+void aj_loop_end(aj_emitter *E, aj_loop *L, int64_t step);
+
+/* w elements of dtype t from p (emit.c). */
+LLVMValueRef aj_load_elem(aj_emitter *E, aj_dtype t, int w, LLVMValueRef p);
+/* The values invariant along the inner loop, at width 1, from operand
+ * pointers base; then one step of the inner loop at index i, width w:
+ * loads (or E->given values), ops, stores (emit.c). */
+void aj_emit_hoisted(aj_emitter *E, LLVMValueRef *base);
+void aj_emit_body(aj_emitter *E, LLVMValueRef *base, LLVMValueRef i, int w,
+		  LLVMValueRef *cur);
+/* The bytes of a vector store of w elements of operand o if it may be
+ * nontemporal, else 0 (emit.c). */
+int aj_nt_bytes(const aj_kdesc *k, int o, int w);
+/* Loops ndim-2 and ndim-1 of a tiled kernel (k->tile), rows [start, end)
+ * from operand pointers base (tile.c). */
+void aj_emit_tiled(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
+		   LLVMValueRef end, LLVMValueRef *cur);
 
 LLVMTypeRef aj_ir_elem(aj_emitter *E, aj_dtype t, bool memory);
 LLVMTypeRef aj_ir_type(aj_emitter *E, aj_dtype t, int w, bool memory);

@@ -198,6 +198,22 @@ static const char *copy_note(aj_prog *p, const char *was, int64_t lo, int64_t hi
 	return s;
 }
 
+/* Lays the C-order scratch array a out again, its second-last axis
+ * innermost: the copy of an input a tiled kernel reads transposed
+ * (sched.c rule 6) stays transposed, so the piece reading it has the same
+ * rule-6 decision, and kernel, as the others. */
+static void rows_inner(aj_array *a)
+{
+	int nd = a->ndim;
+	int64_t size = aj_dtypes[a->dtype].size, at = size * a->shape[nd - 2];
+	a->strides[nd - 2] = size;
+	for (int d = nd; d-- > 0;)
+		if (d != nd - 2) {
+			a->strides[d] = at;
+			at *= a->shape[d];
+		}
+}
+
 /* The copies and the pieces of loop 0, for the inputs marked COPY. */
 static aj_status copy_inputs(aj_prog *p, aj_kcall *c, const aj_array *const *opnd,
 			     const need *nd_of, const uint32_t *outs_of,
@@ -225,6 +241,8 @@ static aj_status copy_inputs(aj_prog *p, aj_kcall *c, const aj_array *const *opn
 		tmp = aj_scratch(p, src->dtype, nd, src->shape);
 		if (!tmp)
 			return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+		if (c->k.tile && c->k.op_class[o] == AJ_SC_ANY)
+			rows_inner(tmp);
 		/* the copy runs along the input's strides' signs, so that its
 		 * inner stride has the class the kernel was made for */
 		for (int d = 0; d < nd; d++) {
@@ -279,9 +297,9 @@ static aj_status copy_gathered(aj_prog *p, aj_kcall *c, int o, const aj_array *s
 	return AJ_OK;
 }
 
-aj_status aj_resolve_overlap(aj_prog *p, aj_kcall *c, const aj_array *const *opnd,
-			     const aj_array *const *gathered, aj_kcall *calls,
-			     int *ncall)
+static aj_status resolve(aj_prog *p, aj_kcall *c, const aj_array *const *opnd,
+			 const aj_array *const *gathered, aj_kcall *calls,
+			 int *ncall)
 {
 	int nop = c->k.nop, nout = c->k.nout;
 	need order = FREE;
@@ -351,4 +369,17 @@ aj_status aj_resolve_overlap(aj_prog *p, aj_kcall *c, const aj_array *const *opn
 		return AJ_OK;
 	}
 	return copy_inputs(p, c, opnd, nd_of, outs_of, calls, ncall);
+}
+
+/* Tiling (sched.c rule 6) is decided again for the calls made here: a
+ * serial call runs untiled, and a copy changes its reader's strides. */
+aj_status aj_resolve_overlap(aj_prog *p, aj_kcall *c, const aj_array *const *opnd,
+			     const aj_array *const *gathered, aj_kcall *calls,
+			     int *ncall)
+{
+	int first = *ncall;
+	aj_status s = resolve(p, c, opnd, gathered, calls, ncall);
+	for (int j = first; s == AJ_OK && j < *ncall; j++)
+		aj_sched_tile(&calls[j]);
+	return s;
 }

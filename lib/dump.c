@@ -157,6 +157,8 @@ static void dump_kernel(text *t, const aj_kcall *c, int idx)
 	add(t, ", %lld elements", (long long)c->nelem);
 	if (c->nchunk)
 		add(t, " in %lld fixed chunks of loop 0", (long long)c->nchunk);
+	if (k->tile)
+		add(t, ", tiled");
 	add(t, "\n");
 	if (c->note)
 		add(t, "  (%s)\n", c->note);

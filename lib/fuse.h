@@ -83,5 +83,7 @@ aj_status aj_resolve_overlap(aj_prog *p, aj_kcall *c, const aj_array *const *opn
 
 aj_status aj_sched(aj_arena *arena, aj_kcall *call, int ndim,
 		   const int64_t *shape, const int64_t *strides);
+/* sched.c's rule 6: sets c->k.tile from c's loop nest, classes and flags. */
+void aj_sched_tile(aj_kcall *c);
 
 #endif

@@ -114,7 +114,24 @@ typedef struct aj_kdesc {
 				value mask is true (see above); 0 else */
 	uint32_t mask;       /* for compress: the bool value that selects;
 				0 else */
+	uint8_t tile;        /* 1: loops ndim-2 and ndim-1 run in tiles, each
+				operand of class ANY (an input) being
+				unit-stride (+itemsize) along loop ndim-2,
+				and transposed in registers (sched.c rule
+				6); 0 else */
 } aj_kdesc;
+
+/* A tiled kernel's tile: AJ_TILE_ROWS of loop ndim-2 by AJ_TILE_COLS of
+ * loop ndim-1 (elements), walked in blocks of lanes x lanes. Measured on
+ * 4000 x 4000 float64 (a + a.T, a.T.copy(), 2 threads; AVX2 and AVX-512
+ * alike or better): 16 x 1024 beats 64 x 64 by 5-25%; rows of 8 across
+ * the whole width ran as well on AVX-512, but a tile bounds the lines of
+ * a transposed input in flight (1024 rows of it: 128 KB, in L2) for any
+ * width. Software prefetches of the next blocks gained nothing clear.
+ * AJ_TILE_ROWS is a multiple of every tiled kernel's lanes (16 x 4 bytes
+ * on AVX-512); tasks of a tiled 2-loop nest split loop 0 at multiples of
+ * it (run.c), so only the last task has rows left over. */
+enum { AJ_TILE_ROWS = 16, AJ_TILE_COLS = 1024 };
 
 /* Where a scalar slot's value comes from: a constant of the kernel call
  * (a reduction's identity, a take's stride), or a field of a node that a

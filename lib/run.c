@@ -33,9 +33,12 @@
  * than it saves. It runs as up to OVERSPLIT tasks per thread, so that a
  * thread slowed by others on a shared machine leaves its share to the
  * rest. A one-loop nest splits at multiples of ALIGN_ELEMS, so that no two
- * tasks write one cache line. A reduction over loop 0 splits only into
- * the fixed chunks fuse.c gave it (rule 4), chunk per task, on any thread
- * count; without them it runs on the caller alone.
+ * tasks write one cache line; a tiled two-loop nest (sched.c rule 6) at
+ * multiples of AJ_TILE_ROWS when each thread gets some, so that rows left
+ * over from whole blocks (run by the scalar body) are only at the end.
+ * A reduction over loop 0 splits only into the fixed chunks fuse.c gave
+ * it (rule 4), chunk per task, on any thread count; without them it runs
+ * on the caller alone.
  */
 enum { OVERSPLIT = 4, ALIGN_ELEMS = 64, MATH_COST = 7 };
 
@@ -76,6 +79,9 @@ static void run_call(aj_prog *p, const aj_kcall *c)
 	aj_ctx *ctx = p->ctx;
 	int nthreads = aj_pool_threads(ctx->pool);
 	split s = {.c = c, .ntask = c->nchunk, .align = c->k.ndim == 1 ? ALIGN_ELEMS : 1};
+	if (c->k.tile && c->k.ndim == 2 &&
+	    c->shape[0] >= (int64_t)nthreads * AJ_TILE_ROWS)
+		s.align = AJ_TILE_ROWS;
 	int64_t min = atomic_load_explicit(&ctx->min_parallel, memory_order_relaxed);
 	if (!s.ntask && !aj_reduces_loop0(c) && !c->serial && nthreads > 1 &&
 	    c->nelem * (1 + MATH_COST) >= min && c->nelem * aj_call_cost(c) >= min) {

@@ -16,6 +16,18 @@
  *     CONTIG, minus itemsize RCONTIG, 0 is ZERO, anything else ANY. A nest
  *     of one element is made CONTIG throughout.
  *
+ *  6. Tiling: an elementwise call whose inputs disagree with its outputs
+ *     on the fastest axis (a + a.T) reads such an input one element per
+ *     cache line along the inner loop. When each operand of class ANY is
+ *     an input of a 4- or 8-byte real or integer dtype that is unit-stride
+ *     (+itemsize) along loop ndim-2, every output is CONTIG and no value
+ *     reads positions (index, take, random), the kernel is marked tile:
+ *     it walks loops ndim-2 and ndim-1 in tiles and transposes those
+ *     inputs in registers (jit/tile.c). Not for a serial call
+ *     (alias.c): tiles change the order in which elements are visited.
+ *     The rule looks at classes and strides alone, like rule 5, so it is
+ *     decided again whenever alias.c changes them (aj_sched_tile).
+ *
  * A call marked c_order (a compress kernel: its output is written in the
  * order its elements are visited, kernel.h) skips rules 2 and 3: its
  * loops stay in C order. Merging (rule 4) keeps that order. (Its output's
@@ -138,5 +150,39 @@ aj_status aj_sched(aj_arena *arena, aj_kcall *call, int ndim,
 	if (call->nelem)
 		for (int k = 0; k < m; k++)
 			call->nelem *= sh[k];
+	aj_sched_tile(call);
 	return AJ_OK;
+}
+
+/* Whether operand o of c may be read transposed (rule 6). */
+static bool transposable(const aj_kcall *c, int o)
+{
+	aj_dtype t = (aj_dtype)c->k.op_dtype[o];
+	int nd = c->k.ndim;
+	int64_t size = aj_dtypes[t].size;
+	return o >= c->k.nout && (size == 4 || size == 8) && !aj_is_complex(t) &&
+	       t != AJ_BOOL && c->strides[o * nd + nd - 2] == size;
+}
+
+void aj_sched_tile(aj_kcall *c)
+{
+	const aj_kdesc *k = &c->k;
+	c->k.tile = 0;
+	if (k->ndim < 2 || k->red != AJ_NOP || k->compress || c->c_order ||
+	    c->serial || c->nchunk || k->isa == AJ_ISA_SCALAR)
+		return;
+	for (int i = 0; i < k->nval; i++)
+		if (k->val[i].op == AJ_OP_INDEX || k->val[i].op == AJ_OP_TAKE)
+			return;
+	int ntrans = 0;
+	for (int o = 0; o < k->nop; o++) {
+		if (o < k->nout && k->op_class[o] != AJ_SC_CONTIG)
+			return;
+		if (k->op_class[o] != AJ_SC_ANY)
+			continue;
+		if (!transposable(c, o))
+			return;
+		ntrans++;
+	}
+	c->k.tile = ntrans > 0;
 }
