@@ -328,6 +328,15 @@ int aj_ctx_threads(const aj_ctx *ctx);
  * 2-core machine (bench/RESULTS.md). A tuning knob: results never depend
  * on it. */
 aj_status aj_ctx_set_min_parallel(aj_ctx *ctx, int64_t nelem);
+/* Kernels whose output has at least bytes bytes write it with
+ * non-temporal stores (straight to memory, not read first nor kept in the
+ * caches), when it is contiguous along its rows and no input of the
+ * kernel overlaps it. bytes <= 0 restores the default: $AJ_NT_BYTES if
+ * set to a number >= 1, else half the last-level cache (measured on a
+ * 2-core Zen 5 with 32 MiB of L3, lib/run.c); INT64_MAX turns them off. A tuning knob: results never depend on it.
+ * Work already run keeps its choice while it replays with the same
+ * arrays (plans, prepared kernels). */
+aj_status aj_ctx_set_nt_bytes(aj_ctx *ctx, int64_t bytes);
 /* Seeds the random numbers of aj_random (the default seed is 0) and
  * restarts the context's stream counter at 0: after it, building the same
  * expressions in the same order gives the same numbers. Random leaves built

@@ -366,6 +366,18 @@ static LLVMValueRef load_op(aj_emitter *E, int o, aj_dtype t, LLVMValueRef base,
 	return E->cls[o] == AJ_SC_RCONTIG ? reverse_lanes(E, v, w) : v;
 }
 
+/* A non-temporal store of the w lanes v of output 0 to p, which is
+ * aligned to their bytes: x86 selects movnt only for an aligned full
+ * vector with !nontemporal. */
+static void store_nt(aj_emitter *E, LLVMValueRef v, LLVMValueRef p, int w)
+{
+	LLVMValueRef s = LLVMBuildStore(E->B, v, p);
+	LLVMSetAlignment(s, (unsigned)(w * aj_dtypes[E->k->op_dtype[0]].size));
+	LLVMMetadataRef one = LLVMValueAsMetadata(LLVMConstInt(E->i32, 1, 0));
+	unsigned kind = LLVMGetMDKindIDInContext(E->C, "nontemporal", 11);
+	LLVMSetMetadata(s, kind, LLVMMetadataAsValue(E->C, LLVMMDNodeInContext2(E->C, &one, 1)));
+}
+
 static void store_op(aj_emitter *E, int o, LLVMValueRef v, LLVMValueRef base,
 		     LLVMValueRef i, int w)
 {
@@ -376,7 +388,10 @@ static void store_op(aj_emitter *E, int o, LLVMValueRef v, LLVMValueRef base,
 	}
 	if (E->cls[o] == AJ_SC_RCONTIG)
 		v = reverse_lanes(E, v, w);
-	store_elem(E, t, v, vec_addr(E, o, base, i, w), w);
+	if (o == 0 && w > 1 && E->nt_body)
+		store_nt(E, v, vec_addr(E, o, base, i, w), w);
+	else
+		store_elem(E, t, v, vec_addr(E, o, base, i, w), w);
 }
 
 /* Marks the values invariant along the inner loop. */
@@ -1082,6 +1097,45 @@ static void emit_buffered(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 	loop_end(E, &B, BUF);
 }
 
+/*
+ * The inner loop of a kernel storing output 0 non-temporally (E->nt):
+ * a scalar head with normal stores up to the first element whose address
+ * is a multiple of a vector's bytes, the vector body from there with
+ * aligned non-temporal stores, the scalar tail. An output not aligned to
+ * its element size never reaches such an address: it all takes the head.
+ */
+static void emit_nt_inner(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
+			  LLVMValueRef end, LLVMValueRef *cur)
+{
+	int64_t size = aj_dtypes[E->k->op_dtype[0]].size, vbytes = size * E->lanes;
+	LLVMValueRef n = LLVMBuildSub(E->B, end, start, "");
+	LLVMValueRef at = LLVMBuildPtrToInt(E->B, elem_addr(E, 0, base[0], start), E->i64, "");
+	LLVMValueRef gap = LLVMBuildAnd(E->B, LLVMBuildNeg(E->B, at, ""),
+					LLVMConstInt(E->i64, (unsigned long long)(vbytes - 1), 0), "");
+	LLVMValueRef head = LLVMBuildUDiv(E->B, gap, LLVMConstInt(E->i64, (unsigned long long)size, 0), "");
+	LLVMValueRef odd = LLVMBuildICmp(E->B, LLVMIntNE, LLVMBuildAnd(E->B, at,
+		LLVMConstInt(E->i64, (unsigned long long)(size - 1), 0), ""),
+		LLVMConstInt(E->i64, 0, 0), "");
+	head = LLVMBuildSelect(E->B, odd, n, head, "");
+	head = LLVMBuildSelect(E->B, LLVMBuildICmp(E->B, LLVMIntSLT, head, n, ""), head, n, "head");
+	LLVMValueRef hend = LLVMBuildAdd(E->B, start, head, "hend");
+	loop H, V, T;
+	loop_begin(E, &H, start, hend, "head");
+	emit_body(E, base, H.i, 1, cur);
+	loop_end(E, &H, 1);
+	LLVMValueRef nv = LLVMBuildAnd(E->B, LLVMBuildSub(E->B, end, hend, ""),
+		LLVMConstInt(E->i64, ~(unsigned long long)(E->lanes - 1), 1), "");
+	LLVMValueRef vend = LLVMBuildAdd(E->B, hend, nv, "vend");
+	E->nt_body = true;
+	loop_begin(E, &V, hend, vend, "ntvec");
+	emit_body(E, base, V.i, E->lanes, cur);
+	loop_end(E, &V, E->lanes);
+	E->nt_body = false;
+	loop_begin(E, &T, vend, end, "tail");
+	emit_body(E, base, T.i, 1, cur);
+	loop_end(E, &T, 1);
+}
+
 /* The innermost loop over [start, end). */
 static void emit_inner(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 		       LLVMValueRef end, LLVMValueRef *cur)
@@ -1099,6 +1153,10 @@ static void emit_inner(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 		return;
 	}
 	emit_hoisted(E, base);
+	if (E->nt && E->lanes > 1 && vectorizable(&u)) {
+		emit_nt_inner(E, base, start, end, cur);
+		return;
+	}
 	LLVMValueRef tail_start = start;
 	if (E->lanes > 1 && vectorizable(&u)) {
 		LLVMValueRef n = LLVMBuildSub(E->B, end, start, "");
@@ -1169,6 +1227,13 @@ static void set_host_attrs(aj_emitter *E)
 	aj_ir_fn_attr(E, E->fn, "nounwind", 0);
 }
 
+static void emit_sfence(aj_emitter *E)
+{
+	unsigned id = LLVMLookupIntrinsicID("llvm.x86.sse.sfence", 19);
+	LLVMTypeRef fty = LLVMFunctionType(LLVMVoidTypeInContext(E->C), NULL, 0, 0);
+	LLVMBuildCall2(E->B, fty, LLVMGetIntrinsicDeclaration(E->M, id, NULL, 0), NULL, 0, "");
+}
+
 static void emit_function(aj_emitter *E, const char *name)
 {
 	const aj_kdesc *k = E->k;
@@ -1207,6 +1272,9 @@ static void emit_function(aj_emitter *E, const char *name)
 	}
 	fill_invariant(E);
 	emit_nest(E, 0, base, E->cur);
+	if (E->nt) /* non-temporal stores are weakly ordered: make them
+		      visible before whatever the caller does next */
+		emit_sfence(E);
 	LLVMBuildRetVoid(E->B);
 }
 
@@ -1224,6 +1292,7 @@ aj_status aj_emit_kernel(LLVMContextRef c, const aj_kdesc *k, const char *name,
 	E.f64 = LLVMDoubleTypeInContext(c);
 	E.ptr = LLVMPointerTypeInContext(c, 0);
 	E.lanes = pick_lanes(k);
+	E.nt = k->nt && aj_nt_fits(k);
 	/* per-value tables on the heap: expressions may have many thousands */
 	size_t nv = (size_t)k->nval, ns = (size_t)(k->nop * k->ndim);
 	E.shape = aj_calloc((size_t)k->ndim, sizeof *E.shape);

@@ -28,6 +28,9 @@ typedef struct aj_emitter {
 				 to a buffer (emit_buffered) */
 	LLVMValueRef wp;      /* compress kernels: alloca of the pointer
 				 output 0's next element goes to */
+	bool nt;              /* k->nt and aj_nt_fits(k): output 0's
+				 aligned vector stores are non-temporal */
+	bool nt_body;         /* emitting that aligned vector body */
 } aj_emitter;
 
 LLVMTypeRef aj_ir_elem(aj_emitter *E, aj_dtype t, bool memory);

@@ -4,10 +4,11 @@
  *
  * A key is the kernel description serialised field by field: ISA, loop
  * depth, operand dtypes and stride classes, output values, the compress
- * flag and mask value, scalar dtypes and the SSA values. Shapes, strides,
- * pointers and scalar values are arguments of the call, never part of the
- * key, so `a += b*i` over a million values of i and any array size finds
- * one kernel.
+ * flag and mask value, the non-temporal store flag, scalar dtypes and the
+ * SSA values. Shapes, strides, pointers and scalar values are arguments of
+ * the call, never part of the key, so `a += b*i` over a million values of
+ * i and any array size finds one kernel (the store flag is chosen per call
+ * from the output's size, run.c, so an array size finds at most two).
  *
  * A miss in memory is looked up on disk (diskcache.c) before it is
  * compiled, and a compiled kernel is stored there. A kernel is named
@@ -57,8 +58,8 @@ static void put(unsigned char **w, const void *src, size_t n)
 
 aj_status aj_key_of(const aj_kdesc *k, aj_arena *arena, aj_key *out)
 {
-	int32_t head[11] = {k->isa, k->ndim, k->nop, k->nout, k->nscalar, k->nval,
-			    k->red, k->compress, (int32_t)k->mask, k->fast, 1};
+	int32_t head[12] = {k->isa, k->ndim, k->nop, k->nout, k->nscalar, k->nval,
+			    k->red, k->compress, (int32_t)k->mask, k->fast, k->nt, 1};
 	size_t len = sizeof head + 2 * (size_t)k->nop + 4 * (size_t)k->nout +
 		     (size_t)k->nscalar + (size_t)k->nval * sizeof(aj_kval);
 	unsigned char *b = aj_arena_alloc(arena, len), *w = b;

@@ -114,7 +114,33 @@ typedef struct aj_kdesc {
 				value mask is true (see above); 0 else */
 	uint32_t mask;       /* for compress: the bool value that selects;
 				0 else */
+	uint8_t nt;          /* 1: output 0's vector stores are
+				non-temporal (aj_nt_fits), from an address
+				aligned to the vector; 0 else */
 } aj_kdesc;
+
+/*
+ * Whether k may store output 0 non-temporally (x86 movnt: the line goes
+ * to memory without being read first, and is not kept in the caches).
+ * The emitter does it in the plain vector body alone: output 0 contiguous
+ * along the inner loop with 4- or 8-byte elements, no reduction or
+ * compress, no strided operand (those take the buffered or scalar loop).
+ * The vector body starts at the first element of each inner row whose
+ * address is a multiple of the vector's bytes; elements before and after
+ * it get normal stores, and the kernel ends with an sfence.
+ */
+static inline bool aj_nt_fits(const aj_kdesc *k)
+{
+	aj_dtype t = (aj_dtype)k->op_dtype[0];
+	if (k->isa == AJ_ISA_SCALAR || k->red != AJ_NOP || k->compress ||
+	    k->op_class[0] != AJ_SC_CONTIG || aj_is_complex(t) ||
+	    (aj_dtypes[t].size != 4 && aj_dtypes[t].size != 8))
+		return false;
+	for (int o = 0; o < k->nop; o++)
+		if (k->op_class[o] == AJ_SC_ANY)
+			return false;
+	return true;
+}
 
 /* Where a scalar slot's value comes from: a constant of the kernel call
  * (a reduction's identity, a take's stride), or a field of a node that a

@@ -91,6 +91,55 @@ static void run_call(aj_prog *p, const aj_kcall *c)
 		aj_count(&p->counts.parallel_runs, 1);
 }
 
+/*
+ * Stores: a kernel writes output 0 with non-temporal stores (aj_kdesc.nt,
+ * kernel.h) when the emitter can (aj_nt_fits) and the output has at least
+ * ctx->nt_bytes bytes. Normal stores read each line of the output before
+ * writing it (read-for-ownership) and keep it in the caches; for an
+ * output larger than the caches that read is a third more traffic than a
+ * copy needs and evicts the inputs. Below the threshold the output would
+ * still be in the cache for whatever reads it next. Not when an input
+ * overlaps the output (in place, `a *= 2`: its lines are in the cache
+ * already, read by the same kernel), nor with a take, which may read
+ * anywhere in the array taken from. The choice is the call's, made here
+ * once: a plan or prepared kernel replays it on arrays of the same sizes
+ * and layouts, disjoint as these were.
+ */
+
+/* The bytes operand o of call c spans: [*lo, *hi). */
+static void extent(const aj_kcall *c, int o, char **lo, char **hi)
+{
+	int nd = c->k.ndim;
+	*lo = *hi = c->ptr[o];
+	for (int d = 0; d < nd; d++) {
+		int64_t span = (c->shape[d] - 1) * c->strides[o * nd + d];
+		*(span < 0 ? lo : hi) += span;
+	}
+	*hi += aj_dtypes[c->k.op_dtype[o]].size;
+}
+
+static bool reads_output(const aj_kcall *c)
+{
+	for (int i = 0; i < c->k.nval; i++)
+		if (c->k.val[i].op == AJ_OP_TAKE)
+			return true;
+	char *lo, *hi, *ilo, *ihi;
+	extent(c, 0, &lo, &hi);
+	for (int o = c->k.nout; o < c->k.nop; o++) {
+		extent(c, o, &ilo, &ihi);
+		if (ilo < hi && lo < ihi)
+			return true;
+	}
+	return false;
+}
+
+void aj_pick_stores(aj_ctx *ctx, aj_kcall *c)
+{
+	int64_t min = atomic_load_explicit(&ctx->nt_bytes, memory_order_relaxed);
+	int64_t bytes = c->nelem * aj_dtypes[c->k.op_dtype[0]].size;
+	c->k.nt = c->nelem && bytes >= min && aj_nt_fits(&c->k) && !reads_output(c);
+}
+
 aj_status aj_run_build(aj_prog *p, aj_group **out, uint32_t *nout)
 {
 	uint32_t n = p->npending;
@@ -100,8 +149,10 @@ aj_status aj_run_build(aj_prog *p, aj_group **out, uint32_t *nout)
 	uint32_t ng = 0;
 	for (uint32_t i = 0; i < n; i += (uint32_t)g[ng++].nassign) {
 		aj_status s = aj_fuse(p, &p->pending[i], (int)(n - i), &g[ng]);
-		for (int j = 0; s == AJ_OK && j < g[ng].ncall; j++)
+		for (int j = 0; s == AJ_OK && j < g[ng].ncall; j++) {
+			aj_pick_stores(p->ctx, &g[ng].calls[j]);
 			s = aj_cache_resolve(p, &g[ng].calls[j]);
+		}
 		if (s != AJ_OK)
 			return s;
 	}
