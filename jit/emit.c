@@ -17,6 +17,10 @@
  *   reduction gathers them lane by lane when it calls vector math
  *   (vectorizable);
  * - otherwise a scalar loop reads each operand with its runtime stride.
+ * - a kernel storing output 0 non-temporally (k->nt, kernel.h) peels a
+ *   scalar head up to the first vector-aligned element of output 0, so
+ *   that the vector body's stores are aligned movnt, and ends with an
+ *   sfence (emit_nt_inner).
  *
  * A compress kernel (kernel.h) stores output 0 at a running pointer, kept
  * in an alloca: the vector body with llvm.masked.compressstore (AVX-512's

@@ -54,12 +54,8 @@ static int64_t llc_bytes(void)
 	return llc > 0 ? (int64_t)llc : (int64_t)32 << 20;
 }
 
-/* Where non-temporal stores start to pay: an output of NT_LLC_FRACTION
- * of the last-level cache (measured, run.c). */
-enum { NT_LLC_NUM = 1, NT_LLC_DEN = 2 };
-
-/* $AJ_NT_BYTES when it is a number >= 1, else NT_LLC_NUM / NT_LLC_DEN of
- * the last-level cache. */
+/* $AJ_NT_BYTES when it is a number >= 1, else the last-level cache: a
+ * kernel whose operands span more stores non-temporally (run.c). */
 static int64_t default_nt_bytes(void)
 {
 	const char *env = getenv("AJ_NT_BYTES");
@@ -69,7 +65,7 @@ static int64_t default_nt_bytes(void)
 		if (*end == 0 && n >= 1)
 			return n;
 	}
-	return llc_bytes() / NT_LLC_DEN * NT_LLC_NUM;
+	return llc_bytes();
 }
 
 aj_status aj_ctx_error(aj_ctx *ctx, aj_status s, const char *fmt, ...)

@@ -93,17 +93,31 @@ static void run_call(aj_prog *p, const aj_kcall *c)
 
 /*
  * Stores: a kernel writes output 0 with non-temporal stores (aj_kdesc.nt,
- * kernel.h) when the emitter can (aj_nt_fits) and the output has at least
- * ctx->nt_bytes bytes. Normal stores read each line of the output before
- * writing it (read-for-ownership) and keep it in the caches; for an
- * output larger than the caches that read is a third more traffic than a
- * copy needs and evicts the inputs. Below the threshold the output would
- * still be in the cache for whatever reads it next. Not when an input
- * overlaps the output (in place, `a *= 2`: its lines are in the cache
- * already, read by the same kernel), nor with a take, which may read
- * anywhere in the array taken from. The choice is the call's, made here
- * once: a plan or prepared kernel replays it on arrays of the same sizes
- * and layouts, disjoint as these were.
+ * kernel.h) when the emitter can (aj_nt_fits) and the memory its operands
+ * span, each array counted once, is at least ctx->nt_bytes (default: the
+ * last-level cache). Normal stores read each line of the output before
+ * writing it (read-for-ownership) and keep it in the caches: when the
+ * operands fit there, a kernel run again, or the next one reading the
+ * output, finds them in the cache; when they do not, every line comes
+ * from memory, and that read is traffic a non-temporal store saves (a
+ * copy moves two thirds of the bytes).
+ *
+ * Measured with 2 threads on a Zen 5 with 32 MiB of L3 shared with other
+ * guests, the same statement repeated, non-temporal time over normal:
+ * out = a*2 (span: 2x the output) 1.3-2.0 at a 16-20 MiB span, ~1.0 at
+ * 24-40 MiB, 0.8-0.9 from 32-48 MiB on; the outer product (span: the
+ * output) 1.6 at 16 MiB, 0.9-1.1 at 24-40 MiB, 0.65-0.9 from 48 MiB on;
+ * 2*a + 3*b and a*b + c*d - e gain (0.85-0.9) from spans of 18-36 MiB on.
+ * The crossover moves with the load of the other guests, between 0.75
+ * and 1.5 times the cache; the cache's size is its middle.
+ *
+ * Not when an input overlaps the output (in place, `a *= 2`: its lines
+ * are in the cache already, read by the same kernel), nor with a take,
+ * which may read anywhere in the array taken from. The choice is the
+ * call's, made here once: a plan (whose signature holds the threshold) or
+ * prepared kernel replays it on arrays of the same sizes and layouts,
+ * disjoint as these were; the emitted head re-aligns at every new
+ * address.
  */
 
 /* The bytes operand o of call c spans: [*lo, *hi). */
@@ -133,11 +147,27 @@ static bool reads_output(const aj_kcall *c)
 	return false;
 }
 
+/* The bytes call c's operands span, an operand at the address of an
+ * earlier one counted once, index operands (no memory) not at all. */
+static int64_t span_bytes(const aj_kcall *c)
+{
+	int64_t sum = 0;
+	for (int o = 0; o < c->k.nop; o++) {
+		bool again = (uintptr_t)c->ptr[o] >= AJ_INDEX_BIAS;
+		for (int q = 0; q < o; q++)
+			again |= c->ptr[q] == c->ptr[o];
+		char *lo, *hi;
+		extent(c, o, &lo, &hi);
+		sum += again ? 0 : hi - lo;
+	}
+	return sum;
+}
+
 void aj_pick_stores(aj_ctx *ctx, aj_kcall *c)
 {
 	int64_t min = atomic_load_explicit(&ctx->nt_bytes, memory_order_relaxed);
-	int64_t bytes = c->nelem * aj_dtypes[c->k.op_dtype[0]].size;
-	c->k.nt = c->nelem && bytes >= min && aj_nt_fits(&c->k) && !reads_output(c);
+	c->k.nt = c->nelem && aj_nt_fits(&c->k) && !reads_output(c) &&
+		  span_bytes(c) >= min;
 }
 
 aj_status aj_run_build(aj_prog *p, aj_group **out, uint32_t *nout)
