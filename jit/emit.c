@@ -1111,25 +1111,27 @@ static void emit_buffered(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 static void emit_nt_inner(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 			  LLVMValueRef end, LLVMValueRef *cur)
 {
-	int64_t size = aj_dtypes[E->k->op_dtype[0]].size, vbytes = size * E->lanes;
-	LLVMValueRef n = LLVMBuildSub(E->B, end, start, "");
-	LLVMValueRef at = LLVMBuildPtrToInt(E->B, elem_addr(E, 0, base[0], start), E->i64, "");
-	LLVMValueRef gap = LLVMBuildAnd(E->B, LLVMBuildNeg(E->B, at, ""),
-					LLVMConstInt(E->i64, (unsigned long long)(vbytes - 1), 0), "");
-	LLVMValueRef head = LLVMBuildUDiv(E->B, gap, LLVMConstInt(E->i64, (unsigned long long)size, 0), "");
-	LLVMValueRef odd = LLVMBuildICmp(E->B, LLVMIntNE, LLVMBuildAnd(E->B, at,
-		LLVMConstInt(E->i64, (unsigned long long)(size - 1), 0), ""),
-		LLVMConstInt(E->i64, 0, 0), "");
-	head = LLVMBuildSelect(E->B, odd, n, head, "");
-	head = LLVMBuildSelect(E->B, LLVMBuildICmp(E->B, LLVMIntSLT, head, n, ""), head, n, "head");
-	LLVMValueRef hend = LLVMBuildAdd(E->B, start, head, "hend");
+	LLVMBuilderRef B = E->B;
+	int64_t size = aj_dtypes[E->k->op_dtype[0]].size;
+	LLVMValueRef zero = LLVMConstInt(E->i64, 0, 0);
+	LLVMValueRef vmask = LLVMConstInt(E->i64, (unsigned long long)(size * E->lanes - 1), 0);
+	LLVMValueRef emask = LLVMConstInt(E->i64, (unsigned long long)(size - 1), 0);
+	LLVMValueRef n = LLVMBuildSub(B, end, start, "");
+	LLVMValueRef at = LLVMBuildPtrToInt(B, elem_addr(E, 0, base[0], start), E->i64, "");
+	/* head = (bytes to the next vector boundary) / size, at most n */
+	LLVMValueRef gap = LLVMBuildAnd(B, LLVMBuildNeg(B, at, ""), vmask, "");
+	LLVMValueRef head = LLVMBuildUDiv(B, gap, LLVMConstInt(E->i64, (unsigned long long)size, 0), "");
+	LLVMValueRef odd = LLVMBuildICmp(B, LLVMIntNE, LLVMBuildAnd(B, at, emask, ""), zero, "");
+	head = LLVMBuildSelect(B, odd, n, head, "");
+	head = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, head, n, ""), head, n, "head");
+	LLVMValueRef hend = LLVMBuildAdd(B, start, head, "hend");
+	LLVMValueRef lanes = LLVMConstInt(E->i64, ~(unsigned long long)(E->lanes - 1), 1);
 	loop H, V, T;
 	loop_begin(E, &H, start, hend, "head");
 	emit_body(E, base, H.i, 1, cur);
 	loop_end(E, &H, 1);
-	LLVMValueRef nv = LLVMBuildAnd(E->B, LLVMBuildSub(E->B, end, hend, ""),
-		LLVMConstInt(E->i64, ~(unsigned long long)(E->lanes - 1), 1), "");
-	LLVMValueRef vend = LLVMBuildAdd(E->B, hend, nv, "vend");
+	LLVMValueRef nv = LLVMBuildAnd(B, LLVMBuildSub(B, end, hend, ""), lanes, "");
+	LLVMValueRef vend = LLVMBuildAdd(B, hend, nv, "vend");
 	E->nt_body = true;
 	loop_begin(E, &V, hend, vend, "ntvec");
 	emit_body(E, base, V.i, E->lanes, cur);

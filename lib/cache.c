@@ -7,8 +7,8 @@
  * flag and mask value, the non-temporal store flag, scalar dtypes and the
  * SSA values. Shapes, strides, pointers and scalar values are arguments of
  * the call, never part of the key, so `a += b*i` over a million values of
- * i and any array size finds one kernel (the store flag is chosen per call
- * from the output's size, run.c, so an array size finds at most two).
+ * i and any array size finds one kernel (two with the store flag, chosen
+ * per call from the bytes its operands span, run.c).
  *
  * A miss in memory is looked up on disk (diskcache.c) before it is
  * compiled, and a compiled kernel is stored there. A kernel is named

@@ -19,8 +19,8 @@
  * overlap decisions (alias.c) and the kernel keys are functions of the
  * nodes, the shapes, the arrays' addresses and layouts (a take's and a
  * view's included), and the context's ISA, accuracy and non-temporal
- * store threshold (run.c), all of which the signature holds. A node it does not know gets no plan: its work
- * always takes the pipeline.
+ * store threshold (run.c), all of which the signature holds. A node it
+ * does not know gets no plan: its work always takes the pipeline.
  *
  * Intermediate results live in the program's arena, reset at every sync;
  * a plan owns copies of those buffers instead. Fusion notes each one
