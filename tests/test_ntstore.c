@@ -46,11 +46,17 @@ static void exec_with(env *E, const char *text, int n, const char *const *names,
 	aj_names_free(ns);
 }
 
+/* bytes at a 64-byte boundary (C11 wants a multiple of it). */
+static unsigned char *alloc64(size_t bytes)
+{
+	return aligned_alloc(64, (bytes + 63) / 64 * 64);
+}
+
 /* Two output buffers of bytes (+ PAD), filled alike. */
 static void two_buffers(size_t bytes, unsigned char **r, unsigned char **o)
 {
-	*r = aligned_alloc(64, bytes + PAD);
-	*o = aligned_alloc(64, bytes + PAD);
+	*r = alloc64(bytes + PAD);
+	*o = alloc64(bytes + PAD);
 	assert_non_null(*r);
 	assert_non_null(*o);
 	memset(*r, 0xA5, bytes + PAD);
@@ -202,7 +208,7 @@ static void test_nt_multi_and_prepared(void **state)
 	aj_prepared *k;
 	aj_param params[3] = {{"o", x[0], 0}, {"a", a, 0}, {"s", NULL, AJ_FLOAT64}};
 	REF_OK_CTX(ctx, aj_prepare(ctx, "o = a*s - 1", 3, params, &k));
-	unsigned char *buf = aligned_alloc(64, (size_t)n * 8 + PAD);
+	unsigned char *buf = alloc64((size_t)n * 8 + PAD);
 	assert_non_null(buf);
 	for (int64_t off = 0; off <= 40; off += 8) {
 		aj_array *o;
