@@ -18,9 +18,9 @@
  *   (vectorizable);
  * - otherwise a scalar loop reads each operand with its runtime stride.
  * - a kernel storing output 0 non-temporally (k->nt, kernel.h) peels a
- *   scalar head up to the first vector-aligned element of output 0, so
- *   that the vector body's stores are aligned movnt, and ends with an
- *   sfence (emit_nt_inner).
+ *   scalar head up to output 0's first cache line boundary, so that the
+ *   vector body's stores are aligned movnt of whole lines, and ends with
+ *   an sfence (emit_nt_inner).
  *
  * A compress kernel (kernel.h) stores output 0 at a running pointer, kept
  * in an alloca: the vector body with llvm.masked.compressstore (AVX-512's
@@ -1102,35 +1102,40 @@ static void emit_buffered(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 }
 
 /*
- * The inner loop of a kernel storing output 0 non-temporally (E->nt):
- * a scalar head with normal stores up to the first element whose address
- * is a multiple of a vector's bytes, the vector body from there with
- * aligned non-temporal stores, the scalar tail. An output not aligned to
- * its element size never reaches such an address: it all takes the head.
+ * The inner loop of a kernel storing output 0 non-temporally (E->nt): a
+ * scalar head with normal stores up to the first element on a cache line
+ * boundary, the vector body from there over whole lines with aligned
+ * non-temporal stores, the scalar tail. So every line a movnt writes is
+ * written whole by movnts (a partly written line leaves the
+ * write-combining buffer as a slow partial write), on AVX2 too, whose
+ * vector is half a line. An output not aligned to its element size never
+ * reaches a boundary: it all takes the head.
  */
+enum { LINE = 64 };
+
 static void emit_nt_inner(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 			  LLVMValueRef end, LLVMValueRef *cur)
 {
 	LLVMBuilderRef B = E->B;
 	int64_t size = aj_dtypes[E->k->op_dtype[0]].size;
 	LLVMValueRef zero = LLVMConstInt(E->i64, 0, 0);
-	LLVMValueRef vmask = LLVMConstInt(E->i64, (unsigned long long)(size * E->lanes - 1), 0);
+	LLVMValueRef lmask = LLVMConstInt(E->i64, LINE - 1, 0);
 	LLVMValueRef emask = LLVMConstInt(E->i64, (unsigned long long)(size - 1), 0);
 	LLVMValueRef n = LLVMBuildSub(B, end, start, "");
 	LLVMValueRef at = LLVMBuildPtrToInt(B, elem_addr(E, 0, base[0], start), E->i64, "");
-	/* head = (bytes to the next vector boundary) / size, at most n */
-	LLVMValueRef gap = LLVMBuildAnd(B, LLVMBuildNeg(B, at, ""), vmask, "");
+	/* head = (bytes to the next line boundary) / size, at most n */
+	LLVMValueRef gap = LLVMBuildAnd(B, LLVMBuildNeg(B, at, ""), lmask, "");
 	LLVMValueRef head = LLVMBuildUDiv(B, gap, LLVMConstInt(E->i64, (unsigned long long)size, 0), "");
 	LLVMValueRef odd = LLVMBuildICmp(B, LLVMIntNE, LLVMBuildAnd(B, at, emask, ""), zero, "");
 	head = LLVMBuildSelect(B, odd, n, head, "");
 	head = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, head, n, ""), head, n, "head");
 	LLVMValueRef hend = LLVMBuildAdd(B, start, head, "hend");
-	LLVMValueRef lanes = LLVMConstInt(E->i64, ~(unsigned long long)(E->lanes - 1), 1);
+	LLVMValueRef lines = LLVMConstInt(E->i64, ~(unsigned long long)(LINE / size - 1), 1);
 	loop H, V, T;
 	loop_begin(E, &H, start, hend, "head");
 	emit_body(E, base, H.i, 1, cur);
 	loop_end(E, &H, 1);
-	LLVMValueRef nv = LLVMBuildAnd(B, LLVMBuildSub(B, end, hend, ""), lanes, "");
+	LLVMValueRef nv = LLVMBuildAnd(B, LLVMBuildSub(B, end, hend, ""), lines, "");
 	LLVMValueRef vend = LLVMBuildAdd(B, hend, nv, "vend");
 	E->nt_body = true;
 	loop_begin(E, &V, hend, vend, "ntvec");

@@ -115,8 +115,7 @@ typedef struct aj_kdesc {
 	uint32_t mask;       /* for compress: the bool value that selects;
 				0 else */
 	uint8_t nt;          /* 1: output 0's vector stores are
-				non-temporal (aj_nt_fits), from an address
-				aligned to the vector; 0 else */
+				non-temporal (aj_nt_fits); 0 else */
 } aj_kdesc;
 
 /*
@@ -125,9 +124,9 @@ typedef struct aj_kdesc {
  * The emitter does it in the plain vector body alone: output 0 contiguous
  * along the inner loop with 4- or 8-byte elements, no reduction or
  * compress, no strided operand (those take the buffered or scalar loop).
- * The vector body starts at the first element of each inner row whose
- * address is a multiple of the vector's bytes; elements before and after
- * it get normal stores, and the kernel ends with an sfence.
+ * The vector body covers the whole cache lines of each inner row;
+ * elements before and after them get normal stores, and the kernel ends
+ * with an sfence.
  */
 static inline bool aj_nt_fits(const aj_kdesc *k)
 {
