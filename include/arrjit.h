@@ -332,7 +332,7 @@ aj_status aj_ctx_set_min_parallel(aj_ctx *ctx, int64_t nelem);
  * output with non-temporal stores (straight to memory, not read first nor
  * kept in the caches), when it is contiguous along its rows and no input
  * of the kernel overlaps it. bytes <= 0 restores the default:
- * $AJ_NT_BYTES if set to a number >= 1, else 3/4 of the last-level
+ * $AJ_NT_BYTES if set to a number >= 1, else the size of the last-level
  * cache (the crossover measured on a 2-core Zen 5, lib/run.c); INT64_MAX
  * turns them off. A tuning knob: results never depend on it. A prepared
  * kernel (aj_prepare) keeps the choice made when it was prepared. */

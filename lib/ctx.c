@@ -54,8 +54,8 @@ static int64_t llc_bytes(void)
 	return llc > 0 ? (int64_t)llc : (int64_t)32 << 20;
 }
 
-/* $AJ_NT_BYTES when it is a number >= 1, else 3/4 of the last-level
- * cache: a kernel whose operands span more stores non-temporally (the
+/* $AJ_NT_BYTES when it is a number >= 1, else the last-level cache: a
+ * kernel whose operands span more stores non-temporally (the
  * measurements are in run.c). */
 static int64_t default_nt_bytes(void)
 {
@@ -66,7 +66,7 @@ static int64_t default_nt_bytes(void)
 		if (*end == 0 && n >= 1)
 			return n;
 	}
-	return llc_bytes() / 4 * 3;
+	return llc_bytes();
 }
 
 aj_status aj_ctx_error(aj_ctx *ctx, aj_status s, const char *fmt, ...)

@@ -94,10 +94,10 @@ static void run_call(aj_prog *p, const aj_kcall *c)
 /*
  * Stores: a kernel writes output 0 with non-temporal stores (aj_kdesc.nt,
  * kernel.h) when the emitter can (aj_nt_fits) and the memory its operands
- * span, each array counted once, is at least ctx->nt_bytes (default: 3/4
- * of the last-level cache). Normal stores read each line of the output
- * before writing it (read-for-ownership) and keep it in the caches: when
- * the operands fit there, a kernel run again, or the next one reading the
+ * span, each array counted once, is at least ctx->nt_bytes (default: the
+ * last-level cache). Normal stores read each line of the output before
+ * writing it (read-for-ownership) and keep it in the caches: when the
+ * operands fit there, a kernel run again, or the next one reading the
  * output, finds them in the cache; when they do not, every line comes
  * from memory, and that read is traffic a non-temporal store saves (a
  * copy moves two thirds of the bytes).
@@ -108,20 +108,21 @@ static void run_call(aj_prog *p, const aj_kcall *c)
  * ~1.0 at 24-40 MiB, 0.8-0.9 from 32-48 MiB on; the outer product (its
  * span is the output) 1.6 at 16 MiB, 0.9-1.1 at 24-40 MiB, 0.65-0.9 from
  * 48 MiB on; 2*a + 3*b and a*b + c*d - e gain (0.85-0.9) from 18-36 MiB
- * on. With 96 MiB of other writes between runs (the operands evicted,
- * as arrjit-bench's other sides do): both about even at 16-24 MiB and
- * ahead (0.8-0.95) from 32 MiB on; arrjit-bench --quick (a 30.5 MiB
- * span): out = a*2 and the outer product 0.8-0.97. The crossover moves
- * with the cache's state and the other guests' load; 3/4 of the cache
- * sits between the two cases.
+ * on. With 96 MiB of other writes between runs (the operands evicted):
+ * both about even at 16-24 MiB, ahead (0.8-0.95) from 32 MiB on.
+ * arrjit-bench --quick (a 30.5 MiB span, the other sides run between):
+ * outer 1.0 and scale 1.1 on a quiet machine, 0.8-0.97 under other
+ * guests' load; its 45-92 MiB spans (axpy2, mix5, where_add) 0.8-0.85.
+ * The crossover moves with the cache's state and the other guests' load
+ * around the size of the cache.
  *
  * Not when an input overlaps the output (in place, `a *= 2`: its lines
- * are in the cache already, read by the same kernel), nor with a take,
- * which may read anywhere in the array taken from. The choice is the
- * call's, made here once: a plan (whose signature holds the threshold) or
- * prepared kernel replays it on arrays of the same sizes and layouts,
- * disjoint as these were; the emitted head re-aligns at every new
- * address.
+ * are in the cache already, read by the same kernel, so there is no
+ * read to save), nor with a take, which may read anywhere in the array
+ * taken from. The choice is the call's, made here once: a plan (whose
+ * signature holds the threshold) or prepared kernel replays it on arrays
+ * of the same sizes and layouts, disjoint as these were; the emitted head
+ * re-aligns at every new address.
  */
 
 /* The bytes operand o of call c spans: [*lo, *hi). */

@@ -58,7 +58,7 @@ static const char usage[] =
     "  --isa ISA               host (default), scalar, avx2, avx512\n"
     "  --nt-bytes N            kernels whose operands span N bytes or more\n"
     "                          store non-temporally (aj_ctx_set_nt_bytes;\n"
-    "                          default: 3/4 of the last-level cache)\n"
+    "                          default: the last-level cache)\n"
     "  --stage STAGE           dag, fused, ir, opt, asm, key, or all\n"
     "                          (default: all, each under '== STAGE ==')\n"
     "  --help                  this text\n"
