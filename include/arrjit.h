@@ -333,6 +333,15 @@ int aj_ctx_threads(const aj_ctx *ctx);
  * 2-core machine (bench/RESULTS.md). A tuning knob: results never depend
  * on it. */
 aj_status aj_ctx_set_min_parallel(aj_ctx *ctx, int64_t nelem);
+/* Kernels whose operands span at least bytes bytes of memory write their
+ * output with non-temporal stores (straight to memory, not read first nor
+ * kept in the caches), when it is contiguous along its rows and no input
+ * of the kernel overlaps it. bytes <= 0 restores the default:
+ * $AJ_NT_BYTES if set to a number >= 1, else the size of the last-level
+ * cache (the crossover measured on a 2-core Zen 5, lib/run.c); INT64_MAX
+ * turns them off. A tuning knob: results never depend on it. A prepared
+ * kernel (aj_prepare) keeps the choice made when it was prepared. */
+aj_status aj_ctx_set_nt_bytes(aj_ctx *ctx, int64_t bytes);
 /* Seeds the random numbers of aj_random (the default seed is 0) and
  * restarts the context's stream counter at 0: after it, building the same
  * expressions in the same order gives the same numbers. Random leaves built
@@ -770,8 +779,9 @@ aj_status aj_sync(aj_prog *p);
  * counted), with NumPy's result and the library's errors. A prepared
  * kernel whose templates overlap each other, whose text draws random
  * numbers, or whose intermediates pass 16 MiB always takes that path.
- * The fast path's kernels keep the context's ISA and accuracy of prepare
- * time; the slow path uses the context's current ones.
+ * The fast path's kernels keep the context's ISA, accuracy and
+ * non-temporal store choice (aj_ctx_set_nt_bytes) of prepare time; the
+ * slow path uses the context's current ones.
  * Errors return a status with aj_prepared_errmsg(k); as for aj_sync,
  * nothing is written, but for its data-dependent errors. One thread at a
  * time may use a prepared kernel; it must be freed before its context.

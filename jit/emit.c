@@ -17,6 +17,10 @@
  *   reduction gathers them lane by lane when it calls vector math
  *   (vectorizable);
  * - otherwise a scalar loop reads each operand with its runtime stride.
+ * - a kernel storing output 0 non-temporally (k->nt, kernel.h) peels a
+ *   scalar head up to output 0's first cache line boundary, so that the
+ *   vector body's stores are aligned movnt of whole lines, and ends with
+ *   an sfence (emit_nt_inner).
  *
  * A tiled kernel (sched.c rule 6: an input read transposed) runs its two
  * innermost loops together instead, in tiles of blocks transposed in
@@ -392,7 +396,7 @@ static void store_op(aj_emitter *E, int o, LLVMValueRef v, LLVMValueRef base,
 		     LLVMValueRef i, int w)
 {
 	aj_dtype t = E->k->op_dtype[o];
-	int nt = w > 1 && E->nt ? aj_nt_bytes(E->k, o, w) : 0;
+	int nt = w > 1 && E->tile_nt ? aj_nt_bytes(E->k, o, w) : 0;
 	if (nt) {
 		store_nt(E, v, vec_addr(E, o, base, i, w), nt);
 		return;
@@ -403,7 +407,10 @@ static void store_op(aj_emitter *E, int o, LLVMValueRef v, LLVMValueRef base,
 	}
 	if (E->cls[o] == AJ_SC_RCONTIG)
 		v = reverse_lanes(E, v, w);
-	store_elem(E, t, v, vec_addr(E, o, base, i, w), w);
+	if (o == 0 && w > 1 && E->nt_body)
+		store_nt(E, v, vec_addr(E, o, base, i, w), w * (int)aj_dtypes[t].size);
+	else
+		store_elem(E, t, v, vec_addr(E, o, base, i, w), w);
 }
 
 /* Marks the values invariant along the inner loop. */
@@ -1111,6 +1118,52 @@ static void emit_buffered(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 	aj_loop_end(E, &B, BUF);
 }
 
+/*
+ * The inner loop of a kernel storing output 0 non-temporally (E->nt): a
+ * scalar head with normal stores up to the first element on a cache line
+ * boundary, the vector body from there over whole lines with aligned
+ * non-temporal stores, the scalar tail. So every line a movnt writes is
+ * written whole by movnts (a partly written line leaves the
+ * write-combining buffer as a slow partial write), on AVX2 too, whose
+ * vector is half a line. An output not aligned to its element size never
+ * reaches a boundary: it all takes the head.
+ */
+enum { LINE = 64 };
+
+static void emit_nt_inner(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
+			  LLVMValueRef end, LLVMValueRef *cur)
+{
+	LLVMBuilderRef B = E->B;
+	int64_t size = aj_dtypes[E->k->op_dtype[0]].size;
+	LLVMValueRef zero = LLVMConstInt(E->i64, 0, 0);
+	LLVMValueRef lmask = LLVMConstInt(E->i64, LINE - 1, 0);
+	LLVMValueRef emask = LLVMConstInt(E->i64, (unsigned long long)(size - 1), 0);
+	LLVMValueRef n = LLVMBuildSub(B, end, start, "");
+	LLVMValueRef at = LLVMBuildPtrToInt(B, elem_addr(E, 0, base[0], start), E->i64, "");
+	/* head = (bytes to the next line boundary) / size, at most n */
+	LLVMValueRef gap = LLVMBuildAnd(B, LLVMBuildNeg(B, at, ""), lmask, "");
+	LLVMValueRef head = LLVMBuildUDiv(B, gap, LLVMConstInt(E->i64, (unsigned long long)size, 0), "");
+	LLVMValueRef odd = LLVMBuildICmp(B, LLVMIntNE, LLVMBuildAnd(B, at, emask, ""), zero, "");
+	head = LLVMBuildSelect(B, odd, n, head, "");
+	head = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, head, n, ""), head, n, "head");
+	LLVMValueRef hend = LLVMBuildAdd(B, start, head, "hend");
+	LLVMValueRef lines = LLVMConstInt(E->i64, ~(unsigned long long)(LINE / size - 1), 1);
+	aj_loop H, V, T;
+	aj_loop_begin(E, &H, start, hend, "head");
+	aj_emit_body(E, base, H.i, 1, cur);
+	aj_loop_end(E, &H, 1);
+	LLVMValueRef nv = LLVMBuildAnd(B, LLVMBuildSub(B, end, hend, ""), lines, "");
+	LLVMValueRef vend = LLVMBuildAdd(B, hend, nv, "vend");
+	E->nt_body = true;
+	aj_loop_begin(E, &V, hend, vend, "ntvec");
+	aj_emit_body(E, base, V.i, E->lanes, cur);
+	aj_loop_end(E, &V, E->lanes);
+	E->nt_body = false;
+	aj_loop_begin(E, &T, vend, end, "tail");
+	aj_emit_body(E, base, T.i, 1, cur);
+	aj_loop_end(E, &T, 1);
+}
+
 /* The innermost loop over [start, end). */
 static void emit_inner(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 		       LLVMValueRef end, LLVMValueRef *cur)
@@ -1128,6 +1181,10 @@ static void emit_inner(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 		return;
 	}
 	aj_emit_hoisted(E, base);
+	if (E->nt && E->lanes > 1 && vectorizable(&u)) {
+		emit_nt_inner(E, base, start, end, cur);
+		return;
+	}
 	LLVMValueRef tail_start = start;
 	if (E->lanes > 1 && vectorizable(&u)) {
 		LLVMValueRef n = LLVMBuildSub(E->B, end, start, "");
@@ -1224,6 +1281,14 @@ static void set_host_attrs(aj_emitter *E)
 	aj_ir_fn_attr(E, E->fn, "nounwind", 0);
 }
 
+void aj_emit_sfence(aj_emitter *E)
+{
+	unsigned id = LLVMLookupIntrinsicID("llvm.x86.sse.sfence", 19);
+	LLVMValueRef f = LLVMGetIntrinsicDeclaration(E->M, id, NULL, 0);
+	LLVMTypeRef fty = LLVMIntrinsicGetType(E->C, id, NULL, 0);
+	LLVMBuildCall2(E->B, fty, f, NULL, 0, "");
+}
+
 static void emit_function(aj_emitter *E, const char *name)
 {
 	const aj_kdesc *k = E->k;
@@ -1262,6 +1327,9 @@ static void emit_function(aj_emitter *E, const char *name)
 	}
 	fill_invariant(E);
 	emit_nest(E, 0, base, E->cur);
+	if (E->nt) /* non-temporal stores are weakly ordered: make them
+		      visible before whatever the caller does next */
+		aj_emit_sfence(E);
 	LLVMBuildRetVoid(E->B);
 }
 
@@ -1279,6 +1347,7 @@ aj_status aj_emit_kernel(LLVMContextRef c, const aj_kdesc *k, const char *name,
 	E.f64 = LLVMDoubleTypeInContext(c);
 	E.ptr = LLVMPointerTypeInContext(c, 0);
 	E.lanes = pick_lanes(k);
+	E.nt = k->nt && aj_nt_fits(k);
 	/* per-value tables on the heap: expressions may have many thousands */
 	size_t nv = (size_t)k->nval, ns = (size_t)(k->nop * k->ndim);
 	E.shape = aj_calloc((size_t)k->ndim, sizeof *E.shape);

@@ -32,11 +32,14 @@ typedef struct aj_emitter {
 				 it instead of loading (an input's row of
 				 a block transposed in registers,
 				 aj_emit_tiled), or NULL */
-	bool nt;              /* vector stores of outputs that aj_nt_bytes
+	bool tile_nt;         /* vector stores of outputs that aj_nt_bytes
 				 allows are nontemporal and aligned
 				 (aj_emit_tiled, checked at run time) */
 	LLVMValueRef nt_cond; /* in aj_emit_tiled: whether nontemporal stores
 				 apply, or NULL if they never do */
+	bool nt;              /* k->nt and aj_nt_fits(k): output 0's
+				 aligned vector stores are non-temporal */
+	bool nt_body;         /* emitting that aligned vector body */
 } aj_emitter;
 
 /* for (i = start; i < end; i += step) (emit.c): aj_loop_begin leaves the
@@ -134,4 +137,7 @@ LLVMValueRef aj_lower_random(aj_emitter *E, const aj_kval *v, int w,
 /* Value v of the kernel at width w, from the values already in E->cur. */
 LLVMValueRef aj_lower(aj_emitter *E, const aj_kval *v, int w);
 
+/* An sfence: nontemporal stores, weakly ordered, become visible before
+ * whatever follows (emit.c, used by tile.c too). */
+void aj_emit_sfence(aj_emitter *E);
 #endif

@@ -151,7 +151,7 @@ static void emit_blocks(aj_emitter *E, LLVMValueRef *at, LLVMValueRef start,
 	}
 	for (int pass = E->nt_cond ? 0 : 1; pass < 2; pass++) {
 		aj_loop J;
-		E->nt = pass == 0;
+		E->tile_nt = pass == 0;
 		aj_loop_begin(E, &J, start, end, "block");
 		emit_block(E, at, J.i, cur);
 		aj_loop_end(E, &J, E->lanes);
@@ -160,7 +160,7 @@ static void emit_blocks(aj_emitter *E, LLVMValueRef *at, LLVMValueRef start,
 		if (E->nt_cond && pass == 0)
 			LLVMPositionBuilderAtEnd(E->B, plain);
 	}
-	E->nt = false;
+	E->tile_nt = false;
 	if (E->nt_cond)
 		LLVMPositionBuilderAtEnd(E->B, done);
 }
@@ -243,14 +243,6 @@ static LLVMValueRef nt_applies(aj_emitter *E, LLVMValueRef *base)
 	return LLVMBuildAnd(E->B, aligned, big, "nt");
 }
 
-static void emit_sfence(aj_emitter *E)
-{
-	unsigned id = LLVMLookupIntrinsicID("llvm.x86.sse.sfence", 19);
-	LLVMValueRef f = LLVMGetIntrinsicDeclaration(E->M, id, NULL, 0);
-	LLVMTypeRef fty = LLVMIntrinsicGetType(E->C, id, NULL, 0);
-	LLVMBuildCall2(E->B, fty, f, NULL, 0, "");
-}
-
 /* The tiles, with nontemporal stores where they apply. */
 void aj_emit_tiled(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 		   LLVMValueRef end, LLVMValueRef *cur)
@@ -261,6 +253,6 @@ void aj_emit_tiled(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 	E->nt_cond = any ? nt_applies(E, base) : NULL;
 	emit_tiles(E, base, start, end, cur);
 	if (any)
-		emit_sfence(E);
+		aj_emit_sfence(E);
 	E->nt_cond = NULL;
 }

@@ -4,10 +4,12 @@
  *
  * A key is the kernel description serialised field by field: ISA, loop
  * depth, operand dtypes and stride classes, output values, the compress
- * flag and mask value, the tile flag (sched.c rule 6), scalar dtypes and
- * the SSA values. Shapes, strides, pointers and scalar values are
- * arguments of the call, never part of the key, so `a += b*i` over a
- * million values of i and any array size finds one kernel.
+ * flag and mask value, the tile flag (sched.c rule 6), the non-temporal
+ * store flag, scalar dtypes and the SSA values. Shapes, strides, pointers
+ * and scalar values are arguments of the call, never part of the key, so
+ * `a += b*i` over a million values of i and any array size finds one
+ * kernel (two with the store flag, chosen per call from the bytes its
+ * operands span, run.c).
  *
  * A miss in memory is looked up on disk (diskcache.c) before it is
  * compiled, and a compiled kernel is stored there. A kernel is named
@@ -57,9 +59,9 @@ static void put(unsigned char **w, const void *src, size_t n)
 
 aj_status aj_key_of(const aj_kdesc *k, aj_arena *arena, aj_key *out)
 {
-	int32_t head[12] = {k->isa, k->ndim, k->nop, k->nout, k->nscalar,
+	int32_t head[13] = {k->isa, k->ndim, k->nop, k->nout, k->nscalar,
 			    k->nval, k->red, k->compress, (int32_t)k->mask,
-			    k->fast, 1, k->tile};
+			    k->fast, 1, k->tile, k->nt};
 	size_t len = sizeof head + 2 * (size_t)k->nop + 4 * (size_t)k->nout +
 		     (size_t)k->nscalar + (size_t)k->nval * sizeof(aj_kval);
 	unsigned char *b = aj_arena_alloc(arena, len), *w = b;

@@ -177,6 +177,8 @@ struct aj_ctx {
 	aj_pool *pool;     /* threads for large kernels */
 	struct aj_bufpool *bufpool; /* reused array buffers (bufpool.c) */
 	_Atomic int64_t min_parallel; /* elements for a kernel to use them */
+	_Atomic int64_t nt_bytes; /* bytes a kernel's operands span from
+				     which it stores non-temporally (run.c) */
 	pthread_mutex_t jit_lock; /* guards jit and disk creation, compiles
 				     and disk use */
 	pthread_mutex_t err_lock; /* guards errmsg */

@@ -34,6 +34,41 @@ static int default_threads(void)
 	return n >= 1 ? (int)n : 1;
 }
 
+/*
+ * The last-level cache of CPU 0 from sysfs (glibc's sysconf reports the
+ * whole host's L3 in some VMs), else sysconf's, else 32 MiB.
+ */
+static int64_t llc_bytes(void)
+{
+	FILE *f = fopen("/sys/devices/system/cpu/cpu0/cache/index3/size", "r");
+	unsigned long v = 0;
+	char unit = 0;
+	if (f) {
+		if (fscanf(f, "%lu%c", &v, &unit) < 1)
+			v = 0;
+		fclose(f);
+	}
+	if (v)
+		return (int64_t)v << (unit == 'K' ? 10 : unit == 'M' ? 20 : 0);
+	long llc = sysconf(_SC_LEVEL3_CACHE_SIZE);
+	return llc > 0 ? (int64_t)llc : (int64_t)32 << 20;
+}
+
+/* $AJ_NT_BYTES when it is a number >= 1, else the last-level cache: a
+ * kernel whose operands span more stores non-temporally (the
+ * measurements are in run.c). */
+static int64_t default_nt_bytes(void)
+{
+	const char *env = getenv("AJ_NT_BYTES");
+	if (env && *env) {
+		char *end;
+		long long n = strtoll(env, &end, 10);
+		if (*end == 0 && n >= 1)
+			return n;
+	}
+	return llc_bytes();
+}
+
 aj_status aj_ctx_error(aj_ctx *ctx, aj_status s, const char *fmt, ...)
 {
 	if (!ctx)
@@ -71,6 +106,7 @@ aj_status aj_ctx_new(aj_ctx **out)
 	ctx->host_isa = aj_jit_host_isa();
 	ctx->isa = ctx->host_isa;
 	ctx->min_parallel = AJ_MIN_PARALLEL;
+	ctx->nt_bytes = default_nt_bytes();
 	*out = ctx;
 	return AJ_OK;
 }
@@ -146,6 +182,14 @@ aj_status aj_ctx_set_min_parallel(aj_ctx *ctx, int64_t nelem)
 	if (!ctx)
 		return AJ_ERR_ARG;
 	atomic_store(&ctx->min_parallel, nelem > 0 ? nelem : AJ_MIN_PARALLEL);
+	return AJ_OK;
+}
+
+aj_status aj_ctx_set_nt_bytes(aj_ctx *ctx, int64_t bytes)
+{
+	if (!ctx)
+		return AJ_ERR_ARG;
+	atomic_store(&ctx->nt_bytes, bytes > 0 ? bytes : default_nt_bytes());
 	return AJ_OK;
 }
 

@@ -162,6 +162,8 @@ static void dump_kernel(text *t, const aj_kcall *c, int idx)
 	add(t, "\n");
 	if (c->note)
 		add(t, "  (%s)\n", c->note);
+	if (k->nt)
+		add(t, "  (out0 stored non-temporally)\n");
 	for (int o = 0; o < k->nop; o++) {
 		add(t, "  %s%d %s %s strides ", o < k->nout ? "out" : "in",
 		    o < k->nout ? o : o - k->nout, aj_dtypes[k->op_dtype[o]].name,
@@ -232,8 +234,10 @@ static aj_status dump_stage(aj_prog *p, aj_stage stage, uint32_t n,
 			    "temporaries; ends: %s\n", ng, i,
 			    i + (uint32_t)g.nassign - 1, g.ncall, g.ncall == 1 ? "" : "s",
 			    (long long)g.temp_bytes, g.why);
-		for (int j = 0; s == AJ_OK && j < g.ncall; j++)
+		for (int j = 0; s == AJ_OK && j < g.ncall; j++) {
+			aj_pick_stores(p->ctx, &g.calls[j]);
 			s = dump_call(p, stage, &g.calls[j], idx++, t);
+		}
 		if (s != AJ_OK)
 			return s;
 		i += (uint32_t)g.nassign;

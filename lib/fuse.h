@@ -25,6 +25,10 @@ uint64_t aj_slot_bits(aj_dtype t, aj_scalar_val v);
 /* Work per element of call c, in simple streaming elements (run.c). */
 int64_t aj_call_cost(const aj_kcall *c);
 
+/* Sets c->k.nt: whether call c (scheduled, its operands placed) stores
+ * its output non-temporally (run.c). */
+void aj_pick_stores(aj_ctx *ctx, aj_kcall *c);
+
 /* Lowers the longest group that starts at as[0] of the nas pending
  * assignments as[] into kernel calls. */
 aj_status aj_fuse(aj_prog *p, const aj_assignment *as, int nas, aj_group *g);

@@ -119,6 +119,8 @@ typedef struct aj_kdesc {
 				unit-stride (+itemsize) along loop ndim-2,
 				and transposed in registers (sched.c rule
 				6); 0 else */
+	uint8_t nt;          /* 1: output 0's vector stores are
+				non-temporal (aj_nt_fits); 0 else */
 } aj_kdesc;
 
 /* A tiled kernel's tile: AJ_TILE_ROWS of loop ndim-2 by AJ_TILE_COLS of
@@ -132,6 +134,29 @@ typedef struct aj_kdesc {
  * on AVX-512); tasks of a tiled 2-loop nest split loop 0 at multiples of
  * it (run.c), so only the last task has rows left over. */
 enum { AJ_TILE_ROWS = 16, AJ_TILE_COLS = 1024 };
+
+/*
+ * Whether k may store output 0 non-temporally (x86 movnt: the line goes
+ * to memory without being read first, and is not kept in the caches).
+ * The emitter does it in the plain vector body alone: output 0 contiguous
+ * along the inner loop with 4- or 8-byte elements, no reduction or
+ * compress, no strided operand (those take the buffered or scalar loop).
+ * The vector body covers the whole cache lines of each inner row;
+ * elements before and after them get normal stores, and the kernel ends
+ * with an sfence.
+ */
+static inline bool aj_nt_fits(const aj_kdesc *k)
+{
+	aj_dtype t = (aj_dtype)k->op_dtype[0];
+	if (k->isa == AJ_ISA_SCALAR || k->red != AJ_NOP || k->compress ||
+	    k->op_class[0] != AJ_SC_CONTIG || aj_is_complex(t) ||
+	    (aj_dtypes[t].size != 4 && aj_dtypes[t].size != 8))
+		return false;
+	for (int o = 0; o < k->nop; o++)
+		if (k->op_class[o] == AJ_SC_ANY)
+			return false;
+	return true;
+}
 
 /* Where a scalar slot's value comes from: a constant of the kernel call
  * (a reduction's identity, a take's stride), or a field of a node that a

@@ -18,9 +18,9 @@
  * Why an equal signature means equal calls: fusion, scheduling, the
  * overlap decisions (alias.c) and the kernel keys are functions of the
  * nodes, the shapes, the arrays' addresses and layouts (a take's and a
- * view's included), and the context's ISA and accuracy, all of which
- * the signature holds. A node it does not know gets no plan: its work
- * always takes the pipeline.
+ * view's included), and the context's ISA, accuracy and non-temporal
+ * store threshold (run.c), all of which the signature holds. A node it
+ * does not know gets no plan: its work always takes the pipeline.
  *
  * Intermediate results live in the program's arena, reset at every sync;
  * a plan owns copies of those buffers instead. Fusion notes each one
@@ -230,6 +230,8 @@ static bool sign(aj_prog *p, aj_plans *ps)
 							 memory_order_relaxed) |
 			      (uint64_t)atomic_load_explicit(&p->ctx->fast,
 							     memory_order_relaxed) << 32) &&
+		  put(ps, (uint64_t)atomic_load_explicit(&p->ctx->nt_bytes,
+							 memory_order_relaxed)) &&
 		  put(ps, (uint64_t)p->nnode << 32 | p->npending);
 	for (uint32_t i = 0; ok && i < p->nnode; i++)
 		if (ps->stamp[i] == ps->gen)

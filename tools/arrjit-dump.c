@@ -56,6 +56,9 @@ static const char usage[] =
     "                          bool, int32, int64, float32, float64\n"
     "  --shape NAME=AxBxC,...  shape of named arrays; '' or 'scalar' is 0-d\n"
     "  --isa ISA               host (default), scalar, avx2, avx512\n"
+    "  --nt-bytes N            kernels whose operands span N bytes or more\n"
+    "                          store non-temporally (aj_ctx_set_nt_bytes;\n"
+    "                          default: the last-level cache)\n"
     "  --stage STAGE           dag, fused, ir, opt, asm, key, or all\n"
     "                          (default: all, each under '== STAGE ==')\n"
     "  --help                  this text\n"
@@ -97,6 +100,7 @@ typedef struct tool {
 	const char **dtype_specs, **shape_specs; /* each "NAME=...,NAME=..." */
 	int ndtype_spec, nshape_spec;
 	aj_isa isa;
+	long long nt_bytes; /* 0: the library's default */
 	int stage; /* index into stages[], or ALL_STAGES */
 	/* built from them */
 	bool program; /* expr is a program (is_program) */
@@ -146,6 +150,11 @@ static int parse_option(tool *t, int argc, char **argv, int *i)
 	} else if ((v = cli_option(argc, argv, i, "--isa", &missing))) {
 		if (cli_isa(v, &t->isa) < 0)
 			return fail_usage("unknown ISA '%s'", v);
+	} else if ((v = cli_option(argc, argv, i, "--nt-bytes", &missing))) {
+		char *end;
+		t->nt_bytes = strtoll(v, &end, 10);
+		if (*end || t->nt_bytes <= 0)
+			return fail_usage("--nt-bytes wants a positive number, not '%s'", v);
 	} else if ((v = cli_option(argc, argv, i, "--stage", &missing))) {
 		if ((t->stage = find_stage(v)) < 0)
 			return fail_usage("unknown stage '%s'", v);
@@ -640,6 +649,7 @@ static int setup_library(tool *t)
 		return fail_ctx(NULL, "cannot create a context", EXIT_DUMP);
 	if (aj_ctx_set_isa(t->ctx, t->isa) != AJ_OK)
 		return fail_ctx(t->ctx, "--isa", EXIT_USAGE);
+	aj_ctx_set_nt_bytes(t->ctx, (int64_t)t->nt_bytes);
 	if (aj_prog_new(t->ctx, &t->p) != AJ_OK)
 		return fail_ctx(t->ctx, "cannot create a program", EXIT_DUMP);
 	for (int i = 0; i < t->nleaf; i++) {
