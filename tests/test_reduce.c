@@ -191,6 +191,42 @@ static void test_fused_no_temporaries(void **state)
 	aj_array_free(b);
 }
 
+/*
+ * A column read across cache lines counts a line's worth of work per
+ * element (fuse.c, rule 4): sum(a[:, 0]) over 4096 rows of 8 doubles
+ * (64-byte stride) runs in fixed chunks, 4095 rows in one; either gives
+ * the same bits on 1 and 2 threads, within rounding of the plain sum.
+ */
+static void test_strided_column_chunks(void **state)
+{
+	env *E = *state;
+	aj_prog *p = E->p;
+	for (int64_t rows = 4095; rows <= 4096; rows++) {
+		int64_t m[2] = {rows, 8};
+		aj_array *a;
+		REF_OK_CTX(E->ctx, aj_array_new(E->ctx, AJ_FLOAT64, 2, m, &a));
+		double *x = aj_array_data(a), want = 0;
+		for (int64_t i = 0; i < rows * 8; i++)
+			x[i] = 1.0 / (double)(1 + i % 97);
+		for (int64_t r = 0; r < rows; r++)
+			want += x[r * 8];
+		char *t;
+		REF_OK_PROG(p, aj_dump(p, ref_parse1(p, "sum(a[:, 0])", a), AJ_STAGE_FUSED, &t));
+		bool chunked = strstr(t, "in chunk order") != NULL;
+		aj_string_free(t);
+		REF_OK_PROG(p, aj_sync(p));
+		assert_true(chunked == (rows == 4096));
+		double got[2];
+		for (int th = 1; th <= 2; th++) {
+			REF_OK_CTX(E->ctx, aj_ctx_set_threads(E->ctx, th));
+			got[th - 1] = eval0(E, "sum(a[:, 0])", a);
+		}
+		assert_memory_equal(&got[0], &got[1], sizeof got[0]);
+		assert_true(fabs(got[0] - want) <= 1e-12 * want);
+		aj_array_free(a);
+	}
+}
+
 /* A reduction's scratch result feeds an elementwise expression and another
  * reduction (max(a - mean(a, axis=1, keepdims=True)) ...). */
 static void test_nested(void **state)
@@ -287,6 +323,7 @@ int main(void)
 		cmocka_unit_test(test_axes_against_loops),
 		cmocka_unit_test(test_dtypes_shapes_errors),
 		cmocka_unit_test(test_fused_no_temporaries),
+		cmocka_unit_test(test_strided_column_chunks),
 		cmocka_unit_test(test_nested),
 		cmocka_unit_test(test_argmin_argmax),
 	};
