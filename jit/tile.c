@@ -199,48 +199,37 @@ static void emit_tiles(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 
 /*
  * Nontemporal stores: a tiled kernel's outputs are written whole lines
- * at a time, so when they are too large to stay in the caches for
- * whatever reads them next (NT_MIN_BYTES, half the 32 MB L3 here), the
- * blocks' vector stores skip the caches and the line's read for
- * ownership. Measured, 4000 x 4000 float64 on 2 threads (AVX-512),
- * against arrjit's own `out = a` in the same run: a + a.T 57% -> 71%,
- * a.T.copy() 77% -> 92%. They
- * need aligned addresses, so they are taken when each such output's base
- * and row stride are multiples of its vector's bytes (the columns of
- * blocks are, from 0); else the same tiles store as usual. Only the
- * blocks' loop is emitted twice (emit_blocks), the choice made per row
- * of blocks, which keeps the scalar remainders and the tile loops single.
- * An sfence orders the stores before whatever follows the kernel
- * (another thread's reads after the pool's hand-over).
+ * at a time, so when the call is too large to stay in the caches (k->nt,
+ * chosen per call from the bytes its operands span, run.c), the blocks'
+ * vector stores skip the caches and the line's read for ownership.
+ * Measured, 4000 x 4000 float64 on 2 threads (AVX-512), against arrjit's
+ * own `out = a` in the same run: a + a.T 57% -> 71%, a.T.copy() 77% ->
+ * 92%. They need aligned addresses, so they are taken when each such
+ * output's base and row stride are multiples of its vector's bytes (the
+ * columns of blocks are, from 0), checked at run time: a prepared
+ * kernel's arrays may sit anywhere. Else the same tiles store as usual.
+ * Only the blocks' loop is emitted twice (emit_blocks), and only in the
+ * kernel of such calls: a tiled kernel without k->nt has one, which
+ * halves its compile time. An sfence orders the stores before whatever
+ * follows the kernel (another thread's reads after the pool's hand-over).
  */
-enum { NT_MIN_BYTES = 16 << 20 };
 
-/* Whether the nontemporal tiles apply: see above. */
+/* Whether the outputs are aligned for the nontemporal tiles. */
 static LLVMValueRef nt_applies(aj_emitter *E, LLVMValueRef *base)
 {
 	const aj_kdesc *k = E->k;
 	int nd = k->ndim;
-	LLVMValueRef n = E->shape[0], bad = i64c(E, 0);
-	for (int d = 1; d < nd; d++)
-		n = LLVMBuildMul(E->B, n, E->shape[d], "");
-	LLVMValueRef bytes = i64c(E, 0);
+	LLVMValueRef bad = i64c(E, 0);
 	for (int o = 0; o < k->nout; o++) {
 		int nb = aj_nt_bytes(k, o, E->lanes);
 		if (!nb)
 			continue;
-		LLVMValueRef size = i64c(E, aj_dtypes[k->op_dtype[o]].size);
-		LLVMValueRef ob = LLVMBuildMul(E->B, n, size, "");
-		bytes = LLVMBuildAdd(E->B, bytes, ob, "");
 		LLVMValueRef at = LLVMBuildPtrToInt(E->B, base[o], E->i64, "");
 		at = LLVMBuildOr(E->B, at, E->stride[o * nd + nd - 2], "");
 		at = LLVMBuildAnd(E->B, at, i64c(E, nb - 1), "");
 		bad = LLVMBuildOr(E->B, bad, at, "");
 	}
-	LLVMValueRef aligned =
-	    LLVMBuildICmp(E->B, LLVMIntEQ, bad, i64c(E, 0), "");
-	LLVMValueRef big =
-	    LLVMBuildICmp(E->B, LLVMIntSGE, bytes, i64c(E, NT_MIN_BYTES), "");
-	return LLVMBuildAnd(E->B, aligned, big, "nt");
+	return LLVMBuildICmp(E->B, LLVMIntEQ, bad, i64c(E, 0), "nt");
 }
 
 /* The tiles, with nontemporal stores where they apply. */
@@ -248,7 +237,7 @@ void aj_emit_tiled(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 		   LLVMValueRef end, LLVMValueRef *cur)
 {
 	bool any = false;
-	for (int o = 0; o < E->k->nout; o++)
+	for (int o = 0; o < E->k->nout && E->k->nt; o++)
 		any |= aj_nt_bytes(E->k, o, E->lanes) != 0;
 	E->nt_cond = any ? nt_applies(E, base) : NULL;
 	emit_tiles(E, base, start, end, cur);

@@ -177,7 +177,7 @@ static int64_t span_bytes(const aj_kcall *c)
 void aj_pick_stores(aj_ctx *ctx, aj_kcall *c)
 {
 	int64_t min = atomic_load_explicit(&ctx->nt_bytes, memory_order_relaxed);
-	c->k.nt = c->nelem && aj_nt_fits(&c->k) && !reads_output(c) &&
+	c->k.nt = c->nelem && (aj_nt_fits(&c->k) || c->k.tile) && !reads_output(c) &&
 		  span_bytes(c) >= min;
 }
 
