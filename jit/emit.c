@@ -1203,6 +1203,93 @@ static void emit_inner(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 }
 
 /* Loop d and everything inside it. */
+static void emit_nest(aj_emitter *E, int d, LLVMValueRef *base, LLVMValueRef *cur);
+
+/* Operand pointers base moved to row r of loop d. */
+static void row_ptrs(aj_emitter *E, int d, LLVMValueRef *base, LLVMValueRef r,
+		     LLVMValueRef *to)
+{
+	const aj_kdesc *k = E->k;
+	for (int o = 0; o < k->nop; o++) {
+		LLVMValueRef off = LLVMBuildMul(E->B, r, E->stride[o * k->ndim + d], "");
+		to[o] = LLVMBuildGEP2(E->B, E->i8, base[o], &off, 1, "");
+	}
+}
+
+/*
+ * A reduction over the rows of a matrix (sum(a, axis=0) of C order: the
+ * output a contiguous row, the same for every row of loop ndim-2) reads
+ * ROWS rows at a time: out[j] op= (x0[j] op x1[j]) op (x2[j] op x3[j]).
+ * One load and store of the output per ROWS inputs instead of per input,
+ * and ROWS input streams in flight: 5000 x 5000 float64 ran at half the
+ * speed of sum(a) and sum(a, axis=1) over the same array, and now at
+ * 0.9-1.0 of it (RESULTS.md). The order is fixed by the shape alone. Taken when every input is contiguous along the inner
+ * loop (so nothing varies per row but the pointers) and, at run time,
+ * when output 0 does not move along loop ndim-2.
+ */
+enum { ROWS = 4 };
+
+static bool rows_at_once(const aj_kdesc *k, int d)
+{
+	if (k->red == AJ_NOP || is_arg(k) || k->compress || d != k->ndim - 2 ||
+	    k->op_class[0] != AJ_SC_CONTIG)
+		return false;
+	for (int o = k->nout; o < k->nop; o++)
+		if (k->op_class[o] != AJ_SC_CONTIG)
+			return false;
+	return true;
+}
+
+/* Columns [0, n) of ROWS rows (pointers rows[q]) into output 0, at width
+ * w from i in steps of w. */
+static void rows_body(aj_emitter *E, int nop, LLVMValueRef rows[ROWS][nop],
+		      LLVMValueRef i, int w, LLVMValueRef *cur)
+{
+	const aj_kdesc *k = E->k;
+	aj_op red = (aj_op)k->red;
+	aj_dtype t = k->op_dtype[0];
+	LLVMValueRef v[ROWS];
+	for (int q = 0; q < ROWS; q++)
+		v[q] = emit_values(E, rows[q], i, w, cur);
+	for (int h = 1; h < ROWS; h *= 2)
+		for (int q = 0; q + h < ROWS; q += 2 * h)
+			v[q] = aj_combine(E, red, t, v[q], v[q + h]);
+	LLVMValueRef acc = load_op(E, 0, t, rows[0][0], i, w);
+	store_op(E, 0, aj_combine(E, red, t, acc, v[0]), rows[0][0], i, w);
+}
+
+static void emit_rows(aj_emitter *E, int d, LLVMValueRef *base, LLVMValueRef start,
+		      LLVMValueRef end, LLVMValueRef *cur)
+{
+	const aj_kdesc *k = E->k;
+	LLVMValueRef ncol = E->shape[d + 1], zero = LLVMConstInt(E->i64, 0, 0);
+	LLVMValueRef n4 = LLVMBuildAnd(E->B, LLVMBuildSub(E->B, end, start, ""),
+				       LLVMConstInt(E->i64, ~(unsigned long long)(ROWS - 1), 1), "");
+	LLVMValueRef end4 = LLVMBuildAdd(E->B, start, n4, "rows4");
+	LLVMValueRef nv = LLVMBuildAnd(
+		E->B, ncol, LLVMConstInt(E->i64, ~(unsigned long long)(E->lanes - 1), 1), "");
+	LLVMValueRef rows[ROWS][k->nop];
+	aj_loop R, V, T, L;
+	aj_loop_begin(E, &R, start, end4, "rows");
+	for (int q = 0; q < ROWS; q++)
+		row_ptrs(E, d, base,
+			 LLVMBuildAdd(E->B, R.i, LLVMConstInt(E->i64, (unsigned)q, 0), ""),
+			 rows[q]);
+	aj_emit_hoisted(E, rows[0]);
+	aj_loop_begin(E, &V, zero, nv, "rvec");
+	rows_body(E, k->nop, rows, V.i, E->lanes, cur);
+	aj_loop_end(E, &V, E->lanes);
+	aj_loop_begin(E, &T, nv, ncol, "rtail");
+	rows_body(E, k->nop, rows, T.i, 1, cur);
+	aj_loop_end(E, &T, 1);
+	aj_loop_end(E, &R, ROWS);
+	aj_loop_begin(E, &L, end4, end, "row");
+	LLVMValueRef inner[k->nop];
+	row_ptrs(E, d, base, L.i, inner);
+	emit_nest(E, d + 1, inner, cur);
+	aj_loop_end(E, &L, 1);
+}
+
 static void emit_nest(aj_emitter *E, int d, LLVMValueRef *base, LLVMValueRef *cur)
 {
 	const aj_kdesc *k = E->k;
@@ -1216,15 +1303,29 @@ static void emit_nest(aj_emitter *E, int d, LLVMValueRef *base, LLVMValueRef *cu
 		aj_emit_tiled(E, base, start, end, cur);
 		return;
 	}
+	LLVMBasicBlockRef done = NULL;
+	if (E->lanes > 1 && rows_at_once(k, d)) {
+		LLVMValueRef fixed = LLVMBuildICmp(E->B, LLVMIntEQ, E->stride[d],
+						   LLVMConstInt(E->i64, 0, 0), "");
+		LLVMBasicBlockRef yes = LLVMAppendBasicBlockInContext(E->C, E->fn, "byrows");
+		LLVMBasicBlockRef no = LLVMAppendBasicBlockInContext(E->C, E->fn, "byrow");
+		done = LLVMAppendBasicBlockInContext(E->C, E->fn, "rowsdone");
+		LLVMBuildCondBr(E->B, fixed, yes, no);
+		LLVMPositionBuilderAtEnd(E->B, yes);
+		emit_rows(E, d, base, start, end, cur);
+		LLVMBuildBr(E->B, done);
+		LLVMPositionBuilderAtEnd(E->B, no);
+	}
 	aj_loop L;
 	aj_loop_begin(E, &L, start, end, "outer");
 	LLVMValueRef inner[k->nop];
-	for (int o = 0; o < k->nop; o++) {
-		LLVMValueRef off = LLVMBuildMul(E->B, L.i, E->stride[o * k->ndim + d], "");
-		inner[o] = LLVMBuildGEP2(E->B, E->i8, base[o], &off, 1, "");
-	}
+	row_ptrs(E, d, base, L.i, inner);
 	emit_nest(E, d + 1, inner, cur);
 	aj_loop_end(E, &L, 1);
+	if (done) {
+		LLVMBuildBr(E->B, done);
+		LLVMPositionBuilderAtEnd(E->B, done);
+	}
 }
 
 /* The size of one register lane of dtype t: a complex is two vectors of
