@@ -1205,14 +1205,12 @@ static void emit_inner(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 /* Loop d and everything inside it. */
 static void emit_nest(aj_emitter *E, int d, LLVMValueRef *base, LLVMValueRef *cur);
 
-/* Operand pointers base moved to row r of loop d. */
-static void row_ptrs(aj_emitter *E, int d, LLVMValueRef *base, LLVMValueRef r,
-		     LLVMValueRef *to)
+void aj_advance(aj_emitter *E, LLVMValueRef *to, LLVMValueRef *p, int d, LLVMValueRef n)
 {
 	const aj_kdesc *k = E->k;
 	for (int o = 0; o < k->nop; o++) {
-		LLVMValueRef off = LLVMBuildMul(E->B, r, E->stride[o * k->ndim + d], "");
-		to[o] = LLVMBuildGEP2(E->B, E->i8, base[o], &off, 1, "");
+		LLVMValueRef off = LLVMBuildMul(E->B, n, E->stride[o * k->ndim + d], "");
+		to[o] = LLVMBuildGEP2(E->B, E->i8, p[o], &off, 1, "");
 	}
 }
 
@@ -1272,9 +1270,8 @@ static void emit_rows(aj_emitter *E, int d, LLVMValueRef *base, LLVMValueRef sta
 	aj_loop R, V, T, L;
 	aj_loop_begin(E, &R, start, end4, "rows");
 	for (int q = 0; q < ROWS; q++)
-		row_ptrs(E, d, base,
-			 LLVMBuildAdd(E->B, R.i, LLVMConstInt(E->i64, (unsigned)q, 0), ""),
-			 rows[q]);
+		aj_advance(E, rows[q], base, d,
+			   LLVMBuildAdd(E->B, R.i, LLVMConstInt(E->i64, (unsigned)q, 0), ""));
 	aj_emit_hoisted(E, rows[0]);
 	aj_loop_begin(E, &V, zero, nv, "rvec");
 	rows_body(E, k->nop, rows, V.i, E->lanes, cur);
@@ -1285,7 +1282,7 @@ static void emit_rows(aj_emitter *E, int d, LLVMValueRef *base, LLVMValueRef sta
 	aj_loop_end(E, &R, ROWS);
 	aj_loop_begin(E, &L, end4, end, "row");
 	LLVMValueRef inner[k->nop];
-	row_ptrs(E, d, base, L.i, inner);
+	aj_advance(E, inner, base, d, L.i);
 	emit_nest(E, d + 1, inner, cur);
 	aj_loop_end(E, &L, 1);
 }
@@ -1319,7 +1316,7 @@ static void emit_nest(aj_emitter *E, int d, LLVMValueRef *base, LLVMValueRef *cu
 	aj_loop L;
 	aj_loop_begin(E, &L, start, end, "outer");
 	LLVMValueRef inner[k->nop];
-	row_ptrs(E, d, base, L.i, inner);
+	aj_advance(E, inner, base, d, L.i);
 	emit_nest(E, d + 1, inner, cur);
 	aj_loop_end(E, &L, 1);
 	if (done) {

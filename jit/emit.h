@@ -137,6 +137,8 @@ LLVMValueRef aj_lower_random(aj_emitter *E, const aj_kval *v, int w,
 /* Value v of the kernel at width w, from the values already in E->cur. */
 LLVMValueRef aj_lower(aj_emitter *E, const aj_kval *v, int w);
 
+/* Operand pointers p moved n (an i64) along loop d, into to (may be p). */
+void aj_advance(aj_emitter *E, LLVMValueRef *to, LLVMValueRef *p, int d, LLVMValueRef n);
 /* An sfence: nontemporal stores, weakly ordered, become visible before
  * whatever follows (emit.c, used by tile.c too). */
 void aj_emit_sfence(aj_emitter *E);

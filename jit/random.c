@@ -182,6 +182,16 @@ static LLVMValueRef share(aj_emitter *E, const aj_kval *v, LLVMValueRef k,
 	return v->dtype == AJ_UINT32 ? word : unit(E, word, v->dtype, 0, w);
 }
 
+/* Element k's value for any lanes: each computes its own block. */
+static LLVMValueRef own_blocks(aj_emitter *E, const aj_kval *v, LLVMValueRef *x, int m,
+			       int w)
+{
+	LLVMValueRef word[4];
+	philox(E, LLVMBuildAnd(E->B, x[0], aj_ir_const_int(E->i64, -m, w), ""), x[1], x[2], w,
+	       word);
+	return share(E, v, x[0], word, m, w);
+}
+
 /*
  * The w values of lanes k0 .. k0 + w - 1, k0 a multiple of m: Philox of
  * w / m blocks, whose shares interleave into the lanes (lane m j + q is
@@ -248,10 +258,7 @@ static LLVMValueRef uniform_lanes(aj_emitter *E, const aj_kval *v, LLVMValueRef 
 	LLVMBasicBlockRef from_fast = LLVMGetInsertBlock(E->B);
 	LLVMBuildBr(E->B, join);
 	LLVMPositionBuilderAtEnd(E->B, slow);
-	LLVMValueRef word[4];
-	philox(E, LLVMBuildAnd(E->B, x[0], aj_ir_const_int(E->i64, -m, w), ""), x[1], x[2],
-	       w, word);
-	LLVMValueRef b = share(E, v, x[0], word, m, w);
+	LLVMValueRef b = own_blocks(E, v, x, m, w);
 	LLVMBasicBlockRef from_slow = LLVMGetInsertBlock(E->B);
 	LLVMBuildBr(E->B, join);
 	LLVMPositionBuilderAtEnd(E->B, join);
@@ -273,7 +280,5 @@ LLVMValueRef aj_lower_random(aj_emitter *E, const aj_kval *v, int w,
 	}
 	if (w >= 2 * m && w % m == 0 && ascending(E, v->arg[0]))
 		return uniform_lanes(E, v, x, m, w);
-	philox(E, LLVMBuildAnd(E->B, x[0], aj_ir_const_int(E->i64, -m, w), ""), x[1], x[2], w,
-	       word);
-	return share(E, v, x[0], word, m, w);
+	return own_blocks(E, v, x, m, w);
 }

@@ -79,18 +79,6 @@ static void transpose(aj_emitter *E, LLVMValueRef *x, int w)
 	}
 }
 
-/* Operand pointers p moved n (an i64) along loop d. */
-static void advance(aj_emitter *E, LLVMValueRef *to, LLVMValueRef *p, int d,
-		    LLVMValueRef n)
-{
-	const aj_kdesc *k = E->k;
-	for (int o = 0; o < k->nop; o++) {
-		LLVMValueRef st = E->stride[o * k->ndim + d];
-		LLVMValueRef off = LLVMBuildMul(E->B, n, st, "");
-		to[o] = LLVMBuildGEP2(E->B, E->i8, p[o], &off, 1, "");
-	}
-}
-
 /* One row (operand pointers at) from column start to end, scalar. */
 static void emit_row(aj_emitter *E, LLVMValueRef *at, LLVMValueRef start,
 		     LLVMValueRef end, LLVMValueRef *cur)
@@ -125,7 +113,7 @@ static void emit_block(aj_emitter *E, LLVMValueRef *at, LLVMValueRef j,
 	memcpy(row, at, (size_t)k->nop * sizeof *row);
 	for (int r = 0; r < w; r++) {
 		if (r)
-			advance(E, row, row, nd - 2, i64c(E, 1));
+			aj_advance(E, row, row, nd - 2, i64c(E, 1));
 		for (int o = 0; o < k->nop; o++)
 			E->given[o] =
 			    k->op_class[o] == AJ_SC_ANY ? tr[o][r] : NULL;
@@ -182,15 +170,15 @@ static void emit_tiles(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 	LLVMValueRef cend = smin(E, LLVMBuildAdd(E->B, C.i, cols, ""), ncol);
 	LLVMValueRef cwhole = whole_end(E, C.i, cend, w);
 	aj_loop_begin(E, &I, R.i, rwhole, "brows");
-	advance(E, at, base, nd - 2, I.i);
+	aj_advance(E, at, base, nd - 2, I.i);
 	emit_blocks(E, at, C.i, cwhole, cur);
 	aj_loop_begin(E, &L, zero, i64c(E, w), "bcols");
-	advance(E, row, at, nd - 2, L.i);
+	aj_advance(E, row, at, nd - 2, L.i);
 	emit_row(E, row, cwhole, cend, cur);
 	aj_loop_end(E, &L, 1);
 	aj_loop_end(E, &I, w);
 	aj_loop_begin(E, &L, rwhole, rend, "lrows");
-	advance(E, row, base, nd - 2, L.i);
+	aj_advance(E, row, base, nd - 2, L.i);
 	emit_row(E, row, C.i, cend, cur);
 	aj_loop_end(E, &L, 1);
 	aj_loop_end(E, &C, AJ_TILE_COLS);
