@@ -1,9 +1,11 @@
 # Thin wrapper for the README's commands; CMake does the building.
 BUILD  ?= build
 ASAN   ?= build-asan
+TSAN   ?= build-tsan
+VALGRIND_BUILD ?= build-valgrind
 JOBS   ?= 2
 
-.PHONY: all deps build asan test bench clean
+.PHONY: all deps build asan tsan test valgrind bench clean
 
 all: build
 
@@ -18,10 +20,29 @@ asan: deps
 	cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DAJ_SANITIZE=address >/dev/null
 	cmake --build $(ASAN) -j $(JOBS)
 
-test: build asan
+tsan: deps
+	cmake -S . -B $(TSAN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAJ_SANITIZE=thread >/dev/null
+	cmake --build $(TSAN) -j $(JOBS)
+
+# Release, then ASan+UBSan, then ThreadSanitizer (a report fails the test).
+# TSan skips the NumPy conformance replay: one thread, and 23,000 cases.
+test: build asan tsan
 	ctest --test-dir $(BUILD) --output-on-failure
 	ASAN_OPTIONS=detect_leaks=1 \
 		ctest --test-dir $(ASAN) --output-on-failure
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66" \
+		ctest --test-dir $(TSAN) --output-on-failure -E '^conformance'
+
+# The C tests under valgrind's memcheck: any error or definite leak fails
+# the test (tests/valgrind.supp lists the suppressions and their reasons).
+# Slow: an hour or more; not part of `make test`.
+VALGRIND = valgrind;-q;--error-exitcode=99;--leak-check=full;--errors-for-leak-kinds=definite;--num-callers=60;--suppressions=$(CURDIR)/tests/valgrind.supp
+valgrind: deps
+	@sh tools/deps.sh valgrind
+	cmake -S . -B $(VALGRIND_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		"-DCMAKE_CROSSCOMPILING_EMULATOR=$(VALGRIND)" >/dev/null
+	cmake --build $(VALGRIND_BUILD) -j $(JOBS)
+	ctest --test-dir $(VALGRIND_BUILD) --output-on-failure --timeout 14400
 
 # arrjit-bench, then the Python anchors (NumPy, numexpr, Numba), then the
 # report: bench/RESULTS.md's marked section and bench/results.png. A wrong
@@ -39,4 +60,4 @@ bench: build
 		--command "make bench (arrjit-bench $(BENCH_ARGS) --json; anchors.py $(BENCH_ARGS))"
 
 clean:
-	rm -rf $(BUILD) $(ASAN)
+	rm -rf $(BUILD) $(ASAN) $(TSAN) $(VALGRIND_BUILD)

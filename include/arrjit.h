@@ -22,6 +22,16 @@
  * and error checks happen once per statement. Nothing is ever written to an
  * output when a call fails.
  *
+ * LLVM. Its failures come back as AJ_ERR_JIT, fatal ones included: arrjit
+ * installs LLVM's fatal error handler (process-wide, on the first
+ * context), which returns to the arrjit call that was compiling; that
+ * compiler state is abandoned, the kernels made before keep running and
+ * later ones compile anew. A fatal error of LLVM's with no arrjit call
+ * under way on its thread (a host that uses LLVM itself) prints a message
+ * and aborts rather than exit(1) in silence; a host with its own handler
+ * should install it after creating its first context. LLVM's own
+ * out-of-memory handler, which C cannot replace, still aborts.
+ *
  * Lifetimes. Arrays passed to aj_leaf() must stay alive, and their memory
  * unchanged by others, until the aj_sync() that runs the work using them.
  */

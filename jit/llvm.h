@@ -11,7 +11,8 @@
 #include <llvm-c/Error.h>
 #include <llvm-c/TargetMachine.h>
 
-/* Initialises LLVM's native target once per process. */
+/* Initialises LLVM's native target and installs aj_llvm_fatal (jit.h) as
+ * its fatal error handler, once per process. */
 void aj_llvm_init(void);
 /* A target machine for the host CPU and all its features (see
  * LLVM-NOTES: without them vector calls get the wrong ABI). */

@@ -18,15 +18,20 @@
 #include "llvm.h"
 #include "runtime.h"
 
+#include <llvm-c/ErrorHandling.h>
+#include <llvm-c/IRReader.h>
 #include <llvm-c/LLJIT.h>
 #include <llvm-c/Orc.h>
 #include <llvm-c/Transforms/PassBuilder.h>
+#include <setjmp.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct aj_jit {
-	LLVMOrcLLJITRef jit;
+	LLVMOrcLLJITRef jit;     /* NULL after a fatal error that left no
+				    way to make a new one */
 	LLVMOrcJITDylibRef dylib;
 	LLVMTargetMachineRef tm; /* for the optimisation passes */
 	aj_blob *capture;        /* where the next object goes during a
@@ -135,6 +140,53 @@ fail:
 	return AJ_ERR_JIT;
 }
 
+/*
+ * LLVM's fatal errors. What LLVM cannot recover from (a selection failure
+ * in codegen, say) goes to its fatal error handler, which must not return:
+ * by default LLVM then calls exit(1), ending the host process without a
+ * word. Ours, installed once per process (aj_llvm_init), jumps back to the
+ * LLVM call arrjit made on this thread, which returns AJ_ERR_JIT. The
+ * handler is called with no LLVM lock held; what LLVM had under way is
+ * abandoned, never touched again: the JIT that was compiling is leaked
+ * (kernels it made stay callable) and a new one takes its place. A fatal
+ * error with no arrjit call under way on the thread is not ours to
+ * recover: the handler prints it and aborts, loudly.
+ */
+static _Thread_local jmp_buf *fatal_env;
+static _Thread_local char fatal_why[256];
+
+void aj_llvm_fatal(const char *reason)
+{
+	if (fatal_env) {
+		snprintf(fatal_why, sizeof fatal_why, "%s", reason);
+		longjmp(*fatal_env, 1);
+	}
+	fprintf(stderr, "arrjit: LLVM fatal error outside arrjit's calls: %s\n",
+		reason);
+	abort();
+}
+
+typedef struct llvm_work llvm_work;
+typedef aj_status (*llvm_step)(llvm_work *w, char *err, size_t errlen);
+
+/* Runs step under the handler; true in *fatal if LLVM gave up in it. */
+static aj_status guarded(llvm_step step, llvm_work *w, bool *fatal, char *err,
+			 size_t errlen)
+{
+	jmp_buf env, *outer = fatal_env;
+	*fatal = false;
+	if (setjmp(env)) {
+		fatal_env = outer;
+		*fatal = true;
+		snprintf(err, errlen, "LLVM fatal error: %s", fatal_why);
+		return AJ_ERR_JIT;
+	}
+	fatal_env = &env;
+	aj_status s = step(w, err, errlen);
+	fatal_env = outer;
+	return s;
+}
+
 aj_status aj_jit_new(aj_jit **out, char *err, size_t errlen)
 {
 	aj_llvm_init();
@@ -183,14 +235,41 @@ static aj_status lookup_or_remove(aj_jit *j, LLVMOrcResourceTrackerRef rt,
 	return e ? AJ_ERR_JIT : AJ_OK;
 }
 
-aj_status aj_jit_compile(aj_jit *j, const aj_kdesc *k, const char *name,
-			 aj_kernel_fn *fn, aj_blob *obj, char *err,
-			 size_t errlen)
+struct llvm_work {
+	aj_jit *j;
+	const aj_kdesc *k; /* compile and text: the kernel, or for compile */
+	const char *ir;    /* its IR as text (aj_jit_compile_ir) */
+	const void *obj;   /* load */
+	size_t len;
+	const char *name;
+	aj_kernel_fn *fn;
+	aj_blob *capture;
+	aj_stage stage; /* text */
+	char **text;
+};
+
+static aj_status parse_ir(LLVMContextRef c, const char *ir, LLVMModuleRef *m,
+			  char *err, size_t errlen)
 {
+	LLVMMemoryBufferRef buf = LLVMCreateMemoryBufferWithMemoryRangeCopy(
+		ir, strlen(ir), "ir");
+	char *msg = NULL;
+	if (LLVMParseIRInContext(c, buf, m, &msg)) { /* takes buf */
+		snprintf(err, errlen, "LLVM IR: %s", msg ? msg : "bad");
+		LLVMDisposeMessage(msg);
+		return AJ_ERR_JIT;
+	}
+	return AJ_OK;
+}
+
+static aj_status compile_step(llvm_work *w, char *err, size_t errlen)
+{
+	aj_jit *j = w->j;
 	LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();
 	LLVMContextRef c = LLVMOrcThreadSafeContextGetContext(tsc);
 	LLVMModuleRef m;
-	aj_status s = aj_emit_kernel(c, k, name, &m, err, errlen);
+	aj_status s = w->k ? aj_emit_kernel(c, w->k, w->name, &m, err, errlen)
+			   : parse_ir(c, w->ir, &m, err, errlen);
 	if (s == AJ_OK) {
 		aj_module_target(m, j->tm);
 		s = aj_optimize(m, j->tm, err, errlen);
@@ -207,11 +286,60 @@ aj_status aj_jit_compile(aj_jit *j, const aj_kdesc *k, const char *name,
 	/* takes tsm, even on failure; the lookup then materialises the
 	 * module on this thread: codegen, the object transform, linking */
 	LLVMErrorRef e = LLVMOrcLLJITAddLLVMIRModuleWithRT(j->jit, rt, tsm);
+	j->capture = w->capture;
+	return lookup_or_remove(j, rt, e, w->name, w->fn, err, errlen);
+}
+
+static aj_status load_step(llvm_work *w, char *err, size_t errlen)
+{
+	aj_jit *j = w->j;
+	LLVMMemoryBufferRef buf =
+		LLVMCreateMemoryBufferWithMemoryRangeCopy(w->obj, w->len, w->name);
+	LLVMOrcResourceTrackerRef rt = LLVMOrcJITDylibCreateResourceTracker(j->dylib);
+	LLVMErrorRef e = LLVMOrcLLJITAddObjectFileWithRT(j->jit, rt, buf);
+	return lookup_or_remove(j, rt, e, w->name, w->fn, err, errlen);
+}
+
+/* LLJITs abandoned after a fatal error: never touched again, but kept
+ * reachable so that leak checkers do not report them (the first ones). */
+static LLVMOrcLLJITRef volatile abandoned[16]; /* written only */
+static _Atomic unsigned nabandoned;
+
+/* Runs a step that adds to j's LLJIT. After a fatal error in it, that
+ * LLJIT is abandoned as it stands and j gets a new one. */
+static aj_status on_jit(llvm_step step, llvm_work *w, char *err, size_t errlen)
+{
+	aj_jit *j = w->j;
+	if (!j->jit) {
+		snprintf(err, errlen, "no JIT: making a new one after an LLVM "
+				      "fatal error failed");
+		return AJ_ERR_JIT;
+	}
+	bool fatal;
+	aj_status s = guarded(step, w, &fatal, err, errlen);
+	j->capture = NULL;
+	if (fatal) {
+		unsigned i = atomic_fetch_add(&nabandoned, 1);
+		if (i < sizeof abandoned / sizeof *abandoned)
+			abandoned[i] = j->jit;
+		j->jit = NULL;
+		char why[128];
+		if (make_lljit(j, why, sizeof why) != AJ_OK && j->jit) {
+			LLVMConsumeError(LLVMOrcDisposeLLJIT(j->jit));
+			j->jit = NULL;
+		}
+	}
+	return s;
+}
+
+aj_status aj_jit_compile(aj_jit *j, const aj_kdesc *k, const char *name,
+			 aj_kernel_fn *fn, aj_blob *obj, char *err,
+			 size_t errlen)
+{
 	if (obj)
 		*obj = (aj_blob){NULL, 0};
-	j->capture = obj;
-	s = lookup_or_remove(j, rt, e, name, fn, err, errlen);
-	j->capture = NULL;
+	llvm_work w = {.j = j, .k = k, .name = name, .fn = fn, .capture = obj};
+	aj_status s = on_jit(compile_step, &w, err, errlen);
 	if (s != AJ_OK && obj) {
 		aj_free(obj->bytes);
 		*obj = (aj_blob){NULL, 0};
@@ -219,15 +347,19 @@ aj_status aj_jit_compile(aj_jit *j, const aj_kdesc *k, const char *name,
 	return s;
 }
 
+aj_status aj_jit_compile_ir(aj_jit *j, const char *ir, const char *name,
+			    aj_kernel_fn *fn, char *err, size_t errlen)
+{
+	llvm_work w = {.j = j, .ir = ir, .name = name, .fn = fn};
+	return on_jit(compile_step, &w, err, errlen);
+}
+
 aj_status aj_jit_load(aj_jit *j, const void *obj, size_t len,
 		      const char *name, aj_kernel_fn *fn, char *err,
 		      size_t errlen)
 {
-	LLVMMemoryBufferRef buf =
-		LLVMCreateMemoryBufferWithMemoryRangeCopy(obj, len, name);
-	LLVMOrcResourceTrackerRef rt = LLVMOrcJITDylibCreateResourceTracker(j->dylib);
-	LLVMErrorRef e = LLVMOrcLLJITAddObjectFileWithRT(j->jit, rt, buf);
-	return lookup_or_remove(j, rt, e, name, fn, err, errlen);
+	llvm_work w = {.j = j, .obj = obj, .len = len, .name = name, .fn = fn};
+	return on_jit(load_step, &w, err, errlen);
 }
 
 static aj_status text_asm(LLVMTargetMachineRef tm, LLVMModuleRef m, char **text,
@@ -250,8 +382,7 @@ static aj_status text_asm(LLVMTargetMachineRef tm, LLVMModuleRef m, char **text,
 	return *text ? AJ_OK : AJ_ERR_NOMEM;
 }
 
-aj_status aj_jit_text(const aj_kdesc *k, aj_stage stage, char **text,
-		      char *err, size_t errlen)
+static aj_status text_step(llvm_work *w, char *err, size_t errlen)
 {
 	LLVMTargetMachineRef tm;
 	aj_status s = aj_host_tm(&tm, err, errlen);
@@ -259,22 +390,30 @@ aj_status aj_jit_text(const aj_kdesc *k, aj_stage stage, char **text,
 		return s;
 	LLVMContextRef c = LLVMContextCreate();
 	LLVMModuleRef m;
-	s = aj_emit_kernel(c, k, "aj_kernel", &m, err, errlen);
+	s = aj_emit_kernel(c, w->k, "aj_kernel", &m, err, errlen);
 	if (s == AJ_OK) {
 		aj_module_target(m, tm);
-		if (stage != AJ_STAGE_IR)
+		if (w->stage != AJ_STAGE_IR)
 			s = aj_optimize(m, tm, err, errlen);
-		if (s == AJ_OK && stage == AJ_STAGE_ASM) {
-			s = text_asm(tm, m, text, err, errlen);
+		if (s == AJ_OK && w->stage == AJ_STAGE_ASM) {
+			s = text_asm(tm, m, w->text, err, errlen);
 		} else if (s == AJ_OK) {
 			char *ir = LLVMPrintModuleToString(m);
-			*text = aj_strdup(ir);
+			*w->text = aj_strdup(ir);
 			LLVMDisposeMessage(ir);
-			s = *text ? AJ_OK : AJ_ERR_NOMEM;
+			s = *w->text ? AJ_OK : AJ_ERR_NOMEM;
 		}
 		LLVMDisposeModule(m);
 	}
 	LLVMContextDispose(c);
 	LLVMDisposeTargetMachine(tm);
 	return s;
+}
+
+aj_status aj_jit_text(const aj_kdesc *k, aj_stage stage, char **text,
+		      char *err, size_t errlen)
+{
+	llvm_work w = {.k = k, .stage = stage, .text = text};
+	bool fatal;
+	return guarded(text_step, &w, &fatal, err, errlen);
 }

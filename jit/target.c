@@ -6,6 +6,7 @@
 #include "alloc.h"
 #include "llvm.h"
 
+#include <llvm-c/ErrorHandling.h>
 #include <llvm-c/Target.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@ static void init(void)
 	LLVMInitializeNativeTarget();
 	LLVMInitializeNativeAsmPrinter();
 	LLVMInitializeNativeAsmParser();
+	LLVMInstallFatalErrorHandler(aj_llvm_fatal);
 }
 
 void aj_llvm_init(void)

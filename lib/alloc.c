@@ -8,6 +8,8 @@
 #include <string.h>
 
 static _Atomic uint64_t fail_countdown; /* test hook; 0 = never fail */
+static _Atomic int64_t live;            /* blocks handed out, not freed */
+static _Atomic uint64_t calls;          /* allocations asked for */
 
 void aj_alloc_fail_after(uint64_t n)
 {
@@ -16,25 +18,46 @@ void aj_alloc_fail_after(uint64_t n)
 
 static int should_fail(void)
 {
+	atomic_fetch_add_explicit(&calls, 1, memory_order_relaxed);
 	uint64_t n = atomic_load_explicit(&fail_countdown, memory_order_relaxed);
 	if (n == 0)
 		return 0;
 	return atomic_fetch_sub(&fail_countdown, 1) == 1;
 }
 
+uint64_t aj_alloc_calls(void)
+{
+	return atomic_load(&calls);
+}
+
+int64_t aj_alloc_live(void)
+{
+	return atomic_load(&live);
+}
+
+static void *counted(void *p)
+{
+	if (p)
+		atomic_fetch_add_explicit(&live, 1, memory_order_relaxed);
+	return p;
+}
+
 void *aj_malloc(size_t n)
 {
-	return should_fail() ? NULL : malloc(n ? n : 1);
+	return should_fail() ? NULL : counted(malloc(n ? n : 1));
 }
 
 void *aj_calloc(size_t n, size_t size)
 {
-	return should_fail() ? NULL : calloc(n ? n : 1, size ? size : 1);
+	return should_fail() ? NULL : counted(calloc(n ? n : 1, size ? size : 1));
 }
 
 void *aj_realloc(void *p, size_t n)
 {
-	return should_fail() ? NULL : realloc(p, n ? n : 1);
+	if (should_fail())
+		return NULL;
+	void *q = realloc(p, n ? n : 1);
+	return p ? q : counted(q);
 }
 
 void *aj_aligned_alloc(size_t align, size_t n)
@@ -42,11 +65,13 @@ void *aj_aligned_alloc(size_t align, size_t n)
 	void *p = NULL;
 	if (should_fail() || posix_memalign(&p, align, n ? n : 1) != 0)
 		return NULL;
-	return p;
+	return counted(p);
 }
 
 void aj_free(void *p)
 {
+	if (p)
+		atomic_fetch_sub_explicit(&live, 1, memory_order_relaxed);
 	free(p);
 }
 

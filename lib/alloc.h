@@ -19,8 +19,11 @@ void *aj_aligned_alloc(size_t align, size_t n); /* free with aj_free */
 void aj_free(void *p);
 char *aj_strdup(const char *s);
 
-/* Test hook: the nth allocation from now fails (0 disables). */
+/* Test hooks: the nth allocation from now fails (0 disables); the
+ * allocations asked for so far; the blocks handed out and not yet freed. */
 void aj_alloc_fail_after(uint64_t n);
+uint64_t aj_alloc_calls(void);
+int64_t aj_alloc_live(void);
 
 /* Overflow-checked arithmetic on sizes; return 0 on overflow. */
 static inline int aj_mul_ok(int64_t a, int64_t b, int64_t *r)

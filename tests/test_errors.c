@@ -2,10 +2,20 @@
  * Bad input gets an error code and a message, never a crash, and nothing is
  * written to any output of a failed call.
  */
+#define _POSIX_C_SOURCE 200809L
+#include "core.h"
+#include "jit.h"
 #include "ref.h"
 
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/lsan_interface.h>
+#endif
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 enum { N = 16 };
 
@@ -281,6 +291,118 @@ static void test_int_power_negative_array(void **state)
 	aj_array_free(f);
 }
 
+/* ---- LLVM's fatal errors ---- */
+
+/* An AVX-512 intrinsic in a function that turns AVX-512 off: LLVM 19's
+ * instruction selection cannot split it and reports a fatal error. */
+static const char bad_ir[] =
+	"define <16 x float> @bad(<16 x float> %a, <16 x float> %b) #0 {\n"
+	"  %r = call <16 x float> @llvm.x86.avx512.max.ps.512(<16 x float> %a,"
+	" <16 x float> %b, i32 4)\n"
+	"  ret <16 x float> %r\n"
+	"}\n"
+	"declare <16 x float> @llvm.x86.avx512.max.ps.512(<16 x float>,"
+	" <16 x float>, i32)\n"
+	"attributes #0 = { \"target-features\"=\"-avx512f\" }\n";
+
+static const char good_ir[] = "define i64 @good(i64 %x) {\n"
+			      "  %y = add i64 %x, 1\n"
+			      "  ret i64 %y\n"
+			      "}\n";
+
+/* out = a * k + c over 0..N-1; true when the values are right. */
+static bool axpc(aj_ctx *ctx, aj_prog *p, double k, double c)
+{
+	double x[N], y[N];
+	int64_t n = N;
+	aj_array *a, *o;
+	for (int i = 0; i < N; i++)
+		x[i] = i;
+	REF_OK_CTX(ctx, aj_array_wrap(ctx, x, sizeof x, 0, AJ_FLOAT64, 1, &n, NULL, &a));
+	REF_OK_CTX(ctx, aj_array_wrap(ctx, y, sizeof y, 0, AJ_FLOAT64, 1, &n, NULL, &o));
+	aj_expr e = aj_mul(p, aj_leaf(p, a), aj_scalar_f64(p, k));
+	if (c != 0)
+		e = aj_add(p, e, aj_scalar_f64(p, c));
+	REF_OK_PROG(p, aj_assign(p, o, e));
+	REF_OK_PROG(p, aj_sync(p));
+	bool ok = true;
+	for (int i = 0; i < N; i++)
+		ok = ok && y[i] == i * k + c;
+	aj_array_free(a);
+	aj_array_free(o);
+	return ok;
+}
+
+/* A fatal error inside LLVM comes back as AJ_ERR_JIT: the kernels made
+ * before still run, and new ones compile. */
+static void test_llvm_fatal_error(void **state)
+{
+	aj_ctx *ctx;
+	aj_prog *p;
+	REF_OK_CTX(NULL, aj_ctx_new(&ctx));
+	REF_OK_CTX(ctx, aj_prog_new(ctx, &p));
+	assert_true(axpc(ctx, p, 2, 0));
+	assert_non_null(ctx->jit);
+
+	/* What LLVM had allocated for the failed compile is abandoned with
+	 * it (jit/orc.c); not a leak to report. tests/valgrind.supp says the
+	 * same to valgrind. */
+	char err[256] = "";
+	aj_kernel_fn fn = NULL;
+#ifdef __SANITIZE_ADDRESS__
+	__lsan_disable();
+#endif
+	aj_status s = aj_jit_compile_ir(ctx->jit, bad_ir, "bad", &fn, err, sizeof err);
+#ifdef __SANITIZE_ADDRESS__
+	__lsan_enable();
+#endif
+	assert_int_equal(s, AJ_ERR_JIT);
+	assert_non_null(strstr(err, "LLVM fatal error"));
+	assert_null(fn);
+
+	aj_stats s0, s1;
+	aj_ctx_stats(ctx, &s0);
+	assert_true(axpc(ctx, p, 3, 0)); /* the kernel from before */
+	assert_true(axpc(ctx, p, 3, 1)); /* a new one */
+	aj_ctx_stats(ctx, &s1);
+	assert_int_equal(s1.kernels_compiled, s0.kernels_compiled + 1);
+	assert_int_equal(aj_jit_compile_ir(ctx->jit, good_ir, "good", &fn, err, sizeof err),
+			 AJ_OK);
+	int64_t (*good)(int64_t) = (int64_t(*)(int64_t))(void (*)(void))fn;
+	assert_int_equal(good(41), 42);
+	aj_prog_free(p);
+	aj_ctx_free(ctx);
+}
+
+/* With no arrjit call under way on the thread, the handler cannot return
+ * an error: it says so on stderr and aborts, never exit(1) in silence. */
+static void test_llvm_fatal_outside_a_call(void **state)
+{
+	int fd[2];
+	assert_int_equal(pipe(fd), 0);
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		signal(SIGABRT, SIG_DFL); /* not cmocka's */
+		dup2(fd[1], 2);
+		aj_llvm_fatal("a reason");
+		_exit(0);
+	}
+	close(fd[1]);
+	char buf[256] = "";
+	size_t got = 0;
+	ssize_t r;
+	while (got < sizeof buf - 1 && (r = read(fd[0], buf + got, sizeof buf - 1 - got)) > 0)
+		got += (size_t)r;
+	close(fd[0]);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+	assert_non_null(strstr(buf, "arrjit: LLVM fatal error"));
+	assert_non_null(strstr(buf, "a reason"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -293,6 +415,8 @@ int main(void)
 		cmocka_unit_test(test_all_or_nothing),
 		cmocka_unit_test(test_bad_ops_and_text),
 		cmocka_unit_test(test_int_power_negative_array),
+		cmocka_unit_test(test_llvm_fatal_error),
+		cmocka_unit_test(test_llvm_fatal_outside_a_call),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -6,11 +6,13 @@ set -e
 pkgs="cmake make gcc pkg-config llvm-19-dev libsleef-dev libcmocka-dev python3 python3-numpy"
 # `deps.sh bench`: also what `make bench` compares against and draws with
 # (bench/anchors.py, bench/report.py); `make test` does not need them.
+# `deps.sh valgrind`: also valgrind, for `make valgrind`.
 case "${1:-}" in
 "") ;;
 bench) pkgs="$pkgs python3-numexpr python3-numba python3-matplotlib" ;;
+valgrind) pkgs="$pkgs valgrind" ;;
 *)
-	echo "usage: tools/deps.sh [bench]" >&2
+	echo "usage: tools/deps.sh [bench|valgrind]" >&2
 	exit 2
 	;;
 esac
