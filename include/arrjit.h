@@ -749,12 +749,15 @@ aj_status aj_exec(aj_names *ns, const char *text, aj_expr *last);
 aj_status aj_assign(aj_prog *p, aj_array *out, aj_expr e);
 /* Runs all pending assignments, in the order they were made (each sees
  * the writes of those before it). On failure none of them writes
- * anything, with one exception: an integer raised to a negative exponent
- * read from an array (NumPy's "Integers to negative integer powers are not
- * allowed", AJ_ERR_ARG), or a position out of range in an aj_take (its
- * message names the axis and the valid range, AJ_ERR_ARG), is found while
- * its assignment runs; that assignment writes nothing, those before it
- * have run. */
+ * anything. That includes the errors found in the data: an integer raised
+ * to a negative exponent read from an array (NumPy's "Integers to
+ * negative integer powers are not allowed", AJ_ERR_ARG) and a position
+ * out of range in an aj_take (its message names the axis and the valid
+ * range, AJ_ERR_ARG) are checked before the first store, with one
+ * exception: when the exponents or positions are themselves written by an
+ * earlier assignment of the same sync, the check waits for it; the failing
+ * assignment then writes nothing, those before it have run, as NumPy
+ * statements would have. */
 aj_status aj_sync(aj_prog *p);
 
 /* ---- prepared kernels -------------------------------------------------- */
@@ -793,7 +796,7 @@ aj_status aj_sync(aj_prog *p);
  * non-temporal store choice (aj_ctx_set_nt_bytes) of prepare time; the
  * slow path uses the context's current ones.
  * Errors return a status with aj_prepared_errmsg(k); as for aj_sync,
- * nothing is written, but for its data-dependent errors. One thread at a
+ * nothing is written (with the same exception). One thread at a
  * time may use a prepared kernel; it must be freed before its context.
  */
 typedef struct aj_prepared aj_prepared;

@@ -15,16 +15,21 @@
  *                    context's threads when it is large        (pool.c)
  *
  * Every assignment is fused, checked and compiled before the first kernel
- * runs, so a failing call writes nothing to any output. The one exception
- * is a data-dependent error (an integer raised to a negative exponent
- * array): its check runs with its assignment's group, which it starts,
- * before that assignment's output is written; assignments before it in
- * the same sync have run, as NumPy statements would have.
+ * runs, so a failing call writes nothing to any output. The data-dependent
+ * errors (an integer raised to a negative exponent array, a take's
+ * position out of range) are found by check kernels, which run before
+ * anything of the sync is written (checks_first), unless what they check
+ * is written earlier in the same sync: then the check runs with its
+ * assignment's group, which it starts, before that assignment's output is
+ * written; assignments before it have run, as NumPy statements would
+ * have.
  */
 #include "cache.h"
 #include "fuse.h"
 #include "plan.h"
 #include "pool.h"
+
+#include <string.h>
 
 /*
  * Splitting: a call runs on several threads when its work, counted in
@@ -181,6 +186,137 @@ void aj_pick_stores(aj_ctx *ctx, aj_kcall *c)
 		  span_bytes(c) >= min;
 }
 
+/* ---- data-dependent checks first ----
+ *
+ * A check (an integer power's negative exponent, a take's position out
+ * of range) belongs to its assignment's group and runs before that
+ * group's stores. So that a failing one leaves every output of the sync
+ * untouched, the checks of later groups move in front of group 0, with
+ * the calls of their group they read from (the partials of a chunked
+ * check, a reduction an index is computed from), when that cannot change
+ * what anything computes: the calls moved write only scratch (no
+ * assignment's output), read nothing an earlier group writes, and write
+ * nothing an earlier group reads. Otherwise (an index array computed by
+ * an earlier assignment of the same sync) the check stays where it is.
+ * Calls that gather (a take: it may read anywhere in its array) stay too.
+ */
+
+/* The bytes operand o of c may touch over all of c's chunks, in *r
+ * ([0] <= [1]); false for an index operand (no memory). */
+static bool op_span(const aj_kcall *c, int o, char *r[2])
+{
+	if ((uintptr_t)c->ptr[o] >= AJ_INDEX_BIAS)
+		return false;
+	extent(c, o, &r[0], &r[1]);
+	for (int64_t t = 0; t < c->nchunk; t++) {
+		char *lo = r[0], *hi = r[1];
+		ptrdiff_t d = c->chunk_ptr[t * c->k.nop + o] - c->ptr[o];
+		r[0] = lo + d < r[0] ? lo + d : r[0];
+		r[1] = hi + d > r[1] ? hi + d : r[1];
+	}
+	return true;
+}
+
+/* Whether a write of operand o of call w meets operand q of call c. */
+static bool meets(const aj_kcall *w, int o, const aj_kcall *c, int q)
+{
+	char *a[2], *b[2];
+	return op_span(w, o, a) && op_span(c, q, b) && a[0] < b[1] && b[0] < a[1];
+}
+
+/* Whether w writes memory c reads or writes (outputs count as read: a
+ * reduction accumulates into its output). */
+static bool writes_for(const aj_kcall *w, const aj_kcall *c)
+{
+	if (w->nelem == 0 || c->nelem == 0)
+		return false;
+	for (int o = 0; o < w->k.nout; o++)
+		for (int q = 0; q < c->k.nop; q++)
+			if (meets(w, o, c, q))
+				return true;
+	return false;
+}
+
+static bool gathers(const aj_kcall *c)
+{
+	for (int i = 0; i < c->k.nval; i++)
+		if (c->k.val[i].op == AJ_OP_TAKE)
+			return true;
+	return false;
+}
+
+/* Whether call c writes some byte of an assignment's output. */
+static bool writes_output(const aj_prog *p, const aj_kcall *c)
+{
+	for (int o = 0; o < c->k.nout; o++) {
+		char *r[2];
+		if (!op_span(c, o, r) || c->nelem == 0)
+			continue;
+		for (uint32_t a = 0; a < p->npending; a++) {
+			char *first, *last;
+			if (aj_array_extent(p->pending[a].out, &first, &last) &&
+			    first < r[1] && r[0] <= last)
+				return true;
+		}
+	}
+	return false;
+}
+
+/* Marks in move[0 .. j] the calls check j of g[i] needs, and says whether
+ * they may run before g[0]. */
+static bool movable(const aj_prog *p, const aj_group *g, uint32_t i, int j,
+		    bool *move)
+{
+	const aj_kcall *c = g[i].calls;
+	memset(move, 0, (size_t)(j + 1) * sizeof *move);
+	move[j] = true;
+	for (int m = j; m >= 0; m--) {
+		for (int s = m + 1; !move[m] && s <= j; s++)
+			move[m] = move[s] && writes_for(&c[m], &c[s]);
+		if (!move[m])
+			continue;
+		if (gathers(&c[m]) || writes_output(p, &c[m]))
+			return false;
+		for (uint32_t e = 0; e < i; e++)
+			for (int k = 0; k < g[e].ncall; k++)
+				if (writes_for(&g[e].calls[k], &c[m]) ||
+				    writes_for(&c[m], &g[e].calls[k]))
+					return false;
+	}
+	return true;
+}
+
+static aj_status checks_first(aj_prog *p, aj_group *g, uint32_t ng)
+{
+	for (uint32_t i = 1; i < ng; i++)
+		for (int j = 0; j < g[i].ncall; j++) {
+			if (!g[i].calls[j].fail_if)
+				continue;
+			bool *move = aj_arena_alloc(&p->arena, (size_t)(j + 1));
+			aj_kcall *to = move ? aj_arena_alloc(&p->arena, (size_t)(g[0].ncall + j + 1) *
+								    sizeof *to)
+					    : NULL;
+			if (!to)
+				return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+			if (!movable(p, g, i, j, move))
+				continue;
+			/* to: the moved calls, in order, then g[0]'s */
+			int n = 0, kept = 0;
+			for (int m = 0; m <= j; m++)
+				if (move[m])
+					to[n++] = g[i].calls[m];
+			memcpy(to + n, g[0].calls, (size_t)g[0].ncall * sizeof *to);
+			for (int m = 0; m < g[i].ncall; m++)
+				if (m > j || !move[m])
+					g[i].calls[kept++] = g[i].calls[m];
+			g[0].calls = to;
+			g[0].ncall = g[0].cap = g[0].ncall + n;
+			g[i].ncall = kept;
+			j -= n;
+		}
+	return AJ_OK;
+}
+
 aj_status aj_run_build(aj_prog *p, aj_group **out, uint32_t *nout)
 {
 	uint32_t n = p->npending;
@@ -197,6 +333,9 @@ aj_status aj_run_build(aj_prog *p, aj_group **out, uint32_t *nout)
 		if (s != AJ_OK)
 			return s;
 	}
+	aj_status s = checks_first(p, g, ng);
+	if (s != AJ_OK)
+		return s;
 	*out = g;
 	*nout = ng;
 	return AJ_OK;

@@ -271,6 +271,13 @@ static void test_int_power_negative_array(void **state)
 	assert_non_null(strstr(aj_prog_errmsg(p), "negative integer powers"));
 	for (int i = 0; i < 6; i++)
 		assert_true(out_mem[i] == 7);
+	/* the check runs before the assignment made first is written */
+	REF_OK_PROG(p, aj_assign(p, E->a, aj_scalar_f64(p, 1)));
+	REF_OK_PROG(p, aj_assign(p, o, aj_binary(p, AJ_OP_POW, aj_leaf(p, b), aj_leaf(p, x))));
+	assert_int_equal(aj_sync(p), AJ_ERR_ARG);
+	assert_untouched(E);
+	for (int i = 0; i < 6; i++)
+		assert_true(out_mem[i] == 7);
 	ex[3] = 4;
 	REF_OK_PROG(p, aj_assign(p, o, aj_binary(p, AJ_OP_POW, aj_leaf(p, b), aj_leaf(p, x))));
 	REF_OK_PROG(p, aj_sync(p));

@@ -522,13 +522,24 @@ static void test_out_of_range(void **state)
 	REF_OK_PROG(p, aj_sync(p));
 	for (int c = 0; c < 3; c++)
 		assert_true(f64_at(row, c) == f64_at(a, 12 + c));
-	/* assignments before the failing one have run, as NumPy statements */
+	/* the check runs before anything of the sync is written: the
+	 * assignment before the failing one has not run */
 	aj_array *i = ints1(E, AJ_INT32, n, bad[0]);
+	double r0 = f64_at(row, 0);
 	REF_OK_PROG(p, aj_assign(p, row, aj_scalar_f64(p, 1)));
 	REF_OK_PROG(p, aj_assign(p, out, aj_take(p, aj_leaf(p, a), aj_leaf(p, i), 0)));
 	assert_int_equal(aj_sync(p), AJ_ERR_ARG);
-	assert_true(f64_at(row, 0) == 1);
+	assert_true(f64_at(row, 0) == r0);
 	assert_sentinels(out);
+	/* unless an earlier assignment of the sync writes the positions:
+	 * that one has run, as a NumPy statement would have */
+	aj_array *i2 = ints1(E, AJ_INT64, n, (const int64_t[]){0, 1, 2, 3});
+	REF_OK_PROG(p, aj_assign(p, i2, aj_add(p, aj_leaf(p, i2), aj_scalar_i64(p, 3))));
+	REF_OK_PROG(p, aj_assign(p, out, aj_take(p, aj_leaf(p, a), aj_leaf(p, i2), 0)));
+	assert_int_equal(aj_sync(p), AJ_ERR_ARG);
+	assert_int_equal(((int64_t *)aj_array_data(i2))[3], 6);
+	assert_sentinels(out);
+	aj_array_free(i2);
 	(void)one;
 	aj_array_free(i);
 	aj_array_free(i1);
@@ -566,6 +577,16 @@ static void test_large(void **state)
 	assert_int_equal(aj_sync(p), AJ_ERR_ARG);
 	for (int64_t k = 0; k < n; k++)
 		assert_true(od[k] == SENTINEL);
+	/* after another assignment, in the same sync: the chunked check and
+	 * its partials run first, and nothing is written */
+	aj_array *o2;
+	REF_OK_CTX(E->ctx, aj_array_new(E->ctx, AJ_FLOAT32, 1, &n, &o2));
+	REF_OK_PROG(p, aj_assign(p, o2, aj_scalar_f64(p, 5)));
+	REF_OK_PROG(p, aj_assign(p, o, aj_take(p, aj_leaf(p, a), aj_leaf(p, i), 0)));
+	assert_int_equal(aj_sync(p), AJ_ERR_ARG);
+	for (int64_t k = 0; k < n; k++)
+		assert_true(od[k] == SENTINEL && ((float *)aj_array_data(o2))[k] == 0);
+	aj_array_free(o2);
 	REF_OK_CTX(E->ctx, aj_ctx_set_min_parallel(E->ctx, 0));
 	free(v);
 	aj_array_free(a);
