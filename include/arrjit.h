@@ -382,6 +382,7 @@ aj_status aj_array_new(aj_ctx *ctx, aj_dtype dtype, int ndim,
 /* Frees the handle; owned memory goes when its last view is freed. */
 void aj_array_free(aj_array *a);
 
+/* Of a NULL handle: AJ_NDTYPE, 0, NULL, NULL, NULL, 0 and true. */
 aj_dtype aj_array_dtype(const aj_array *a);
 int aj_array_ndim(const aj_array *a);
 const int64_t *aj_array_shape(const aj_array *a);

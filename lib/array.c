@@ -334,37 +334,37 @@ void aj_array_free(aj_array *a)
 
 aj_dtype aj_array_dtype(const aj_array *a)
 {
-	return a->dtype;
+	return a ? a->dtype : AJ_NDTYPE;
 }
 
 int aj_array_ndim(const aj_array *a)
 {
-	return a->ndim;
+	return a ? a->ndim : 0;
 }
 
 const int64_t *aj_array_shape(const aj_array *a)
 {
-	return a->shape;
+	return a ? a->shape : NULL;
 }
 
 const int64_t *aj_array_strides(const aj_array *a)
 {
-	return a->strides;
+	return a ? a->strides : NULL;
 }
 
 void *aj_array_data(const aj_array *a)
 {
-	return a->data;
+	return a ? a->data : NULL;
 }
 
 int64_t aj_array_size(const aj_array *a)
 {
-	return count_elems(a->ndim, a->shape, itemsize(a->dtype));
+	return a ? count_elems(a->ndim, a->shape, itemsize(a->dtype)) : 0;
 }
 
 bool aj_array_readonly(const aj_array *a)
 {
-	return a->readonly;
+	return !a || a->readonly;
 }
 
 /* ---- views: each kind a step, applied to a handle in place ---- */

@@ -691,8 +691,11 @@ static aj_expr apply_node(aj_prog *p, aj_op op, int nin, const aj_expr *args)
 		return AJ_EXPR_NONE;
 	}
 	if (nin != aj_ops[op].nin || !args) {
-		aj_prog_error(p, AJ_ERR_ARG, "%s takes %d operands, not %d",
-			      aj_ops[op].name, aj_ops[op].nin, nin);
+		if (!args)
+			aj_prog_error(p, AJ_ERR_ARG, "%s: args is NULL", aj_ops[op].name);
+		else
+			aj_prog_error(p, AJ_ERR_ARG, "%s takes %d operands, not %d",
+				      aj_ops[op].name, aj_ops[op].nin, nin);
 		return AJ_EXPR_NONE;
 	}
 	const aj_node *arg[3];
@@ -821,7 +824,11 @@ static uint32_t reduce_axes(aj_prog *p, aj_op op, int ndim, int naxis,
 {
 	if (naxis == 0)
 		return ndim == 32 ? UINT32_MAX : (UINT32_C(1) << ndim) - 1;
-	if (naxis < 0 || naxis > ndim || !axes) {
+	if (!axes) {
+		aj_prog_error(p, AJ_ERR_ARG, "%s: axes is NULL", aj_ops[op].name);
+		return 0;
+	}
+	if (naxis < 0 || naxis > ndim) {
 		aj_prog_error(p, AJ_ERR_ARG, "%s: %d axes for a %d-d operand",
 			      aj_ops[op].name, naxis, ndim);
 		return 0;

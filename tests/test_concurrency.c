@@ -341,11 +341,64 @@ static void test_contexts_come_and_go(void **state)
 			fail_msg("%s", w[i].why);
 }
 
+
+/* The caller's own threads keep every CPU busy while large kernels run
+ * on the pool: they still finish, with the right values. */
+static _Atomic bool spinning;
+
+static void *spin(void *arg)
+{
+	volatile uint64_t n = 0;
+	while (atomic_load_explicit(&spinning, memory_order_relaxed))
+		n++;
+	return NULL;
+}
+
+static void test_busy_host_threads(void **state)
+{
+	enum { NSPIN = 6, M = 1 << 18 };
+	aj_ctx *ctx;
+	aj_prog *p;
+	REF_OK_CTX(NULL, aj_ctx_new(&ctx));
+	REF_OK_CTX(ctx, aj_ctx_set_threads(ctx, 4));
+	REF_OK_CTX(ctx, aj_prog_new(ctx, &p));
+	double *x = malloc(sizeof(double) * M);
+	assert_non_null(x);
+	for (int k = 0; k < M; k++)
+		x[k] = k;
+	int64_t n = M;
+	aj_array *a;
+	REF_OK_CTX(ctx, aj_array_wrap(ctx, x, sizeof(double) * M, 0, AJ_FLOAT64, 1, &n, NULL, &a));
+	atomic_store(&spinning, true);
+	pthread_t t[NSPIN];
+	for (int i = 0; i < NSPIN; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, spin, NULL), 0);
+	aj_stats s0, s1;
+	aj_ctx_stats(ctx, &s0);
+	for (int r = 0; r < 20; r++) {
+		REF_OK_PROG(p, aj_assign(p, a, aj_add(p, aj_leaf(p, a), aj_scalar_f64(p, 1))));
+		REF_OK_PROG(p, aj_sync(p));
+	}
+	aj_ctx_stats(ctx, &s1);
+	atomic_store(&spinning, false);
+	for (int i = 0; i < NSPIN; i++)
+		pthread_join(t[i], NULL);
+	assert_true(s1.parallel_runs >= s0.parallel_runs + 20);
+	for (int k = 0; k < M; k++)
+		if (x[k] != k + 20)
+			fail_msg("x[%d] = %g", k, x[k]);
+	aj_array_free(a);
+	aj_prog_free(p);
+	aj_ctx_free(ctx);
+	free(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_eight_threads_one_context),
 		cmocka_unit_test(test_contexts_come_and_go),
+		cmocka_unit_test(test_busy_host_threads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

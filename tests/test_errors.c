@@ -410,6 +410,288 @@ static void test_llvm_fatal_outside_a_call(void **state)
 	assert_non_null(strstr(buf, "a reason"));
 }
 
+
+/* ---- every public call, given NULL or nonsense ---- */
+
+/* A failed call leaves *out NULL or as it was, never a new object. */
+#define MARK ((void *)&marker)
+static char marker;
+
+#define REFUSES(call, st)                                                      \
+	do {                                                                   \
+		aj_status s_ = (call);                                         \
+		if (s_ != (st))                                                \
+			fail_msg("%s: status %d, want %d", #call, (int)s_, (int)(st)); \
+	} while (0)
+#define NONE(call) assert_int_equal((call).id, AJ_EXPR_NONE.id)
+/* A builder given nonsense makes no node; the next sync reports it. */
+#define BAD_BUILD(p, call, st)                                                 \
+	do {                                                                   \
+		if ((call).id != AJ_EXPR_NONE.id)                              \
+			fail_msg("%s: built a node", #call);                   \
+		aj_status s_ = aj_sync(p);                                     \
+		if (s_ != (st))                                                \
+			fail_msg("%s: sync says %d (%s), want %d", #call, (int)s_, \
+				 aj_prog_errmsg(p), (int)(st));                 \
+	} while (0)
+
+/* Each pointer argument of each call NULL in turn, the others valid. */
+static void test_every_call_refuses_null(void **state)
+{
+	env *E = *state;
+	aj_ctx *c = E->ctx;
+	aj_prog *p;
+	REF_OK_CTX(c, aj_prog_new(c, &p));
+	aj_array *a = E->a, *o = MARK;
+	aj_expr x = aj_leaf(p, a);
+	int64_t n = N, shape[1] = {N};
+	aj_slice sl = AJ_ALL;
+	int perm[1] = {0};
+	aj_stats st;
+
+	REFUSES(aj_ctx_set_isa(NULL, AJ_ISA_HOST), AJ_ERR_ARG);
+	REFUSES(aj_ctx_set_accuracy(NULL, AJ_ACCURACY_FAST), AJ_ERR_ARG);
+	REFUSES(aj_ctx_set_threads(NULL, 1), AJ_ERR_ARG);
+	REFUSES(aj_ctx_set_min_parallel(NULL, 1), AJ_ERR_ARG);
+	REFUSES(aj_ctx_set_nt_bytes(NULL, 1), AJ_ERR_ARG);
+	REFUSES(aj_ctx_set_seed(NULL, 1), AJ_ERR_ARG);
+	assert_non_null(aj_ctx_errmsg(NULL));
+	(void)aj_ctx_isa(NULL);
+	(void)aj_ctx_accuracy(NULL);
+	(void)aj_ctx_threads(NULL);
+	memset(&st, 0xff, sizeof st);
+	aj_ctx_stats(NULL, &st);
+	aj_ctx_stats(c, NULL);
+
+	REFUSES(aj_array_wrap(NULL, E->buf, sizeof E->buf, 0, AJ_FLOAT64, 1, &n, NULL, &o), AJ_ERR_ARG);
+	REFUSES(aj_array_wrap(c, E->buf, sizeof E->buf, 0, AJ_FLOAT64, 1, NULL, NULL, &o), AJ_ERR_ARG);
+	REFUSES(aj_array_wrap(c, E->buf, sizeof E->buf, 0, AJ_FLOAT64, 1, &n, NULL, NULL), AJ_ERR_ARG);
+	REFUSES(aj_array_new(NULL, AJ_FLOAT64, 1, &n, &o), AJ_ERR_ARG);
+	REFUSES(aj_array_new(c, AJ_FLOAT64, 1, NULL, &o), AJ_ERR_ARG);
+	REFUSES(aj_array_new(c, AJ_FLOAT64, 1, &n, NULL), AJ_ERR_ARG);
+	assert_true(o == NULL || o == MARK);
+	(void)aj_array_dtype(NULL);
+	assert_int_equal(aj_array_ndim(NULL), 0);
+	assert_null(aj_array_shape(NULL));
+	assert_null(aj_array_strides(NULL));
+	assert_null(aj_array_data(NULL));
+	assert_int_equal(aj_array_size(NULL), 0);
+	(void)aj_array_readonly(NULL);
+
+	o = MARK;
+	REFUSES(aj_view_slice(NULL, a, &sl, &o), AJ_ERR_ARG);
+	REFUSES(aj_view_slice(c, NULL, &sl, &o), AJ_ERR_ARG);
+	REFUSES(aj_view_slice(c, a, NULL, &o), AJ_ERR_ARG);
+	REFUSES(aj_view_slice(c, a, &sl, NULL), AJ_ERR_ARG);
+	REFUSES(aj_view_index(NULL, a, 0, 0, &o), AJ_ERR_ARG);
+	REFUSES(aj_view_index(c, NULL, 0, 0, &o), AJ_ERR_ARG);
+	REFUSES(aj_view_index(c, a, 0, 0, NULL), AJ_ERR_ARG);
+	REFUSES(aj_view_permute(NULL, a, perm, &o), AJ_ERR_ARG);
+	REFUSES(aj_view_permute(c, NULL, perm, &o), AJ_ERR_ARG);
+	REFUSES(aj_view_permute(c, a, perm, NULL), AJ_ERR_ARG);
+	REFUSES(aj_view_reshape(NULL, a, 1, shape, &o), AJ_ERR_ARG);
+	REFUSES(aj_view_reshape(c, NULL, 1, shape, &o), AJ_ERR_ARG);
+	REFUSES(aj_view_reshape(c, a, 1, NULL, &o), AJ_ERR_ARG);
+	REFUSES(aj_view_reshape(c, a, 1, shape, NULL), AJ_ERR_ARG);
+	REFUSES(aj_view_broadcast(NULL, a, 1, shape, &o), AJ_ERR_ARG);
+	REFUSES(aj_view_broadcast(c, NULL, 1, shape, &o), AJ_ERR_ARG);
+	REFUSES(aj_view_broadcast(c, a, 1, NULL, &o), AJ_ERR_ARG);
+	REFUSES(aj_view_broadcast(c, a, 1, shape, NULL), AJ_ERR_ARG);
+	REFUSES(aj_view_expand_dims(NULL, a, 0, &o), AJ_ERR_ARG);
+	REFUSES(aj_view_expand_dims(c, NULL, 0, &o), AJ_ERR_ARG);
+	REFUSES(aj_view_expand_dims(c, a, 0, NULL), AJ_ERR_ARG);
+	REFUSES(aj_view_flip(NULL, a, 0, &o), AJ_ERR_ARG);
+	REFUSES(aj_view_flip(c, NULL, 0, &o), AJ_ERR_ARG);
+	REFUSES(aj_view_flip(c, a, 0, NULL), AJ_ERR_ARG);
+	REFUSES(aj_view_squeeze(NULL, a, 0, &o), AJ_ERR_ARG);
+	REFUSES(aj_view_squeeze(c, NULL, 0, &o), AJ_ERR_ARG);
+	REFUSES(aj_view_squeeze(c, a, 0, NULL), AJ_ERR_ARG);
+	REFUSES(aj_view_moveaxis(NULL, a, 0, 0, &o), AJ_ERR_ARG);
+	REFUSES(aj_view_moveaxis(c, NULL, 0, 0, &o), AJ_ERR_ARG);
+	REFUSES(aj_view_moveaxis(c, a, 0, 0, NULL), AJ_ERR_ARG);
+	REFUSES(aj_view_diagonal(NULL, a, 0, 0, 1, &o), AJ_ERR_ARG);
+	REFUSES(aj_view_diagonal(c, NULL, 0, 0, 1, &o), AJ_ERR_ARG);
+	REFUSES(aj_view_diagonal(c, a, 0, 0, 1, NULL), AJ_ERR_ARG);
+	REFUSES(aj_view_ravel(NULL, a, &o), AJ_ERR_ARG);
+	REFUSES(aj_view_ravel(c, NULL, &o), AJ_ERR_ARG);
+	REFUSES(aj_view_ravel(c, a, NULL), AJ_ERR_ARG);
+	assert_true(o == NULL || o == MARK);
+
+	/* builders: AJ_EXPR_NONE with no program; with one, the error waits
+	 * for the next aj_assign or aj_sync */
+	aj_prog *q = MARK;
+	REFUSES(aj_prog_new(c, NULL), AJ_ERR_ARG);
+	assert_non_null(aj_prog_errmsg(NULL));
+	NONE(aj_scalar_f64(NULL, 1));
+	NONE(aj_scalar_i64(NULL, 1));
+	NONE(aj_scalar_bool(NULL, true));
+	NONE(aj_scalar_c128(NULL, 1, 2));
+	NONE(aj_scalar(NULL, AJ_FLOAT32, 1));
+	NONE(aj_scalar_complex(NULL, AJ_COMPLEX64, 1, 2));
+	NONE(aj_random(NULL, AJ_DIST_UNIFORM, AJ_FLOAT64, 1, shape));
+	NONE(aj_apply(NULL, AJ_OP_ADD, 2, (aj_expr[]){x, x}));
+	NONE(aj_unary(NULL, AJ_OP_NEG, x));
+	NONE(aj_binary(NULL, AJ_OP_ADD, x, x));
+	NONE(aj_where(NULL, x, x, x));
+	NONE(aj_reduce(NULL, AJ_OP_SUM, x, 0, NULL, false));
+	NONE(aj_cast(NULL, x, AJ_INT32));
+	NONE(aj_take(NULL, x, x, 0));
+	NONE(aj_expr_slice(NULL, x, &sl));
+	NONE(aj_expr_index(NULL, x, 0, 0));
+	NONE(aj_expr_permute(NULL, x, perm));
+	NONE(aj_expr_reshape(NULL, x, 1, shape));
+	NONE(aj_expr_broadcast(NULL, x, 1, shape));
+	NONE(aj_expr_expand_dims(NULL, x, 0));
+	NONE(aj_expr_flip(NULL, x, 0));
+	NONE(aj_expr_squeeze(NULL, x, 0));
+	NONE(aj_expr_moveaxis(NULL, x, 0, 0));
+	NONE(aj_expr_diagonal(NULL, x, 0, 0, 1));
+	NONE(aj_expr_ravel(NULL, x));
+	(void)aj_expr_dtype(NULL, x);
+	assert_true(aj_expr_shape(NULL, x, shape) < 0);
+	assert_int_equal(aj_expr_shape(p, x, NULL), 1);
+	BAD_BUILD(p, aj_random(p, AJ_DIST_UNIFORM, AJ_FLOAT64, 1, NULL), AJ_ERR_ARG);
+	BAD_BUILD(p, aj_apply(p, AJ_OP_ADD, 2, NULL), AJ_ERR_ARG);
+	BAD_BUILD(p, aj_reduce(p, AJ_OP_SUM, aj_leaf(p, a), 1, NULL, false), AJ_ERR_ARG);
+	BAD_BUILD(p, aj_expr_slice(p, aj_leaf(p, a), NULL), AJ_ERR_ARG);
+	BAD_BUILD(p, aj_expr_reshape(p, aj_leaf(p, a), 1, NULL), AJ_ERR_ARG);
+	BAD_BUILD(p, aj_expr_broadcast(p, aj_leaf(p, a), 1, NULL), AJ_ERR_ARG);
+	BAD_BUILD(p, aj_expr_permute(p, aj_leaf(p, a), (int[]){1}), AJ_ERR_ARG);
+	o = MARK;
+	REFUSES(aj_mask_select(NULL, x, x, &o), AJ_ERR_ARG);
+	REFUSES(aj_mask_select(p, x, x, NULL), AJ_ERR_ARG);
+	REFUSES(aj_compress(NULL, x, x, 0, &o), AJ_ERR_ARG);
+	REFUSES(aj_compress(p, x, x, 0, NULL), AJ_ERR_ARG);
+	assert_true(o == NULL || o == MARK);
+	aj_prog_free(p);
+	REF_OK_CTX(c, aj_prog_new(c, &p));
+	x = aj_leaf(p, a);
+
+	/* text, namespaces, prepared kernels, files, dumps */
+	aj_expr e;
+	const char *names[1] = {"a"};
+	REFUSES(aj_parse(NULL, "a", 1, names, &x, &e), AJ_ERR_ARG);
+	REFUSES(aj_parse(p, NULL, 1, names, &x, &e), AJ_ERR_ARG);
+	REFUSES(aj_parse(p, "a", 1, NULL, &x, &e), AJ_ERR_ARG);
+	REFUSES(aj_parse(p, "a", 1, names, NULL, &e), AJ_ERR_ARG);
+	REFUSES(aj_parse(p, "a", 1, names, &x, NULL), AJ_ERR_ARG);
+	aj_names *ns = MARK;
+	REFUSES(aj_names_new(NULL, &ns), AJ_ERR_ARG);
+	REFUSES(aj_names_new(p, NULL), AJ_ERR_ARG);
+	REF_OK_PROG(p, aj_names_new(p, &ns));
+	REFUSES(aj_names_set_array(NULL, "a", a), AJ_ERR_ARG);
+	REFUSES(aj_names_set_array(ns, NULL, a), AJ_ERR_ARG);
+	REFUSES(aj_names_set_array(ns, "a", NULL), AJ_ERR_ARG);
+	REFUSES(aj_names_set_f64(NULL, "k", 1), AJ_ERR_ARG);
+	REFUSES(aj_names_set_f64(ns, NULL, 1), AJ_ERR_ARG);
+	REFUSES(aj_names_set_i64(NULL, "k", 1), AJ_ERR_ARG);
+	REFUSES(aj_names_set_i64(ns, NULL, 1), AJ_ERR_ARG);
+	aj_array *got;
+	REFUSES(aj_names_get(NULL, "a", &got, &e), AJ_ERR_ARG);
+	REFUSES(aj_names_get(ns, NULL, &got, &e), AJ_ERR_ARG);
+	REFUSES(aj_exec(NULL, "1", NULL), AJ_ERR_ARG);
+	REFUSES(aj_exec(ns, NULL, NULL), AJ_ERR_ARG);
+	aj_names_free(ns);
+	aj_names_free(NULL);
+
+	aj_prepared *k = MARK;
+	aj_param prm[1] = {{"a", a, AJ_FLOAT64}};
+	REFUSES(aj_prepare(NULL, "a = a + 1", 1, prm, &k), AJ_ERR_ARG);
+	REFUSES(aj_prepare(c, NULL, 1, prm, &k), AJ_ERR_ARG);
+	REFUSES(aj_prepare(c, "a = a + 1", 1, NULL, &k), AJ_ERR_ARG);
+	REFUSES(aj_prepare(c, "a = a + 1", 1, prm, NULL), AJ_ERR_ARG);
+	REFUSES(aj_prepare(c, "a = a + 1", 1, (aj_param[]){{NULL, a, AJ_FLOAT64}}, &k), AJ_ERR_ARG);
+	assert_true(k == NULL || k == MARK);
+	REF_OK_CTX(c, aj_prepare(c, "a = a + 1", 1, prm, &k));
+	REFUSES(aj_prepared_run(NULL, (aj_arg[]){{.array = a}}), AJ_ERR_ARG);
+	REFUSES(aj_prepared_run(k, NULL), AJ_ERR_ARG);
+	REFUSES(aj_prepared_run(k, (aj_arg[]){{.array = NULL}}), AJ_ERR_ARG);
+	assert_non_null(aj_prepared_errmsg(NULL));
+	aj_prepared_free(k);
+	aj_prepared_free(NULL);
+	assert_untouched(E);
+
+	o = MARK;
+	REFUSES(aj_npy_load(NULL, "x.npy", &o), AJ_ERR_ARG);
+	REFUSES(aj_npy_load(c, NULL, &o), AJ_ERR_ARG);
+	REFUSES(aj_npy_load(c, "x.npy", NULL), AJ_ERR_ARG);
+	REFUSES(aj_npy_load_mem(NULL, "", 0, "m", &o), AJ_ERR_ARG);
+	REFUSES(aj_npy_load_mem(c, NULL, 10, "m", &o), AJ_ERR_ARG);
+	REFUSES(aj_npy_load_mem(c, "", 0, NULL, &o), AJ_ERR_ARG);
+	REFUSES(aj_npy_load_mem(c, "", 0, "m", NULL), AJ_ERR_ARG);
+	REFUSES(aj_npy_save(NULL, "/nonexistent/x.npy", a), AJ_ERR_ARG);
+	REFUSES(aj_npy_save(c, NULL, a), AJ_ERR_ARG);
+	REFUSES(aj_npy_save(c, "/nonexistent/x.npy", NULL), AJ_ERR_ARG);
+	assert_true(o == NULL || o == MARK);
+	char *text = MARK;
+	REFUSES(aj_dump(NULL, x, AJ_STAGE_DAG, &text), AJ_ERR_ARG);
+	REFUSES(aj_dump(p, x, AJ_STAGE_DAG, NULL), AJ_ERR_ARG);
+	assert_true(text == NULL || text == MARK);
+	aj_string_free(NULL);
+	(void)q;
+	aj_prog_free(p);
+}
+
+/* Out-of-range enums, axes and counts, and handles of another program. */
+static void test_nonsense_values(void **state)
+{
+	env *E = *state;
+	aj_ctx *c = E->ctx;
+	aj_prog *p = E->p, *p2;
+	aj_array *a = E->a, *o = MARK;
+	int64_t n = N;
+	REFUSES(aj_ctx_set_isa(c, (aj_isa)99), AJ_ERR_ARG);
+	REFUSES(aj_ctx_set_accuracy(c, (aj_accuracy)99), AJ_ERR_ARG);
+	assert_non_null(aj_dtype_name((aj_dtype)99));
+	assert_int_equal(aj_dtype_size((aj_dtype)99), 0);
+	assert_non_null(aj_op_name((aj_op)9999));
+	REFUSES(aj_array_new(c, (aj_dtype)99, 1, &n, &o), AJ_ERR_DTYPE);
+	REFUSES(aj_array_new(c, AJ_FLOAT64, -1, &n, &o), AJ_ERR_SHAPE);
+	REFUSES(aj_array_wrap(c, E->buf, sizeof E->buf, 0, (aj_dtype)-1, 1, &n, NULL, &o),
+		AJ_ERR_DTYPE);
+	REFUSES(aj_array_wrap(c, E->buf, sizeof E->buf, -8, AJ_FLOAT64, 1, &n, NULL, &o),
+		AJ_ERR_BOUNDS);
+	REFUSES(aj_view_index(c, a, 1, 0, &o), AJ_ERR_ARG);
+	REFUSES(aj_view_index(c, a, 0, N, &o), AJ_ERR_BOUNDS);
+	REFUSES(aj_view_flip(c, a, -2, &o), AJ_ERR_ARG);
+	REFUSES(aj_view_permute(c, a, (int[]){3}, &o), AJ_ERR_ARG);
+	REFUSES(aj_view_moveaxis(c, a, 0, 5, &o), AJ_ERR_ARG);
+	REFUSES(aj_view_diagonal(c, a, 0, 0, 0, &o), AJ_ERR_SHAPE);
+	REFUSES(aj_view_squeeze(c, a, 0, &o), AJ_ERR_SHAPE);
+	REFUSES(aj_view_reshape(c, a, 1, (int64_t[]){N + 1}, &o), AJ_ERR_SHAPE);
+	REFUSES(aj_view_slice(c, a, (aj_slice[]){{0, N, 0}}, &o), AJ_ERR_ARG);
+	assert_true(o == NULL || o == MARK);
+
+	aj_expr x = aj_leaf(p, a);
+	BAD_BUILD(p, aj_unary(p, (aj_op)9999, aj_leaf(p, a)), AJ_ERR_ARG);
+	BAD_BUILD(p, aj_binary(p, AJ_OP_NEG, aj_leaf(p, a), aj_leaf(p, a)), AJ_ERR_ARG);
+	BAD_BUILD(p, aj_unary(p, AJ_OP_ADD, aj_leaf(p, a)), AJ_ERR_ARG);
+	BAD_BUILD(p, aj_apply(p, AJ_OP_ADD, 3, (aj_expr[]){aj_leaf(p, a), aj_leaf(p, a), aj_leaf(p, a)}), AJ_ERR_ARG);
+	BAD_BUILD(p, aj_reduce(p, AJ_OP_ADD, aj_leaf(p, a), 0, NULL, false), AJ_ERR_ARG);
+	BAD_BUILD(p, aj_reduce(p, AJ_OP_SUM, aj_leaf(p, a), 1, (int[]){4}, false), AJ_ERR_ARG);
+	BAD_BUILD(p, aj_reduce(p, AJ_OP_SUM, aj_leaf(p, a), 2, (int[]){0, 0}, false), AJ_ERR_ARG);
+	BAD_BUILD(p, aj_reduce(p, AJ_OP_SUM, aj_leaf(p, a), -1, (int[]){0}, false), AJ_ERR_ARG);
+	BAD_BUILD(p, aj_cast(p, aj_leaf(p, a), (aj_dtype)99), AJ_ERR_DTYPE);
+	BAD_BUILD(p, aj_scalar(p, (aj_dtype)99, 1), AJ_ERR_DTYPE);
+	BAD_BUILD(p, aj_random(p, (aj_dist)99, AJ_FLOAT64, 1, &n), AJ_ERR_ARG);
+	BAD_BUILD(p, aj_random(p, AJ_DIST_UNIFORM, AJ_INT8, 1, &n), AJ_ERR_DTYPE);
+	BAD_BUILD(p, aj_random(p, AJ_DIST_UNIFORM, AJ_FLOAT64, 40, &n), AJ_ERR_SHAPE);
+	BAD_BUILD(p, aj_unary(p, AJ_OP_NEG, (aj_expr){123456}), AJ_ERR_ARG);
+	BAD_BUILD(p, aj_expr_index(p, aj_leaf(p, a), 3, 0), AJ_ERR_ARG);
+	BAD_BUILD(p, aj_take(p, aj_leaf(p, a), aj_scalar_i64(p, 0), 3), AJ_ERR_ARG);
+	BAD_BUILD(p, aj_where(p, aj_leaf(p, a), aj_leaf(p, a), (aj_expr){99999}), AJ_ERR_ARG);
+	/* a node of another program */
+	REF_OK_CTX(c, aj_prog_new(c, &p2));
+	aj_expr y = aj_leaf(p2, a);
+	aj_expr z = aj_scalar_f64(p2, 1);
+	BAD_BUILD(p, aj_add(p, y, z), AJ_ERR_STALE); /* stale here: p has synced since */
+	aj_prog_free(p2);
+	assert_untouched(E);
+	char *text = NULL;
+	REFUSES(aj_dump(p, x, (aj_stage)99, &text), AJ_ERR_ARG);
+	assert_null(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -422,6 +704,8 @@ int main(void)
 		cmocka_unit_test(test_all_or_nothing),
 		cmocka_unit_test(test_bad_ops_and_text),
 		cmocka_unit_test(test_int_power_negative_array),
+		cmocka_unit_test(test_every_call_refuses_null),
+		cmocka_unit_test(test_nonsense_values),
 		cmocka_unit_test(test_llvm_fatal_error),
 		cmocka_unit_test(test_llvm_fatal_outside_a_call),
 	};
