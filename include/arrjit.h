@@ -334,6 +334,12 @@ aj_accuracy aj_ctx_accuracy(const aj_ctx *ctx);
  * context, started on first need. If two threads run large kernels on one
  * context at once, the second runs its kernel alone rather than wait. In a
  * child after fork(), every kernel runs on the calling thread.
+ *
+ * fork(): the child may use a context that no other thread was using at
+ * the moment of the fork, and may make new ones; a context another thread
+ * was inside at that moment may have a lock held for ever in the child:
+ * leave it alone there (not even aj_ctx_free), or exec. A fork waits for compiles under way in other threads
+ * (LLVM's state is process-wide), so the child can compile.
  */
 aj_status aj_ctx_set_threads(aj_ctx *ctx, int n);
 int aj_ctx_threads(const aj_ctx *ctx);

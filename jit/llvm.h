@@ -14,6 +14,10 @@
 /* Initialises LLVM's native target and installs aj_llvm_fatal (jit.h) as
  * its fatal error handler, once per process. */
 void aj_llvm_init(void);
+/* Around every use of LLVM from jit/'s entry points (aj_jit_*): a fork
+ * waits for the uses under way (target.c). Initialises LLVM. */
+void aj_llvm_enter(void);
+void aj_llvm_leave(void);
 /* A target machine for the host CPU and all its features (see
  * LLVM-NOTES: without them vector calls get the wrong ABI). */
 aj_status aj_host_tm(LLVMTargetMachineRef *tm, char *err, size_t errlen);

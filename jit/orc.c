@@ -187,34 +187,41 @@ static aj_status guarded(llvm_step step, llvm_work *w, bool *fatal, char *err,
 	return s;
 }
 
+static void jit_free(aj_jit *j)
+{
+	if (j->jit)
+		LLVMConsumeError(LLVMOrcDisposeLLJIT(j->jit));
+	if (j->tm)
+		LLVMDisposeTargetMachine(j->tm);
+	aj_free(j);
+}
+
 aj_status aj_jit_new(aj_jit **out, char *err, size_t errlen)
 {
-	aj_llvm_init();
 	aj_jit *j = aj_calloc(1, sizeof *j);
 	if (!j) {
 		snprintf(err, errlen, "out of memory");
 		return AJ_ERR_NOMEM;
 	}
+	aj_llvm_enter();
 	aj_status s = aj_host_tm(&j->tm, err, errlen);
 	if (s == AJ_OK)
 		s = make_lljit(j, err, errlen);
-	if (s != AJ_OK) {
-		aj_jit_free(j);
-		return s;
-	}
-	*out = j;
-	return AJ_OK;
+	if (s != AJ_OK)
+		jit_free(j);
+	else
+		*out = j;
+	aj_llvm_leave();
+	return s;
 }
 
 void aj_jit_free(aj_jit *j)
 {
 	if (!j)
 		return;
-	if (j->jit)
-		LLVMConsumeError(LLVMOrcDisposeLLJIT(j->jit));
-	if (j->tm)
-		LLVMDisposeTargetMachine(j->tm);
-	aj_free(j);
+	aj_llvm_enter();
+	jit_free(j);
+	aj_llvm_leave();
 }
 
 /* Finds function name after something was added to j under rt (added is
@@ -316,6 +323,7 @@ static aj_status on_jit(llvm_step step, llvm_work *w, char *err, size_t errlen)
 		return AJ_ERR_JIT;
 	}
 	bool fatal;
+	aj_llvm_enter();
 	aj_status s = guarded(step, w, &fatal, err, errlen);
 	j->capture = NULL;
 	if (fatal) {
@@ -329,6 +337,7 @@ static aj_status on_jit(llvm_step step, llvm_work *w, char *err, size_t errlen)
 			j->jit = NULL;
 		}
 	}
+	aj_llvm_leave();
 	return s;
 }
 
@@ -415,5 +424,8 @@ aj_status aj_jit_text(const aj_kdesc *k, aj_stage stage, char **text,
 {
 	llvm_work w = {.k = k, .stage = stage, .text = text};
 	bool fatal;
-	return guarded(text_step, &w, &fatal, err, errlen);
+	aj_llvm_enter();
+	aj_status s = guarded(text_step, &w, &fatal, err, errlen);
+	aj_llvm_leave();
+	return s;
 }

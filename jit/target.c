@@ -14,17 +14,57 @@
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
+/*
+ * fork() and LLVM. LLVM's state is process-wide (registries, the
+ * streams it locks): a fork while another thread is inside LLVM could
+ * leave one of its locks held in the child for ever. Every arrjit call
+ * into LLVM holds `users` for reading; fork takes it for writing first
+ * (pthread_atfork), so it waits for those under way and holds off new
+ * ones until it is done. The child can then compile.
+ */
+static pthread_rwlock_t users = PTHREAD_RWLOCK_INITIALIZER;
+
+static void fork_prepare(void)
+{
+	pthread_rwlock_wrlock(&users);
+}
+
+static void fork_parent(void)
+{
+	pthread_rwlock_unlock(&users);
+}
+
+/* The child's thread has a new id, which glibc's unlock of a write lock
+ * does not recognise: the child starts the lock afresh (it has no other
+ * thread to share it with). */
+static void fork_child(void)
+{
+	pthread_rwlock_init(&users, NULL);
+}
+
 static void init(void)
 {
 	LLVMInitializeNativeTarget();
 	LLVMInitializeNativeAsmPrinter();
 	LLVMInitializeNativeAsmParser();
 	LLVMInstallFatalErrorHandler(aj_llvm_fatal);
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 
 void aj_llvm_init(void)
 {
 	pthread_once(&init_once, init);
+}
+
+void aj_llvm_enter(void)
+{
+	aj_llvm_init();
+	pthread_rwlock_rdlock(&users);
+}
+
+void aj_llvm_leave(void)
+{
+	pthread_rwlock_unlock(&users);
 }
 
 static bool has_feature(const char *features, const char *name)
@@ -38,6 +78,7 @@ static bool has_feature(const char *features, const char *name)
 
 aj_isa aj_jit_host_isa(void)
 {
+	aj_llvm_enter();
 	char *f = LLVMGetHostCPUFeatures();
 	aj_isa isa = AJ_ISA_SCALAR;
 	if (has_feature(f, "avx2") && has_feature(f, "fma"))
@@ -46,6 +87,7 @@ aj_isa aj_jit_host_isa(void)
 	    has_feature(f, "avx512dq") && has_feature(f, "avx512vl"))
 		isa = AJ_ISA_AVX512;
 	LLVMDisposeMessage(f);
+	aj_llvm_leave();
 	return isa;
 }
 
@@ -78,6 +120,7 @@ aj_status aj_host_tm(LLVMTargetMachineRef *tm, char *err, size_t errlen)
 char *aj_jit_host_id(void)
 {
 	unsigned major, minor, patch;
+	aj_llvm_enter();
 	LLVMGetVersion(&major, &minor, &patch);
 	char *triple = LLVMGetDefaultTargetTriple();
 	char *cpu = LLVMGetHostCPUName(), *feat = LLVMGetHostCPUFeatures();
@@ -89,6 +132,7 @@ char *aj_jit_host_id(void)
 	LLVMDisposeMessage(triple);
 	LLVMDisposeMessage(cpu);
 	LLVMDisposeMessage(feat);
+	aj_llvm_leave();
 	return id;
 }
 

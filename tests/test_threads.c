@@ -8,12 +8,14 @@
 
 #include "pool.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef ref_env env;
@@ -269,6 +271,78 @@ static void test_eval_after_fork(void **state)
 	REF_OK_CTX(E->ctx, aj_ctx_set_threads(E->ctx, 0));
 }
 
+
+/* Forks while another thread compiles kernel after kernel on its own
+ * context: each child compiles a new kernel on a new context, within
+ * a minute (a lock of LLVM's held across the fork would hang it; the
+ * fork waits for compiles under way instead, jit/target.c). */
+static _Atomic bool compiling;
+
+static void *compile_loop(void *arg)
+{
+	aj_ctx *ctx;
+	aj_prog *p;
+	if (aj_ctx_new(&ctx) != AJ_OK)
+		return NULL;
+	if (aj_prog_new(ctx, &p) != AJ_OK) {
+		aj_ctx_free(ctx);
+		return NULL;
+	}
+	double x[64];
+	int64_t n = 64;
+	aj_array *a;
+	aj_array_wrap(ctx, x, sizeof x, 0, AJ_FLOAT64, 1, &n, NULL, &a);
+	for (int i = 0; atomic_load(&compiling); i++) {
+		/* a new structure each time: i's bits pick the ops */
+		aj_expr e = aj_leaf(p, a);
+		for (int b = 0; b < 12; b++)
+			e = (i >> b) & 1 ? aj_mul(p, e, aj_leaf(p, a))
+					 : aj_add(p, e, aj_scalar_f64(p, b));
+		aj_assign(p, a, e);
+		aj_sync(p);
+	}
+	aj_array_free(a);
+	aj_prog_free(p);
+	aj_ctx_free(ctx);
+	return NULL;
+}
+
+static void test_fork_while_compiling(void **state)
+{
+	atomic_store(&compiling, true);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, compile_loop, NULL), 0);
+	for (int f = 0; f < 8; f++) {
+		nanosleep(&(struct timespec){0, 7000000}, NULL);
+		fflush(NULL);
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			alarm(60);
+			aj_ctx *ctx;
+			aj_prog *p;
+			double x[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+			int64_t n = 8;
+			aj_array *a;
+			if (aj_ctx_new(&ctx) || aj_prog_new(ctx, &p) ||
+			    aj_array_wrap(ctx, x, sizeof x, 0, AJ_FLOAT64, 1, &n, NULL, &a))
+				_exit(2);
+			aj_expr e = aj_unary(p, AJ_OP_SQRT, aj_mul(p, aj_leaf(p, a),
+								  aj_scalar_f64(p, f + 1.0)));
+			if (aj_assign(p, a, e) || aj_sync(p))
+				_exit(3);
+			_exit(x[3] == sqrt(4.0 * (f + 1)) ? 0 : 4);
+		}
+		int status;
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			fail_msg("child %d: %s %d", f, WIFEXITED(status) ? "exit" : "signal",
+				 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	}
+	atomic_store(&compiling, false);
+	pthread_join(t, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -282,6 +356,7 @@ int main(void)
 						ref_env_setup, ref_env_teardown),
 		cmocka_unit_test_setup_teardown(test_eval_after_fork,
 						ref_env_setup, ref_env_teardown),
+		cmocka_unit_test(test_fork_while_compiling),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
