@@ -67,5 +67,5 @@ if(AJ_SANITIZE STREQUAL "")
   add_test(NAME install COMMAND ${CMAKE_SOURCE_DIR}/tests/install_test.sh
     ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR})
   add_test(NAME docs COMMAND ${CMAKE_SOURCE_DIR}/tests/docs_test.sh
-    ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR}/docs ${PROJECT_VERSION})
+    ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR}/docs)
 endif()

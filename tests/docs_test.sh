@@ -3,16 +3,17 @@
 # and fails on any warning, an undocumented public function above all, or
 # when the op table, with its ULP column, is missing from the output.
 # `make docs` runs this too.
-# usage: docs_test.sh SOURCE_DIR OUT_DIR VERSION
+# usage: docs_test.sh SOURCE_DIR OUT_DIR
 set -eu
 src=$1
 out=$2
+version=$(sed -n 's/^#define AJ_VERSION_STRING "\(.*\)"$/\1/p' "$src/include/arrjit.h")
 command -v doxygen >/dev/null ||
 	{ echo "docs_test: doxygen not found (sh tools/deps.sh installs it)" >&2; exit 1; }
 rm -rf "$out"
 mkdir -p "$out"
 status=0
-AJ_SOURCE_DIR=$src AJ_DOCS_OUT=$out AJ_VERSION=$3 doxygen "$src/docs/Doxyfile" ||
+AJ_SOURCE_DIR=$src AJ_DOCS_OUT=$out AJ_VERSION=$version doxygen "$src/docs/Doxyfile" ||
 	status=$?
 if [ -s "$out/warnings.log" ]; then
 	cat "$out/warnings.log" >&2
