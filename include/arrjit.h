@@ -24,6 +24,12 @@
  *
  * Lifetimes. Arrays passed to aj_leaf() must stay alive, and their memory
  * unchanged by others, until the aj_sync() that runs the work using them.
+ *
+ * Reference. This header is the documentation: `make docs` renders it with
+ * Doxygen (docs/Doxyfile). A comment documents the declaration below it;
+ * where one comment serves several declarations, Doxygen's group markers
+ * (a comment of an at sign and a brace before and after them) give each
+ * of them that comment.
  */
 #ifndef ARRJIT_H
 #define ARRJIT_H
