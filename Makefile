@@ -5,7 +5,7 @@ TSAN   ?= build-tsan
 VALGRIND_BUILD ?= build-valgrind
 JOBS   ?= 2
 
-.PHONY: all deps build asan tsan test valgrind bench clean
+.PHONY: all deps build asan tsan test valgrind bench docs clean
 
 all: build
 
@@ -58,6 +58,12 @@ bench: build
 	$(PY) bench/report.py --arrjit $(BUILD)/bench-arrjit.jsonl \
 		--anchors $(BUILD)/bench-anchors.jsonl \
 		--command "make bench (arrjit-bench $(BENCH_ARGS) --json; anchors.py $(BENCH_ARGS))"
+
+# Reference docs of include/arrjit.h (Doxygen, docs/Doxyfile): open
+# $(BUILD)/docs/html/index.html. Fails on any Doxygen warning, such as an
+# undocumented function (make test runs the same check).
+docs: deps
+	sh tests/docs_test.sh $(CURDIR) $(abspath $(BUILD))/docs
 
 clean:
 	rm -rf $(BUILD) $(ASAN) $(TSAN) $(VALGRIND_BUILD)

@@ -34,6 +34,12 @@
  *
  * Lifetimes. Arrays passed to aj_leaf() must stay alive, and their memory
  * unchanged by others, until the aj_sync() that runs the work using them.
+ *
+ * Reference. This header is the documentation: `make docs` renders it with
+ * Doxygen (docs/Doxyfile). A comment documents the declaration below it;
+ * where one comment serves several declarations, Doxygen's group markers
+ * (a comment of an at sign and a brace before and after them) give each
+ * of them that comment.
  */
 #ifndef ARRJIT_H
 #define ARRJIT_H
@@ -46,8 +52,39 @@
 extern "C" {
 #endif
 
+/*@{*/
+/*
+ * Version of this header; CMake's project version must agree (CMakeLists.txt
+ * checks it). aj_version() and aj_version_number() give the version of the
+ * library actually loaded, so a program can compare the two.
+ *
+ * ABI policy. The shared library is libarrjit.so.SOVERSION. While the major
+ * version is 0, SOVERSION is "0.MINOR" (libarrjit.so.0.1): any 0.x minor
+ * release may break the ABI, a patch release never does. From 1.0 on,
+ * SOVERSION is the major version. The ABI breaks, and SOVERSION changes,
+ * when a function is removed or its signature changes, when an enumerator's
+ * value changes (a row inserted in AJ_OP_TABLE or AJ_DTYPE_TABLE before
+ * others, which renumbers those after it), when a struct the caller
+ * allocates (aj_stats, aj_slice, aj_param, aj_arg, aj_expr) changes size or
+ * layout, or when AJ_MAX_NDIM changes. Adding functions does not.
+ */
+#define AJ_VERSION_MAJOR 0
+#define AJ_VERSION_MINOR 1
+#define AJ_VERSION_PATCH 0
+#define AJ_VERSION_STRING "0.1.0"
+/*@}*/
+/* MAJOR * 10000 + MINOR * 100 + PATCH: 100 for 0.1.0. */
+#define AJ_VERSION_NUMBER                                                \
+	(AJ_VERSION_MAJOR * 10000 + AJ_VERSION_MINOR * 100 + AJ_VERSION_PATCH)
+/* The loaded library's version, "MAJOR.MINOR.PATCH" (static storage). */
+const char *aj_version(void);
+/* The loaded library's version as AJ_VERSION_NUMBER computes it. */
+int aj_version_number(void);
+
+/* The most axes an array or expression may have. */
 #define AJ_MAX_NDIM 32
 
+/* What a call that can fail returns: AJ_OK or the kind of error. */
 typedef enum aj_status {
 	AJ_OK = 0,
 	AJ_ERR_ARG,      /* NULL handle or argument out of range */
@@ -87,6 +124,8 @@ typedef enum aj_status {
 	X(COMPLEX64, "complex64", 8, 'c')       \
 	X(COMPLEX128, "complex128", 16, 'c')
 
+/* The dtypes, one per row of AJ_DTYPE_TABLE (AJ_BOOL, AJ_INT8, ...,
+ * AJ_COMPLEX128), then their count AJ_NDTYPE. */
 typedef enum aj_dtype {
 #define X(id, name, size, kind) AJ_##id,
 	AJ_DTYPE_TABLE(X)
@@ -240,6 +279,8 @@ typedef enum aj_dtype {
 	X(ARGMIN, "argmin", 1, REDUCE, INDEX, C, "", 0)                    \
 	X(ARGMAX, "argmax", 1, REDUCE, INDEX, C, "", 0)
 
+/* The ops, one per row of AJ_OP_TABLE (AJ_OP_ARRAY, ..., AJ_OP_ARGMAX),
+ * then their count AJ_NOP. */
 typedef enum aj_op {
 #define X(id, name, nin, kind, rule, cx, sleef, ulp) AJ_OP_##id,
 	AJ_OP_TABLE(X)
@@ -255,16 +296,21 @@ typedef enum aj_isa {
 	AJ_ISA_AVX512,   /* 512-bit vectors */
 } aj_isa;
 
+/* The engine: JIT, kernel cache, statistics (see the top of this file). */
 typedef struct aj_ctx aj_ctx;
+/* A strided view of memory, immutable. */
 typedef struct aj_array aj_array;
+/* A lazy program: expression nodes and pending assignments. */
 typedef struct aj_prog aj_prog;
 
 /* An expression node. id 0 is AJ_EXPR_NONE, the result of a failed build. */
 typedef struct aj_expr {
-	uint32_t id;
+	uint32_t id; /* the node's index in its program; 0 for none */
 } aj_expr;
+/* The result of a failed build. */
 #define AJ_EXPR_NONE ((aj_expr){0})
 
+/* Counters of a context and its programs, read with aj_ctx_stats(). */
 typedef struct aj_stats {
 	uint64_t kernels_compiled; /* kernels compiled by the JIT (not
 				      those loaded from the disk cache) */
@@ -300,14 +346,20 @@ typedef struct aj_stats {
 
 /* ---- context ---------------------------------------------------------- */
 
+/* *out gets a new context (NULL on failure: AJ_ERR_ARG, AJ_ERR_NOMEM). */
 aj_status aj_ctx_new(aj_ctx **out);
+/* Frees ctx, its kernels and threads; free its programs and prepared
+ * kernels first. NULL is a no-op. */
 void aj_ctx_free(aj_ctx *ctx);
 /* The message of the most recent failed call on ctx (from any thread). */
 const char *aj_ctx_errmsg(const aj_ctx *ctx);
+/*@{*/
 /* Selects the vector ISA for kernels built from now on; part of the cache
- * key. AJ_ERR_ARG if the host cannot run it. */
+ * key. AJ_ERR_ARG if the host cannot run it. aj_ctx_isa reads it back
+ * (AJ_ISA_HOST resolved to what the host has). */
 aj_status aj_ctx_set_isa(aj_ctx *ctx, aj_isa isa);
 aj_isa aj_ctx_isa(const aj_ctx *ctx);
+/*@}*/
 
 /*
  * Accuracy of the math functions (exp, sin, pow, ...) in kernels built
@@ -322,8 +374,13 @@ typedef enum aj_accuracy {
 	AJ_ACCURACY_ULP1,
 	AJ_ACCURACY_FAST,
 } aj_accuracy;
+/*@{*/
+/* Sets the accuracy of math functions (aj_accuracy); aj_ctx_accuracy reads
+ * it back. */
 aj_status aj_ctx_set_accuracy(aj_ctx *ctx, aj_accuracy acc);
 aj_accuracy aj_ctx_accuracy(const aj_ctx *ctx);
+/*@}*/
+/*@{*/
 /*
  * Threads that run one large kernel, the calling thread included: the
  * default is $AJ_NUM_THREADS if set to a number >= 1, else the CPUs this
@@ -343,6 +400,7 @@ aj_accuracy aj_ctx_accuracy(const aj_ctx *ctx);
  */
 aj_status aj_ctx_set_threads(aj_ctx *ctx, int n);
 int aj_ctx_threads(const aj_ctx *ctx);
+/*@}*/
 /* Kernels with less work than nelem simple elements run on the calling
  * thread alone (an element of a transcendental function counts as 8).
  * nelem <= 0 restores the default, 32768, the crossover measured on a
@@ -363,9 +421,13 @@ aj_status aj_ctx_set_nt_bytes(aj_ctx *ctx, int64_t bytes);
  * expressions in the same order gives the same numbers. Random leaves built
  * before keep the seed and stream they were built with. */
 aj_status aj_ctx_set_seed(aj_ctx *ctx, uint64_t seed);
+/* Copies ctx's counters, its programs' included, to *out. */
 void aj_ctx_stats(const aj_ctx *ctx, aj_stats *out);
+/* NumPy's name of t ("float64"), "?" if t is not a dtype. */
 const char *aj_dtype_name(aj_dtype t);
+/* Bytes per element of t, 0 if t is not a dtype. */
 size_t aj_dtype_size(aj_dtype t);
+/* NumPy's name of op ("add"), "?" if op is not an op. */
 const char *aj_op_name(aj_op op);
 
 /* ---- arrays and views ------------------------------------------------- */
@@ -388,7 +450,11 @@ aj_status aj_array_new(aj_ctx *ctx, aj_dtype dtype, int ndim,
 /* Frees the handle; owned memory goes when its last view is freed. */
 void aj_array_free(aj_array *a);
 
-/* Of a NULL handle: AJ_NDTYPE, 0, NULL, NULL, NULL, 0 and true. */
+/*@{*/
+/* a's dtype, ndim, shape and strides (ndim entries, strides in bytes; valid
+ * while a lives), number of elements, and whether it is read-only (a
+ * broadcast or diagonal view). Of a NULL handle: AJ_NDTYPE, 0, NULL,
+ * NULL, NULL, 0 and true. */
 aj_dtype aj_array_dtype(const aj_array *a);
 int aj_array_ndim(const aj_array *a);
 const int64_t *aj_array_shape(const aj_array *a);
@@ -397,13 +463,18 @@ const int64_t *aj_array_strides(const aj_array *a);
 void *aj_array_data(const aj_array *a);
 int64_t aj_array_size(const aj_array *a);
 bool aj_array_readonly(const aj_array *a);
+/*@}*/
 
 /* NumPy slice semantics: negative start/stop count from the end, bounds are
  * clamped, AJ_DEFAULT takes the default for the step's sign. step != 0. */
 #define AJ_DEFAULT INT64_MIN
+/* One axis of a slice, NumPy's start:stop:step (AJ_DEFAULT for a blank). */
 typedef struct aj_slice {
-	int64_t start, stop, step;
+	int64_t start; /* the first index */
+	int64_t stop;  /* the index the slice stops before */
+	int64_t step;  /* not 0; negative walks backwards */
 } aj_slice;
+/* The whole axis, NumPy's ':'. */
 #define AJ_ALL ((aj_slice){AJ_DEFAULT, AJ_DEFAULT, 1})
 
 /* s has one entry per axis of a. */
@@ -465,17 +536,23 @@ aj_status aj_view_ravel(aj_ctx *ctx, const aj_array *a, aj_array **out);
 
 /* ---- programs and expressions ----------------------------------------- */
 
+/* *out gets a new, empty program of ctx (NULL on failure). */
 aj_status aj_prog_new(aj_ctx *ctx, aj_prog **out);
+/* Frees p, its nodes and its pending work (not run). NULL is a no-op. */
 void aj_prog_free(aj_prog *p);
+/* The message of p's first recorded error, or of its last failed call. */
 const char *aj_prog_errmsg(const aj_prog *p);
 
+/* An expression reading array a (see Lifetimes at the top). */
 aj_expr aj_leaf(aj_prog *p, const aj_array *a);
+/*@{*/
 /* Scalars are runtime parameters: their values are not compiled into the
  * code. These are "weak" (NEP 50): a Python int or float, whose dtype yields
  * to the array it meets (float32 array * 2.5 stays float32). */
 aj_expr aj_scalar_f64(aj_prog *p, double v);
 aj_expr aj_scalar_i64(aj_prog *p, int64_t v);
 aj_expr aj_scalar_bool(aj_prog *p, bool v);
+/*@}*/
 /* A Python complex re + im*1j: weak, so complex64 arrays stay complex64
  * and real arrays become complex of their float type (NEP 50). */
 aj_expr aj_scalar_c128(aj_prog *p, double re, double im);
@@ -529,13 +606,18 @@ typedef enum aj_dist {
 	AJ_DIST_UNIFORM, /* uniform on [0, 1), or raw bits for uint32/uint64 */
 	AJ_DIST_NORMAL,  /* standard normal */
 } aj_dist;
+/* A random leaf of dist and dtype, of shape (ndim, shape), or shapeless
+ * if ndim is 0; see aj_dist above. */
 aj_expr aj_random(aj_prog *p, aj_dist dist, aj_dtype dtype, int ndim,
 		  const int64_t *shape);
 
 /* Applies op to n operands (n must be the op's arity). */
 aj_expr aj_apply(aj_prog *p, aj_op op, int n, const aj_expr *args);
+/* aj_apply of a one-operand op. */
 aj_expr aj_unary(aj_prog *p, aj_op op, aj_expr x);
+/* aj_apply of a two-operand op. */
 aj_expr aj_binary(aj_prog *p, aj_op op, aj_expr x, aj_expr y);
+/* NumPy's where(cond, x, y): cond as a truth value, x and y promoted. */
 aj_expr aj_where(aj_prog *p, aj_expr cond, aj_expr x, aj_expr y);
 /*
  * A reduction (op of kind REDUCE: sum, prod, min, max, mean, any, all,
@@ -576,6 +658,7 @@ aj_expr aj_cast(aj_prog *p, aj_expr x, aj_dtype t);
  */
 aj_expr aj_take(aj_prog *p, aj_expr a, aj_expr idx, int axis);
 
+/*@{*/
 /*
  * Views of expressions: NumPy's view operations (aj_view_*) applied to the
  * value of e, e.g. m[:, None] of a reduction m (aj_expr_expand_dims(p, m,
@@ -608,7 +691,9 @@ aj_expr aj_expr_moveaxis(aj_prog *p, aj_expr e, int src, int dst);
 aj_expr aj_expr_diagonal(aj_prog *p, aj_expr e, int64_t offset, int axis1,
 			 int axis2);
 aj_expr aj_expr_ravel(aj_prog *p, aj_expr e);
+/*@}*/
 
+/*@{*/
 /*
  * Selection by a boolean mask, NumPy's a[mask] and np.compress; in aj_exec
  * text a[m] with m of dtype bool (also a[:, m], a[0, m] for a 1-d m) and
@@ -650,6 +735,7 @@ aj_expr aj_expr_ravel(aj_prog *p, aj_expr e);
 aj_status aj_mask_select(aj_prog *p, aj_expr a, aj_expr mask, aj_array **out);
 aj_status aj_compress(aj_prog *p, aj_expr cond, aj_expr a, int axis,
 		      aj_array **out);
+/*@}*/
 
 static inline aj_expr aj_add(aj_prog *p, aj_expr x, aj_expr y)
 {
@@ -668,6 +754,7 @@ static inline aj_expr aj_div(aj_prog *p, aj_expr x, aj_expr y)
 	return aj_binary(p, AJ_OP_DIV, x, y);
 }
 
+/* The dtype of e, or AJ_NDTYPE for an invalid handle. */
 aj_dtype aj_expr_dtype(const aj_prog *p, aj_expr e);
 /* ndim of e, or -1 for an invalid handle; shape copied to shape if not NULL */
 int aj_expr_shape(const aj_prog *p, aj_expr e, int64_t *shape);
@@ -730,13 +817,17 @@ aj_status aj_parse(aj_prog *p, const char *text, int nname,
  * before the sync parses the text first, so work stays in order.
  */
 typedef struct aj_names aj_names;
+/* *out gets a new, empty namespace of p's (NULL on failure). */
 aj_status aj_names_new(aj_prog *p, aj_names **out);
+/* Frees ns and the views and temporaries it made. NULL is a no-op. */
 void aj_names_free(aj_names *ns);
 /* Binds name to array a (not copied; it must outlive the namespace's use). */
 aj_status aj_names_set_array(aj_names *ns, const char *name, aj_array *a);
+/*@{*/
 /* Binds name to a weak scalar, as aj_scalar_f64 or aj_scalar_i64. */
 aj_status aj_names_set_f64(aj_names *ns, const char *name, double v);
 aj_status aj_names_set_i64(aj_names *ns, const char *name, int64_t v);
+/*@}*/
 /* What name is bound to: *array if an array (else NULL), *expr otherwise
  * (an expression of the namespace's program; AJ_ERR_NAME if unbound). */
 aj_status aj_names_get(aj_names *ns, const char *name, aj_array **array,
@@ -807,21 +898,25 @@ aj_status aj_sync(aj_prog *p);
  * time may use a prepared kernel; it must be freed before its context.
  */
 typedef struct aj_prepared aj_prepared;
+/* A parameter of aj_prepare. */
 typedef struct aj_param {
-	const char *name;
+	const char *name;      /* as the text names it */
 	const aj_array *array; /* template: dtype and layout; NULL for a
 				  scalar */
 	aj_dtype dtype;        /* scalars: AJ_FLOAT64 or AJ_INT64 */
 } aj_param;
+/* An argument of aj_prepared_run, for the aj_param of the same index. */
 typedef union aj_arg {
-	aj_array *array;
-	double f;
-	int64_t i;
+	aj_array *array; /* for an array parameter */
+	double f;        /* for an AJ_FLOAT64 scalar */
+	int64_t i;       /* for an AJ_INT64 scalar */
 } aj_arg;
+/* Compiles text for params into *out: see aj_prepared above. */
 aj_status aj_prepare(aj_ctx *ctx, const char *text, int nparam,
 		     const aj_param *params, aj_prepared **out);
 /* args[i] for params[i]; NULL only if there are no parameters. */
 aj_status aj_prepared_run(aj_prepared *k, const aj_arg *args);
+/* Frees k (before its context). NULL is a no-op. */
 void aj_prepared_free(aj_prepared *k);
 /* The message of k's last failed run. */
 const char *aj_prepared_errmsg(const aj_prepared *k);
@@ -849,6 +944,7 @@ aj_status aj_npy_save(aj_ctx *ctx, const char *path, const aj_array *a);
 
 /* ---- inspection ------------------------------------------------------- */
 
+/* The stages aj_dump prints. */
 typedef enum aj_stage {
 	AJ_STAGE_DAG,   /* the expression graph */
 	AJ_STAGE_FUSED, /* kernels: loop nest, operands, instructions */
@@ -864,6 +960,7 @@ typedef enum aj_stage {
  * allocated; release it with aj_string_free(). Nothing is run or cached.
  */
 aj_status aj_dump(aj_prog *p, aj_expr e, aj_stage stage, char **text);
+/* Frees a string the library allocated (aj_dump's text). */
 void aj_string_free(char *s);
 
 #ifdef __cplusplus

@@ -32,6 +32,7 @@
  */
 #include "diskcache.h"
 #include "alloc.h"
+#include "arrjit.h" /* AJ_VERSION_STRING */
 
 #include <dirent.h>
 #include <errno.h>
@@ -138,11 +139,12 @@ static char *identity(const char *host_id, size_t *len)
 {
 	build_id b = {(uintptr_t)&aj_disk_open, ""};
 	dl_iterate_phdr(find_build_id, &b);
-	size_t n = strlen(host_id) + strlen(AJ_VERSION) + sizeof b.hex + 32;
+	size_t n =
+	    strlen(host_id) + sizeof AJ_VERSION_STRING + sizeof b.hex + 32;
 	char *id = aj_malloc(n);
 	if (id)
 		*len = (size_t)snprintf(id, n, "%s;arrjit %s;build %s", host_id,
-					AJ_VERSION, b.hex);
+					AJ_VERSION_STRING, b.hex);
 	return id;
 }
 

@@ -3,7 +3,9 @@
 # Root: apt-get install what is missing. Otherwise: print the command, fail.
 set -e
 # python3-numpy: the tests compare against NumPy (Debian's /usr/bin/python3)
+# doxygen: make docs, and the docs test of make test (tests/docs_test.sh)
 pkgs="cmake make gcc pkg-config llvm-19-dev libsleef-dev libcmocka-dev python3 python3-numpy"
+pkgs="$pkgs doxygen"
 # `deps.sh bench`: also what `make bench` compares against and draws with
 # (bench/anchors.py, bench/report.py); `make test` does not need them.
 # `deps.sh valgrind`: also valgrind, for `make valgrind`.
