@@ -124,33 +124,38 @@ static void emit_block(aj_emitter *E, LLVMValueRef *at, LLVMValueRef j,
 }
 
 /* The blocks of the w rows from row pointers at, columns [start, end) (a
- * multiple of w): twice, with nontemporal stores and without, when
- * E->nt_cond is a condition choosing (emit_tiled). */
+ * multiple of w). With E->nt_cond (emit_tiled), their stores are
+ * nontemporal, and the rows go one element at a time when the condition
+ * fails. */
 static void emit_blocks(aj_emitter *E, LLVMValueRef *at, LLVMValueRef start,
 			LLVMValueRef end, LLVMValueRef *cur)
 {
-	LLVMBasicBlockRef nt = NULL, plain = NULL, done = NULL;
+	LLVMBasicBlockRef nt = NULL, rows = NULL, done = NULL;
 	if (E->nt_cond) {
 		nt = LLVMAppendBasicBlockInContext(E->C, E->fn, "nt");
-		plain = LLVMAppendBasicBlockInContext(E->C, E->fn, "cached");
+		rows = LLVMAppendBasicBlockInContext(E->C, E->fn, "unaligned");
 		done = LLVMAppendBasicBlockInContext(E->C, E->fn, "blocked");
-		LLVMBuildCondBr(E->B, E->nt_cond, nt, plain);
+		LLVMBuildCondBr(E->B, E->nt_cond, nt, rows);
 		LLVMPositionBuilderAtEnd(E->B, nt);
 	}
-	for (int pass = E->nt_cond ? 0 : 1; pass < 2; pass++) {
-		aj_loop J;
-		E->tile_nt = pass == 0;
-		aj_loop_begin(E, &J, start, end, "block");
-		emit_block(E, at, J.i, cur);
-		aj_loop_end(E, &J, E->lanes);
-		if (E->nt_cond)
-			LLVMBuildBr(E->B, done);
-		if (E->nt_cond && pass == 0)
-			LLVMPositionBuilderAtEnd(E->B, plain);
-	}
+	aj_loop J;
+	E->tile_nt = E->nt_cond != NULL;
+	aj_loop_begin(E, &J, start, end, "block");
+	emit_block(E, at, J.i, cur);
+	aj_loop_end(E, &J, E->lanes);
 	E->tile_nt = false;
-	if (E->nt_cond)
-		LLVMPositionBuilderAtEnd(E->B, done);
+	if (!E->nt_cond)
+		return;
+	LLVMBuildBr(E->B, done);
+	LLVMPositionBuilderAtEnd(E->B, rows);
+	LLVMValueRef row[E->k->nop];
+	aj_loop L;
+	aj_loop_begin(E, &L, i64c(E, 0), i64c(E, E->lanes), "urows");
+	aj_advance(E, row, at, E->k->ndim - 2, L.i);
+	emit_row(E, row, start, end, cur);
+	aj_loop_end(E, &L, 1);
+	LLVMBuildBr(E->B, done);
+	LLVMPositionBuilderAtEnd(E->B, done);
 }
 
 /* The tiles of rows [start, end) of loop ndim-2 by all of loop ndim-1. */
@@ -192,14 +197,16 @@ static void emit_tiles(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
  * vector stores skip the caches and the line's read for ownership.
  * Measured, 4000 x 4000 float64 on 2 threads (AVX-512), against arrjit's
  * own `out = a` in the same run: a + a.T 57% -> 71%, a.T.copy() 77% ->
- * 92%. They need aligned addresses, so they are taken when each such
- * output's base and row stride are multiples of its vector's bytes (the
- * columns of blocks are, from 0), checked at run time: a prepared
- * kernel's arrays may sit anywhere. Else the same tiles store as usual.
- * Only the blocks' loop is emitted twice (emit_blocks), and only in the
- * kernel of such calls: a tiled kernel without k->nt has one, which
- * halves its compile time. An sfence orders the stores before whatever
- * follows the kernel (another thread's reads after the pool's hand-over).
+ * 92%. They need aligned addresses: each such output's base and row
+ * stride a multiple of its vector's bytes (the columns of blocks are,
+ * from 0). The call asks for them only then (run.c), so the kernel has
+ * the nontemporal blocks alone; as a prepared kernel's arrays may sit
+ * anywhere, it checks again at run time and goes row by row, element by
+ * element, when they do not hold (correct, slower; never for the call
+ * that chose it). One copy of the blocks: 2-3 ms less to compile than
+ * the cached blocks beside them. An sfence orders the stores before
+ * whatever follows the kernel (another thread's reads after the pool's
+ * hand-over).
  */
 
 /* Whether the outputs are aligned for the nontemporal tiles. */

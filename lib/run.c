@@ -179,11 +179,26 @@ static int64_t span_bytes(const aj_kcall *c)
 	return sum;
 }
 
+/* A tiled kernel's nontemporal blocks want every output's rows to start
+ * at a multiple of the vector's bytes (jit/tile.c): its base and its
+ * strides but the innermost. */
+static bool rows_aligned(const aj_kcall *c)
+{
+	uintptr_t v = c->k.isa == AJ_ISA_AVX512 ? 64 : 32, bits = 0;
+	int nd = c->k.ndim;
+	for (int o = 0; o < c->k.nout; o++) {
+		bits |= (uintptr_t)c->ptr[o];
+		for (int d = 0; d < nd - 1; d++)
+			bits |= (uintptr_t)c->strides[o * nd + d];
+	}
+	return (bits & (v - 1)) == 0;
+}
+
 void aj_pick_stores(aj_ctx *ctx, aj_kcall *c)
 {
 	int64_t min = atomic_load_explicit(&ctx->nt_bytes, memory_order_relaxed);
-	c->k.nt = c->nelem && (aj_nt_fits(&c->k) || c->k.tile) && !reads_output(c) &&
-		  span_bytes(c) >= min;
+	c->k.nt = c->nelem && (aj_nt_fits(&c->k) || (c->k.tile && rows_aligned(c))) &&
+		  !reads_output(c) && span_bytes(c) >= min;
 }
 
 /* ---- data-dependent checks first ----
