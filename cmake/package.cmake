@@ -33,6 +33,24 @@ endif()
 set_target_properties(arrjit PROPERTIES VERSION ${PROJECT_VERSION}
   SOVERSION ${AJ_SOVERSION})
 
+# libarrjit.so exports the header's functions and nothing else (lib/'s and
+# jit/'s own aj_ functions stay inside): a version script made from the
+# header's declarations, the static inline ones left out.
+file(STRINGS ${CMAKE_SOURCE_DIR}/include/arrjit.h aj_decl_lines
+  REGEX "^[a-z][a-z0-9_ ]*[ *]aj_[a-z0-9_]+\\(")
+set(aj_exports "")
+foreach(line IN LISTS aj_decl_lines)
+  if(NOT line MATCHES "^static " AND line MATCHES "(aj_[a-z0-9_]+)\\(")
+    string(APPEND aj_exports "    ${CMAKE_MATCH_1};\n")
+  endif()
+endforeach()
+file(WRITE ${CMAKE_BINARY_DIR}/arrjit.map
+  "{\n  global:\n${aj_exports}  local: *;\n};\n")
+target_link_options(arrjit PRIVATE
+  -Wl,--version-script=${CMAKE_BINARY_DIR}/arrjit.map)
+set_property(TARGET arrjit APPEND PROPERTY LINK_DEPENDS
+  ${CMAKE_BINARY_DIR}/arrjit.map)
+
 set(aj_cmakedir ${CMAKE_INSTALL_LIBDIR}/cmake/arrjit)
 install(TARGETS arrjit arrjit_static EXPORT arrjit-targets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}

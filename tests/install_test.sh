@@ -41,6 +41,18 @@ soname=$(readelf -d "$libdir/libarrjit.so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1
 [ -e "$libdir/$soname" ] && [ -e "$libdir/libarrjit.so.$version" ] ||
 	fail "missing $soname or libarrjit.so.$version in $libdir"
 
+# It exports the header's functions and nothing else: no internal aj_
+# function (aj_malloc is one), no symbol outside aj_.
+nm -D --defined-only "$libdir/libarrjit.so" | awk '{print $3}' >"$work/exports.txt"
+grep -qx aj_ctx_new "$work/exports.txt" || fail "aj_ctx_new is not exported"
+grep -qx aj_malloc "$work/exports.txt" && fail "internal aj_malloc is exported"
+others=$(grep -v '^aj_' "$work/exports.txt" | grep -v '^_' | head -3)
+[ -z "$others" ] || fail "exports beyond the API: $others"
+for f in $(grep -v '^static' "$prefix/include/arrjit.h" |
+	sed -n 's/^[a-z][a-z0-9_ ]*[ *]\(aj_[a-z0-9_]*\)(.*/\1/p'); do
+	grep -qx "$f" "$work/exports.txt" || fail "$f is declared but not exported"
+done
+
 # The installed tools run.
 "$prefix/bin/arrjit-dump" --stage dag 'exp(a) + 1' >"$work/dump.txt" ||
 	fail "arrjit-dump failed"
