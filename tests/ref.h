@@ -27,6 +27,12 @@ double ref_ulp32(float got, float want);
 /* Advances idx over shape in C order; false after the last index. */
 bool ref_next_index(int ndim, const int64_t *shape, int64_t *idx);
 
+/* False under valgrind, whose emulation of the FPU is not exact (x87 at
+ * 64 bits, FMA as two roundings, 64-bit integer to float through
+ * double): tests skip comparing floating-point results to the last bit
+ * there, and still run the code (`make valgrind` is for memory errors). */
+bool ref_exact_fp(void);
+
 /* A context and a program: the fixture most tests share. */
 typedef struct ref_env {
 	aj_ctx *ctx;

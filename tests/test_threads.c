@@ -262,7 +262,9 @@ static void test_eval_after_fork(void **state)
 	if (pid == 0) {
 		aj_array *got = ref_eval1(E, "sum(a, axis=0) * 3", a);
 		bool same = same_bits(want, got);
-		aj_array_free(got);
+		aj_array_free(got); /* all, for valgrind's leak check of the child */
+		aj_array_free(want);
+		aj_array_free(a);
 		_exit(same ? 0 : 1);
 	}
 	int status;
