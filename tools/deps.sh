@@ -4,6 +4,8 @@
 set -e
 # python3-numpy: the tests compare against NumPy (Debian's /usr/bin/python3)
 pkgs="cmake make gcc pkg-config llvm-19-dev libsleef-dev libcmocka-dev python3 python3-numpy"
+# libdlpack-dev: the DLPack header (lib/dlpack.c, include/arrjit.h)
+pkgs="$pkgs libdlpack-dev"
 # `deps.sh bench`: also what `make bench` compares against and draws with
 # (bench/anchors.py, bench/report.py); `make test` does not need them.
 case "${1:-}" in
