@@ -11,7 +11,7 @@ strong ones, as in NumPy 2 (NEP 50).
 
 numexpr names arrjit spells otherwise are rewritten here (the only
 rewriting): copy(x) is x, ones_like(x) is x**0 (ones of x's dtype, but
-bool gives int8). contains() (strings) has no arrjit counterpart.
+bool gives int64). contains() (strings) has no arrjit counterpart.
 """
 import ast
 import ctypes
@@ -131,9 +131,10 @@ def _value(p, v, keep):
         return lib.aj_scalar_bool(p, v)
     if t is complex:
         return lib.aj_scalar_c128(p, v.real, v.imag)
-    a = _core.as_array(v)
-    keep.append(a)
-    return lib.aj_leaf(p, _core.wrap(a))
+    if t is not np.ndarray or not v.dtype.isnative:
+        v = _core.as_array(v)
+    keep.append(v)
+    return lib.aj_leaf(p, _core.wrap(v))
 
 
 def _out_order(order, arrays):
@@ -157,7 +158,7 @@ def _check_out(out, dt, casting):
     if not out.flags.writeable:
         raise ValueError("out is read-only")
     _core.aj_dtype(out.dtype)
-    if not np.can_cast(dt, out.dtype, casting):
+    if out.dtype != dt and not np.can_cast(dt, out.dtype, casting):
         raise TypeError("Cannot cast the result from %s to %s according to "
                         "the rule %r" % (dt, out.dtype, casting))
 
