@@ -31,6 +31,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+/* DLPack's types, for the DLPack section below, where available. */
+#if defined(__has_include)
+#if __has_include(<dlpack/dlpack.h>)
+#include <dlpack/dlpack.h>
+#endif
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -853,11 +859,6 @@ aj_status aj_npy_save(aj_ctx *ctx, const char *path, const aj_array *a);
  * view of it is freed (aj_array_free), which may be after aj_ctx_free.
  * On failure mt is untouched and still the caller's.
  */
-#if defined(__has_include)
-#if __has_include(<dlpack/dlpack.h>)
-#include <dlpack/dlpack.h>
-#endif
-#endif
 #ifdef DLPACK_VERSION
 aj_status aj_array_wrap_dlpack(aj_ctx *ctx, const DLTensor *t, aj_array **out);
 aj_status aj_array_from_dlpack(aj_ctx *ctx, DLManagedTensor *mt,
