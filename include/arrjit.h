@@ -840,9 +840,9 @@ aj_status aj_npy_save(aj_ctx *ctx, const char *path, const aj_array *a);
  * DLPack, without copying. Declared when <dlpack/dlpack.h> can be included
  * (Debian's libdlpack-dev) or was included before this header.
  *
- * Import checks the tensor: device kDLCPU, kDLCUDAHost (pinned, called
- * kDLCPUPinned since DLPack 0.7) or kDLROCMHost, else AJ_ERR_ARG; lanes 1
- * and a (code, bits) of an arrjit dtype: kDLInt and kDLUInt 8-64,
+ * Import checks the tensor: device kDLCPU, kDLCUDAHost (pinned host
+ * memory, kDLCPUPinned before DLPack 0.6) or kDLROCMHost, else AJ_ERR_ARG;
+ * lanes 1 and a (code, bits) of an arrjit dtype: kDLInt and kDLUInt 8-64,
  * kDLFloat 32 and 64, kDLComplex 64 and 128, kDLBool (code 6, from DLPack
  * 0.8) 8, else AJ_ERR_DTYPE; ndim in [0, AJ_MAX_NDIM] and no negative
  * extent, else AJ_ERR_SHAPE. strides are in elements, of any sign (NULL:

@@ -20,6 +20,7 @@ from ._lib import DTYPE_NAMES, Expr, Stats, error, lib
 NP_DTYPES = tuple(np.dtype(n) for n in DTYPE_NAMES)
 _AJ_DTYPE = {d: i for i, d in enumerate(NP_DTYPES)}
 _I64 = ctypes.c_int64
+_MAX_NDIM = 32  # AJ_MAX_NDIM
 
 
 def _new_context():
@@ -186,7 +187,7 @@ def wrap(a, readonly=False):
 
 def result_array(p, e, order):
     """A new ndarray for the value of expression e: its dtype and shape."""
-    shape = (_I64 * 32)()
+    shape = (_I64 * _MAX_NDIM)()
     nd = lib.aj_expr_shape(p, e, shape)
     if nd < 0:
         raise RuntimeError("arrjit: a parsed expression's handle is stale")
