@@ -17,6 +17,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import arrjit  # noqa: E402
 
 RNG = np.random.default_rng(7)
+GLOBAL_ARRAY = np.arange(5.0)
 
 
 def close(test, got, want, rtol=1e-12):
@@ -33,6 +34,16 @@ class Evaluate(unittest.TestCase):
     def test_names_from_the_callers_frame(self):
         a, b = self.a, self.b
         close(self, arrjit.evaluate("2*a + 3*b"), 2 * a + 3 * b)
+
+    def test_caller_globals(self):
+        close(self, arrjit.evaluate("GLOBAL_ARRAY * 2"), GLOBAL_ARRAY * 2)
+
+    def test_many_arrays(self):
+        """More arrays than the handles a thread keeps: old ones are freed
+        between calls, and every result is still right."""
+        for k in range(600):
+            x = RNG.random(k % 37 + 1)[::(k % 3) + 1]
+            close(self, arrjit.evaluate("x * 2 + 1"), x * 2 + 1)
 
     def test_local_and_global_dict(self):
         a = np.ones(3)  # shadowed by local_dict
