@@ -11,6 +11,7 @@ anew on next use), so no half-built work or recorded error leaks into the
 next call.
 """
 import ctypes
+import sys
 import threading
 
 import numpy as np
@@ -185,14 +186,47 @@ def wrap(a, readonly=False):
     return h
 
 
+class _Results(list):
+    """A thread's buffers for results of 1 MiB or more, reused as arrjit's
+    own pool (lib/bufpool.c) reuses its buffers: fresh pages cost more
+    than the kernel that fills them (an 80 MB result in fresh pages about
+    doubles the time of 2*a + 3*b). A result is a view of a buffer, which
+    is its base; the buffer is free again once nothing but this list
+    refers to it (CPython's reference count: every view of a result holds
+    the buffer itself as its base). Oldest first; past LIMIT_BYTES the
+    oldest leave the list (and are freed with their last user)."""
+    MIN = 1 << 20
+    LIMIT_BYTES = 256 << 20
+
+    def empty(self, shape, dt, order):
+        n = dt.itemsize
+        for k in shape:
+            n *= k
+        if n < self.MIN:
+            return np.empty(shape, dt, order=order)
+        for b in self:
+            # the list, b and getrefcount's argument: no one else
+            if n <= b.nbytes <= 2 * n and sys.getrefcount(b) == 3:
+                break
+        else:
+            b = np.empty(n, np.uint8)
+            self.append(b)
+            while sum(x.nbytes for x in self) > self.LIMIT_BYTES:
+                del self[0]
+        return b[:n].view(dt).reshape(shape, order=order)
+
+
 def result_array(p, e, order):
     """A new ndarray for the value of expression e: its dtype and shape."""
     shape = (_I64 * _MAX_NDIM)()
     nd = lib.aj_expr_shape(p, e, shape)
     if nd < 0:
         raise RuntimeError("arrjit: a parsed expression's handle is stale")
-    return np.empty(tuple(shape[:nd]), NP_DTYPES[lib.aj_expr_dtype(p, e)],
-                    order=order)
+    results = getattr(_tls, "results", None)
+    if results is None:
+        results = _tls.results = _Results()
+    return results.empty(tuple(shape[:nd]),
+                         NP_DTYPES[lib.aj_expr_dtype(p, e)], order)
 
 
 def assign(p, out, e):

@@ -45,6 +45,33 @@ class Evaluate(unittest.TestCase):
             x = RNG.random(k % 37 + 1)[::(k % 3) + 1]
             close(self, arrjit.evaluate("x * 2 + 1"), x * 2 + 1)
 
+    def test_large_results_reuse_only_free_buffers(self):
+        """Results of 1 MiB or more reuse buffers nothing refers to; a
+        live result, or a view of one, is never written by another."""
+        x = RNG.random(1 << 18)  # 2 MiB results
+        r1 = arrjit.evaluate("x + 1")
+        r2 = arrjit.evaluate("x + 2")
+        close(self, r1, x + 1)
+        close(self, r2, x + 2)
+        view = r1[::3]
+        del r1
+        r3 = arrjit.evaluate("x + 3")
+        self.assertFalse(np.shares_memory(r3, view))
+        close(self, view, (x + 1)[::3])
+        del view
+        from arrjit import _core
+        kept = len(_core._tls.results)
+        r4 = arrjit.evaluate("x + 4")
+        self.assertEqual(len(_core._tls.results), kept)  # one reused
+        self.assertFalse(np.shares_memory(r4, r2))
+        self.assertFalse(np.shares_memory(r4, r3))
+        close(self, r2, x + 2)
+        close(self, r3, x + 3)
+        close(self, r4, x + 4)
+        f = arrjit.evaluate("y + 0", {"y": np.asfortranarray(
+            RNG.random((600, 600)))}, order="F")
+        self.assertTrue(f.flags.f_contiguous)
+
     def test_local_and_global_dict(self):
         a = np.ones(3)  # shadowed by local_dict
         got = arrjit.evaluate("a - c", local_dict={"a": self.b},
