@@ -187,14 +187,14 @@ def wrap(a, readonly=False):
 
 
 class _Results(list):
-    """A thread's buffers for results of 1 MiB or more, reused as arrjit's
-    own pool (lib/bufpool.c) reuses its buffers: fresh pages cost more
-    than the kernel that fills them (an 80 MB result in fresh pages about
-    doubles the time of 2*a + 3*b). A result is a view of a buffer, which
-    is its base; the buffer is free again once nothing but this list
-    refers to it (CPython's reference count: every view of a result holds
-    the buffer itself as its base). Oldest first; past LIMIT_BYTES the
-    oldest leave the list (and are freed with their last user)."""
+    """A thread's buffers for new results of MIN bytes or more, reused as
+    arrjit's own pool (lib/bufpool.c) reuses its own: fresh pages cost
+    more than the kernel that fills them (an 80 MB result in fresh pages
+    about doubles the time of 2*a + 3*b). A buffer is the base of every
+    view of a result made from it, so it is free again once nothing but
+    this list refers to it (CPython's reference count). Oldest first; past
+    LIMIT_BYTES the oldest leave the list (and are freed with their last
+    user)."""
     MIN = 1 << 20
     LIMIT_BYTES = 256 << 20
 
@@ -216,8 +216,8 @@ class _Results(list):
         return b[:n].view(dt).reshape(shape, order=order)
 
 
-def result_array(p, e, order):
-    """A new ndarray for the value of expression e: its dtype and shape."""
+def evaluate_new(p, e, order):
+    """Runs the pending work and e into a new array, which it returns."""
     shape = (_I64 * _MAX_NDIM)()
     nd = lib.aj_expr_shape(p, e, shape)
     if nd < 0:
@@ -225,8 +225,11 @@ def result_array(p, e, order):
     results = getattr(_tls, "results", None)
     if results is None:
         results = _tls.results = _Results()
-    return results.empty(tuple(shape[:nd]),
-                         NP_DTYPES[lib.aj_expr_dtype(p, e)], order)
+    out = results.empty(tuple(shape[:nd]), NP_DTYPES[lib.aj_expr_dtype(p, e)],
+                        order)
+    assign(p, out, e)
+    sync(p)
+    return out
 
 
 def assign(p, out, e):

@@ -186,15 +186,15 @@ def _run(text, names, cnames, args, out, order, casting):
         st = lib.aj_parse(p, text, len(bound), cnames, values, ctypes.byref(e))
         if st:
             raise _core.prog_error(p, st)
-        dt = _core.NP_DTYPES[lib.aj_expr_dtype(p, e)]
         if out is None:
-            out = _core.result_array(p, e, _out_order(order, keep))
+            out = _core.evaluate_new(p, e, _out_order(order, keep))
         else:
+            dt = _core.NP_DTYPES[lib.aj_expr_dtype(p, e)]
             _check_out(out, dt, casting)
             if out.dtype != dt:
                 e = lib.aj_cast(p, e, _core.aj_dtype(out.dtype))
-        _core.assign(p, out, e)
-        _core.sync(p)
+            _core.assign(p, out, e)
+            _core.sync(p)
         ok = True
         return out
     finally:

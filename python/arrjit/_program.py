@@ -74,9 +74,9 @@ class Program:
                 raise _core.prog_error(p, st)
             result = None
             if last.id:
-                result = _core.result_array(p, last, "C")
-                _core.assign(p, result, last)
-            _core.sync(p)
+                result = _core.evaluate_new(p, last, "C")
+            else:
+                _core.sync(p)
             ok = True
             return result
         finally:
