@@ -5,6 +5,7 @@
  * runs exactly once, when its last view goes (after the context if need
  * be); an exported tensor keeps its array alive until its deleter.
  */
+#include "alloc.h"
 #include "ref.h"
 
 #include <stdlib.h>
@@ -323,6 +324,32 @@ static void expression_into_exported(void **state)
 	aj_array_free(back); /* runs mt's deleter: ASan sees any leak */
 }
 
+/* Each allocation of an import and an export fails in turn: AJ_ERR_NOMEM,
+ * *out untouched, no deleter run, nothing leaked (under ASan). */
+static void out_of_memory(void **state)
+{
+	ref_env *E = *state;
+	counted c;
+	counted_init(&c);
+	aj_array *asent = (aj_array *)&asent, *a = asent, *x;
+	DLManagedTensor *msent = (DLManagedTensor *)&msent, *mt = msent;
+	int64_t n = 8;
+	REF_OK_CTX(E->ctx, aj_array_new(E->ctx, AJ_INT32, 1, &n, &x));
+	for (uint64_t k = 1; k <= 2; k++) {
+		aj_alloc_fail_after(k);
+		assert_int_equal(aj_array_from_dlpack(E->ctx, &c.mt, &a),
+				 AJ_ERR_NOMEM);
+		aj_alloc_fail_after(k);
+		assert_int_equal(aj_array_to_dlpack(E->ctx, x, &mt),
+				 AJ_ERR_NOMEM);
+		aj_alloc_fail_after(0);
+		assert_ptr_equal(a, asent);
+		assert_ptr_equal(mt, msent);
+		assert_int_equal(c.deletes, 0);
+	}
+	aj_array_free(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -334,6 +361,7 @@ int main(void)
 	    cmocka_unit_test(adopted_outlives_context),
 	    cmocka_unit_test(export_keeps_array),
 	    cmocka_unit_test(expression_into_exported),
+	    cmocka_unit_test(out_of_memory),
 	};
 	return cmocka_run_group_tests(tests, ref_env_setup, ref_env_teardown);
 }
