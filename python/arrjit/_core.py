@@ -16,7 +16,7 @@ import threading
 
 import numpy as np
 
-from ._lib import DTYPE_NAMES, Expr, Stats, error, lib
+from ._lib import DTYPE_NAMES, Stats, error, lib
 
 NP_DTYPES = tuple(np.dtype(n) for n in DTYPE_NAMES)
 _AJ_DTYPE = {d: i for i, d in enumerate(NP_DTYPES)}

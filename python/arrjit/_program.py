@@ -9,13 +9,12 @@ thread's program, runs the text and syncs. Arrays are the caller's NumPy
 arrays, wrapped without a copy: a statement assigning to a name bound to
 an array writes into it (read-only arrays are bound read-only, so that is
 an error); a name assigned but not passed is a lazy intermediate. A final
-expression statement is returned as a new array. The program's work is
-remembered by structure, so calling again over arrays of the same layout
-replays its kernels (aj_stats().replays).
+expression statement is returned as a new array. Kernels are cached by
+structure, so other arrays of the same dtypes reuse them; calling again
+over the same arrays (new contents) replays the remembered kernel calls
+without fusing again (stats()["replays"]).
 """
 import ctypes
-
-import numpy as np
 
 from . import _core
 from ._core import lib

@@ -4,7 +4,8 @@ scalars, every dtype, where, comparisons, reductions), errors that raise
 and leave out untouched, and the program API.
 
 Run: /usr/bin/python3 -m unittest discover -s python/tests (ctest does,
-with ARRJIT_LIBRARY set to the build's library).
+with ARRJIT_LIBRARY set to the build's library). Locals that look unused
+are read by evaluate() from the caller's frame, as numexpr reads them.
 """
 import os
 import sys
