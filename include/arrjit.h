@@ -47,6 +47,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+/* DLPack's types, for the DLPack section below, where available. */
+#if defined(__has_include)
+#if __has_include(<dlpack/dlpack.h>)
+#include <dlpack/dlpack.h>
+#endif
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -941,6 +947,51 @@ aj_status aj_npy_load_mem(aj_ctx *ctx, const void *buf, size_t len,
  * written to a temporary in the same directory and renamed.
  */
 aj_status aj_npy_save(aj_ctx *ctx, const char *path, const aj_array *a);
+
+/* ---- DLPack ------------------------------------------------------------ */
+
+/*
+ * Arrays shared with other frameworks (NumPy, PyTorch, JAX, ...) through
+ * DLPack, without copying. Declared when <dlpack/dlpack.h> can be included
+ * (Debian's libdlpack-dev) or was included before this header.
+ *
+ * Import checks the tensor: device kDLCPU, kDLCUDAHost (pinned host
+ * memory, kDLCPUPinned before DLPack 0.6) or kDLROCMHost, else AJ_ERR_ARG;
+ * lanes 1 and a (code, bits) of an arrjit dtype: kDLInt and kDLUInt 8-64,
+ * kDLFloat 32 and 64, kDLComplex 64 and 128, kDLBool (code 6, from DLPack
+ * 0.8) 8, else AJ_ERR_DTYPE; ndim in [0, AJ_MAX_NDIM] and no negative
+ * extent, else AJ_ERR_SHAPE. strides are in elements, of any sign (NULL:
+ * C order); element (i0, i1, ...) is at data + byte_offset + sum(ik *
+ * strides[k]) * itemsize, and byte arithmetic that overflows int64 or the
+ * address space is AJ_ERR_OVERFLOW. data may be NULL only for an empty
+ * tensor. The array is as aj_array_wrap makes it; its memory spans
+ * exactly the elements.
+ *
+ * aj_array_wrap_dlpack borrows t: the caller keeps the memory alive while
+ * the array (or a view, or pending work) uses it. aj_array_from_dlpack
+ * takes ownership of mt on success: the array adopts its memory, and
+ * mt->deleter(mt) (if not NULL) is called exactly once, when the last
+ * view of it is freed (aj_array_free), which may be after aj_ctx_free.
+ * On failure mt is untouched and still the caller's.
+ */
+#ifdef DLPACK_VERSION
+aj_status aj_array_wrap_dlpack(aj_ctx *ctx, const DLTensor *t, aj_array **out);
+aj_status aj_array_from_dlpack(aj_ctx *ctx, DLManagedTensor *mt,
+			       aj_array **out);
+/*
+ * Exports a as a new DLManagedTensor over the same elements: data is a's
+ * element (0, 0, ...), byte_offset 0, strides in elements (never NULL),
+ * device kDLCPU, bool as kDLBool. The tensor holds a handle of its own to
+ * a, so owned memory stays alive however the caller frees its handles or
+ * the context, until the consumer calls (*out)->deleter(*out), exactly
+ * once, as DLPack asks; that frees the tensor. Memory a wraps stays the
+ * caller's, to keep alive until then. A read-only view (a broadcast or
+ * diagonal) is AJ_ERR_READONLY, as NumPy refuses to export one; a byte
+ * stride that is not a multiple of the item size is AJ_ERR_LAYOUT.
+ */
+aj_status aj_array_to_dlpack(aj_ctx *ctx, const aj_array *a,
+			     DLManagedTensor **out);
+#endif
 
 /* ---- inspection ------------------------------------------------------- */
 

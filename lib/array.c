@@ -16,7 +16,8 @@
  *   data is never dereferenced and views of it leave data where it is rather
  *   than forming addresses of absent elements.
  * - Owned memory (buf != NULL) is refcounted: each handle holds one
- *   reference, and the last aj_array_free() releases the memory.
+ *   reference, and the last aj_array_free() releases the memory (to the
+ *   buffer pool, or through the release hook of adopted memory).
  */
 #include "bufpool.h"
 #include "core.h"
@@ -170,11 +171,10 @@ bool aj_array_extent(const aj_array *a, char **first, char **last)
 
 /* Checks that t, placed offset bytes into buf[0 .. nbytes), has all its
  * elements inside the buffer. */
-static aj_status check_wrap_bounds(aj_ctx *ctx, const aj_array *t,
-				   const void *buf, size_t nbytes,
-				   int64_t offset)
+static aj_status check_wrap_bounds(aj_ctx *ctx, const char *fn,
+				   const aj_array *t, const void *buf,
+				   size_t nbytes, int64_t offset)
 {
-	const char *fn = "aj_array_wrap";
 	if (nbytes > (size_t)INT64_MAX)
 		return aj_ctx_error(ctx, AJ_ERR_OVERFLOW,
 				    "%s: nbytes %zu overflows int64", fn,
@@ -224,6 +224,26 @@ static aj_status publish(aj_ctx *ctx, const aj_array *t, aj_array **out)
 	return AJ_OK;
 }
 
+/* The handle aj_array_wrap makes, in t, with no owner. */
+static aj_status wrap_header(aj_ctx *ctx, const char *fn, void *buf,
+			     size_t nbytes, int64_t offset, aj_dtype dtype,
+			     int ndim, const int64_t *shape,
+			     const int64_t *strides, aj_array *t)
+{
+	aj_status st = fill_header(ctx, fn, dtype, ndim, shape, t);
+	if (st)
+		return st;
+	if (strides && ndim > 0)
+		memcpy(t->strides, strides, (size_t)ndim * sizeof *strides);
+	st = check_wrap_bounds(ctx, fn, t, buf, nbytes, offset);
+	if (st)
+		return st;
+	t->lo = buf;
+	t->hi = at(buf, (int64_t)nbytes);
+	t->data = at(buf, offset);
+	return AJ_OK;
+}
+
 aj_status aj_array_wrap(aj_ctx *ctx, void *buf, size_t nbytes, int64_t offset,
 			aj_dtype dtype, int ndim, const int64_t *shape,
 			const int64_t *strides, aj_array **out)
@@ -234,25 +254,54 @@ aj_status aj_array_wrap(aj_ctx *ctx, void *buf, size_t nbytes, int64_t offset,
 	if (!out)
 		return aj_ctx_error(ctx, AJ_ERR_ARG,
 				    "aj_array_wrap: out is NULL");
-	aj_status st =
-	    fill_header(ctx, "aj_array_wrap", dtype, ndim, shape, &t);
+	aj_status st = wrap_header(ctx, "aj_array_wrap", buf, nbytes, offset,
+				   dtype, ndim, shape, strides, &t);
 	if (st)
 		return st;
-	if (strides && ndim > 0)
-		memcpy(t.strides, strides, (size_t)ndim * sizeof *strides);
-	st = check_wrap_bounds(ctx, &t, buf, nbytes, offset);
-	if (st)
-		return st;
-	t.lo = buf;
-	t.hi = at(buf, (int64_t)nbytes);
-	t.data = at(buf, offset);
 	return publish(ctx, &t, out);
+}
+
+aj_status aj_array_adopt(aj_ctx *ctx, const char *fn, void *buf,
+			 size_t nbytes, int64_t offset, aj_dtype dtype,
+			 int ndim, const int64_t *shape,
+			 const int64_t *strides, void (*release)(void *arg),
+			 void *arg, aj_array **out)
+{
+	aj_array t;
+	aj_status st = wrap_header(ctx, fn, buf, nbytes, offset, dtype, ndim,
+				   shape, strides, &t);
+	if (st)
+		return st;
+	if (!release)
+		return publish(ctx, &t, out);
+	aj_buf *b = aj_calloc(1, sizeof *b);
+	if (!b)
+		return aj_ctx_error(ctx, AJ_ERR_NOMEM,
+				    "%s: out of memory for an array handle",
+				    fn);
+	atomic_init(&b->refs, 0);
+	b->mem = buf;
+	b->cap = nbytes;
+	b->release = release;
+	b->release_arg = arg;
+	t.buf = b;
+	st = publish(ctx, &t, out);
+	if (st)
+		aj_free(b);
+	return st;
+}
+
+aj_status aj_array_dup(aj_ctx *ctx, const aj_array *a, aj_array **out)
+{
+	return publish(ctx, a, out);
 }
 
 /* Returns buffer b's memory to where it came from, and frees b. */
 static void free_buf(aj_buf *b)
 {
-	if (b->pool)
+	if (b->release)
+		b->release(b->release_arg);
+	else if (b->pool)
 		aj_bufpool_put(b->pool, b->mem, b->cap);
 	else
 		aj_free(b->mem);
@@ -278,6 +327,7 @@ static aj_status alloc_buf(aj_ctx *ctx, const char *fn, int64_t nbytes, bool zer
 		memset(mem, 0, (size_t)nbytes);
 	atomic_init(&b->refs, 0);
 	b->mem = mem;
+	b->release = NULL;
 	b->pool = aj_bufpool_pooled((size_t)nbytes) ? ctx->bufpool : NULL;
 	t->buf = b;
 	t->lo = t->data = mem;

@@ -202,6 +202,9 @@ typedef struct aj_buf {
 	void *mem;
 	size_t cap;         /* bytes at mem */
 	struct aj_bufpool *pool; /* the pool mem goes back to, or NULL */
+	void (*release)(void *arg); /* if set, frees mem instead (memory
+				       adopted from elsewhere: DLPack) */
+	void *release_arg;
 } aj_buf;
 
 struct aj_array {
@@ -224,6 +227,18 @@ struct aj_array {
  * before anyone reads them. */
 aj_status aj_array_new_uninit(aj_ctx *ctx, aj_dtype dtype, int ndim,
 			      const int64_t *shape, aj_array **out);
+
+/* aj_array_wrap, but the array owns the memory: when the last view of
+ * it is freed, release(arg) is called, once. On failure nothing is
+ * called and the caller still owns the memory. release NULL: the caller
+ * keeps it, as with aj_array_wrap. fn names the caller in messages. */
+aj_status aj_array_adopt(aj_ctx *ctx, const char *fn, void *buf,
+			 size_t nbytes, int64_t offset, aj_dtype dtype,
+			 int ndim, const int64_t *shape,
+			 const int64_t *strides, void (*release)(void *arg),
+			 void *arg, aj_array **out);
+/* A new handle to a's elements, holding a reference to its memory. */
+aj_status aj_array_dup(aj_ctx *ctx, const aj_array *a, aj_array **out);
 
 /* NumPy's C-contiguity: C strides, ignoring length-1 axes; empty arrays
  * are contiguous. */

@@ -6,6 +6,8 @@ set -e
 # doxygen: make docs, and the docs test of make test (tests/docs_test.sh)
 pkgs="cmake make gcc pkg-config llvm-19-dev libsleef-dev libcmocka-dev python3 python3-numpy"
 pkgs="$pkgs doxygen"
+# libdlpack-dev: the DLPack header (lib/dlpack.c, include/arrjit.h)
+pkgs="$pkgs libdlpack-dev"
 # `deps.sh bench`: also what `make bench` compares against and draws with
 # (bench/anchors.py, bench/report.py); `make test` does not need them.
 # `deps.sh valgrind`: also valgrind, for `make valgrind`.
