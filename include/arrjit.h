@@ -950,6 +950,8 @@ aj_status aj_npy_save(aj_ctx *ctx, const char *path, const aj_array *a);
 
 /* ---- DLPack ------------------------------------------------------------ */
 
+#ifdef DLPACK_VERSION
+/*@{*/
 /*
  * Arrays shared with other frameworks (NumPy, PyTorch, JAX, ...) through
  * DLPack, without copying. Declared when <dlpack/dlpack.h> can be included
@@ -974,10 +976,10 @@ aj_status aj_npy_save(aj_ctx *ctx, const char *path, const aj_array *a);
  * view of it is freed (aj_array_free), which may be after aj_ctx_free.
  * On failure mt is untouched and still the caller's.
  */
-#ifdef DLPACK_VERSION
 aj_status aj_array_wrap_dlpack(aj_ctx *ctx, const DLTensor *t, aj_array **out);
 aj_status aj_array_from_dlpack(aj_ctx *ctx, DLManagedTensor *mt,
 			       aj_array **out);
+/*@}*/
 /*
  * Exports a as a new DLManagedTensor over the same elements: data is a's
  * element (0, 0, ...), byte_offset 0, strides in elements (never NULL),
