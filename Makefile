@@ -24,13 +24,14 @@ tsan: deps
 	cmake -S . -B $(TSAN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAJ_SANITIZE=thread >/dev/null
 	cmake --build $(TSAN) -j $(JOBS)
 
-# Release, then ASan+UBSan, then ThreadSanitizer (a report fails the test).
+# Release, then ASan+UBSan, then ThreadSanitizer (a report fails the test;
+# tests/tsan.supp has the one suppression and its reason).
 # TSan skips the NumPy conformance replay: one thread, and 23,000 cases.
 test: build asan tsan
 	ctest --test-dir $(BUILD) --output-on-failure
 	ASAN_OPTIONS=detect_leaks=1 \
 		ctest --test-dir $(ASAN) --output-on-failure
-	TSAN_OPTIONS="halt_on_error=1 exitcode=66" \
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66 suppressions=$(CURDIR)/tests/tsan.supp" \
 		ctest --test-dir $(TSAN) --output-on-failure -E '^conformance'
 
 # The C tests under valgrind's memcheck: any error or definite leak fails
