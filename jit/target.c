@@ -18,28 +18,27 @@ static pthread_once_t init_once = PTHREAD_ONCE_INIT;
  * fork() and LLVM. LLVM's state is process-wide (registries, the
  * streams it locks): a fork while another thread is inside LLVM could
  * leave one of its locks held in the child for ever. Every arrjit call
- * into LLVM holds `users` for reading; fork takes it for writing first
- * (pthread_atfork), so it waits for those under way and holds off new
- * ones until it is done. The child can then compile.
+ * into LLVM counts itself in `users` under `lock`; a fork (pthread_atfork)
+ * takes `lock`, waits for the count to fall to 0 and keeps `lock` until
+ * it is done, so no call is inside LLVM at the fork and none enters
+ * during it. The child, whose one thread is the one that forked, unlocks
+ * `lock` as the parent does (a mutex, not a rwlock: glibc's unlock of a
+ * write lock checks the thread id, which is new in the child).
  */
-static pthread_rwlock_t users = PTHREAD_RWLOCK_INITIALIZER;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t idle = PTHREAD_COND_INITIALIZER;
+static int users;
 
 static void fork_prepare(void)
 {
-	pthread_rwlock_wrlock(&users);
+	pthread_mutex_lock(&lock);
+	while (users > 0)
+		pthread_cond_wait(&idle, &lock);
 }
 
-static void fork_parent(void)
+static void fork_done(void)
 {
-	pthread_rwlock_unlock(&users);
-}
-
-/* The child's thread has a new id, which glibc's unlock of a write lock
- * does not recognise: the child starts the lock afresh (it has no other
- * thread to share it with). */
-static void fork_child(void)
-{
-	pthread_rwlock_init(&users, NULL);
+	pthread_mutex_unlock(&lock);
 }
 
 static void init(void)
@@ -48,7 +47,7 @@ static void init(void)
 	LLVMInitializeNativeAsmPrinter();
 	LLVMInitializeNativeAsmParser();
 	LLVMInstallFatalErrorHandler(aj_llvm_fatal);
-	pthread_atfork(fork_prepare, fork_parent, fork_child);
+	pthread_atfork(fork_prepare, fork_done, fork_done);
 }
 
 void aj_llvm_init(void)
@@ -59,12 +58,17 @@ void aj_llvm_init(void)
 void aj_llvm_enter(void)
 {
 	aj_llvm_init();
-	pthread_rwlock_rdlock(&users);
+	pthread_mutex_lock(&lock);
+	users++;
+	pthread_mutex_unlock(&lock);
 }
 
 void aj_llvm_leave(void)
 {
-	pthread_rwlock_unlock(&users);
+	pthread_mutex_lock(&lock);
+	if (--users == 0)
+		pthread_cond_broadcast(&idle);
+	pthread_mutex_unlock(&lock);
 }
 
 static bool has_feature(const char *features, const char *name)

@@ -184,11 +184,16 @@ double *ref_f64(const aj_array *a)
 	return aj_array_data(a);
 }
 
-bool ref_exact_fp(void)
+bool ref_valgrind(void)
 {
 #ifdef REF_VALGRIND_H
-	return !RUNNING_ON_VALGRIND;
+	return RUNNING_ON_VALGRIND;
 #else
-	return true;
+	return false;
 #endif
+}
+
+bool ref_exact_fp(void)
+{
+	return !ref_valgrind();
 }

@@ -32,6 +32,9 @@ bool ref_next_index(int ndim, const int64_t *shape, int64_t *idx);
  * double): tests skip comparing floating-point results to the last bit
  * there, and still run the code (`make valgrind` is for memory errors). */
 bool ref_exact_fp(void);
+/* True under valgrind, whose CPU (its CPUID) is not the host's: tests of
+ * the code generated for this host skip themselves there. */
+bool ref_valgrind(void);
 
 /* A context and a program: the fixture most tests share. */
 typedef struct ref_env {
