@@ -1,0 +1,1 @@
+int aj_fuzz_placeholder_fuzz_parse;
