@@ -1035,6 +1035,12 @@ static void test_parse_refuses(void **state)
 			 AJ_ERR_PARSE);
 	assert_non_null(strstr(aj_prog_errmsg(E->p), "column 1: compress() makes a new "
 			       "array: it needs a program's namespace (aj_exec)"));
+	/* nor a boolean index (this aborted: tests/fuzz/regress/parse) */
+	vals[0] = aj_leaf(E->p, a);
+	assert_int_equal(aj_parse(E->p, "x[x > 0] > 2", 1, names, vals, &e),
+			 AJ_ERR_PARSE);
+	assert_non_null(strstr(aj_prog_errmsg(E->p), "column 3: a boolean index "
+			       "makes a new array: it needs a program's namespace"));
 	aj_array_free(a);
 }
 
