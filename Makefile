@@ -3,7 +3,7 @@ BUILD  ?= build
 ASAN   ?= build-asan
 JOBS   ?= 2
 
-.PHONY: all deps build asan test bench clean
+.PHONY: all deps build asan test bench clean fuzz fuzz-build
 
 all: build
 
@@ -18,10 +18,25 @@ asan: deps
 	cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DAJ_SANITIZE=address >/dev/null
 	cmake --build $(ASAN) -j $(JOBS)
 
-test: build asan
+test: build asan fuzz-build
 	ctest --test-dir $(BUILD) --output-on-failure
 	ASAN_OPTIONS=detect_leaks=1 \
 		ctest --test-dir $(ASAN) --output-on-failure
+	sh tests/fuzz/run.sh $(FUZZ) $(FUZZ_CI_SECONDS)
+
+# libFuzzer harnesses (tests/fuzz): a clang-14 build with ASan and UBSan.
+# make fuzz replays the committed inputs, then fuzzes each harness for
+# FUZZ_SECONDS; make test does the same for FUZZ_CI_SECONDS.
+FUZZ            ?= build-fuzz
+FUZZ_SECONDS    ?= 600
+FUZZ_CI_SECONDS ?= 20
+fuzz-build: deps
+	cmake -S . -B $(FUZZ) -DCMAKE_C_COMPILER=clang-14 \
+		-DCMAKE_BUILD_TYPE=RelWithDebInfo -DAJ_SANITIZE=fuzz >/dev/null
+	cmake --build $(FUZZ) -j $(JOBS) --target fuzz_parse fuzz_npy fuzz_api
+
+fuzz: fuzz-build
+	sh tests/fuzz/run.sh $(FUZZ) $(FUZZ_SECONDS)
 
 # arrjit-bench, then the Python anchors (NumPy, numexpr, Numba), then the
 # report: bench/RESULTS.md's marked section and bench/results.png. A wrong
@@ -39,4 +54,4 @@ bench: build
 		--command "make bench (arrjit-bench $(BENCH_ARGS) --json; anchors.py $(BENCH_ARGS))"
 
 clean:
-	rm -rf $(BUILD) $(ASAN)
+	rm -rf $(BUILD) $(ASAN) $(FUZZ)

@@ -4,6 +4,9 @@
 set -e
 # python3-numpy: the tests compare against NumPy (Debian's /usr/bin/python3)
 pkgs="cmake make gcc pkg-config llvm-19-dev libsleef-dev libcmocka-dev python3 python3-numpy"
+# clang-14, libclang-rt-14-dev: the libFuzzer harnesses (make fuzz; make
+# test runs them briefly)
+pkgs="$pkgs clang-14 libclang-rt-14-dev"
 # `deps.sh bench`: also what `make bench` compares against and draws with
 # (bench/anchors.py, bench/report.py); `make test` does not need them.
 case "${1:-}" in
