@@ -554,9 +554,66 @@ static int build_sum(state *S, int x, bool root)
 	return new_node(S, n, aj_reduce(S->p, AJ_OP_SUM, S->ex[x], 1, &axis, n.keep));
 }
 
+/* A view of expression x: slice, permute, flip or expand_dims, mapped
+ * back to x's index by vbase and vmat. */
+static int build_view(state *S, int x)
+{
+	rnode n = S->nodes[x];
+	if (n.weak || n.ndim > RMAX_VND)
+		return x;
+	int nd = n.ndim, kind = pick(&S->r, 0, 4);
+	n = (rnode){.kind = RK_OP, .op = AJ_OP_VIEW, .nin = 1, .in = {x},
+		    .t = n.t, .ndim = nd};
+	memcpy(n.shape, S->nodes[x].shape, sizeof n.shape);
+	const int64_t *xs = S->nodes[x].shape;
+	aj_expr e;
+	if (kind == 0 && nd > 0) {
+		aj_slice s[AJ_MAX_NDIM];
+		for (int d = 0; d < nd; d++) {
+			int step = pick(&S->r, -3, 6);
+			s[d] = (aj_slice){slice_bound(&S->r), slice_bound(&S->r),
+					  step >= 0 ? step + 1 : step};
+			n.shape[d] = slice_axis(xs[d], s[d], &n.vbase[d]);
+			n.vbase[d] = n.shape[d] > 0 ? n.vbase[d] : 0;
+			n.vmat[d][d] = s[d].step;
+		}
+		e = aj_expr_slice(S->p, S->ex[x], s);
+	} else if (kind == 1 && nd > 0) {
+		int perm[AJ_MAX_NDIM];
+		for (int d = 0; d < nd; d++)
+			perm[d] = d;
+		for (int d = nd - 1; d > 0; d--) {
+			int j = pick(&S->r, 0, d + 1), t = perm[d];
+			perm[d] = perm[j], perm[j] = t;
+		}
+		for (int k = 0; k < nd; k++) {
+			n.shape[k] = xs[perm[k]];
+			n.vmat[perm[k]][k] = 1;
+		}
+		e = aj_expr_permute(S->p, S->ex[x], perm);
+	} else if (kind == 2 && nd > 0) {
+		int a = pick(&S->r, 0, nd);
+		for (int d = 0; d < nd; d++)
+			n.vmat[d][d] = d == a ? -1 : 1;
+		n.vbase[a] = xs[a] > 0 ? xs[a] - 1 : 0;
+		e = aj_expr_flip(S->p, S->ex[x], u8(&S->r) & 1 ? a - nd : a);
+	} else if (nd < RMAX_VND) {
+		int a = pick(&S->r, 0, nd + 1);
+		n.ndim = nd + 1;
+		for (int d = 0; d <= nd; d++)
+			n.shape[d] = d < a ? xs[d] : d == a ? 1 : xs[d - 1];
+		for (int j = 0; j < nd; j++)
+			n.vmat[j][j < a ? j : j + 1] = 1;
+		e = aj_expr_expand_dims(S->p, S->ex[x], a);
+	} else {
+		return x;
+	}
+	return new_node(S, n, e);
+}
+
 static int build(state *S, int depth, bool root)
 {
-	int c = pick(&S->r, 0, 8), in[3];
+	int c = pick(&S->r, 0, 9), in[3];
 	if (depth >= 3 || S->nnodes + 4 > RMAX_NODES || c < 2)
 		return build_leaf(S);
 	if (c == 2) {
@@ -573,6 +630,8 @@ static int build(state *S, int depth, bool root)
 	}
 	if (c == 4)
 		return build_sum(S, build(S, depth + 1, false), root);
+	if (c == 5)
+		return build_view(S, build(S, depth + 1, false));
 	in[0] = build(S, depth + 1, false);
 	in[1] = build(S, depth + 1, false);
 	return build_op(S, binary_ops[pick(&S->r, 0, 14)], 2, in, root, 0);

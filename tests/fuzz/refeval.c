@@ -518,6 +518,15 @@ rval reval(const rnode *nodes, int k, const int64_t *idx)
 	}
 	if (n->op == AJ_OP_SUM)
 		return sum(nodes, n, idx);
+	if (n->op == AJ_OP_VIEW) {
+		int64_t xi[RMAX_VND];
+		for (int j = 0; j < nodes[n->in[0]].ndim; j++) {
+			xi[j] = n->vbase[j];
+			for (int k = 0; k < n->ndim; k++)
+				xi[j] += n->vmat[j][k] * idx[k];
+		}
+		return reval(nodes, n->in[0], xi);
+	}
 	rval a[3];
 	for (int j = 0; j < n->nin; j++) {
 		a[j] = operand(nodes, n, j, idx);

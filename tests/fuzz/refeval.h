@@ -8,8 +8,9 @@
  * tolerance): + - * / // %, minimum, maximum, comparisons, where, astype,
  * negative, absolute, sqrt (exact); exp, sin, log (inexact: 1 ULP, the op
  * table's bound, plus 1 for the reference's own rounding); sum over one
- * axis (ints exact; floats within n * eps * sum|x|). Dtypes: bool, ints,
- * uints, float32, float64 (no complex).
+ * axis (ints exact; floats within n * eps * sum|x|); views of expressions
+ * (slices, permutations, flips, new axes). Dtypes: bool, ints, uints,
+ * float32, float64 (no complex).
  *
  * rtype() says whether an op over given operands is in scope, and its
  * dtype; out of scope the harness does not build it. Values carry a state:
@@ -26,6 +27,7 @@
 #include <stdint.h>
 
 #define RMAX_NODES 24
+#define RMAX_VND 4 /* ndim of an expression a view applies to */
 
 enum rstate { R_EXACT, R_APPROX, R_UNDEF };
 
@@ -67,6 +69,9 @@ typedef struct rnode {
 	aj_dtype cast; /* AJ_OP_CAST: the target */
 	int axis;      /* AJ_OP_SUM: the axis reduced, of the operand */
 	bool keep;     /* AJ_OP_SUM: keepdims */
+	/* AJ_OP_VIEW (aj_expr_slice, _permute, _flip, _expand_dims): the
+	 * operand's index j is vbase[j] + sum over k of vmat[j][k] * idx[k] */
+	int64_t vbase[RMAX_VND], vmat[RMAX_VND][RMAX_VND];
 } rnode;
 
 /* The dtype of op over operands in[0..n) (for a cast, to t), or -1 if out
