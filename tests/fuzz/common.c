@@ -20,6 +20,15 @@ aj_ctx *fuzz_ctx(void)
 	return ctx;
 }
 
+void fuzz_knobs(unsigned flags)
+{
+	aj_ctx *ctx = fuzz_ctx();
+	aj_ctx_set_isa(ctx, flags & 1 ? AJ_ISA_SCALAR : AJ_ISA_HOST);
+	aj_ctx_set_threads(ctx, flags & 2 ? 2 : 0);
+	aj_ctx_set_min_parallel(ctx, flags & 2 ? 1 : 0);
+	aj_ctx_set_nt_bytes(ctx, flags & 4 ? 1 : 0);
+}
+
 void fuzz_check(int ok, const char *file, int line, const char *fmt, ...)
 {
 	if (ok)

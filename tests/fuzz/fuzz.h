@@ -15,6 +15,12 @@
 /* The process's context, made on first use with AJ_CACHE=off. */
 aj_ctx *fuzz_ctx(void);
 
+/* Sets ctx's knobs from flag bits, restoring the defaults where a bit is
+ * clear: bit 0 the scalar ISA, bit 1 two threads for any kernel (the
+ * parallel split on tiny arrays), bit 2 non-temporal stores for any
+ * kernel. Results never depend on them. */
+void fuzz_knobs(unsigned flags);
+
 /* Aborts with file, line and the formatted message unless ok. */
 #define check(ok, ...) fuzz_check((ok), __FILE__, __LINE__, __VA_ARGS__)
 void fuzz_check(int ok, const char *file, int line, const char *fmt, ...)

@@ -9,6 +9,9 @@
  * index); an expression tree built with the aj_* builders and assigned to
  * any array, so outputs overlap inputs and each other; aj_sync.
  *
+ * The first byte sets the context's knobs (fuzz_knobs): ISA, threads
+ * on tiny kernels, non-temporal stores.
+ *
  * Checked, aborting on a mismatch:
  * - every view's elements sit where NumPy's rules put them (reshape: in C
  *   order, the same elements as its source), and a failed view call
@@ -795,7 +798,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&S, 0, sizeof S);
 	S.r = (reader){data, size};
 	check(aj_prog_new(fuzz_ctx(), &S.p) == AJ_OK, "aj_prog_new");
-	aj_ctx_set_isa(fuzz_ctx(), u8(&S.r) & 1 ? AJ_ISA_SCALAR : AJ_ISA_HOST);
+	fuzz_knobs(u8(&S.r));
 	setup(&S);
 	for (int steps = 0; steps < 32 && S.r.n > 0; steps++) {
 		switch (pick(&S.r, 0, 6)) {

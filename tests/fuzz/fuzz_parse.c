@@ -3,7 +3,8 @@
  *
  * Input: one flag byte, then the text. Flag bit 0 selects aj_parse (one
  * expression over leaves) instead of aj_exec (statements in a namespace);
- * bit 1 compiles for the scalar ISA instead of the host's. The names are
+ * the bits above it set the context's knobs (fuzz_knobs: ISA, threads on
+ * tiny kernels, non-temporal stores). The names are
  * arrays of several dtypes and shapes (one empty, one 0-d) over memory
  * reset before every input, and two scalars.
  *
@@ -210,7 +211,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	memcpy(mem, pristine, sizeof mem);
-	aj_ctx_set_isa(fuzz_ctx(), data[0] & 2 ? AJ_ISA_SCALAR : AJ_ISA_HOST);
+	fuzz_knobs(data[0] >> 1);
 	aj_prog *p;
 	check(aj_prog_new(fuzz_ctx(), &p) == AJ_OK, "aj_prog_new");
 	if (data[0] & 1)
