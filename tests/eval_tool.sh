@@ -215,6 +215,21 @@ run_fail 2 'a + q' a=a.npy -o r6.npy
 expect_err "line 1, column 5: unknown name 'q'"
 no_file r6.npy
 
+# LLVM's instcombine needed a second run on this kernel and, asked to
+# verify one run reaches a fixpoint, ended the process (found by fuzz_parse).
+numpy '
+np.save("a43.npy", np.arange(12.0).reshape(4, 3))
+np.save("i43.npy", (np.arange(12, dtype=np.int32) % 23 - 11).reshape(4, 3))
+'
+for isa in scalar host; do
+	run --isa $isa 'a[i % i % 4]' a=a43.npy i=i43.npy -o r9.npy
+	numpy '
+a, i = np.load("a43.npy"), np.load("i43.npy")
+with np.errstate(all="ignore"):
+    assert np.array_equal(np.load("r9.npy"), a[i % i % 4])
+'
+done
+
 # Thousands of terms compute; nesting past the limit is a parse error,
 # not a stack overflow, however deep.
 terms=$("$py" -c 'print("+".join(["a"] * 5000))')
