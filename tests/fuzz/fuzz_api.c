@@ -538,23 +538,29 @@ static int build_op(state *S, aj_op op, int nin, const int *in, bool root,
 	return new_node(S, n, e);
 }
 
-static int build_sum(state *S, int x, bool root)
+/* A reduction over one axis of x; min and max not over an empty one
+ * (NumPy refuses it). */
+static int build_reduce(state *S, int x, bool root)
 {
+	static const aj_op ops[] = {AJ_OP_SUM, AJ_OP_RMIN, AJ_OP_RMAX,
+				    AJ_OP_ANY, AJ_OP_ALL};
 	const rnode *xn = &S->nodes[x];
-	if (xn->ndim == 0 || xn->shape[0] > 64)
+	aj_op op = ops[pick(&S->r, 0, 5)];
+	if (xn->ndim == 0 || xn->weak)
 		return x;
-	rnode n = {.kind = RK_OP, .op = AJ_OP_SUM, .nin = 1, .in = {x},
+	rnode n = {.kind = RK_OP, .op = op, .nin = 1, .in = {x},
 		   .axis = pick(&S->r, 0, xn->ndim), .keep = u8(&S->r) & 1};
-	int t = rtype(S->nodes, AJ_OP_SUM, 1, &x, 0);
-	if (t < 0 || (t >= AJ_FLOAT32 && !root))
+	int t = rtype(S->nodes, op, 1, &x, 0);
+	n.inexact = op == AJ_OP_SUM && t >= AJ_FLOAT32;
+	if (t < 0 || (n.inexact && !root) || xn->shape[n.axis] > 64 ||
+	    ((op == AJ_OP_RMIN || op == AJ_OP_RMAX) && xn->shape[n.axis] == 0))
 		return x;
 	n.t = (aj_dtype)t;
-	n.inexact = t >= AJ_FLOAT32;
 	for (int d = 0; d < xn->ndim; d++)
 		if (d != n.axis || n.keep)
 			n.shape[n.ndim++] = d == n.axis ? 1 : xn->shape[d];
 	int axis = u8(&S->r) & 1 ? n.axis - xn->ndim : n.axis;
-	return new_node(S, n, aj_reduce(S->p, AJ_OP_SUM, S->ex[x], 1, &axis, n.keep));
+	return new_node(S, n, aj_reduce(S->p, op, S->ex[x], 1, &axis, n.keep));
 }
 
 /* A view of expression x: slice, permute, flip or expand_dims, mapped
@@ -632,7 +638,7 @@ static int build(state *S, int depth, bool root)
 		return build_op(S, AJ_OP_WHERE, 3, in, root, 0);
 	}
 	if (c == 4)
-		return build_sum(S, build(S, depth + 1, false), root);
+		return build_reduce(S, build(S, depth + 1, false), root);
 	if (c == 5)
 		return build_view(S, build(S, depth + 1, false));
 	in[0] = build(S, depth + 1, false);

@@ -136,6 +136,10 @@ int rtype(const rnode *nodes, aj_op op, int n, const int *in, aj_dtype t)
 		return mixed_64(nodes, in) ? -1 : AJ_BOOL;
 	case AJ_OP_CAST:
 		return kind(t) == 'c' ? -1 : (int)t;
+	case AJ_OP_RMIN: case AJ_OP_RMAX:
+		return p;
+	case AJ_OP_ANY: case AJ_OP_ALL:
+		return AJ_BOOL;
 	case AJ_OP_SUM:
 		if (kind(p) == 'b')
 			return AJ_INT64;
@@ -474,12 +478,35 @@ static rval sum_float(aj_dtype t, const long double *x, int64_t n)
 	return r;
 }
 
-static rval sum(const rnode *nodes, const rnode *n, const int64_t *idx)
+/* min and max of x[0..n), n >= 1, of dtype t: NaN propagates; a zero
+ * result with both signs present is either. */
+static rval extreme(aj_op op, aj_dtype t, const rval *x, int64_t n)
+{
+	rval r = x[0];
+	bool pos0 = false, neg0 = false;
+	for (int64_t k = 0; k < n; k++) {
+		if (kind(t) == 'f' && (isnan(x[k].f) || isnan(r.f))) {
+			r = of_float(t, NAN);
+			continue;
+		}
+		rval c = compare(AJ_OP_LT, t, x[k], r);
+		if (op == AJ_OP_RMIN ? c.i : compare(AJ_OP_GT, t, x[k], r).i)
+			r = x[k];
+		pos0 |= kind(t) == 'f' && x[k].f == 0 && !signbit(x[k].f);
+		neg0 |= kind(t) == 'f' && x[k].f == 0 && signbit(x[k].f);
+	}
+	if (kind(t) == 'f' && r.f == 0 && pos0 && neg0)
+		return undef();
+	return r;
+}
+
+/* any, all, min, max, sum over one axis. */
+static rval reduce(const rnode *nodes, const rnode *n, const int64_t *idx)
 {
 	const rnode *x = &nodes[n->in[0]];
 	int64_t xi[AJ_MAX_NDIM], len = x->shape[n->axis];
 	long double vals[64];
-	rval acc = {.i = 0};
+	rval acc = {.i = n->op == AJ_OP_ALL}, all[64];
 	for (int d = 0, j = 0; d < x->ndim; d++)
 		if (d == n->axis)
 			j += n->keep;
@@ -487,14 +514,27 @@ static rval sum(const rnode *nodes, const rnode *n, const int64_t *idx)
 			xi[d] = idx[j++];
 	for (int64_t k = 0; k < len; k++) {
 		xi[n->axis] = k;
-		rval v = rconvert(reval(nodes, n->in[0], xi), x->t, n->t);
+		rval v = reval(nodes, n->in[0], xi);
+		if (n->op == AJ_OP_ANY || n->op == AJ_OP_ALL) {
+			if (v.st != R_EXACT)
+				return undef();
+			acc.i = n->op == AJ_OP_ANY ? acc.i || truth(v, x->t)
+						   : acc.i && truth(v, x->t);
+			continue;
+		}
+		v = rconvert(v, x->t, n->t);
 		if (v.st != R_EXACT)
 			return undef();
+		all[k] = v;
 		if (kind(n->t) == 'f')
 			vals[k] = v.f;
 		else
 			acc.i = wrap((uint64_t)acc.i + (uint64_t)v.i, n->t);
 	}
+	if (n->op == AJ_OP_RMIN || n->op == AJ_OP_RMAX)
+		return extreme(n->op, n->t, all, len);
+	if (n->op != AJ_OP_SUM)
+		return acc;
 	return kind(n->t) == 'f' ? sum_float(n->t, vals, len) : acc;
 }
 
@@ -516,8 +556,8 @@ rval reval(const rnode *nodes, int k, const int64_t *idx)
 	case RK_STRONG: return rconvert((rval){.f = n->v}, AJ_FLOAT64, n->t);
 	case RK_OP: break;
 	}
-	if (n->op == AJ_OP_SUM)
-		return sum(nodes, n, idx);
+	if (n->op >= AJ_OP_SUM)
+		return reduce(nodes, n, idx);
 	if (n->op == AJ_OP_VIEW) {
 		int64_t xi[RMAX_VND];
 		for (int j = 0; j < nodes[n->in[0]].ndim; j++) {

@@ -7,8 +7,9 @@
  * Scope: the ops the reference computes exactly (or within a stated
  * tolerance): + - * / // %, minimum, maximum, comparisons, where, astype,
  * negative, absolute, sqrt (exact); exp, sin, log (inexact: 1 ULP, the op
- * table's bound, plus 1 for the reference's own rounding); sum over one
- * axis (ints exact; floats within n * eps * sum|x|); views of expressions
+ * table's bound, plus 1 for the reference's own rounding); any, all, min,
+ * max (exact) and sum (ints exact; floats within n * eps * sum|x|) over one
+ * axis; views of expressions
  * (slices, permutations, flips, new axes). Dtypes: bool, ints, uints,
  * float32, float64 (no complex).
  *
@@ -67,8 +68,8 @@ typedef struct rnode {
 	rleaf leaf;    /* RK_LEAF */
 	double v;      /* RK_WEAK_*, RK_STRONG: the value */
 	aj_dtype cast; /* AJ_OP_CAST: the target */
-	int axis;      /* AJ_OP_SUM: the axis reduced, of the operand */
-	bool keep;     /* AJ_OP_SUM: keepdims */
+	int axis;      /* reductions: the axis reduced, of the operand */
+	bool keep;     /* reductions: keepdims */
 	/* AJ_OP_VIEW (aj_expr_slice, _permute, _flip, _expand_dims): the
 	 * operand's index j is vbase[j] + sum over k of vmat[j][k] * idx[k] */
 	int64_t vbase[RMAX_VND], vmat[RMAX_VND][RMAX_VND];
