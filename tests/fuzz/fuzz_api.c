@@ -62,8 +62,11 @@ static int pick(reader *r, int lo, int n)
 	return lo + (int)(u8(r) % (unsigned)n);
 }
 
+#define GUARD 256 /* bytes of 0xa5 either side of a buffer's elements */
+
 typedef struct buffer {
 	aj_dtype t;
+	char *base;		/* GUARD bytes, mem, GUARD bytes */
 	char *mem;		/* the library's */
 	char sim[NELEM * 8];	/* the reference's */
 	uint8_t st[NELEM];	/* enum rstate per element of sim */
@@ -159,7 +162,7 @@ static void fill_buffer(buffer *b, uint64_t seed)
 			v = (rval){.i = 1};
 		rstore(b->t, b->sim + k * elem_size(b->t), v);
 	}
-	memcpy(b->mem, b->sim, sizeof b->sim);
+	memcpy(b->mem, b->sim, NELEM * elem_size(b->t));
 	memset(b->st, R_EXACT, sizeof b->st);
 }
 
@@ -752,6 +755,10 @@ static void compare_buffers(state *S)
 			      (long long)rload(b->t, b->mem + k * sz).i, want.f,
 			      (long long)want.i);
 		}
+		int64_t used = NELEM * sz;
+		for (int64_t k = 0; k < 2 * GUARD + NELEM * 8 - used; k++)
+			check((unsigned char)b->base[k < GUARD ? k : used + k] == 0xa5,
+			      "buffer %d: a write outside its elements", bi);
 		/* from here on the library's values are the reference's */
 		memcpy(b->sim, b->mem, sizeof b->sim);
 		memset(b->st, R_EXACT, sizeof b->st);
@@ -785,7 +792,9 @@ static void setup(state *S)
 		buffer *b = &S->buf[k];
 		b->t = dtypes[pick(&S->r, 0, NDTYPES)];
 		trace("buffer %d %s\n", k, aj_dtype_name(b->t));
-		b->mem = aligned_alloc(64, NELEM * 8);
+		b->base = aligned_alloc(64, 2 * GUARD + NELEM * 8);
+		memset(b->base, 0xa5, 2 * GUARD + NELEM * 8);
+		b->mem = b->base + GUARD;
 		uint64_t seed = 0x9e3779b97f4a7c15u * (u8(&S->r) + 1);
 		fill_buffer(b, seed);
 		/* the whole buffer, 1-d, to start with */
@@ -819,6 +828,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int k = 0; k < S.narr; k++)
 		aj_array_free(S.arr[k].a);
 	for (int k = 0; k < S.nbuf; k++)
-		free(S.buf[k].mem);
+		free(S.buf[k].base);
 	return 0;
 }

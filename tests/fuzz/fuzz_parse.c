@@ -9,7 +9,9 @@
  * reset before every input, and two scalars.
  *
  * A successful parse is run: its value (the last expression statement) is
- * assigned to a fresh array and the program synced. Checked: no crash or
+ * assigned to a fresh array and the program synced; nothing may be
+ * written past an array's bytes (guard bytes around the result and after
+ * each named array). Checked: no crash or
  * sanitizer report; parse and name errors say where ("line L, column C" or
  * "column N"); a failed aj_exec leaves nothing pending and, unless a
  * selection ran the earlier work, the arrays untouched; a failed sync
@@ -113,6 +115,49 @@ static int arrays_unchanged(void)
 	return memcmp(mem, pristine, sizeof mem) == 0;
 }
 
+/* Bytes of a slot of mem past its array's elements: nothing may write
+ * there (a kernel storing out of bounds). */
+static void check_slots(void)
+{
+	for (int k = 0; k < NBIND; k++) {
+		const struct binding *b = &bindings[k];
+		int64_t n = aj_dtype_size(b->dtype);
+		for (int d = 0; d < b->ndim; d++)
+			n *= b->shape[d];
+		check(memcmp(mem[k] + n, pristine[k] + n, sizeof mem[k] - n) == 0,
+		      "a write past the end of array %s", b->name);
+	}
+}
+
+#define GUARD 256 /* bytes either side of a result */
+
+/* A C-order array of e's shape and dtype inside buf, GUARD bytes of 0xa5
+ * either side of it. */
+static aj_array *guarded(aj_prog *p, aj_expr e, int nd, const int64_t *shape,
+			 char **buf, size_t *len)
+{
+	aj_dtype t = aj_expr_dtype(p, e);
+	size_t n = aj_dtype_size(t);
+	for (int d = 0; d < nd; d++)
+		n *= (size_t)shape[d];
+	*len = n + 2 * GUARD;
+	*buf = aligned_alloc(64, (*len + 63) / 64 * 64);
+	memset(*buf, 0xa5, *len);
+	aj_array *out;
+	aj_status st = aj_array_wrap(fuzz_ctx(), *buf + GUARD, n, 0, t, nd,
+				     shape, NULL, &out);
+	check(st == AJ_OK, "wrap of a result: %s", aj_ctx_errmsg(fuzz_ctx()));
+	return out;
+}
+
+static void check_guards(const char *buf, size_t len)
+{
+	for (size_t k = 0; k < GUARD; k++)
+		check((unsigned char)buf[k] == 0xa5 &&
+			      (unsigned char)buf[len - 1 - k] == 0xa5,
+		      "a write outside the result's bytes");
+}
+
 static int64_t expr_size(aj_prog *p, aj_expr e, int *nd, int64_t *shape)
 {
 	*nd = aj_expr_shape(p, e, shape);
@@ -128,14 +173,13 @@ static int64_t expr_size(aj_prog *p, aj_expr e, int *nd, int64_t *shape)
 static void run(aj_prog *p, aj_expr e)
 {
 	aj_array *out = NULL;
+	char *buf = NULL;
+	size_t len = 0;
 	int nd;
 	int64_t shape[AJ_MAX_NDIM];
 	if (e.id != AJ_EXPR_NONE.id && expr_size(p, e, &nd, shape) <= MAX_OUT) {
-		aj_status st = aj_array_new(fuzz_ctx(), aj_expr_dtype(p, e), nd,
-					    shape, &out);
-		check(st == AJ_OK, "aj_array_new: %s",
-		      aj_ctx_errmsg(fuzz_ctx()));
-		st = aj_assign(p, out, e);
+		out = guarded(p, e, nd, shape, &buf, &len);
+		aj_status st = aj_assign(p, out, e);
 		check(st == AJ_OK, "assigning a parse's value to an array of "
 				   "its shape and dtype: %s",
 		      aj_prog_errmsg(p));
@@ -145,7 +189,11 @@ static void run(aj_prog *p, aj_expr e)
 	      "aj_sync failed (%d: %s) and wrote to an array", st,
 	      aj_prog_errmsg(p));
 	check(st != AJ_ERR_JIT, "JIT failure: %s", aj_prog_errmsg(p));
+	check_slots();
+	if (buf)
+		check_guards(buf, len);
 	aj_array_free(out);
+	free(buf);
 }
 
 static void located(aj_status st, const char *msg, const char *where)
