@@ -46,11 +46,17 @@ static void round_trip(const aj_array *a)
 	unlink(path);
 }
 
+static void remove_dir(void)
+{
+	rmdir(dir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	const char *tmp = getenv("TMPDIR");
 	snprintf(dir, sizeof dir, "%s/fuzz_npy_XXXXXX", tmp ? tmp : "/tmp");
 	check(mkdtemp(dir) != NULL, "mkdtemp %s failed", dir);
+	atexit(remove_dir);
 	fuzz_ctx();
 	return 0;
 }
