@@ -6,8 +6,10 @@
  * values with signs, extremes, NaN and infinities), then runs commands:
  * wrap a buffer (any shape, strides of any sign or zero, offset); views
  * (slice with steps, permute, broadcast, reshape, expand_dims, flip,
- * index); an expression tree built with the aj_* builders and assigned to
- * any array, so outputs overlap inputs and each other; aj_sync.
+ * index); an expression tree built with the aj_* builders (arithmetic,
+ * comparisons, where, casts, math, reductions over an axis, views of
+ * expressions) and assigned to any array, so outputs overlap inputs and
+ * each other; aj_sync.
  *
  * The first byte sets the context's knobs (fuzz_knobs): ISA, threads
  * on tiny kernels, non-temporal stores.
@@ -19,11 +21,13 @@
  *   the buffer;
  * - an expression the reference types is built, with its dtype and shape;
  * - aj_assign fails exactly when NumPy would (shapes, same_kind, a
- *   read-only or self-overlapping output), with that status, and then
- *   nothing is written;
+ *   read-only output), with that status, and then nothing is written; an
+ *   output overlapping itself fails there or at aj_sync, which then
+ *   writes nothing at all;
  * - after aj_sync, every buffer byte is what the reference computes by
  *   running the assignments in order, each as if its expression were
- *   evaluated before its writes.
+ *   evaluated before its writes, and the guard bytes around each buffer
+ *   are untouched.
  */
 #include "fuzz.h"
 #include "refeval.h"
