@@ -469,6 +469,7 @@ static void cmd_view(state *S)
 
 static int new_node(state *S, rnode n, aj_expr e)
 {
+	check(S->nnodes < RMAX_NODES, "the tree outgrew RMAX_NODES");
 	check(e.id != AJ_EXPR_NONE.id, "building %s failed: %s",
 	      n.kind == RK_OP ? aj_op_name(n.op) : "a leaf", aj_prog_errmsg(S->p));
 	check(aj_expr_dtype(S->p, e) == n.t, "%s has dtype %s, reference %s",

@@ -27,7 +27,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define RMAX_NODES 24
+#define RMAX_NODES 48 /* a tree 3 deep of ops of 3 operands has 40 */
 #define RMAX_VND 4 /* ndim of an expression a view applies to */
 
 enum rstate { R_EXACT, R_APPROX, R_UNDEF };
