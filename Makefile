@@ -5,7 +5,7 @@ TSAN   ?= build-tsan
 VALGRIND_BUILD ?= build-valgrind
 JOBS   ?= 2
 
-.PHONY: all deps build asan tsan test valgrind bench docs clean
+.PHONY: all deps build asan tsan test valgrind bench docs clean fuzz fuzz-build
 
 all: build
 
@@ -25,14 +25,16 @@ tsan: deps
 	cmake --build $(TSAN) -j $(JOBS)
 
 # Release, then ASan+UBSan, then ThreadSanitizer (a report fails the test;
-# tests/tsan.supp has the one suppression and its reason).
-# TSan skips the NumPy conformance replay: one thread, and 23,000 cases.
-test: build asan tsan
+# tests/tsan.supp has the one suppression and its reason), then each
+# libFuzzer harness briefly. TSan skips the NumPy conformance replay: one
+# thread, and 23,000 cases.
+test: build asan tsan fuzz-build
 	ctest --test-dir $(BUILD) --output-on-failure
 	ASAN_OPTIONS=detect_leaks=1 \
 		ctest --test-dir $(ASAN) --output-on-failure
 	TSAN_OPTIONS="halt_on_error=1 exitcode=66 suppressions=$(CURDIR)/tests/tsan.supp" \
 		ctest --test-dir $(TSAN) --output-on-failure -E '^conformance'
+	FUZZ_SEED=1 sh tests/fuzz/run.sh $(FUZZ) $(FUZZ_CI_SECONDS)
 
 # The C tests under valgrind's memcheck: any error or definite leak fails
 # the test (tests/valgrind.supp lists the suppressions and their reasons).
@@ -49,6 +51,19 @@ valgrind: deps
 	ctest --test-dir $(VALGRIND_BUILD) --output-on-failure --timeout 14400 \
 		-E '^conformance'
 
+# libFuzzer harnesses (tests/fuzz): a clang-14 build with ASan and UBSan.
+# make fuzz replays the committed inputs, then fuzzes each harness for
+# FUZZ_SECONDS; make test does the same for FUZZ_CI_SECONDS.
+FUZZ            ?= build-fuzz
+FUZZ_SECONDS    ?= 600
+FUZZ_CI_SECONDS ?= 20
+fuzz-build: deps
+	cmake -S . -B $(FUZZ) -DCMAKE_C_COMPILER=clang-14 \
+		-DCMAKE_BUILD_TYPE=RelWithDebInfo -DAJ_SANITIZE=fuzz >/dev/null
+	cmake --build $(FUZZ) -j $(JOBS) --target fuzz_parse fuzz_npy fuzz_api
+
+fuzz: fuzz-build
+	sh tests/fuzz/run.sh $(FUZZ) $(FUZZ_SECONDS)
 
 # arrjit-bench, then the Python anchors (NumPy, numexpr, Numba), then the
 # report: bench/RESULTS.md's marked section and bench/results.png. A wrong
@@ -72,4 +87,4 @@ docs: deps
 	sh tests/docs_test.sh $(CURDIR) $(abspath $(BUILD))/docs
 
 clean:
-	rm -rf $(BUILD) $(ASAN) $(TSAN) $(VALGRIND_BUILD)
+	rm -rf $(BUILD) $(ASAN) $(TSAN) $(VALGRIND_BUILD) $(FUZZ)

@@ -381,7 +381,9 @@ int aj_nt_bytes(const aj_kdesc *k, int o, int w)
 		       : 0;
 }
 
-/* Stores vector v at p, aligned to its bytes, past the caches. */
+enum { LINE = 64 }; /* bytes of a cache line */
+
+/* Stores vector v at p, aligned to bytes, past the caches. */
 static void store_nt(aj_emitter *E, LLVMValueRef v, LLVMValueRef p, int bytes)
 {
 	LLVMValueRef st = LLVMBuildStore(E->B, v, p);
@@ -407,8 +409,9 @@ static void store_op(aj_emitter *E, int o, LLVMValueRef v, LLVMValueRef base,
 	}
 	if (E->cls[o] == AJ_SC_RCONTIG)
 		v = reverse_lanes(E, v, w);
-	if (o == 0 && w > 1 && E->nt_body)
-		store_nt(E, v, vec_addr(E, o, base, i, w), w * (int)aj_dtypes[t].size);
+	if (o == 0 && w > 1 && E->nt_body) /* aligned to a line, not more */
+		store_nt(E, v, vec_addr(E, o, base, i, w),
+			 w * (int)aj_dtypes[t].size < LINE ? w * (int)aj_dtypes[t].size : LINE);
 	else
 		store_elem(E, t, v, vec_addr(E, o, base, i, w), w);
 }
@@ -1121,15 +1124,14 @@ static void emit_buffered(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 /*
  * The inner loop of a kernel storing output 0 non-temporally (E->nt): a
  * scalar head with normal stores up to the first element on a cache line
- * boundary, the vector body from there over whole lines with aligned
- * non-temporal stores, the scalar tail. So every line a movnt writes is
+ * boundary, the vector body from there over whole lines (and whole
+ * vectors, which may be longer) with aligned non-temporal stores, the
+ * scalar tail. So every line a movnt writes is
  * written whole by movnts (a partly written line leaves the
  * write-combining buffer as a slow partial write), on AVX2 too, whose
  * vector is half a line. An output not aligned to its element size never
  * reaches a boundary: it all takes the head.
  */
-enum { LINE = 64 };
-
 static void emit_nt_inner(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 			  LLVMValueRef end, LLVMValueRef *cur)
 {
@@ -1147,7 +1149,10 @@ static void emit_nt_inner(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 	head = LLVMBuildSelect(B, odd, n, head, "");
 	head = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, head, n, ""), head, n, "head");
 	LLVMValueRef hend = LLVMBuildAdd(B, start, head, "hend");
-	LLVMValueRef lines = LLVMConstInt(E->i64, ~(unsigned long long)(LINE / size - 1), 1);
+	/* the body's count: whole lines and whole vectors (a random draw's
+	 * vector is two lines of float64) */
+	int64_t step = LINE / size > E->lanes ? LINE / size : E->lanes;
+	LLVMValueRef lines = LLVMConstInt(E->i64, ~(unsigned long long)(step - 1), 1);
 	aj_loop H, V, T;
 	aj_loop_begin(E, &H, start, hend, "head");
 	aj_emit_body(E, base, H.i, 1, cur);

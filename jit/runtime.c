@@ -13,6 +13,13 @@
 #include <math.h>
 #include <stddef.h>
 
+/* glibc defines CMPLX and CMPLXF only for GCC >= 4.7 by version number;
+ * clang (the fuzz build) has the same builtin. */
+#if !defined(CMPLX) && defined(__clang__)
+#define CMPLX(x, y) __builtin_complex((double)(x), (double)(y))
+#define CMPLXF(x, y) __builtin_complex((float)(x), (float)(y))
+#endif
+
 /* NumPy's constants (npy_math.h). */
 #define LOGE2 0.693147180559945309417232121458176568
 #define LOG2E 1.442695040888963407359924681001892137

@@ -752,7 +752,8 @@ static aj_expr reduce_power(aj_prog *p, aj_expr x, aj_expr e, aj_dtype t,
 	*failed = false;
 	if (!xn || !en || !scalar_value(en, &v) || xn->op == AJ_OP_SCALAR)
 		return AJ_EXPR_NONE;
-	bool integral = v == (double)(int)v && fabs(v) <= 16;
+	/* the magnitude test first: (int)v is undefined past int's range */
+	bool integral = fabs(v) <= 16 && v == (double)(int)v;
 	if (aj_is_int(t) && v < 0) {
 		aj_prog_error(p, AJ_ERR_ARG, "Integers to negative integer "
 			      "powers are not allowed");

@@ -1308,6 +1308,10 @@ static aj_expr parse_subscripted(parser *ps, aj_expr e)
 	if (!pl.gather)
 		return e;
 	if (mask) { /* run now: its shape depends on the data (select.c) */
+		if (!ps->r->adopt)
+			return fail(ps, AJ_ERR_PARSE, pl.gather->at,
+				    "a boolean index makes a new array: it "
+				    "needs a program's namespace (aj_exec)");
 		aj_array *r = NULL;
 		aj_status s = aj_select_axis(ps->p, e, pl.gather->idx,
 					     pl.gather_axis, &r);

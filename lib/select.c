@@ -422,7 +422,8 @@ static aj_status mask_sel(aj_prog *p, aj_expr a, aj_expr mask, int axis, sel *s)
 		return partial_random(p, "boolean index", r);
 	*s = (sel){.x = index_of(p, a), .own = index_of(p, mask), .nd = nd,
 		   .axis = axis, .naxes = md};
-	memcpy(s->shape, an->shape, (size_t)nd * sizeof *s->shape);
+	if (nd > 0) /* a scalar's node has no shape array at all */
+		memcpy(s->shape, an->shape, (size_t)nd * sizeof *s->shape);
 	/* builders from here on may move p->node: an and mn are stale */
 	aj_expr m = aj_expand_trailing(p, mask, nd - axis - md);
 	if (m.id == AJ_EXPR_NONE.id)
@@ -506,7 +507,8 @@ static aj_status compress_sel(aj_prog *p, aj_expr cond, aj_expr a, int axis,
 	bool is_bool = cn->dtype == AJ_BOOL;
 	*c = (comp){.n = cn->shape[0], .axis = axis};
 	*s = (sel){.x = index_of(p, a), .nd = nd, .naxes = 1};
-	memcpy(s->shape, an->shape, (size_t)nd * sizeof *s->shape);
+	if (nd > 0) /* a scalar's node has no shape array at all */
+		memcpy(s->shape, an->shape, (size_t)nd * sizeof *s->shape);
 	if (axis != AJ_ALL_AXES)
 		s->axis = axis + (axis < 0 ? nd : 0);
 	/* builders (flatten's leaf, after it reads an; the cast) may move

@@ -138,4 +138,32 @@ run --help
 expect_out "usage:" "--help"
 expect_out "PROGRAM" "--help"
 
+# Hostile text: thousands of terms dump; nesting past the parser's limit,
+# however deep, is a bad expression (exit 2), not a stack overflow.
+terms=$(awk 'BEGIN { s = "a"; for (i = 1; i < 5000; i++) s = s "+a"; print s }')
+run --stage dag "$terms"
+expect_out "add" "5000 terms"
+for deep in "$(awk 'BEGIN { for (i = 0; i < 50000; i++) printf "("; printf "a"; for (i = 0; i < 50000; i++) printf ")" }')" \
+	"$(awk 'BEGIN { for (i = 0; i < 50000; i++) printf "-"; printf "a" }')" \
+	"$(awk 'BEGIN { s = "a"; for (i = 0; i < 30000; i++) s = s "**a"; print s }')"; do
+	status=0
+	"$tool" --stage dag -- "$deep" >"$tmp/out" 2>"$tmp/err" || status=$?
+	[ "$status" -eq 2 ] || fail "deep nesting exited $status, not 2"
+	grep -q 'nested too deeply (limit 256 levels)' "$tmp/err" ||
+		fail "deep nesting: $(head -c 300 "$tmp/err")"
+	[ ! -s "$tmp/out" ] || fail "deep nesting printed to stdout"
+done
+# unknown names in options
+if "$tool" --stage dag --dtype a=float16 "$expr" >/dev/null 2>"$tmp/err"; then
+	fail "--dtype a=float16 exited 0"
+fi
+grep -qF "unknown dtype 'float16'" "$tmp/err" || fail "--dtype: $(cat "$tmp/err")"
+# an output that cannot be written: exit 1 with a message
+if [ -w /dev/full ]; then
+	status=0
+	"$tool" --stage dag "$expr" >/dev/full 2>"$tmp/err" || status=$?
+	[ "$status" -eq 1 ] || fail "writing to /dev/full exited $status, not 1"
+	grep -qF "cannot write the output" "$tmp/err" || fail "/dev/full: $(cat "$tmp/err")"
+fi
+
 echo "dump_tool: ok"

@@ -179,4 +179,85 @@ no_file r4.npy
 run --help
 "$tool" --help | grep -q "AJ_NUM_THREADS" || fail "--help lacks the thread default"
 
+# Hostile .npy inputs: exit 1, the file and the fault named, no output.
+numpy '
+import io
+b = io.BytesIO(); np.save(b, np.arange(6.0)); v = b.getvalue()
+open("h_trunc.npy", "wb").write(v[:-7])
+open("h_trunchdr.npy", "wb").write(v[:40])
+open("h_empty.npy", "wb").write(b"")
+open("h_magic.npy", "wb").write(b"\x93NUMPX" + v[6:])
+open("h_corrupt.npy", "wb").write(v.replace(b"(6,)", b"(6,}"))
+open("h_huge.npy", "wb").write(b"\x93NUMPY\x02\x00" + (0xfffffff0).to_bytes(4, "little") + b"{")
+open("h_bigshape.npy", "wb").write(v.replace(b"(6,), }", b"(99999999999,), }"))
+open("h_f2.npy", "wb").write(v.replace(b"<f8", b"<f2"))
+'
+for c in "h_trunc:header says 48 bytes of data, file has 41" \
+	"h_trunchdr:preamble says 118 bytes of header, file has 30" \
+	"h_empty:too short for the .npy preamble" \
+	"h_magic:not a .npy file" "h_corrupt:bad header at byte" \
+	"h_huge:over the limit of 1 MiB" \
+	"h_bigshape:header says 799999999992 bytes of data" \
+	"h_f2:unsupported descr '<f2'"; do
+	f=${c%%:*}.npy
+	run_fail 1 'a + 1' a="$f" -o r6.npy
+	expect_err "$f: "
+	expect_err "${c#*:}"
+	no_file r6.npy
+done
+# a dtype the program cannot take: same_kind, at the statement
+numpy 'np.save("i.npy", np.arange(6))'
+run_fail 2 'i += 0.5' i=i.npy -o i=r6.npy
+expect_err "cannot cast float64 to int64 output under same_kind"
+no_file r6.npy
+# an unknown name in the program
+run_fail 2 'a + q' a=a.npy -o r6.npy
+expect_err "line 1, column 5: unknown name 'q'"
+no_file r6.npy
+
+# LLVM's instcombine needed a second run on this kernel and, asked to
+# verify one run reaches a fixpoint, ended the process (found by fuzz_parse).
+numpy '
+np.save("a43.npy", np.arange(12.0).reshape(4, 3))
+np.save("i43.npy", (np.arange(12, dtype=np.int32) % 23 - 11).reshape(4, 3))
+'
+for isa in scalar host; do
+	run --isa $isa 'a[i % i % 4]' a=a43.npy i=i43.npy -o r9.npy
+	numpy '
+a, i = np.load("a43.npy"), np.load("i43.npy")
+with np.errstate(all="ignore"):
+    assert np.array_equal(np.load("r9.npy"), a[i % i % 4])
+'
+done
+
+# Thousands of terms compute; nesting past the limit is a parse error,
+# not a stack overflow, however deep.
+terms=$("$py" -c 'print("+".join(["a"] * 5000))')
+run "$terms" a=a.npy -o r7.npy
+numpy '
+a = np.load("a.npy"); r = a
+for _ in range(4999):
+    r = r + a
+assert np.array_equal(np.load("r7.npy"), r)
+'
+deep=$("$py" -c 'print("(" * 50000 + "a" + ")" * 50000)')
+run_fail 2 "$deep" a=a.npy -o r8.npy
+expect_err "nested too deeply (limit 256 levels)"
+deep=$("$py" -c 'print("-" * 50000 + "a")')
+run_fail 2 -o r8.npy -- "$deep" a=a.npy
+expect_err "nested too deeply"
+deep=$("$py" -c 'print("sqrt(" * 20000 + "a" + ")" * 20000)')
+run_fail 2 "$deep" a=a.npy -o r8.npy
+expect_err "nested too deeply"
+no_file r8.npy
+
+# An output path that is a directory: the temporary is written, the
+# rename fails, and the temporary goes.
+mkdir adir
+run_fail 1 'a + 1' a=a.npy -o adir
+expect_err "cannot rename"
+[ -d adir ] && [ -z "$(ls -A adir)" ] || fail "adir changed"
+no_file r8.npy
+rmdir adir
+
 echo "eval_tool: ok"

@@ -10,6 +10,7 @@
 #ifdef __SANITIZE_ADDRESS__
 #include <sanitizer/lsan_interface.h>
 #endif
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -292,6 +293,12 @@ static void test_int_power_negative_array(void **state)
 	REF_OK_PROG(p, aj_assign(p, o, aj_binary(p, AJ_OP_POW, aj_leaf(p, f), aj_leaf(p, x))));
 	REF_OK_PROG(p, aj_sync(p));
 	assert_true(out_mem[3] == 0.125);
+	/* an exponent past int's range stays a pow (it was converted to int
+	 * first, undefined behaviour: tests/fuzz/regress/parse) */
+	REF_OK_PROG(p, aj_assign(p, o, aj_binary(p, AJ_OP_POW, aj_leaf(p, f),
+						 aj_scalar_f64(p, 8222222222.0))));
+	REF_OK_PROG(p, aj_sync(p));
+	assert_true(out_mem[0] == 1 && isinf(out_mem[1]));
 	aj_array_free(b);
 	aj_array_free(x);
 	aj_array_free(o);

@@ -3,7 +3,8 @@
  * aj_ctx_set_nt_bytes(ctx, 1), every result matches normal stores byte
  * for byte (every dtype, lengths around the vector width, outputs that
  * start off a vector boundary or off their own alignment, rows of a 2-d
- * output at varying alignments, several threads, prepared kernels), and
+ * output at varying alignments, several threads, prepared kernels, random
+ * numbers, whose vectors are wider than a line), and
  * the dumps show the path is there: !nontemporal in the IR, movnt and
  * sfence in the assembly, for each vector ISA the host runs.
  */
@@ -68,7 +69,17 @@ static void two_buffers(size_t bytes, unsigned char **r, unsigned char **o)
  * buffer: normal stores into one buffer, forced non-temporal into the
  * other; both buffers, padding included, must be equal.
  */
+static void check_1d_text(env *E, aj_dtype t, int64_t n, int64_t off,
+			  int threads, const char *text);
+
 static void check_1d(env *E, aj_dtype t, int64_t n, int64_t off, int threads)
+{
+	check_1d_text(E, t, n, off, threads, "o = a*a + a");
+}
+
+/* The same for text, random numbers restarted from seed 0 each time. */
+static void check_1d_text(env *E, aj_dtype t, int64_t n, int64_t off,
+			  int threads, const char *text)
 {
 	aj_ctx *ctx = E->ctx;
 	size_t size = aj_dtype_size(t), bytes = (size_t)n * size + (size_t)off;
@@ -80,12 +91,15 @@ static void check_1d(env *E, aj_dtype t, int64_t n, int64_t off, int threads)
 	REF_OK_CTX(ctx, aj_ctx_set_threads(ctx, threads));
 	const char *names[] = {"a", "o"};
 	REF_OK_CTX(ctx, aj_ctx_set_nt_bytes(ctx, NT_OFF));
-	exec_with(E, "o = a*a + a", 2, names, (aj_array *[]){a, ro});
+	REF_OK_CTX(ctx, aj_ctx_set_seed(ctx, 0));
+	exec_with(E, text, 2, names, (aj_array *[]){a, ro});
 	REF_OK_CTX(ctx, aj_ctx_set_nt_bytes(ctx, NT_ON));
-	exec_with(E, "o = a*a + a", 2, names, (aj_array *[]){a, oo});
+	REF_OK_CTX(ctx, aj_ctx_set_seed(ctx, 0));
+	exec_with(E, text, 2, names, (aj_array *[]){a, oo});
 	if (memcmp(rb, ob, bytes + PAD))
-		fail_msg("%s n=%lld off=%lld threads %d: non-temporal result differs",
-			 aj_dtype_name(t), (long long)n, (long long)off, threads);
+		fail_msg("%s n=%lld off=%lld threads %d, %s: non-temporal result "
+			 "differs", aj_dtype_name(t), (long long)n, (long long)off,
+			 threads, text);
 	aj_array_free(a);
 	aj_array_free(ro);
 	aj_array_free(oo);
@@ -121,6 +135,32 @@ static void test_nt_1d_matches(void **state)
 	REF_OK_CTX(ctx, aj_ctx_set_isa(ctx, host));
 	REF_OK_CTX(ctx, aj_ctx_set_threads(ctx, 0));
 	REF_OK_CTX(ctx, aj_ctx_set_min_parallel(ctx, 0));
+	REF_OK_CTX(ctx, aj_ctx_set_nt_bytes(ctx, 0));
+}
+
+/* Random numbers draw vectors wider than a line (16 float64 lanes on
+ * AVX-512): the body stopped at whole lines and stored a whole vector
+ * past the end of a 10-element output (found by fuzz_parse). */
+static void test_nt_random_matches(void **state)
+{
+	env *E = *state;
+	aj_ctx *ctx = E->ctx;
+	aj_isa host = aj_ctx_isa(ctx);
+	static const aj_dtype types[] = {AJ_FLOAT32, AJ_FLOAT64, AJ_UINT32, AJ_UINT64};
+	static const int64_t lens[] = {1, 7, 8, 10, 12, 15, 16, 17, 24, 31, 33, 40, 63, 65};
+	static const int64_t offs[] = {0, 8, 24};
+	char text[64];
+	for (int i = 0; i < 3; i++) {
+		if (aj_ctx_set_isa(ctx, isas[i]) != AJ_OK)
+			continue;
+		for (size_t t = 0; t < sizeof types / sizeof *types; t++) {
+			snprintf(text, sizeof text, "o = random(%s)", aj_dtype_name(types[t]));
+			for (size_t l = 0; l < sizeof lens / sizeof *lens; l++)
+				for (size_t f = 0; f < sizeof offs / sizeof *offs; f++)
+					check_1d_text(E, types[t], lens[l], offs[f], 1, text);
+		}
+	}
+	REF_OK_CTX(ctx, aj_ctx_set_isa(ctx, host));
 	REF_OK_CTX(ctx, aj_ctx_set_nt_bytes(ctx, 0));
 }
 
@@ -340,6 +380,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_nt_1d_matches),
+		cmocka_unit_test(test_nt_random_matches),
 		cmocka_unit_test(test_nt_outer_matches),
 		cmocka_unit_test(test_nt_multi_and_prepared),
 		cmocka_unit_test(test_nt_path_present),

@@ -303,6 +303,26 @@ static void test_flat_chain(void **state)
 	free(text);
 }
 
+/* A flat chain of 100000 terms is a DAG 100000 deep: the passes walk it
+ * without recursion (a stack overflow would crash here), up to the cache
+ * key; the JIT is not asked to compile it (seconds, growing faster than
+ * the depth). */
+static void test_deep_dag(void **state)
+{
+	fixture *fx = *state;
+	char *text = flat_chain("a", "-", 100000);
+	aj_expr e;
+	REF_OK_PROG(fx->p, parse(fx, text, &e));
+	static const aj_stage stages[] = {AJ_STAGE_DAG, AJ_STAGE_FUSED, AJ_STAGE_KEY};
+	for (int k = 0; k < 3; k++) {
+		char *dump;
+		REF_OK_PROG(fx->p, aj_dump(fx->p, e, stages[k], &dump));
+		assert_true(strlen(dump) > 100000);
+		aj_string_free(dump);
+	}
+	free(text);
+}
+
 /* "(((a)))" with n pairs, or "---a" with n minus signs. */
 static char *nested(int n, bool paren)
 {
@@ -856,6 +876,7 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	    T(test_values),
 	    T(test_flat_chain),
+	    T(test_deep_dag),
 	    T(test_nesting_within_limit),
 	    T(test_dtypes),
 	    T(test_errors),

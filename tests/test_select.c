@@ -1023,6 +1023,43 @@ static void test_text_errors(void **state)
 	aj_array_free(l);
 }
 
+/* A Python scalar selected from: NumPy ravels it to one element (its
+ * node has no shape array; copying from it was undefined behaviour:
+ * tests/fuzz/regress/parse). */
+static void test_scalar_operand(void **state)
+{
+	env *E = *state;
+	aj_array *r = NULL, *c;
+	bool cond[2] = {true, true};
+	int64_t n = 1;
+	REF_OK_CTX(E->ctx, aj_array_wrap(E->ctx, cond, sizeof cond, 0, AJ_BOOL,
+					 1, &n, NULL, &c));
+	REF_OK_PROG(E->p, aj_compress(E->p, aj_leaf(E->p, c),
+				      aj_scalar_f64(E->p, 2.5), AJ_ALL_AXES, &r));
+	assert_int_equal(aj_array_ndim(r), 1);
+	assert_int_equal(aj_array_shape(r)[0], 1);
+	assert_true(*(double *)aj_array_data(r) == 2.5);
+	aj_array_free(r);
+	aj_array_free(c);
+	/* true past the one element: NumPy's index error */
+	n = 2;
+	REF_OK_CTX(E->ctx, aj_array_wrap(E->ctx, cond, sizeof cond, 0, AJ_BOOL,
+					 1, &n, NULL, &c));
+	r = NULL;
+	assert_int_equal(aj_compress(E->p, aj_leaf(E->p, c), aj_scalar_i64(E->p, 2),
+				     AJ_ALL_AXES, &r),
+			 AJ_ERR_BOUNDS);
+	assert_null(r);
+	aj_array_free(c);
+	/* a 0-d mask: NumPy's x[True] */
+	REF_OK_PROG(E->p, aj_mask_select(E->p, aj_scalar_f64(E->p, 2.5),
+					 aj_scalar_bool(E->p, true), &r));
+	assert_int_equal(aj_array_ndim(r), 1);
+	assert_int_equal(aj_array_shape(r)[0], 1);
+	assert_true(*(double *)aj_array_data(r) == 2.5);
+	aj_array_free(r);
+}
+
 /* aj_parse has no namespace to own a selection's array. */
 static void test_parse_refuses(void **state)
 {
@@ -1035,6 +1072,12 @@ static void test_parse_refuses(void **state)
 			 AJ_ERR_PARSE);
 	assert_non_null(strstr(aj_prog_errmsg(E->p), "column 1: compress() makes a new "
 			       "array: it needs a program's namespace (aj_exec)"));
+	/* nor a boolean index (this aborted: tests/fuzz/regress/parse) */
+	vals[0] = aj_leaf(E->p, a);
+	assert_int_equal(aj_parse(E->p, "x[x > 0] > 2", 1, names, vals, &e),
+			 AJ_ERR_PARSE);
+	assert_non_null(strstr(aj_prog_errmsg(E->p), "column 3: a boolean index "
+			       "makes a new array: it needs a program's namespace"));
 	aj_array_free(a);
 }
 
@@ -1252,6 +1295,7 @@ int main(void)
 	    T(test_text_pending),
 	    T(test_text_errors),
 	    T(test_parse_refuses),
+	    T(test_scalar_operand),
 	    T(test_text_undo),
 	    T(test_vector_code),
 	    T(test_cache_key),

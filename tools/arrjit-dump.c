@@ -30,6 +30,7 @@
 #include "arrjit.h"
 #include "cli.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -850,7 +851,10 @@ int main(int argc, char **argv)
 		rc = 0;
 	}
 	tool_free(&t);
-	if (fflush(stdout) != 0 && rc == 0)
+	if ((fflush(stdout) != 0 || ferror(stdout)) && rc == 0) {
+		fprintf(stderr, "arrjit-dump: cannot write the output: %s\n",
+			strerror(errno));
 		rc = EXIT_DUMP;
+	}
 	return rc;
 }

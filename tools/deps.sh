@@ -8,6 +8,9 @@ pkgs="cmake make gcc pkg-config llvm-19-dev libsleef-dev libcmocka-dev python3 p
 pkgs="$pkgs doxygen"
 # libdlpack-dev: the DLPack header (lib/dlpack.c, include/arrjit.h)
 pkgs="$pkgs libdlpack-dev"
+# clang-14, libclang-rt-14-dev: the libFuzzer harnesses (make fuzz; make
+# test runs them briefly)
+pkgs="$pkgs clang-14 libclang-rt-14-dev"
 # `deps.sh bench`: also what `make bench` compares against and draws with
 # (bench/anchors.py, bench/report.py); `make test` does not need them.
 # `deps.sh valgrind`: also valgrind, for `make valgrind`.

@@ -1,0 +1,838 @@
+/*
+ * fuzz_api: API call sequences decoded from the input, checked against
+ * the reference evaluator (refeval.h) and a reference of the views.
+ *
+ * The input makes up to three buffers of one dtype each (64 elements of
+ * values with signs, extremes, NaN and infinities), then runs commands:
+ * wrap a buffer (any shape, strides of any sign or zero, offset); views
+ * (slice with steps, permute, broadcast, reshape, expand_dims, flip,
+ * index); an expression tree built with the aj_* builders (arithmetic,
+ * comparisons, where, casts, math, reductions over an axis, views of
+ * expressions) and assigned to any array, so outputs overlap inputs and
+ * each other; aj_sync.
+ *
+ * The first byte sets the context's knobs (fuzz_knobs): ISA, threads
+ * on tiny kernels, non-temporal stores.
+ *
+ * Checked, aborting on a mismatch:
+ * - every view's elements sit where NumPy's rules put them (reshape: in C
+ *   order, the same elements as its source), and a failed view call
+ *   leaves *out untouched; wrap fails exactly when an element is outside
+ *   the buffer;
+ * - an expression the reference types is built, with its dtype and shape;
+ * - aj_assign fails exactly when NumPy would (shapes, same_kind, a
+ *   read-only output), with that status, and then nothing is written; an
+ *   output overlapping itself fails there or at aj_sync, which then
+ *   writes nothing at all;
+ * - after aj_sync, every buffer byte is what the reference computes by
+ *   running the assignments in order, each as if its expression were
+ *   evaluated before its writes, and the guard bytes around each buffer
+ *   are untouched.
+ */
+#include "fuzz.h"
+#include "refeval.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NBUF 3
+#define NELEM 64  /* elements per buffer */
+#define NARR 12
+#define MAX_ND 4
+#define NPEND 8
+
+/* What a failed call must leave in *out. */
+static char untouched_view;
+#define UNTOUCHED ((aj_array *)&untouched_view)
+
+typedef struct reader {
+	const uint8_t *p;
+	size_t n;
+} reader;
+
+static unsigned u8(reader *r)
+{
+	if (r->n == 0)
+		return 0;
+	r->n--;
+	return *r->p++;
+}
+
+/* In [lo, lo + n). */
+static int pick(reader *r, int lo, int n)
+{
+	return lo + (int)(u8(r) % (unsigned)n);
+}
+
+#define GUARD 256 /* bytes of 0xa5 either side of a buffer's elements */
+
+typedef struct buffer {
+	aj_dtype t;
+	char *base;		/* GUARD bytes, mem, GUARD bytes */
+	char *mem;		/* the library's */
+	char sim[NELEM * 8];	/* the reference's */
+	uint8_t st[NELEM];	/* enum rstate per element of sim */
+	rval want[NELEM];	/* R_APPROX elements: value and tolerance */
+} buffer;
+
+typedef struct array {
+	aj_array *a;
+	int buf;
+	bool ro;
+	rleaf l; /* the reference's layout; l.base is the buffer's sim */
+} array;
+
+typedef struct pending {
+	bool overlap; /* its output overlaps itself: aj_sync must fail */
+	int out;
+	int root;
+	rnode nodes[RMAX_NODES];
+} pending;
+
+typedef struct state {
+	reader r;
+	aj_prog *p;
+	buffer buf[NBUF];
+	int nbuf;
+	array arr[NARR];
+	int narr;
+	pending pend[NPEND];
+	int npend;
+	/* the tree being built */
+	rnode nodes[RMAX_NODES];
+	aj_expr ex[RMAX_NODES];
+	int nnodes;
+} state;
+
+static const aj_dtype dtypes[] = {AJ_BOOL,   AJ_INT8,	AJ_INT16, AJ_INT32,
+				  AJ_INT64,  AJ_UINT8,	AJ_UINT16, AJ_UINT32,
+				  AJ_UINT64, AJ_FLOAT32, AJ_FLOAT64};
+#define NDTYPES ((int)(sizeof dtypes / sizeof dtypes[0]))
+
+static const double specials[] = {
+    0, -0.0, 1, -1, 0.5, 3, -2.5, 7, __builtin_nan(""), __builtin_inf(),
+    -__builtin_inf(), 1e300, 4.9e-324, 16777217, -1e10, 127.75};
+#define NSPECIAL 16
+
+static int64_t elem_size(aj_dtype t)
+{
+	return (int64_t)aj_dtype_size(t);
+}
+
+/* With FUZZ_TRACE set, the decoded program on stderr (to read a crash). */
+static void trace(const char *fmt, ...)
+{
+	static int on = -1;
+	if (on < 0)
+		on = getenv("FUZZ_TRACE") != NULL;
+	if (!on)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}
+
+static void trace_layout(const char *what, int k, const rleaf *l)
+{
+	trace("%s -> arr%d off %lld shape (", what, k, (long long)l->off);
+	for (int d = 0; d < l->ndim; d++)
+		trace("%lld,", (long long)l->shape[d]);
+	trace(") strides (");
+	for (int d = 0; d < l->ndim; d++)
+		trace("%lld,", (long long)l->strides[d]);
+	trace(")\n");
+}
+
+/* ---- buffers ---- */
+
+static void fill_buffer(buffer *b, uint64_t seed)
+{
+	for (int k = 0; k < NELEM; k++) {
+		seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+		rval v;
+		if (seed % 3 == 0)
+			v = rconvert((rval){.f = specials[(seed >> 8) % NSPECIAL]},
+				     AJ_FLOAT64, b->t);
+		else if (b->t == AJ_FLOAT32 || b->t == AJ_FLOAT64)
+			v = (rval){.f = (double)(int64_t)(seed >> 20) / 4096.0 /
+					(double)(1 << (seed % 31))};
+		else
+			v = rconvert((rval){.i = (int64_t)(seed >> 3) >> (seed % 64)},
+				     AJ_INT64, b->t);
+		if (v.st != R_EXACT) /* NaN to an int: any value will do */
+			v = (rval){.i = 1};
+		rstore(b->t, b->sim + k * elem_size(b->t), v);
+	}
+	memcpy(b->mem, b->sim, NELEM * elem_size(b->t));
+	memset(b->st, R_EXACT, sizeof b->st);
+}
+
+static int64_t nelem(int nd, const int64_t *shape)
+{
+	int64_t n = 1;
+	for (int d = 0; d < nd; d++)
+		n *= shape[d];
+	return n;
+}
+
+/* Element offset (in elements) of C-order element k of layout l. */
+static int64_t elem_at(const rleaf *l, int64_t k, int64_t sz)
+{
+	int64_t at = l->off;
+	for (int d = l->ndim - 1; d >= 0; d--) {
+		at += (k % l->shape[d]) * l->strides[d];
+		k /= l->shape[d];
+	}
+	return at / sz;
+}
+
+/* ---- arrays and views ---- */
+
+/* Checks that the library's view v has l's elements, then records it. */
+static void add_array(state *S, aj_array *v, int buf, bool ro, const rleaf *l)
+{
+	buffer *b = &S->buf[buf];
+	int64_t sz = elem_size(b->t), n = nelem(l->ndim, l->shape);
+	check(aj_array_ndim(v) == l->ndim &&
+		      memcmp(aj_array_shape(v), l->shape, 8 * (size_t)l->ndim) == 0,
+	      "view of ndim %d, reference %d (or shapes differ)",
+	      aj_array_ndim(v), l->ndim);
+	for (int64_t k = 0; k < n; k++)
+		check(fuzz_elem(v, k) == b->mem + elem_at(l, k, sz) * sz,
+		      "element %lld of a view is at byte %lld, reference %lld",
+		      (long long)k, (long long)(fuzz_elem(v, k) - b->mem),
+		      (long long)(elem_at(l, k, sz) * sz));
+	check(aj_array_readonly(v) == ro, "read-only flag %d, reference %d",
+	      aj_array_readonly(v), ro);
+	trace_layout("array", S->narr, l);
+	array *a = &S->arr[S->narr++];
+	*a = (array){v, buf, ro, *l};
+	a->l.base = b->sim;
+	a->l.st = b->st;
+}
+
+/* A view call's result: on success the reference layout l must match; on
+ * failure *out is untouched and ok_fail says failing was allowed. */
+static void view_done(state *S, aj_status st, aj_array *v, const array *src,
+		      bool ro, const rleaf *l, bool ok_fail, const char *what)
+{
+	if (st != AJ_OK) {
+		check(v == UNTOUCHED, "%s failed, wrote *out", what);
+		check(ok_fail, "%s failed: %s", what, aj_ctx_errmsg(fuzz_ctx()));
+		return;
+	}
+	check(!ok_fail || l != NULL, "%s succeeded where it must fail", what);
+	add_array(S, v, src->buf, ro, l);
+}
+
+static void cmd_wrap(state *S)
+{
+	int bi = pick(&S->r, 0, S->nbuf);
+	buffer *b = &S->buf[bi];
+	int64_t sz = elem_size(b->t);
+	rleaf l = {.ndim = pick(&S->r, 0, MAX_ND)};
+	bool c_order = u8(&S->r) & 1;
+	int64_t lo = 0, hi = 0, stride = sz;
+	l.off = pick(&S->r, 0, NELEM) * sz;
+	for (int d = l.ndim - 1; d >= 0; d--) {
+		l.shape[d] = pick(&S->r, 0, 5);
+		l.strides[d] = c_order ? stride : pick(&S->r, -4, 9) * sz;
+		stride *= l.shape[d];
+	}
+	bool empty = nelem(l.ndim, l.shape) == 0;
+	for (int d = 0; d < l.ndim; d++) {
+		int64_t ext = (l.shape[d] - 1) * l.strides[d];
+		*(ext < 0 ? &lo : &hi) += ext;
+	}
+	bool inside = l.off + lo >= 0 && l.off + hi + sz <= NELEM * sz;
+	aj_array *v = UNTOUCHED;
+	aj_status st = aj_array_wrap(fuzz_ctx(), b->mem, NELEM * sz, l.off, b->t,
+				     l.ndim, l.shape, c_order ? NULL : l.strides,
+				     &v);
+	if (st != AJ_OK) {
+		check(v == UNTOUCHED, "failed wrap wrote *out");
+		check(!inside && (empty || st == AJ_ERR_BOUNDS),
+		      "wrap failed (%d): %s", st, aj_ctx_errmsg(fuzz_ctx()));
+		return;
+	}
+	check(inside || empty, "wrap of elements outside the buffer succeeded");
+	add_array(S, v, bi, false, &l);
+}
+
+/* Python's slice.indices for one axis: *start and the length. */
+static int64_t slice_axis(int64_t n, aj_slice s, int64_t *start)
+{
+	int64_t b = s.start, e = s.stop, k = s.step;
+	if (b == AJ_DEFAULT)
+		b = k > 0 ? 0 : n - 1;
+	else if (b < 0 && (b += n) < 0)
+		b = k > 0 ? 0 : -1;
+	else if (b >= n)
+		b = k > 0 ? n : n - 1;
+	if (e == AJ_DEFAULT)
+		e = k > 0 ? n : -1;
+	else if (e < 0 && (e += n) < 0)
+		e = k > 0 ? 0 : -1;
+	else if (e >= n)
+		e = k > 0 ? n : n - 1;
+	*start = b;
+	if (k > 0)
+		return e > b ? (e - b + k - 1) / k : 0;
+	return b > e ? (b - e - k - 1) / -k : 0;
+}
+
+static int64_t slice_bound(reader *r)
+{
+	int v = pick(r, -7, 16);
+	return v == 8 ? AJ_DEFAULT : v;
+}
+
+static void cmd_slice(state *S, const array *src)
+{
+	aj_slice s[AJ_MAX_NDIM];
+	rleaf l = src->l;
+	for (int d = 0; d < l.ndim; d++) {
+		int step = pick(&S->r, -3, 6);
+		s[d] = (aj_slice){slice_bound(&S->r), slice_bound(&S->r),
+				  step >= 0 ? step + 1 : step};
+		int64_t start;
+		l.shape[d] = slice_axis(src->l.shape[d], s[d], &start);
+		if (l.shape[d] > 0)
+			l.off += start * l.strides[d];
+		l.strides[d] *= s[d].step;
+	}
+	aj_array *v = UNTOUCHED;
+	aj_status st = aj_view_slice(fuzz_ctx(), src->a, s, &v);
+	check(st == AJ_OK, "slice failed: %s", aj_ctx_errmsg(fuzz_ctx()));
+	add_array(S, v, src->buf, src->ro, &l);
+}
+
+static void cmd_permute(state *S, const array *src)
+{
+	int perm[AJ_MAX_NDIM], nd = src->l.ndim;
+	bool reverse = u8(&S->r) & 1;
+	for (int d = 0; d < nd; d++)
+		perm[d] = reverse ? nd - 1 - d : d;
+	for (int d = nd - 1; d > 0 && !reverse; d--) {
+		int j = pick(&S->r, 0, d + 1), t = perm[d];
+		perm[d] = perm[j], perm[j] = t;
+	}
+	rleaf l = src->l;
+	for (int d = 0; d < nd; d++) {
+		l.shape[d] = src->l.shape[perm[d]];
+		l.strides[d] = src->l.strides[perm[d]];
+	}
+	aj_array *v = UNTOUCHED;
+	aj_status st = aj_view_permute(fuzz_ctx(), src->a, reverse ? NULL : perm, &v);
+	check(st == AJ_OK, "permute failed: %s", aj_ctx_errmsg(fuzz_ctx()));
+	add_array(S, v, src->buf, src->ro, &l);
+}
+
+static void cmd_broadcast(state *S, const array *src)
+{
+	rleaf l = src->l;
+	int extra = pick(&S->r, 0, 2);
+	bool ok = true;
+	int64_t asked[AJ_MAX_NDIM];
+	if (l.ndim + extra > MAX_ND)
+		extra = 0;
+	l.ndim += extra;
+	for (int d = l.ndim - 1; d >= 0; d--) {
+		int sd = d - extra;
+		int64_t want = pick(&S->r, 0, 4);
+		if (sd >= 0 && src->l.shape[sd] != 1 && (u8(&S->r) & 3))
+			want = src->l.shape[sd]; /* mostly the compatible size */
+		asked[d] = want;
+		if (sd < 0) {
+			l.shape[d] = want, l.strides[d] = 0;
+		} else if (src->l.shape[sd] == 1) {
+			l.shape[d] = want, l.strides[d] = want == 1 ? src->l.strides[sd] : 0;
+		} else {
+			ok = ok && want == src->l.shape[sd];
+			l.shape[d] = src->l.shape[sd], l.strides[d] = src->l.strides[sd];
+		}
+	}
+	aj_array *v = UNTOUCHED;
+	aj_status st = aj_view_broadcast(fuzz_ctx(), src->a, l.ndim, asked, &v);
+	if (!ok) {
+		check(st == AJ_ERR_SHAPE && v == UNTOUCHED,
+		      "broadcast to an incompatible shape gave %d", st);
+		return;
+	}
+	check(st == AJ_OK, "broadcast failed: %s", aj_ctx_errmsg(fuzz_ctx()));
+	add_array(S, v, src->buf, true, &l);
+}
+
+static bool c_contiguous(const rleaf *l, int64_t sz)
+{
+	int64_t want = sz;
+	for (int d = l->ndim - 1; d >= 0; d--) {
+		if (l->shape[d] != 1 && l->strides[d] != want)
+			return false;
+		want *= l->shape[d];
+	}
+	return true;
+}
+
+/* Reshape: the reference has no layout rule, only that element k in C
+ * order is the source's element k, and that a C-contiguous source always
+ * reshapes. */
+static void cmd_reshape(state *S, const array *src)
+{
+	int64_t n = nelem(src->l.ndim, src->l.shape), shape[3];
+	int nd = pick(&S->r, 1, 3), unknown = pick(&S->r, -1, 4);
+	int64_t rest = n;
+	for (int d = 0; d < nd - 1; d++) {
+		int64_t f = pick(&S->r, 1, 4);
+		shape[d] = rest % f == 0 ? f : 1;
+		rest = shape[d] ? rest / shape[d] : rest;
+	}
+	shape[nd - 1] = rest;
+	if (unknown >= 0 && unknown < nd && n > 0)
+		shape[unknown] = -1;
+	aj_array *v = UNTOUCHED;
+	buffer *b = &S->buf[src->buf];
+	int64_t sz = elem_size(b->t);
+	aj_status st = aj_view_reshape(fuzz_ctx(), src->a, nd, shape, &v);
+	if (st != AJ_OK) {
+		check(v == UNTOUCHED && st == AJ_ERR_LAYOUT &&
+			      !c_contiguous(&src->l, sz),
+		      "reshape failed (%d): %s", st, aj_ctx_errmsg(fuzz_ctx()));
+		return;
+	}
+	rleaf l = {.ndim = aj_array_ndim(v)};
+	check(nelem(l.ndim, aj_array_shape(v)) == n, "reshape changed the size");
+	memcpy(l.shape, aj_array_shape(v), 8 * (size_t)l.ndim);
+	memcpy(l.strides, aj_array_strides(v), 8 * (size_t)l.ndim);
+	l.off = (char *)aj_array_data(v) - b->mem;
+	for (int64_t k = 0; k < n; k++)
+		check(elem_at(&l, k, sz) == elem_at(&src->l, k, sz),
+		      "reshape: element %lld is not the source's", (long long)k);
+	add_array(S, v, src->buf, src->ro, &l);
+}
+
+static void cmd_axis_view(state *S, const array *src)
+{
+	rleaf l = src->l;
+	int nd = l.ndim, kind = pick(&S->r, 0, 3);
+	aj_array *v = UNTOUCHED;
+	aj_status st;
+	if (kind == 0 && nd < MAX_ND) { /* expand_dims */
+		int axis = pick(&S->r, -nd - 1, 2 * nd + 2), a = axis < 0 ? axis + nd + 1 : axis;
+		memmove(l.shape + a + 1, l.shape + a, 8 * (size_t)(nd - a));
+		memmove(l.strides + a + 1, l.strides + a, 8 * (size_t)(nd - a));
+		l.shape[a] = 1, l.strides[a] = 0, l.ndim++;
+		st = aj_view_expand_dims(fuzz_ctx(), src->a, axis, &v);
+		view_done(S, st, v, src, src->ro, &l, false, "expand_dims");
+	} else if (kind == 1 && nd > 0) { /* flip one axis or all */
+		int axis = pick(&S->r, -nd, 2 * nd + 1);
+		for (int d = 0; d < nd; d++) {
+			if (axis != nd && d != (axis + nd) % nd)
+				continue;
+			if (l.shape[d] > 0)
+				l.off += (l.shape[d] - 1) * l.strides[d];
+			l.strides[d] = -l.strides[d];
+		}
+		st = aj_view_flip(fuzz_ctx(), src->a, axis == nd ? AJ_ALL_AXES : axis, &v);
+		view_done(S, st, v, src, src->ro, &l, false, "flip");
+	} else if (kind == 2 && nd > 0) { /* index, in range or not */
+		int axis = pick(&S->r, 0, nd);
+		int64_t n = l.shape[axis], i = pick(&S->r, -5, 11);
+		bool ok = i >= -n && i < n;
+		l.off += (i < 0 ? i + n : i) * l.strides[axis];
+		memmove(l.shape + axis, l.shape + axis + 1, 8 * (size_t)(nd - axis - 1));
+		memmove(l.strides + axis, l.strides + axis + 1, 8 * (size_t)(nd - axis - 1));
+		l.ndim--;
+		st = aj_view_index(fuzz_ctx(), src->a, axis, i, &v);
+		view_done(S, st, v, src, src->ro, ok ? &l : NULL, !ok, "index");
+	}
+}
+
+static void cmd_view(state *S)
+{
+	if (S->narr == 0 || S->narr == NARR)
+		return;
+	const array *src = &S->arr[pick(&S->r, 0, S->narr)];
+	switch (pick(&S->r, 0, 5)) {
+	case 0: cmd_slice(S, src); break;
+	case 1: cmd_permute(S, src); break;
+	case 2: cmd_broadcast(S, src); break;
+	case 3: cmd_reshape(S, src); break;
+	default: cmd_axis_view(S, src); break;
+	}
+}
+
+/* ---- expressions ---- */
+
+static int new_node(state *S, rnode n, aj_expr e)
+{
+	check(S->nnodes < RMAX_NODES, "the tree outgrew RMAX_NODES");
+	check(e.id != AJ_EXPR_NONE.id, "building %s failed: %s",
+	      n.kind == RK_OP ? aj_op_name(n.op) : "a leaf", aj_prog_errmsg(S->p));
+	check(aj_expr_dtype(S->p, e) == n.t, "%s has dtype %s, reference %s",
+	      n.kind == RK_OP ? aj_op_name(n.op) : "a leaf",
+	      aj_dtype_name(aj_expr_dtype(S->p, e)), aj_dtype_name(n.t));
+	int64_t shape[AJ_MAX_NDIM];
+	check(aj_expr_shape(S->p, e, shape) == n.ndim &&
+		      memcmp(shape, n.shape, 8 * (size_t)n.ndim) == 0,
+	      "%s: shape differs from the reference's",
+	      n.kind == RK_OP ? aj_op_name(n.op) : "a leaf");
+	trace("  n%d = %s %s in (%d %d %d) v %g axis %d keep %d\n", S->nnodes,
+	      n.kind == RK_OP ? aj_op_name(n.op) : n.kind == RK_LEAF ? "leaf" : "scalar",
+	      aj_dtype_name(n.t), n.in[0], n.in[1], n.in[2], n.v, n.axis, n.keep);
+	S->nodes[S->nnodes] = n;
+	S->ex[S->nnodes] = e;
+	return S->nnodes++;
+}
+
+static int build_leaf(state *S)
+{
+	int c = pick(&S->r, 0, 8);
+	rnode n = {.kind = RK_LEAF};
+	if (c < 5 && S->narr > 0) {
+		const array *a = &S->arr[pick(&S->r, 0, S->narr)];
+		n.t = S->buf[a->buf].t;
+		n.leaf = a->l;
+		n.ndim = a->l.ndim;
+		memcpy(n.shape, a->l.shape, sizeof n.shape);
+		return new_node(S, n, aj_leaf(S->p, a->a));
+	}
+	if (c == 5) {
+		n = (rnode){.kind = RK_WEAK_INT, .t = AJ_INT64, .weak = true,
+			    .v = pick(&S->r, 0, 101)};
+		return new_node(S, n, aj_scalar_i64(S->p, (int64_t)n.v));
+	}
+	if (c == 6) {
+		n = (rnode){.kind = RK_WEAK_FLOAT, .t = AJ_FLOAT64, .weak = true,
+			    .v = specials[pick(&S->r, 0, NSPECIAL)]};
+		return new_node(S, n, aj_scalar_f64(S->p, n.v));
+	}
+	n = (rnode){.kind = RK_STRONG, .t = dtypes[pick(&S->r, 0, NDTYPES)]};
+	n.v = n.t >= AJ_FLOAT32 ? specials[pick(&S->r, 0, NSPECIAL)]
+				: pick(&S->r, 0, 100);
+	return new_node(S, n, aj_scalar(S->p, n.t, n.v));
+}
+
+static const aj_op unary_ops[] = {AJ_OP_NEG, AJ_OP_ABS, AJ_OP_SQRT,
+				  AJ_OP_CAST, AJ_OP_EXP, AJ_OP_SIN, AJ_OP_LOG};
+static const aj_op binary_ops[] = {
+    AJ_OP_ADD,	    AJ_OP_SUB, AJ_OP_MUL, AJ_OP_DIV, AJ_OP_FLOORDIV,
+    AJ_OP_REM,	    AJ_OP_MIN, AJ_OP_MAX, AJ_OP_EQ,  AJ_OP_NE,
+    AJ_OP_LT,	    AJ_OP_LE,  AJ_OP_GT,  AJ_OP_GE};
+
+static int build(state *S, int depth, bool root);
+
+/* op over in[0..nin): the node, or in[0] alone when the reference leaves
+ * the op out of scope (or its shapes do not broadcast). */
+static int build_op(state *S, aj_op op, int nin, const int *in, bool root,
+		    aj_dtype cast)
+{
+	rnode n = {.kind = RK_OP, .op = op, .nin = nin, .cast = cast};
+	memcpy(n.in, in, sizeof n.in);
+	int t = rtype(S->nodes, op, nin, in, cast);
+	n.inexact = op == AJ_OP_EXP || op == AJ_OP_SIN || op == AJ_OP_LOG;
+	if (t < 0 || (n.inexact && !root) ||
+	    !rshape(S->nodes, nin, in, &n.ndim, n.shape))
+		return in[0];
+	n.t = (aj_dtype)t;
+	aj_expr a[3];
+	for (int k = 0; k < nin; k++)
+		a[k] = S->ex[in[k]];
+	aj_expr e = op == AJ_OP_CAST ? aj_cast(S->p, a[0], cast)
+				     : aj_apply(S->p, op, nin, a);
+	return new_node(S, n, e);
+}
+
+/* A reduction over one axis of x; min and max not over an empty one
+ * (NumPy refuses it). */
+static int build_reduce(state *S, int x, bool root)
+{
+	static const aj_op ops[] = {AJ_OP_SUM, AJ_OP_RMIN, AJ_OP_RMAX,
+				    AJ_OP_ANY, AJ_OP_ALL};
+	const rnode *xn = &S->nodes[x];
+	aj_op op = ops[pick(&S->r, 0, 5)];
+	if (xn->ndim == 0 || xn->weak)
+		return x;
+	rnode n = {.kind = RK_OP, .op = op, .nin = 1, .in = {x},
+		   .axis = pick(&S->r, 0, xn->ndim), .keep = u8(&S->r) & 1};
+	int t = rtype(S->nodes, op, 1, &x, 0);
+	n.inexact = op == AJ_OP_SUM && t >= AJ_FLOAT32;
+	if (t < 0 || (n.inexact && !root) || xn->shape[n.axis] > 64 ||
+	    ((op == AJ_OP_RMIN || op == AJ_OP_RMAX) && xn->shape[n.axis] == 0))
+		return x;
+	n.t = (aj_dtype)t;
+	for (int d = 0; d < xn->ndim; d++)
+		if (d != n.axis || n.keep)
+			n.shape[n.ndim++] = d == n.axis ? 1 : xn->shape[d];
+	int axis = u8(&S->r) & 1 ? n.axis - xn->ndim : n.axis;
+	return new_node(S, n, aj_reduce(S->p, op, S->ex[x], 1, &axis, n.keep));
+}
+
+/* A view of expression x: slice, permute, flip or expand_dims, mapped
+ * back to x's index by vbase and vmat. */
+static int build_view(state *S, int x)
+{
+	rnode n = S->nodes[x];
+	if (n.weak || n.ndim > RMAX_VND)
+		return x;
+	int nd = n.ndim, kind = pick(&S->r, 0, 4);
+	n = (rnode){.kind = RK_OP, .op = AJ_OP_VIEW, .nin = 1, .in = {x},
+		    .t = n.t, .ndim = nd};
+	memcpy(n.shape, S->nodes[x].shape, sizeof n.shape);
+	const int64_t *xs = S->nodes[x].shape;
+	aj_expr e;
+	if (kind == 0 && nd > 0) {
+		aj_slice s[AJ_MAX_NDIM];
+		for (int d = 0; d < nd; d++) {
+			int step = pick(&S->r, -3, 6);
+			s[d] = (aj_slice){slice_bound(&S->r), slice_bound(&S->r),
+					  step >= 0 ? step + 1 : step};
+			n.shape[d] = slice_axis(xs[d], s[d], &n.vbase[d]);
+			n.vbase[d] = n.shape[d] > 0 ? n.vbase[d] : 0;
+			n.vmat[d][d] = s[d].step;
+		}
+		e = aj_expr_slice(S->p, S->ex[x], s);
+	} else if (kind == 1 && nd > 0) {
+		int perm[AJ_MAX_NDIM];
+		for (int d = 0; d < nd; d++)
+			perm[d] = d;
+		for (int d = nd - 1; d > 0; d--) {
+			int j = pick(&S->r, 0, d + 1), t = perm[d];
+			perm[d] = perm[j], perm[j] = t;
+		}
+		for (int k = 0; k < nd; k++) {
+			n.shape[k] = xs[perm[k]];
+			n.vmat[perm[k]][k] = 1;
+		}
+		e = aj_expr_permute(S->p, S->ex[x], perm);
+	} else if (kind == 2 && nd > 0) {
+		int a = pick(&S->r, 0, nd);
+		for (int d = 0; d < nd; d++)
+			n.vmat[d][d] = d == a ? -1 : 1;
+		n.vbase[a] = xs[a] > 0 ? xs[a] - 1 : 0;
+		e = aj_expr_flip(S->p, S->ex[x], u8(&S->r) & 1 ? a - nd : a);
+	} else if (nd < RMAX_VND) {
+		int a = pick(&S->r, 0, nd + 1);
+		n.ndim = nd + 1;
+		for (int d = 0; d <= nd; d++)
+			n.shape[d] = d < a ? xs[d] : d == a ? 1 : xs[d - 1];
+		for (int j = 0; j < nd; j++)
+			n.vmat[j][j < a ? j : j + 1] = 1;
+		e = aj_expr_expand_dims(S->p, S->ex[x], a);
+	} else {
+		return x;
+	}
+	return new_node(S, n, e);
+}
+
+static int build(state *S, int depth, bool root)
+{
+	int c = pick(&S->r, 0, 9), in[3];
+	if (depth >= 3 || S->nnodes + 4 > RMAX_NODES || c < 2)
+		return build_leaf(S);
+	if (c == 2) {
+		aj_op op = unary_ops[pick(&S->r, 0, 7)];
+		aj_dtype t = dtypes[pick(&S->r, 0, NDTYPES)];
+		in[0] = build(S, depth + 1, false);
+		return build_op(S, op, 1, in, root, t);
+	}
+	if (c == 3) {
+		in[0] = build(S, depth + 1, false);
+		in[1] = build(S, depth + 1, false);
+		in[2] = build(S, depth + 1, false);
+		return build_op(S, AJ_OP_WHERE, 3, in, root, 0);
+	}
+	if (c == 4)
+		return build_reduce(S, build(S, depth + 1, false), root);
+	if (c == 5)
+		return build_view(S, build(S, depth + 1, false));
+	in[0] = build(S, depth + 1, false);
+	in[1] = build(S, depth + 1, false);
+	return build_op(S, binary_ops[pick(&S->r, 0, 14)], 2, in, root, 0);
+}
+
+/* ---- assignments ---- */
+
+static bool broadcasts_to(const rnode *e, const rleaf *out)
+{
+	if (e->ndim > out->ndim)
+		return false;
+	for (int d = 0; d < e->ndim; d++) {
+		int64_t o = out->shape[out->ndim - e->ndim + d];
+		if (e->shape[d] != o && e->shape[d] != 1)
+			return false;
+	}
+	return true;
+}
+
+static bool self_overlap(const array *o, int64_t sz)
+{
+	static uint8_t seen[NELEM];
+	memset(seen, 0, sizeof seen);
+	int64_t n = nelem(o->l.ndim, o->l.shape);
+	for (int64_t k = 0; k < n; k++)
+		if (seen[elem_at(&o->l, k, sz)]++)
+			return true;
+	return false;
+}
+
+static void cmd_assign(state *S)
+{
+	if (S->narr == 0 || S->npend == NPEND)
+		return;
+	const array *o = &S->arr[pick(&S->r, 0, S->narr)];
+	S->nnodes = 0;
+	int root = build(S, 0, true);
+	const rnode *e = &S->nodes[root];
+	if (e->weak)
+		return; /* Python scalars into arrays: NumPy checks values */
+	buffer *b = &S->buf[o->buf];
+	bool shape_ok = broadcasts_to(e, &o->l), kind_ok = rsame_kind(e->t, b->t);
+	bool overlap = self_overlap(o, elem_size(b->t));
+	aj_status st = aj_assign(S->p, o->a, S->ex[root]);
+	trace("assign arr%d = n%d: %d\n", (int)(o - S->arr), root, st);
+	/* a self-overlapping output may be found at aj_sync instead */
+	if (shape_ok && kind_ok && !o->ro && (!overlap || st == AJ_OK)) {
+		check(st == AJ_OK, "aj_assign failed: %s", aj_prog_errmsg(S->p));
+		pending *pd = &S->pend[S->npend++];
+		pd->overlap = overlap;
+		pd->out = (int)(o - S->arr);
+		pd->root = root;
+		memcpy(pd->nodes, S->nodes, sizeof pd->nodes);
+		return;
+	}
+	check(st != AJ_OK, "aj_assign succeeded: shape %d, same_kind %d, "
+			   "read-only %d, self-overlap %d",
+	      shape_ok, kind_ok, o->ro, overlap);
+	check((!shape_ok && st == AJ_ERR_SHAPE) ||
+		      (!kind_ok && st == AJ_ERR_DTYPE) ||
+		      (o->ro && st == AJ_ERR_READONLY) ||
+		      (overlap && st == AJ_ERR_OVERLAP),
+	      "aj_assign gave %d: %s (shape %d, same_kind %d, read-only %d, "
+	      "self-overlap %d)",
+	      st, aj_prog_errmsg(S->p), shape_ok, kind_ok, o->ro, overlap);
+}
+
+/* Runs pd on the reference's buffers: every value first, then the
+ * writes. */
+static void simulate(state *S, const pending *pd)
+{
+	const array *o = &S->arr[pd->out];
+	buffer *b = &S->buf[o->buf];
+	const rnode *e = &pd->nodes[pd->root];
+	int64_t sz = elem_size(b->t), n = nelem(o->l.ndim, o->l.shape);
+	static rval vals[NELEM];
+	int64_t idx[AJ_MAX_NDIM], ei[AJ_MAX_NDIM];
+	for (int64_t k = 0; k < n; k++) {
+		for (int d = o->l.ndim - 1, j = (int)k; d >= 0; d--) {
+			idx[d] = j % o->l.shape[d];
+			j /= (int)o->l.shape[d];
+		}
+		for (int d = 0; d < e->ndim; d++)
+			ei[d] = e->shape[d] == 1 ? 0 : idx[o->l.ndim - e->ndim + d];
+		vals[k] = rconvert(reval(pd->nodes, pd->root, ei), e->t, b->t);
+	}
+	for (int64_t k = 0; k < n; k++) {
+		int64_t at = elem_at(&o->l, k, sz);
+		rstore(b->t, b->sim + at * sz, vals[k]);
+		b->st[at] = (uint8_t)vals[k].st;
+		b->want[at] = vals[k];
+	}
+}
+
+static void compare_buffers(state *S)
+{
+	for (int bi = 0; bi < S->nbuf; bi++) {
+		buffer *b = &S->buf[bi];
+		int64_t sz = elem_size(b->t);
+		for (int k = 0; k < NELEM; k++) {
+			rval want = b->st[k] == R_EXACT ? rload(b->t, b->sim + k * sz)
+							: b->want[k];
+			want.st = b->st[k];
+			check(ragree(b->t, b->mem + k * sz, want),
+			      "buffer %d (%s) element %d: got %.17g / %lld, "
+			      "reference %.17g / %lld",
+			      bi, aj_dtype_name(b->t), k,
+			      rload(b->t, b->mem + k * sz).f,
+			      (long long)rload(b->t, b->mem + k * sz).i, want.f,
+			      (long long)want.i);
+		}
+		int64_t used = NELEM * sz;
+		for (int64_t k = 0; k < 2 * GUARD + NELEM * 8 - used; k++)
+			check((unsigned char)b->base[k < GUARD ? k : used + k] == 0xa5,
+			      "buffer %d: a write outside its elements", bi);
+		/* from here on the library's values are the reference's */
+		memcpy(b->sim, b->mem, sizeof b->sim);
+		memset(b->st, R_EXACT, sizeof b->st);
+	}
+}
+
+static void cmd_sync(state *S)
+{
+	aj_status st = aj_sync(S->p);
+	trace("sync\n");
+	bool overlap = false;
+	for (int k = 0; k < S->npend; k++)
+		overlap = overlap || S->pend[k].overlap;
+	if (overlap) /* then nothing is written */
+		check(st == AJ_ERR_OVERLAP, "aj_sync of an output that overlaps "
+		      "itself gave %d: %s", st, aj_prog_errmsg(S->p));
+	else
+		check(st == AJ_OK, "aj_sync failed: %s", aj_prog_errmsg(S->p));
+	for (int k = 0; k < S->npend && !overlap; k++)
+		simulate(S, &S->pend[k]);
+	S->npend = 0;
+	compare_buffers(S);
+}
+
+/* ---- driver ---- */
+
+static void setup(state *S)
+{
+	S->nbuf = pick(&S->r, 1, NBUF);
+	for (int k = 0; k < S->nbuf; k++) {
+		buffer *b = &S->buf[k];
+		b->t = dtypes[pick(&S->r, 0, NDTYPES)];
+		trace("buffer %d %s\n", k, aj_dtype_name(b->t));
+		b->base = aligned_alloc(64, 2 * GUARD + NELEM * 8);
+		memset(b->base, 0xa5, 2 * GUARD + NELEM * 8);
+		b->mem = b->base + GUARD;
+		uint64_t seed = 0x9e3779b97f4a7c15u * (u8(&S->r) + 1);
+		fill_buffer(b, seed);
+		/* the whole buffer, 1-d, to start with */
+		rleaf l = {.ndim = 1, .shape = {NELEM}, .strides = {elem_size(b->t)}};
+		aj_array *v;
+		aj_status st = aj_array_wrap(fuzz_ctx(), b->mem, NELEM * 8, 0,
+					     b->t, 1, l.shape, NULL, &v);
+		check(st == AJ_OK, "wrap: %s", aj_ctx_errmsg(fuzz_ctx()));
+		add_array(S, v, k, false, &l);
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static state S;
+	memset(&S, 0, sizeof S);
+	S.r = (reader){data, size};
+	check(aj_prog_new(fuzz_ctx(), &S.p) == AJ_OK, "aj_prog_new");
+	fuzz_knobs(u8(&S.r));
+	setup(&S);
+	for (int steps = 0; steps < 32 && S.r.n > 0; steps++) {
+		switch (pick(&S.r, 0, 6)) {
+		case 0: if (S.narr < NARR) cmd_wrap(&S); break;
+		case 1: case 2: cmd_view(&S); break;
+		case 3: case 4: cmd_assign(&S); break;
+		default: cmd_sync(&S); break;
+		}
+	}
+	cmd_sync(&S);
+	aj_prog_free(S.p);
+	for (int k = 0; k < S.narr; k++)
+		aj_array_free(S.arr[k].a);
+	for (int k = 0; k < S.nbuf; k++)
+		free(S.buf[k].base);
+	return 0;
+}

@@ -1,0 +1,599 @@
+/*
+ * The reference evaluator (refeval.h): NumPy's semantics element by
+ * element. Its type rules are written here from NumPy's documentation
+ * (promotion table, NEP 50, the op table's rules in arrjit.h), not taken
+ * from lib/dtype.c, so that the two can disagree.
+ *
+ * float32 arithmetic is done in double and rounded once: for + - * / and
+ * sqrt that is the correctly rounded float32 result (53 >= 2 * 24 + 2).
+ */
+#include "refeval.h"
+
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+static char kind(aj_dtype t)
+{
+	switch (t) {
+	case AJ_BOOL: return 'b';
+	case AJ_INT8: case AJ_INT16: case AJ_INT32: case AJ_INT64: return 'i';
+	case AJ_UINT8: case AJ_UINT16: case AJ_UINT32: case AJ_UINT64: return 'u';
+	case AJ_FLOAT32: case AJ_FLOAT64: return 'f';
+	default: return 'c';
+	}
+}
+
+static int size(aj_dtype t)
+{
+	static const int sizes[] = {1, 1, 2, 4, 8, 1, 2, 4, 8, 4, 8, 8, 16};
+	return sizes[t];
+}
+
+static bool is_int(aj_dtype t)
+{
+	return kind(t) == 'i' || kind(t) == 'u';
+}
+
+static aj_dtype int_of(char k, int sz)
+{
+	static const aj_dtype s[] = {AJ_INT8, AJ_INT16, 0, AJ_INT32, 0, 0, 0, AJ_INT64};
+	static const aj_dtype u[] = {AJ_UINT8, AJ_UINT16, 0, AJ_UINT32, 0, 0, 0, AJ_UINT64};
+	return k == 'i' ? s[sz - 1] : u[sz - 1];
+}
+
+/* NumPy's promote_types over bool, ints, uints, float32, float64. */
+static aj_dtype promote_strong(aj_dtype a, aj_dtype b)
+{
+	char ka = kind(a), kb = kind(b);
+	if (a == b || kb == 'b')
+		return a;
+	if (ka == 'b')
+		return b;
+	if (ka == kb)
+		return size(a) >= size(b) ? a : b;
+	if (ka == 'f' || kb == 'f') {
+		aj_dtype f = ka == 'f' ? a : b, n = ka == 'f' ? b : a;
+		int need = size(f) > 2 * size(n) ? size(f) : 2 * size(n);
+		return need <= 4 ? AJ_FLOAT32 : AJ_FLOAT64;
+	}
+	aj_dtype s = ka == 'i' ? a : b, u = ka == 'i' ? b : a;
+	if (size(s) > size(u))
+		return s;
+	return size(u) < 8 ? int_of('i', 2 * size(u)) : AJ_FLOAT64;
+}
+
+/* NEP 50: a weak int takes any non-bool dtype, a weak float any float;
+ * otherwise the scalar's default dtype (int64, float64) promotes. */
+static aj_dtype promote(aj_dtype a, bool aw, aj_dtype b, bool bw)
+{
+	if (aw == bw)
+		return promote_strong(a, b);
+	aj_dtype w = aw ? a : b, s = aw ? b : a;
+	if (kind(w) == 'i')
+		return kind(s) == 'b' ? AJ_INT64 : s;
+	return kind(s) == 'f' ? s : AJ_FLOAT64;
+}
+
+static aj_dtype promote_nodes(const rnode *nodes, int n, const int *in,
+			      bool *weak)
+{
+	aj_dtype t = nodes[in[0]].t;
+	*weak = nodes[in[0]].weak;
+	for (int k = 1; k < n; k++) {
+		const rnode *x = &nodes[in[k]];
+		t = promote(t, *weak, x->t, x->weak);
+		*weak = *weak && x->weak;
+	}
+	return t;
+}
+
+/* The FLOAT rule: at least a float, float32 for 1- and 2-byte types. */
+static aj_dtype at_least_float(aj_dtype t)
+{
+	if (kind(t) == 'f')
+		return t;
+	return size(t) <= 2 ? AJ_FLOAT32 : AJ_FLOAT64;
+}
+
+/* A comparison of uint64 with a signed int: NumPy 2 compares such pairs
+ * exactly, where promotion would give float64; left out. */
+static bool mixed_64(const rnode *nodes, const int *in)
+{
+	const rnode *a = &nodes[in[0]], *b = &nodes[in[1]];
+	return (!a->weak && !b->weak) &&
+	       ((a->t == AJ_UINT64 && kind(b->t) == 'i') ||
+		(b->t == AJ_UINT64 && kind(a->t) == 'i'));
+}
+
+int rtype(const rnode *nodes, aj_op op, int n, const int *in, aj_dtype t)
+{
+	bool weak;
+	if (op == AJ_OP_WHERE) {
+		if (nodes[in[0]].weak)
+			return -1;
+		in++, n--;
+	}
+	aj_dtype p = promote_nodes(nodes, n, in, &weak);
+	if (weak && op != AJ_OP_WHERE)
+		return -1;
+	if (op == AJ_OP_WHERE && nodes[in[0]].weak && nodes[in[1]].weak)
+		return -1;
+	switch (op) {
+	case AJ_OP_ADD: case AJ_OP_MUL: case AJ_OP_MIN: case AJ_OP_MAX:
+	case AJ_OP_WHERE:
+		return p;
+	case AJ_OP_SUB: case AJ_OP_NEG: case AJ_OP_ABS:
+		return kind(p) == 'b' ? -1 : (int)p;
+	case AJ_OP_FLOORDIV: case AJ_OP_REM:
+		return is_int(p) ? (int)p : -1;
+	case AJ_OP_DIV: /* true division of ints is float64 */
+		return kind(p) == 'f' ? (int)p : AJ_FLOAT64;
+	case AJ_OP_SQRT: case AJ_OP_EXP: case AJ_OP_SIN: case AJ_OP_LOG:
+		return at_least_float(p);
+	case AJ_OP_EQ: case AJ_OP_NE: case AJ_OP_LT: case AJ_OP_LE:
+	case AJ_OP_GT: case AJ_OP_GE:
+		return mixed_64(nodes, in) ? -1 : AJ_BOOL;
+	case AJ_OP_CAST:
+		return kind(t) == 'c' ? -1 : (int)t;
+	case AJ_OP_RMIN: case AJ_OP_RMAX:
+		return p;
+	case AJ_OP_ANY: case AJ_OP_ALL:
+		return AJ_BOOL;
+	case AJ_OP_SUM:
+		if (kind(p) == 'b')
+			return AJ_INT64;
+		if (is_int(p))
+			return kind(p) == 'u' ? AJ_UINT64 : AJ_INT64;
+		return p;
+	default:
+		return -1;
+	}
+}
+
+bool rshape(const rnode *nodes, int n, const int *in, int *nd, int64_t *shape)
+{
+	*nd = 0;
+	for (int k = 0; k < n; k++)
+		if (nodes[in[k]].ndim > *nd)
+			*nd = nodes[in[k]].ndim;
+	for (int d = 0; d < *nd; d++)
+		shape[d] = 1;
+	for (int k = 0; k < n; k++) {
+		const rnode *x = &nodes[in[k]];
+		for (int d = 0; d < x->ndim; d++) {
+			int64_t *s = &shape[*nd - x->ndim + d];
+			if (x->shape[d] == *s || x->shape[d] == 1)
+				continue;
+			if (*s != 1)
+				return false;
+			*s = x->shape[d];
+		}
+	}
+	return true;
+}
+
+/* ---- values ---- */
+
+/* x's low bits as a value of int dtype t (bool: nonzero). */
+static int64_t wrap(uint64_t x, aj_dtype t)
+{
+	switch (t) {
+	case AJ_BOOL: return x != 0;
+	case AJ_INT8: return (int8_t)x;
+	case AJ_INT16: return (int16_t)x;
+	case AJ_INT32: return (int32_t)x;
+	case AJ_UINT8: return (uint8_t)x;
+	case AJ_UINT16: return (uint16_t)x;
+	case AJ_UINT32: return (uint32_t)x;
+	default: return (int64_t)x;
+	}
+}
+
+static double as_double(rval v, aj_dtype t)
+{
+	if (kind(t) == 'f')
+		return v.f;
+	return t == AJ_UINT64 ? (double)(uint64_t)v.i : (double)v.i;
+}
+
+static rval undef(void)
+{
+	return (rval){.st = R_UNDEF};
+}
+
+/* Float to int dtype t: truncation where the result fits, else
+ * undefined (NumPy leaves it to the C cast). */
+static rval float_to_int(double f, aj_dtype t)
+{
+	double x = trunc(f);
+	if (isnan(x))
+		return undef();
+	if (kind(t) == 'u') {
+		double hi = t == AJ_UINT64 ? 18446744073709551616.0
+					   : ldexp(1, 8 * size(t));
+		if (x < 0 || x >= hi)
+			return undef();
+		return (rval){.i = (int64_t)(uint64_t)x};
+	}
+	double lim = ldexp(1, 8 * size(t) - 1);
+	if (x < -lim || x >= lim)
+		return undef();
+	return (rval){.i = (int64_t)x};
+}
+
+rval rconvert(rval v, aj_dtype from, aj_dtype to)
+{
+	rval r;
+	if (v.st == R_UNDEF)
+		return v;
+	if (kind(from) != 'f') {
+		if (kind(to) != 'f')
+			r = (rval){.i = wrap((uint64_t)v.i, to)};
+		else if (to == AJ_FLOAT32)
+			r = (rval){.f = from == AJ_UINT64 ? (float)(uint64_t)v.i
+							  : (float)v.i};
+		else
+			r = (rval){.f = as_double(v, from)};
+	} else if (kind(to) == 'b') {
+		r = (rval){.i = v.f != 0 || isnan(v.f)};
+	} else if (kind(to) != 'f') {
+		r = float_to_int(v.f, to);
+	} else {
+		r = (rval){.f = to == AJ_FLOAT32 ? (float)v.f : v.f};
+	}
+	if (v.st == R_APPROX && r.st != R_UNDEF) {
+		if (kind(to) != 'f')
+			return undef();
+		r.st = R_APPROX;
+		r.tol = v.tol;
+		r.ulp = v.ulp + (to == AJ_FLOAT32 && from == AJ_FLOAT64);
+		if (from == AJ_FLOAT32 && to == AJ_FLOAT64) {
+			/* float32 ULPs, as a distance in float64 */
+			float a = fabsf((float)v.f);
+			r.tol += v.ulp * (double)(nextafterf(a, INFINITY) - a);
+			r.ulp = 0;
+		}
+	}
+	return r;
+}
+
+rval rload(aj_dtype t, const char *p)
+{
+	rval v = {0};
+	switch (t) {
+	case AJ_FLOAT32: { float f; memcpy(&f, p, 4); v.f = f; break; }
+	case AJ_FLOAT64: memcpy(&v.f, p, 8); break;
+	case AJ_BOOL: v.i = *p != 0; break;
+	default: {
+		uint64_t x = 0;
+		memcpy(&x, p, (size_t)size(t)); /* little-endian */
+		v.i = wrap(x, t);
+	}
+	}
+	return v;
+}
+
+void rstore(aj_dtype t, char *p, rval v)
+{
+	if (t == AJ_FLOAT32) {
+		float f = (float)v.f;
+		memcpy(p, &f, 4);
+	} else if (t == AJ_FLOAT64) {
+		memcpy(p, &v.f, 8);
+	} else {
+		memcpy(p, &v.i, (size_t)size(t));
+	}
+}
+
+/* Distance in representable values between two floats of dtype t. */
+static double ulps(aj_dtype t, double a, double b)
+{
+	int64_t x, y;
+	if (t == AJ_FLOAT32) {
+		float fa = (float)a, fb = (float)b;
+		int32_t ia, ib;
+		memcpy(&ia, &fa, 4);
+		memcpy(&ib, &fb, 4);
+		x = ia < 0 ? INT32_MIN - (int64_t)ia : ia;
+		y = ib < 0 ? INT32_MIN - (int64_t)ib : ib;
+	} else {
+		memcpy(&x, &a, 8);
+		memcpy(&y, &b, 8);
+		x = x < 0 ? INT64_MIN - x : x;
+		y = y < 0 ? INT64_MIN - y : y;
+	}
+	return fabs((double)x - (double)y);
+}
+
+bool ragree(aj_dtype t, const char *p, rval want)
+{
+	if (want.st == R_UNDEF)
+		return true;
+	rval got = rload(t, p);
+	if (kind(t) != 'f')
+		return got.i == want.i;
+	if (isnan(got.f) || isnan(want.f))
+		return isnan(got.f) && isnan(want.f);
+	if (want.st == R_EXACT)
+		return got.f == want.f && signbit(got.f) == signbit(want.f);
+	return got.f == want.f || fabs(got.f - want.f) <= want.tol ||
+	       ulps(t, got.f, want.f) <= want.ulp;
+}
+
+bool rsame_kind(aj_dtype from, aj_dtype to)
+{
+	static const char order[] = "buif";
+	if (kind(from) == kind(to))
+		return true;
+	return strchr(order, kind(from)) < strchr(order, kind(to));
+}
+
+/* ---- evaluation ---- */
+
+static bool truth(rval v, aj_dtype t)
+{
+	return kind(t) == 'f' ? v.f != 0 || isnan(v.f) : v.i != 0;
+}
+
+static rval of_float(aj_dtype t, double f)
+{
+	return (rval){.f = t == AJ_FLOAT32 ? (float)f : f};
+}
+
+static rval int_div(aj_op op, aj_dtype t, int64_t a, int64_t b)
+{
+	if (b == 0)
+		return (rval){.i = 0}; /* NumPy: 0, with a warning */
+	if (kind(t) == 'u') {
+		uint64_t x = (uint64_t)a, y = (uint64_t)b;
+		return (rval){.i = (int64_t)(op == AJ_OP_FLOORDIV ? x / y : x % y)};
+	}
+	if (b == -1) /* INT_MIN // -1 wraps to INT_MIN */
+		return (rval){.i = op == AJ_OP_FLOORDIV ? wrap(-(uint64_t)a, t) : 0};
+	int64_t q = a / b, r = a % b;
+	if (r != 0 && (r < 0) != (b < 0))
+		q--, r += b;
+	return (rval){.i = op == AJ_OP_FLOORDIV ? q : r};
+}
+
+static rval arith(aj_op op, aj_dtype t, rval a, rval b)
+{
+	if (kind(t) == 'b') { /* bool + is or, * is and */
+		int64_t x = a.i != 0, y = b.i != 0;
+		return (rval){.i = op == AJ_OP_ADD   ? (x | y)
+				   : op == AJ_OP_MUL ? (x & y)
+				   : op == AJ_OP_MAX ? (x | y)
+						     : (x & y)};
+	}
+	if (kind(t) != 'f') {
+		uint64_t x = (uint64_t)a.i, y = (uint64_t)b.i;
+		bool lt = kind(t) == 'u' ? x < y : a.i < b.i;
+		switch (op) {
+		case AJ_OP_ADD: return (rval){.i = wrap(x + y, t)};
+		case AJ_OP_SUB: return (rval){.i = wrap(x - y, t)};
+		case AJ_OP_MUL: return (rval){.i = wrap(x * y, t)};
+		case AJ_OP_MIN: return lt ? a : b;
+		case AJ_OP_MAX: return lt ? b : a;
+		default: return int_div(op, t, a.i, b.i);
+		}
+	}
+	double x = a.f, y = b.f;
+	switch (op) {
+	case AJ_OP_ADD: return of_float(t, x + y);
+	case AJ_OP_SUB: return of_float(t, x - y);
+	case AJ_OP_MUL: return of_float(t, x * y);
+	case AJ_OP_DIV: return of_float(t, x / y);
+	default: /* minimum, maximum: NaN propagates; -0 vs 0 either way */
+		if (isnan(x) || isnan(y))
+			return of_float(t, NAN);
+		if (x == y && signbit(x) != signbit(y))
+			return undef();
+		return (op == AJ_OP_MIN) == (x < y) ? a : b;
+	}
+}
+
+static rval compare(aj_op op, aj_dtype t, rval a, rval b)
+{
+	int c; /* -1, 0, 1; 2 unordered */
+	if (kind(t) == 'f')
+		c = isnan(a.f) || isnan(b.f) ? 2 : (a.f > b.f) - (a.f < b.f);
+	else if (t == AJ_UINT64)
+		c = ((uint64_t)a.i > (uint64_t)b.i) - ((uint64_t)a.i < (uint64_t)b.i);
+	else
+		c = (a.i > b.i) - (a.i < b.i);
+	bool r;
+	switch (op) {
+	case AJ_OP_EQ: r = c == 0; break;
+	case AJ_OP_NE: r = c != 0; break;
+	case AJ_OP_LT: r = c == -1; break;
+	case AJ_OP_LE: r = c == -1 || c == 0; break;
+	case AJ_OP_GT: r = c == 1; break;
+	default: r = c == 1 || c == 0; break;
+	}
+	return (rval){.i = r};
+}
+
+static rval unary(aj_op op, aj_dtype t, rval a)
+{
+	if (kind(t) != 'f') {
+		bool neg = kind(t) == 'i' && a.i < 0;
+		if (op == AJ_OP_NEG)
+			return (rval){.i = wrap(-(uint64_t)a.i, t)};
+		return (rval){.i = neg ? wrap(-(uint64_t)a.i, t) : a.i};
+	}
+	bool f32 = t == AJ_FLOAT32;
+	rval r;
+	switch (op) {
+	case AJ_OP_NEG: return of_float(t, -a.f);
+	case AJ_OP_ABS: return of_float(t, fabs(a.f));
+	case AJ_OP_SQRT: return of_float(t, sqrt(a.f));
+	case AJ_OP_EXP: r = f32 ? of_float(t, exp(a.f)) : of_float(t, (double)expl(a.f)); break;
+	case AJ_OP_SIN: r = f32 ? of_float(t, sin(a.f)) : of_float(t, (double)sinl(a.f)); break;
+	default: r = f32 ? of_float(t, log(a.f)) : of_float(t, (double)logl(a.f)); break;
+	}
+	/* the op table's 1 ULP, plus 1 for the reference's own rounding */
+	r.st = R_APPROX;
+	r.ulp = 2;
+	return r;
+}
+
+/* The index of operand x of a node of shape nd, broadcast. */
+static void operand_index(const rnode *x, int nd, const int64_t *idx, int64_t *xi)
+{
+	for (int d = 0; d < x->ndim; d++)
+		xi[d] = x->shape[d] == 1 ? 0 : idx[nd - x->ndim + d];
+}
+
+static rval operand(const rnode *nodes, const rnode *n, int k, const int64_t *idx)
+{
+	int64_t xi[AJ_MAX_NDIM];
+	operand_index(&nodes[n->in[k]], n->ndim, idx, xi);
+	return reval(nodes, n->in[k], xi);
+}
+
+static rval sum_float(aj_dtype t, const long double *x, int64_t n)
+{
+	long double acc = 0, mag = 0;
+	bool nan = false, pinf = false, ninf = false;
+	for (int64_t k = 0; k < n; k++) {
+		nan |= isnan(x[k]);
+		pinf |= isinf(x[k]) && x[k] > 0;
+		ninf |= isinf(x[k]) && x[k] < 0;
+		acc += x[k];
+		mag += fabsl(x[k]);
+	}
+	if (nan || (pinf && ninf))
+		return (rval){.f = NAN};
+	if (pinf || ninf)
+		return (rval){.f = pinf ? INFINITY : -INFINITY};
+	double max = t == AJ_FLOAT32 ? FLT_MAX : DBL_MAX;
+	double eps = t == AJ_FLOAT32 ? FLT_EPSILON : DBL_EPSILON;
+	if (mag > max / 2)
+		return undef(); /* partial sums may overflow, or not */
+	rval r = of_float(t, (double)acc);
+	r.st = R_APPROX;
+	r.tol = (double)((n + 1) * mag) * eps;
+	r.ulp = 1;
+	return r;
+}
+
+/* min and max of x[0..n), n >= 1, of dtype t: NaN propagates; a zero
+ * result with both signs present is either. */
+static rval extreme(aj_op op, aj_dtype t, const rval *x, int64_t n)
+{
+	rval r = x[0];
+	bool pos0 = false, neg0 = false;
+	for (int64_t k = 0; k < n; k++) {
+		if (kind(t) == 'f' && (isnan(x[k].f) || isnan(r.f))) {
+			r = of_float(t, NAN);
+			continue;
+		}
+		rval c = compare(AJ_OP_LT, t, x[k], r);
+		if (op == AJ_OP_RMIN ? c.i : compare(AJ_OP_GT, t, x[k], r).i)
+			r = x[k];
+		pos0 |= kind(t) == 'f' && x[k].f == 0 && !signbit(x[k].f);
+		neg0 |= kind(t) == 'f' && x[k].f == 0 && signbit(x[k].f);
+	}
+	if (kind(t) == 'f' && r.f == 0 && pos0 && neg0)
+		return undef();
+	return r;
+}
+
+/* any, all, min, max, sum over one axis. */
+static rval reduce(const rnode *nodes, const rnode *n, const int64_t *idx)
+{
+	const rnode *x = &nodes[n->in[0]];
+	int64_t xi[AJ_MAX_NDIM], len = x->shape[n->axis];
+	long double vals[64];
+	rval acc = {.i = n->op == AJ_OP_ALL}, all[64];
+	for (int d = 0, j = 0; d < x->ndim; d++)
+		if (d == n->axis)
+			j += n->keep;
+		else
+			xi[d] = idx[j++];
+	for (int64_t k = 0; k < len; k++) {
+		xi[n->axis] = k;
+		rval v = reval(nodes, n->in[0], xi);
+		if (n->op == AJ_OP_ANY || n->op == AJ_OP_ALL) {
+			if (v.st != R_EXACT)
+				return undef();
+			acc.i = n->op == AJ_OP_ANY ? acc.i || truth(v, x->t)
+						   : acc.i && truth(v, x->t);
+			continue;
+		}
+		v = rconvert(v, x->t, n->t);
+		if (v.st != R_EXACT)
+			return undef();
+		all[k] = v;
+		if (kind(n->t) == 'f')
+			vals[k] = v.f;
+		else
+			acc.i = wrap((uint64_t)acc.i + (uint64_t)v.i, n->t);
+	}
+	if (n->op == AJ_OP_RMIN || n->op == AJ_OP_RMAX)
+		return extreme(n->op, n->t, all, len);
+	if (n->op != AJ_OP_SUM)
+		return acc;
+	return kind(n->t) == 'f' ? sum_float(n->t, vals, len) : acc;
+}
+
+rval reval(const rnode *nodes, int k, const int64_t *idx)
+{
+	const rnode *n = &nodes[k];
+	switch (n->kind) {
+	case RK_LEAF: {
+		const rleaf *l = &n->leaf;
+		int64_t at = l->off;
+		for (int d = 0; d < l->ndim; d++)
+			at += idx[d] * l->strides[d];
+		rval v = rload(n->t, l->base + at);
+		v.st = l->st[at / size(n->t)] == R_EXACT ? R_EXACT : R_UNDEF;
+		return v;
+	}
+	case RK_WEAK_INT: return (rval){.i = (int64_t)n->v};
+	case RK_WEAK_FLOAT: return (rval){.f = n->v};
+	case RK_STRONG: return rconvert((rval){.f = n->v}, AJ_FLOAT64, n->t);
+	case RK_OP: break;
+	}
+	if (n->op >= AJ_OP_SUM)
+		return reduce(nodes, n, idx);
+	if (n->op == AJ_OP_VIEW) {
+		int64_t xi[RMAX_VND];
+		for (int j = 0; j < nodes[n->in[0]].ndim; j++) {
+			xi[j] = n->vbase[j];
+			for (int k = 0; k < n->ndim; k++)
+				xi[j] += n->vmat[j][k] * idx[k];
+		}
+		return reval(nodes, n->in[0], xi);
+	}
+	rval a[3];
+	for (int j = 0; j < n->nin; j++) {
+		a[j] = operand(nodes, n, j, idx);
+		if (a[j].st != R_EXACT && !(n->op == AJ_OP_WHERE && j > 0))
+			return undef();
+	}
+	const rnode *x = &nodes[n->in[0]];
+	switch (n->op) {
+	case AJ_OP_CAST: return rconvert(a[0], x->t, n->t);
+	case AJ_OP_WHERE: {
+		int j = truth(a[0], x->t) ? 1 : 2;
+		return rconvert(a[j], nodes[n->in[j]].t, n->t);
+	}
+	case AJ_OP_EQ: case AJ_OP_NE: case AJ_OP_LT: case AJ_OP_LE:
+	case AJ_OP_GT: case AJ_OP_GE: {
+		bool weak;
+		aj_dtype p = promote_nodes(nodes, 2, n->in, &weak);
+		return compare(n->op, p, rconvert(a[0], x->t, p),
+			       rconvert(a[1], nodes[n->in[1]].t, p));
+	}
+	default: break;
+	}
+	for (int j = 0; j < n->nin; j++) {
+		a[j] = rconvert(a[j], nodes[n->in[j]].t, n->t);
+		if (a[j].st != R_EXACT)
+			return undef();
+	}
+	return n->nin == 1 ? unary(n->op, n->t, a[0])
+			   : arith(n->op, n->t, a[0], a[1]);
+}
