@@ -148,11 +148,19 @@ static void extent(const aj_kcall *c, int o, char **lo, char **hi)
 	*hi += aj_dtypes[c->k.op_dtype[o]].size;
 }
 
-static bool reads_output(const aj_kcall *c)
+/* Whether c gathers (a take: it may read anywhere in its array). */
+static bool gathers(const aj_kcall *c)
 {
 	for (int i = 0; i < c->k.nval; i++)
 		if (c->k.val[i].op == AJ_OP_TAKE)
 			return true;
+	return false;
+}
+
+static bool reads_output(const aj_kcall *c)
+{
+	if (gathers(c))
+		return true;
 	char *lo, *hi, *ilo, *ihi;
 	extent(c, 0, &lo, &hi);
 	for (int o = c->k.nout; o < c->k.nop; o++) {
@@ -222,9 +230,11 @@ static bool op_span(const aj_kcall *c, int o, char *r[2])
 {
 	if ((uintptr_t)c->ptr[o] >= AJ_INDEX_BIAS)
 		return false;
-	extent(c, o, &r[0], &r[1]);
+	char *lo, *hi;
+	extent(c, o, &lo, &hi);
+	r[0] = lo;
+	r[1] = hi;
 	for (int64_t t = 0; t < c->nchunk; t++) {
-		char *lo = r[0], *hi = r[1];
 		ptrdiff_t d = c->chunk_ptr[t * c->k.nop + o] - c->ptr[o];
 		r[0] = lo + d < r[0] ? lo + d : r[0];
 		r[1] = hi + d > r[1] ? hi + d : r[1];
@@ -249,14 +259,6 @@ static bool writes_for(const aj_kcall *w, const aj_kcall *c)
 		for (int q = 0; q < c->k.nop; q++)
 			if (meets(w, o, c, q))
 				return true;
-	return false;
-}
-
-static bool gathers(const aj_kcall *c)
-{
-	for (int i = 0; i < c->k.nval; i++)
-		if (c->k.val[i].op == AJ_OP_TAKE)
-			return true;
 	return false;
 }
 
@@ -308,13 +310,14 @@ static aj_status checks_first(aj_prog *p, aj_group *g, uint32_t ng)
 			if (!g[i].calls[j].fail_if)
 				continue;
 			bool *move = aj_arena_alloc(&p->arena, (size_t)(j + 1));
-			aj_kcall *to = move ? aj_arena_alloc(&p->arena, (size_t)(g[0].ncall + j + 1) *
-								    sizeof *to)
-					    : NULL;
-			if (!to)
+			if (!move)
 				return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
 			if (!movable(p, g, i, j, move))
 				continue;
+			aj_kcall *to = aj_arena_alloc(&p->arena, (size_t)(g[0].ncall + j + 1) *
+								 sizeof *to);
+			if (!to)
+				return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
 			/* to: the moved calls, in order, then g[0]'s */
 			int n = 0, kept = 0;
 			for (int m = 0; m <= j; m++)
