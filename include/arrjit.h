@@ -857,11 +857,12 @@ aj_status aj_assign(aj_prog *p, aj_array *out, aj_expr e);
  * to a negative exponent read from an array (NumPy's "Integers to
  * negative integer powers are not allowed", AJ_ERR_ARG) and a position
  * out of range in an aj_take (its message names the axis and the valid
- * range, AJ_ERR_ARG) are checked before the first store, with one
- * exception: when the exponents or positions are themselves written by an
- * earlier assignment of the same sync, the check waits for it; the failing
- * assignment then writes nothing, those before it have run, as NumPy
- * statements would have. */
+ * range, AJ_ERR_ARG) are checked before the first store. When the
+ * exponents or positions are themselves written by an earlier assignment
+ * of the same sync, the check has to wait for it: the outputs written
+ * before it are then copied first and put back if it fails (an element
+ * at a time, so bytes between a strided output's elements are never
+ * touched), which costs that sync a copy of them in time and memory. */
 aj_status aj_sync(aj_prog *p);
 
 /* ---- prepared kernels -------------------------------------------------- */

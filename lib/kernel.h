@@ -205,6 +205,9 @@ typedef struct aj_kcall {
 	const uint8_t *fail_if; /* a check: after it runs, nonzero here means
 				   the assignment fails with fail_msg */
 	const char *fail_msg;
+	bool undo;           /* skipped unless a check before it fails: then
+				it restores an output of the sync from its
+				snapshot (run.c, guard_outputs) */
 } aj_kcall;
 
 /* Whether call c accumulates along loop 0 (output 0 is invariant

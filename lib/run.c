@@ -18,11 +18,10 @@
  * runs, so a failing call writes nothing to any output. The data-dependent
  * errors (an integer raised to a negative exponent array, a take's
  * position out of range) are found by check kernels, which run before
- * anything of the sync is written (checks_first), unless what they check
- * is written earlier in the same sync: then the check runs with its
- * assignment's group, which it starts, before that assignment's output is
- * written; assignments before it have run, as NumPy statements would
- * have.
+ * anything of the sync is written (checks_first). When what a check reads
+ * is written earlier in the same sync, it cannot: the outputs written
+ * before it are then snapshot first and put back if it fails
+ * (guard_outputs).
  */
 #include "cache.h"
 #include "fuse.h"
@@ -220,8 +219,9 @@ void aj_pick_stores(aj_ctx *ctx, aj_kcall *c)
  * what anything computes: the calls moved write only scratch (no
  * assignment's output), read nothing an earlier group writes, and write
  * nothing an earlier group reads. Otherwise (an index array computed by
- * an earlier assignment of the same sync) the check stays where it is.
- * Calls that gather (a take: it may read anywhere in its array) stay too.
+ * an earlier assignment of the same sync) the check stays where it is,
+ * and guard_outputs makes its failure write nothing all the same. Calls
+ * that gather (a take: it may read anywhere in its array) stay too.
  */
 
 /* The bytes operand o of c may touch over all of c's chunks, in *r
@@ -262,20 +262,23 @@ static bool writes_for(const aj_kcall *w, const aj_kcall *c)
 	return false;
 }
 
+/* Whether call c writes some byte of array a's extent. */
+static bool writes_array(const aj_kcall *c, const aj_array *a)
+{
+	char *r[2], *first, *last;
+	for (int o = 0; c->nelem && o < c->k.nout; o++)
+		if (op_span(c, o, r) && aj_array_extent(a, &first, &last) &&
+		    first < r[1] && r[0] <= last)
+			return true;
+	return false;
+}
+
 /* Whether call c writes some byte of an assignment's output. */
 static bool writes_output(const aj_prog *p, const aj_kcall *c)
 {
-	for (int o = 0; o < c->k.nout; o++) {
-		char *r[2];
-		if (!op_span(c, o, r) || c->nelem == 0)
-			continue;
-		for (uint32_t a = 0; a < p->npending; a++) {
-			char *first, *last;
-			if (aj_array_extent(p->pending[a].out, &first, &last) &&
-			    first < r[1] && r[0] <= last)
-				return true;
-		}
-	}
+	for (uint32_t a = 0; a < p->npending; a++)
+		if (writes_array(c, p->pending[a].out))
+			return true;
 	return false;
 }
 
@@ -335,6 +338,124 @@ static aj_status checks_first(aj_prog *p, aj_group *g, uint32_t ng)
 	return AJ_OK;
 }
 
+/* ---- checks that wait: outputs snapshot, put back on failure ----
+ *
+ * A check that still runs after a call writing an assignment's output
+ * (what it reads is computed by that call, or it is a group's and the
+ * group's reduction writes an output first) would leave that write
+ * behind when it fails. So the sync first copies each output that a call
+ * before the last such check writes into scratch (save calls, after the
+ * calls at the head of group 0 that write no output), and that check's
+ * group ends with the copies back (undo calls), which run only when a
+ * check fails (aj_run_calls). The copies are element by element, over the
+ * output's own view: the bytes between a strided output's elements are
+ * the caller's, maybe another thread's, and are never touched. Outputs
+ * with the same elements are saved once; overlapping ones each keep the
+ * bytes from before the sync, so restoring them in any order is exact.
+ * Only syncs with such a check pay, and plans keep the calls like any
+ * others.
+ */
+
+/* The group of the last check that runs after a call writing an output,
+ * or -1; its index in that group in *at. */
+static int64_t last_late_check(const aj_prog *p, const aj_group *g, uint32_t ng, int *at)
+{
+	int64_t last = -1;
+	bool wrote = false;
+	for (uint32_t i = 0; i < ng; i++)
+		for (int j = 0; j < g[i].ncall; j++) {
+			if (g[i].calls[j].fail_if && wrote)
+				last = i, *at = j;
+			wrote = wrote || writes_output(p, &g[i].calls[j]);
+		}
+	return last;
+}
+
+/* Whether a call before call `at` of group `last` writes some of a. */
+static bool written_before(const aj_group *g, int64_t last, int at, const aj_array *a)
+{
+	for (int64_t i = 0; i <= last; i++)
+		for (int j = 0; j < (i == last ? at : g[i].ncall); j++)
+			if (writes_array(&g[i].calls[j], a))
+				return true;
+	return false;
+}
+
+static aj_status copy_resolved(aj_prog *p, aj_kcall *c, aj_array *dst, aj_array *src,
+			       const char *note)
+{
+	aj_status s = aj_copy_call(p, c, dst, src);
+	if (s != AJ_OK)
+		return s;
+	c->note = note;
+	aj_pick_stores(p->ctx, c);
+	return aj_cache_resolve(p, c);
+}
+
+static bool same_view(const aj_array *a, const aj_array *b)
+{
+	return a->data == b->data && a->dtype == b->dtype && a->ndim == b->ndim &&
+	       !memcmp(a->shape, b->shape, (size_t)a->ndim * sizeof *a->shape) &&
+	       !memcmp(a->strides, b->strides, (size_t)a->ndim * sizeof *a->strides);
+}
+
+static aj_status guard_outputs(aj_prog *p, aj_group *g, uint32_t ng)
+{
+	int at = 0;
+	int64_t last = last_late_check(p, g, ng, &at);
+	if (last < 0)
+		return AJ_OK;
+	uint32_t nas = p->npending;
+	aj_kcall *save = aj_arena_alloc(&p->arena, (size_t)nas * sizeof *save);
+	aj_kcall *undo = aj_arena_alloc(&p->arena, (size_t)nas * sizeof *undo);
+	if (!save || !undo)
+		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+	int n = 0;
+	uint64_t bytes0 = p->scratch_bytes;
+	for (uint32_t a = 0; a < nas; a++) {
+		aj_array *out = p->pending[a].out;
+		bool again = aj_array_size(out) == 0 || !written_before(g, last, at, out);
+		for (uint32_t b = 0; !again && b < a; b++)
+			again = same_view(p->pending[b].out, out);
+		if (again)
+			continue;
+		aj_array *tmp = aj_scratch(p, out->dtype, out->ndim, out->shape);
+		if (!tmp)
+			return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+		aj_status s = copy_resolved(p, &save[n], tmp, out,
+					    "snapshot of an output, for a check that runs "
+					    "after it is written");
+		if (s == AJ_OK)
+			s = copy_resolved(p, &undo[n], out, tmp,
+					  "undo: puts the output back if a check fails");
+		if (s != AJ_OK)
+			return s;
+		undo[n++].undo = true;
+	}
+	g[0].temp_bytes += (int64_t)(p->scratch_bytes - bytes0);
+	/* g[0]: its calls that write no output, the saves, the rest */
+	int head = 0;
+	while (head < g[0].ncall && !writes_output(p, &g[0].calls[head]))
+		head++;
+	aj_kcall *c0 = aj_arena_alloc(&p->arena, (size_t)(g[0].ncall + n) * sizeof *c0);
+	if (!c0)
+		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+	memcpy(c0, g[0].calls, (size_t)head * sizeof *c0);
+	memcpy(c0 + head, save, (size_t)n * sizeof *c0);
+	memcpy(c0 + head + n, g[0].calls + head, (size_t)(g[0].ncall - head) * sizeof *c0);
+	g[0].calls = c0;
+	g[0].ncall = g[0].cap = g[0].ncall + n;
+	/* g[last]: its calls, then the undos */
+	aj_kcall *cl = aj_arena_alloc(&p->arena, (size_t)(g[last].ncall + n) * sizeof *cl);
+	if (!cl)
+		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
+	memcpy(cl, g[last].calls, (size_t)g[last].ncall * sizeof *cl);
+	memcpy(cl + g[last].ncall, undo, (size_t)n * sizeof *cl);
+	g[last].calls = cl;
+	g[last].ncall = g[last].cap = g[last].ncall + n;
+	return AJ_OK;
+}
+
 aj_status aj_run_build(aj_prog *p, aj_group **out, uint32_t *nout)
 {
 	uint32_t n = p->npending;
@@ -352,11 +473,23 @@ aj_status aj_run_build(aj_prog *p, aj_group **out, uint32_t *nout)
 			return s;
 	}
 	aj_status s = checks_first(p, g, ng);
+	if (s == AJ_OK)
+		s = guard_outputs(p, g, ng);
 	if (s != AJ_OK)
 		return s;
 	*out = g;
 	*nout = ng;
 	return AJ_OK;
+}
+
+/* Runs the undo calls among calls[0 .. n) (guard_outputs). */
+static void undo(aj_prog *p, const aj_kcall *calls, int n)
+{
+	for (int j = n; j-- > 0;)
+		if (calls[j].undo && calls[j].nelem) {
+			run_call(p, &calls[j]);
+			aj_count(&p->counts.kernels_run, 1);
+		}
 }
 
 aj_status aj_run(aj_prog *p)
@@ -378,8 +511,11 @@ aj_status aj_run(aj_prog *p)
 		aj_count(&p->counts.temp_bytes, (uint64_t)g[i].temp_bytes);
 	for (uint32_t i = 0; i < ng; i++) {
 		s = aj_run_calls(p, g[i].calls, g[i].ncall);
-		if (s != AJ_OK)
+		if (s != AJ_OK) {
+			for (uint32_t k = ng; k-- > i + 1;)
+				undo(p, g[k].calls, g[k].ncall);
 			return s;
+		}
 	}
 	return AJ_OK;
 }
@@ -388,12 +524,14 @@ aj_status aj_run_calls(aj_prog *p, const aj_kcall *calls, int n)
 {
 	for (int j = 0; j < n; j++) {
 		const aj_kcall *c = &calls[j];
-		if (c->nelem == 0)
+		if (c->nelem == 0 || c->undo)
 			continue;
 		run_call(p, c);
 		aj_count(&p->counts.kernels_run, 1);
-		if (c->fail_if && *c->fail_if)
+		if (c->fail_if && *c->fail_if) {
+			undo(p, calls + j + 1, n - j - 1);
 			return aj_prog_error(p, AJ_ERR_ARG, "%s", c->fail_msg);
+		}
 	}
 	return AJ_OK;
 }

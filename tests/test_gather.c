@@ -531,13 +531,14 @@ static void test_out_of_range(void **state)
 	assert_int_equal(aj_sync(p), AJ_ERR_ARG);
 	assert_true(f64_at(row, 0) == r0);
 	assert_sentinels(out);
-	/* unless an earlier assignment of the sync writes the positions:
-	 * that one has run, as a NumPy statement would have */
+	/* also when an earlier assignment of the sync writes the positions:
+	 * the check waits for it, and its write is put back */
 	aj_array *i2 = ints1(E, AJ_INT64, n, (const int64_t[]){0, 1, 2, 3});
 	REF_OK_PROG(p, aj_assign(p, i2, aj_add(p, aj_leaf(p, i2), aj_scalar_i64(p, 3))));
 	REF_OK_PROG(p, aj_assign(p, out, aj_take(p, aj_leaf(p, a), aj_leaf(p, i2), 0)));
 	assert_int_equal(aj_sync(p), AJ_ERR_ARG);
-	assert_int_equal(((int64_t *)aj_array_data(i2))[3], 6);
+	for (int k = 0; k < 4; k++)
+		assert_int_equal(((int64_t *)aj_array_data(i2))[k], k);
 	assert_sentinels(out);
 	aj_array_free(i2);
 	(void)one;
@@ -548,6 +549,80 @@ static void test_out_of_range(void **state)
 	aj_array_free(out54);
 	aj_array_free(o0);
 	aj_array_free(row);
+}
+
+/* A check that must wait for an earlier assignment of its sync (what it
+ * checks is computed there) still fails with nothing written: the
+ * outputs written before it are put back, element by element, for a
+ * take and for an integer power; outputs that are strided views, a
+ * reduction's, the same array twice; on the pipeline's path, on a plan's
+ * replay, and when the data is fixed the work runs as written. */
+static void test_waiting_check_puts_back(void **state)
+{
+	env *E = *state;
+	aj_prog *p = E->p;
+	int64_t na = 5, nbuf = 8, n4 = 4;
+	aj_array *a = ref_filled(E, AJ_FLOAT64, 1, &na);
+	aj_array *buf = ints1(E, AJ_INT64, nbuf, (const int64_t[]){0, 1, 2, 3, 4, 5, 6, 7});
+	aj_array *pos; /* buf[::2]: 0, 2, 4, 6 */
+	REF_OK_CTX(E->ctx, aj_view_slice(E->ctx, buf, (aj_slice[]){{AJ_DEFAULT, AJ_DEFAULT, 2}},
+					 &pos));
+	aj_array *out = sentinels(E, 1, &n4), *sum = sentinels(E, 0, NULL);
+	aj_array *base = ints1(E, AJ_INT64, n4, (const int64_t[]){2, 3, 4, 5});
+	aj_array *pw = ints1(E, AJ_INT64, n4, (const int64_t[]){-9, -9, -9, -9});
+	int64_t *b = aj_array_data(buf), *w = aj_array_data(pw);
+	uint64_t replays0 = stats(E).replays;
+	for (int round = 0; round < 4; round++) {
+		/* sum = sum(pos); pos += 1; out = a[pos] fails at 7 */
+		REF_OK_PROG(p, aj_assign(p, sum, aj_reduce(p, AJ_OP_SUM, aj_leaf(p, pos), 0,
+							   NULL, false)));
+		REF_OK_PROG(p, aj_assign(p, pos, aj_add(p, aj_leaf(p, pos), aj_scalar_i64(p, 1))));
+		REF_OK_PROG(p, aj_assign(p, out, aj_take(p, aj_leaf(p, a), aj_leaf(p, pos), 0)));
+		REF_OK_PROG(p, aj_assign(p, out, aj_take(p, aj_leaf(p, a), aj_leaf(p, pos), 0)));
+		assert_int_equal(aj_sync(p), AJ_ERR_ARG);
+		assert_non_null(strstr(aj_prog_errmsg(p), "[-5, 5)"));
+		for (int k = 0; k < nbuf; k++)
+			assert_int_equal(b[k], k);
+		assert_sentinels(out);
+		assert_true(f64_at(sum, 0) == SENTINEL);
+		/* pw = pw + 7; base ** (pw - 0): the exponent -2 fails */
+		REF_OK_PROG(p, aj_assign(p, pw, aj_add(p, aj_leaf(p, pw), aj_scalar_i64(p, 7))));
+		REF_OK_PROG(p, aj_assign(p, base, aj_binary(p, AJ_OP_POW, aj_leaf(p, base),
+							    aj_leaf(p, pw))));
+		assert_int_equal(aj_sync(p), AJ_ERR_ARG);
+		assert_non_null(strstr(aj_prog_errmsg(p), "negative integer powers"));
+		for (int k = 0; k < 4; k++)
+			assert_true(w[k] == -9 && ((int64_t *)aj_array_data(base))[k] == k + 2);
+	}
+	assert_true(stats(E).replays - replays0 >= 2); /* the plans failed too */
+	/* in range, the same work runs as written */
+	b[4] = 2;
+	b[6] = 3;
+	REF_OK_PROG(p, aj_assign(p, sum, aj_reduce(p, AJ_OP_SUM, aj_leaf(p, pos), 0, NULL,
+						   false)));
+	REF_OK_PROG(p, aj_assign(p, pos, aj_add(p, aj_leaf(p, pos), aj_scalar_i64(p, 1))));
+	REF_OK_PROG(p, aj_assign(p, out, aj_take(p, aj_leaf(p, a), aj_leaf(p, pos), 0)));
+	REF_OK_PROG(p, aj_sync(p));
+	assert_true(f64_at(sum, 0) == 0 + 2 + 2 + 3);
+	static const int64_t after[8] = {1, 1, 3, 3, 3, 5, 4, 7};
+	for (int k = 0; k < nbuf; k++)
+		assert_int_equal(b[k], after[k]);
+	for (int k = 0; k < 4; k++)
+		assert_true(f64_at(out, k) == f64_at(a, b[2 * k]));
+	w[0] = w[1] = w[2] = w[3] = -7;
+	REF_OK_PROG(p, aj_assign(p, pw, aj_add(p, aj_leaf(p, pw), aj_scalar_i64(p, 7))));
+	REF_OK_PROG(p, aj_assign(p, base, aj_binary(p, AJ_OP_POW, aj_leaf(p, base),
+						    aj_leaf(p, pw))));
+	REF_OK_PROG(p, aj_sync(p));
+	for (int k = 0; k < 4; k++)
+		assert_true(w[k] == 0 && ((int64_t *)aj_array_data(base))[k] == 1);
+	aj_array_free(a);
+	aj_array_free(buf);
+	aj_array_free(pos);
+	aj_array_free(out);
+	aj_array_free(sum);
+	aj_array_free(base);
+	aj_array_free(pw);
 }
 
 /* Many positions: the check runs in fixed chunks (fusion rule 4) and on
@@ -1124,6 +1199,7 @@ int main(void)
 	    T(test_position_expressions),
 	    T(test_broadcast),
 	    T(test_out_of_range),
+	    T(test_waiting_check_puts_back),
 	    T(test_large),
 	    T(test_empty),
 	    T(test_flattened_and_arguments),

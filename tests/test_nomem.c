@@ -2,8 +2,8 @@
  * Out of memory at every allocation of a representative workload: a
  * context, wrapped, owned and viewed arrays, fused kernels (transcendental,
  * transposed and tiled, reductions, where), a namespace running text, a
- * prepared kernel, a selection, random numbers, a dump, and a .npy round
- * trip. For each n, the nth allocation fails: the workload must stop with
+ * prepared kernel, a take whose check waits for its positions, a
+ * selection, random numbers, a dump, and a .npy round trip. For each n, the nth allocation fails: the workload must stop with
  * AJ_ERR_NOMEM, write nothing to an output whose sync failed, and give
  * back every block it took. Then n + 1, until the workload runs through.
  */
@@ -57,7 +57,7 @@ static void workload(bufs *m, const char *npy, run *r)
 	aj_names *ns = NULL;
 	aj_prepared *k = NULL;
 	aj_array *a = NULL, *b = NULL, *o = NULL, *t = NULL, *at = NULL;
-	aj_array *sel = NULL, *back = NULL;
+	aj_array *sel = NULL, *back = NULL, *ix = NULL;
 	char *text = NULL;
 	int64_t shape[2] = {R, C}, tshape[2] = {C, R};
 	size_t bytes = sizeof m->a;
@@ -115,6 +115,17 @@ static void workload(bufs *m, const char *npy, run *r)
 		goto out;
 	}
 
+	/* positions computed by the sync that checks them: their check waits,
+	 * so the sync snapshots them first */
+	int64_t cols = C;
+	STEP(aj_array_new(ctx, AJ_INT64, 1, &cols, &ix), cm);
+	STEP(aj_assign(p, ix, aj_scalar_i64(p, 1)), pm);
+	STEP(aj_assign(p, ix, aj_mul(p, aj_leaf(p, ix), aj_scalar_i64(p, 2))), pm);
+	STEP(aj_assign(p, o, aj_add(p, aj_leaf(p, o), aj_take(p, aj_leaf(p, a),
+							       aj_leaf(p, ix), 1))),
+	     pm);
+	STEP(sync_checked(p, m, r), pm);
+
 	/* a selection, random numbers, a dump */
 	x = aj_leaf(p, a);
 	STEP(aj_mask_select(p, x, aj_binary(p, AJ_OP_GT, x, aj_scalar_f64(p, 0.7)),
@@ -134,6 +145,7 @@ out:
 	aj_string_free(text);
 	aj_array_free(back);
 	aj_array_free(sel);
+	aj_array_free(ix);
 	aj_prepared_free(k);
 	aj_names_free(ns);
 	aj_prog_free(p);

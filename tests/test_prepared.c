@@ -315,6 +315,48 @@ static void test_position_param(void **state)
 	aj_array_free(out);
 }
 
+/* Positions computed by the text's first statement and checked by its
+ * second: the check waits for the first, whose write is put back when
+ * it fails, on the fast path too, with new arrays each run. */
+static void test_waiting_check(void **state)
+{
+	ref_env *E = *state;
+	int64_t n = 10, four = 4;
+	aj_array *a = ref_f64_array(E, 1, &n), *out = ref_f64_array(E, 1, &four);
+	aj_array *pos[2];
+	for (int j = 0; j < n; j++)
+		ref_f64(a)[j] = 100 + j;
+	for (int v = 0; v < 2; v++)
+		REF_OK_CTX(E->ctx, aj_array_new(E->ctx, AJ_INT64, 1, &four, &pos[v]));
+	aj_param q[3] = {{"a", a, 0}, {"out", out, 0}, {"pos", pos[0], 0}};
+	aj_prepared *k = prepare(E, "pos[:] = pos * 2\nout[:] = a[pos]", 3, q);
+	uint64_t r0 = replays(E);
+	for (int r = 0; r < 6; r++) {
+		int64_t *ps = aj_array_data(pos[r % 2]);
+		for (int j = 0; j < 4; j++) {
+			ps[j] = r % 3 == 2 ? 3 + j : j; /* 3 + j: 12 is out of range */
+			ref_f64(out)[j] = -1;
+		}
+		aj_arg args[3] = {{.array = a}, {.array = out}, {.array = pos[r % 2]}};
+		if (r % 3 != 2) {
+			run(k, args);
+			for (int j = 0; j < 4; j++)
+				assert_true(ps[j] == 2 * j && ref_f64(out)[j] == 100 + 2 * j);
+			continue;
+		}
+		assert_int_equal(aj_prepared_run(k, args), AJ_ERR_ARG);
+		assert_non_null(strstr(aj_prepared_errmsg(k), "out of bounds"));
+		for (int j = 0; j < 4; j++)
+			assert_true(ps[j] == 3 + j && ref_f64(out)[j] == -1);
+	}
+	assert_int_equal(replays(E) - r0, 6);
+	aj_prepared_free(k);
+	aj_array_free(a);
+	aj_array_free(out);
+	aj_array_free(pos[0]);
+	aj_array_free(pos[1]);
+}
+
 static void test_errors(void **state)
 {
 	ref_env *E = *state;
@@ -370,6 +412,7 @@ int main(void)
 		T(test_slow_path),
 		T(test_overlapping_templates),
 		T(test_position_param),
+		T(test_waiting_check),
 		T(test_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
