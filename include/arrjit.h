@@ -357,7 +357,10 @@ aj_status aj_ctx_new(aj_ctx **out);
 /* Frees ctx, its kernels and threads; free its programs and prepared
  * kernels first. NULL is a no-op. */
 void aj_ctx_free(aj_ctx *ctx);
-/* The message of the most recent failed call on ctx (from any thread). */
+/* The message of the most recent call on ctx that failed on the calling
+ * thread ("" if none): threads sharing a context each read their own. A
+ * thread keeps the messages of the last 4 contexts that failed on it. The
+ * string stays valid until the thread's next failure on ctx, or its end. */
 const char *aj_ctx_errmsg(const aj_ctx *ctx);
 /*@{*/
 /* Selects the vector ISA for kernels built from now on; part of the cache
@@ -901,7 +904,7 @@ aj_status aj_sync(aj_prog *p);
  * non-temporal store choice (aj_ctx_set_nt_bytes) of prepare time; the
  * slow path uses the context's current ones.
  * Errors return a status with aj_prepared_errmsg(k); as for aj_sync,
- * nothing is written (with the same exception). One thread at a
+ * nothing is written. One thread at a
  * time may use a prepared kernel; it must be freed before its context.
  */
 typedef struct aj_prepared aj_prepared;

@@ -181,7 +181,6 @@ struct aj_ctx {
 				     which it stores non-temporally (run.c) */
 	pthread_mutex_t jit_lock; /* guards jit and disk creation, compiles
 				     and disk use */
-	pthread_mutex_t err_lock; /* guards errmsg */
 	_Atomic uint64_t kernels_compiled, compile_ns;
 	pthread_mutex_t progs_lock; /* guards progs and retired */
 	aj_prog *progs;    /* live programs, whose counts add to retired */
@@ -189,7 +188,8 @@ struct aj_ctx {
 	_Atomic uint64_t disk_hits, disk_writes, disk_load_ns;
 	_Atomic uint64_t seed;   /* of random leaves built from now on */
 	_Atomic uint64_t stream; /* the next random leaf's stream */
-	char errmsg[AJ_ERRMSG_MAX];
+	uint64_t serial;   /* unique in the process: names its error
+			      messages, which are per thread (ctx.c) */
 };
 
 aj_status aj_ctx_error(aj_ctx *ctx, aj_status s, const char *fmt, ...)

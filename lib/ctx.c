@@ -69,16 +69,53 @@ static int64_t default_nt_bytes(void)
 	return llc_bytes();
 }
 
+/*
+ * Error messages, per thread: a context shared by threads must not hand
+ * one thread's message to another, or one half written while it reads.
+ * A thread keeps the messages of its last NERRSLOT contexts to fail on
+ * it, each named by the context's serial (unique in the process), so that
+ * a new context at a freed one's address starts with none. Only failing
+ * calls write here; aj_ctx_errmsg reads the caller's own.
+ */
+enum { NERRSLOT = 4 };
+
+typedef struct errslot {
+	uint64_t serial; /* 0: unused */
+	uint64_t stamp;  /* when it was last written: the oldest goes first */
+	char msg[AJ_ERRMSG_MAX];
+} errslot;
+
+static _Thread_local errslot err_slots[NERRSLOT];
+static _Thread_local uint64_t err_clock;
+static _Atomic uint64_t ctx_serials;
+
+static errslot *err_slot(const aj_ctx *ctx)
+{
+	for (int i = 0; i < NERRSLOT; i++)
+		if (err_slots[i].serial == ctx->serial)
+			return &err_slots[i];
+	return NULL;
+}
+
 aj_status aj_ctx_error(aj_ctx *ctx, aj_status s, const char *fmt, ...)
 {
 	if (!ctx)
 		return s;
+	char msg[AJ_ERRMSG_MAX]; /* the arguments may be the old message */
 	va_list ap;
 	va_start(ap, fmt);
-	pthread_mutex_lock(&ctx->err_lock);
-	vsnprintf(ctx->errmsg, sizeof ctx->errmsg, fmt, ap);
-	pthread_mutex_unlock(&ctx->err_lock);
+	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	errslot *e = err_slot(ctx);
+	if (!e) {
+		e = &err_slots[0];
+		for (int i = 1; i < NERRSLOT; i++)
+			if (err_slots[i].stamp < e->stamp)
+				e = &err_slots[i];
+	}
+	e->serial = ctx->serial;
+	e->stamp = ++err_clock;
+	memcpy(e->msg, msg, sizeof msg);
 	return s;
 }
 
@@ -101,7 +138,7 @@ aj_status aj_ctx_new(aj_ctx **out)
 		return AJ_ERR_NOMEM;
 	}
 	pthread_mutex_init(&ctx->jit_lock, NULL);
-	pthread_mutex_init(&ctx->err_lock, NULL);
+	ctx->serial = atomic_fetch_add(&ctx_serials, 1) + 1;
 	pthread_mutex_init(&ctx->progs_lock, NULL);
 	ctx->host_isa = aj_jit_host_isa();
 	ctx->isa = ctx->host_isa;
@@ -121,14 +158,16 @@ void aj_ctx_free(aj_ctx *ctx)
 	aj_jit_free(ctx->jit);
 	aj_disk_close(ctx->disk);
 	pthread_mutex_destroy(&ctx->jit_lock);
-	pthread_mutex_destroy(&ctx->err_lock);
 	pthread_mutex_destroy(&ctx->progs_lock);
 	aj_free(ctx);
 }
 
 const char *aj_ctx_errmsg(const aj_ctx *ctx)
 {
-	return ctx ? ctx->errmsg : "NULL context";
+	if (!ctx)
+		return "NULL context";
+	const errslot *e = err_slot(ctx);
+	return e ? e->msg : "";
 }
 
 aj_status aj_ctx_set_isa(aj_ctx *ctx, aj_isa isa)

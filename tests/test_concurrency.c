@@ -2,7 +2,8 @@
  * One context, eight threads at once: each compiles new kernels, hits
  * kernels others compiled, runs large kernels on the shared pool, builds
  * and frees programs, namespaces, owned arrays and prepared kernels, while
- * one of them keeps changing the context's thread count. Every result is
+ * one of them keeps changing the context's thread count; threads failing
+ * on one context at once, each reading its own message. Every result is
  * checked exactly (the values are small integers, so no rounding enters).
  * The TSan build runs this file (make test, AJ_SANITIZE=thread).
  *
@@ -253,13 +254,13 @@ out:
 	return NULL;
 }
 
-static void run_workers(aj_ctx *ctx, int nworker)
+static void run_workers(aj_ctx *ctx, int nworker, void *(*fn)(void *))
 {
 	pthread_t t[NWORKER];
 	worker w[NWORKER];
 	for (int i = 0; i < nworker; i++) {
 		w[i] = (worker){.ctx = ctx, .id = i};
-		assert_int_equal(pthread_create(&t[i], NULL, work, &w[i]), 0);
+		assert_int_equal(pthread_create(&t[i], NULL, fn, &w[i]), 0);
 	}
 	for (int i = 0; i < nworker; i++)
 		pthread_join(t[i], NULL);
@@ -278,15 +279,65 @@ static void test_eight_threads_one_context(void **state)
 	aj_ctx *ctx;
 	REF_OK_CTX(NULL, aj_ctx_new(&ctx));
 	REF_OK_CTX(ctx, aj_ctx_set_min_parallel(ctx, 4096));
-	run_workers(ctx, NWORKER);
+	run_workers(ctx, NWORKER, work);
 	aj_stats s0, s1;
 	aj_ctx_stats(ctx, &s0);
 	assert_true(s0.parallel_runs > 0);
 	assert_true(s0.kernels_compiled > 40);
-	run_workers(ctx, NWORKER);
+	run_workers(ctx, NWORKER, work);
 	aj_ctx_stats(ctx, &s1);
 	assert_int_equal(s1.kernels_compiled, s0.kernels_compiled);
 	assert_true(s1.kernels_run > s0.kernels_run);
+	aj_ctx_free(ctx);
+}
+
+/* Threads failing on one context at once each read their own message:
+ * the shape it names is the one that thread passed. */
+static void *fail_often(void *arg)
+{
+	worker *w = arg;
+	for (int i = 0; i < 3000; i++) {
+		int64_t shape[2] = {w->id + 1, -(i + 1)};
+		aj_array *a = NULL;
+		char want[64];
+		snprintf(want, sizeof want, "(%d, %d)", w->id + 1, -(i + 1));
+		if (aj_array_new(w->ctx, AJ_FLOAT64, 2, shape, &a) == AJ_OK || a)
+			wrong(w, "aj_array_new", "a negative extent was taken");
+		else if (!strstr(aj_ctx_errmsg(w->ctx), want))
+			wrong(w, want, aj_ctx_errmsg(w->ctx));
+	}
+	return NULL;
+}
+
+static void test_messages_per_thread(void **state)
+{
+	aj_ctx *ctx;
+	REF_OK_CTX(NULL, aj_ctx_new(&ctx));
+	run_workers(ctx, NWORKER, fail_often);
+	/* none failed on this thread; a new context, even at the freed one's
+	 * address, has no message */
+	assert_string_equal(aj_ctx_errmsg(ctx), "");
+	aj_array *a;
+	assert_int_equal(aj_array_new(ctx, AJ_FLOAT64, 1, (int64_t[]){-1}, &a), AJ_ERR_SHAPE);
+	assert_non_null(strstr(aj_ctx_errmsg(ctx), "negative"));
+	aj_ctx_free(ctx);
+	REF_OK_CTX(NULL, aj_ctx_new(&ctx));
+	assert_string_equal(aj_ctx_errmsg(ctx), "");
+	/* five contexts failing on one thread: the oldest message goes */
+	aj_ctx *c[5];
+	for (int i = 0; i < 5; i++) {
+		REF_OK_CTX(NULL, aj_ctx_new(&c[i]));
+		assert_int_equal(aj_array_new(c[i], AJ_FLOAT64, 1, (int64_t[]){-1 - i}, &a),
+				 AJ_ERR_SHAPE);
+	}
+	assert_string_equal(aj_ctx_errmsg(c[0]), "");
+	for (int i = 1; i < 5; i++) {
+		char want[32];
+		snprintf(want, sizeof want, "(%d,)", -1 - i);
+		assert_non_null(strstr(aj_ctx_errmsg(c[i]), want));
+		aj_ctx_free(c[i]);
+	}
+	aj_ctx_free(c[0]);
 	aj_ctx_free(ctx);
 }
 
@@ -397,6 +448,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_eight_threads_one_context),
+		cmocka_unit_test(test_messages_per_thread),
 		cmocka_unit_test(test_contexts_come_and_go),
 		cmocka_unit_test(test_busy_host_threads),
 	};
