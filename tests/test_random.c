@@ -261,7 +261,8 @@ static void test_known_answers_in_kernels(void **state)
  * from 2^32 - 1499, each kind, on each ISA: a shaped leaf, and a
  * shapeless one drawn over the same output, against the reference. Rows
  * of odd length start at every share of a block, so vector bodies whose
- * first lane starts a block and ones whose first lane does not both run.
+ * first lane starts a block and ones whose first lane does not both run;
+ * with plain stores and with non-temporal ones.
  */
 static void test_reference_across_2_32(void **state)
 {
@@ -273,8 +274,10 @@ static void test_reference_across_2_32(void **state)
 	aj_isa isa[3], keep = aj_ctx_isa(E->ctx);
 	int nisa = host_isas(E->ctx, isa);
 	REF_OK_CTX(E->ctx, aj_ctx_set_seed(E->ctx, seed));
-	for (int i = 0; i < nisa; i++) {
-		REF_OK_CTX(E->ctx, aj_ctx_set_isa(E->ctx, isa[i]));
+	for (int i = 0; i < 2 * nisa; i++) {
+		/* then with non-temporal stores (their loops differ) */
+		REF_OK_CTX(E->ctx, aj_ctx_set_isa(E->ctx, isa[i % nisa]));
+		REF_OK_CTX(E->ctx, aj_ctx_set_nt_bytes(E->ctx, i < nisa ? 0 : 1));
 		for (int j = 0; j < NKIND; j++)
 			for (int f = 0; f < 3; f++) {
 				const struct kind *K = &kinds[j];
@@ -289,6 +292,7 @@ static void test_reference_across_2_32(void **state)
 			}
 	}
 	REF_OK_CTX(E->ctx, aj_ctx_set_isa(E->ctx, keep));
+	REF_OK_CTX(E->ctx, aj_ctx_set_nt_bytes(E->ctx, 0));
 }
 
 /* ---- distributions ---- */
