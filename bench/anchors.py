@@ -232,7 +232,9 @@ def build(env, name, n):
         def reset():
             a[...] = a0
         if name == "inplace_add1":
-            s = inplace(env, a, "a += 1", "a + 1", "a + 1.0")
+            # as the workload is written (and users write it): a
+            # temporary, then a copy into a
+            s = inplace(env, a, "a[:] = a + 1", "a + 1", "a + 1.0")
         else:
             s = inplace(env, a, "a *= 2", "a*2", "a * 2.0")
         return s, reset, ms, 1e-12
