@@ -4,12 +4,15 @@
  * the stride classes, and vector IR with SLEEF calls for each ISA the host
  * can run.
  */
+#define _DEFAULT_SOURCE
 #include "core.h"
 #include "ref.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 typedef ref_env env;
 
@@ -243,7 +246,7 @@ static void test_backwards(void **state)
  * a complex) within 2 ULP. The vector and scalar SLEEF functions are each
  * within 1 ULP, and the loop order, so which elements the vector body
  * computes, may differ between two layouts. */
-static bool close(aj_dtype t, const char *x, const char *y)
+static bool near_equal(aj_dtype t, const char *x, const char *y)
 {
 	if (t == AJ_BOOL)
 		return *x == *y;
@@ -334,7 +337,7 @@ static void test_strided_vector_math(void **state)
 			}
 			aj_string_free(ir);
 			for (int64_t k = 0; k < n; k++)
-				if (!close(rt, (char *)aj_array_data(o2) + (n2 - 1 - 2 * k) * rsize,
+				if (!near_equal(rt, (char *)aj_array_data(o2) + (n2 - 1 - 2 * k) * rsize,
 					   (char *)aj_array_data(o) + k * rsize))
 					fail_msg("%s%s n=%lld isa %d: element %lld differs",
 						 aj_dtype_name(types[t]), cmp ? " > 1.5" : "",
@@ -343,6 +346,110 @@ static void test_strided_vector_math(void **state)
 			for (int k = 0; k < 6; k++)
 				aj_array_free(arrays[k]);
 		}
+	}
+	REF_OK_CTX(ctx, aj_ctx_set_isa(ctx, host));
+}
+
+/*
+ * Two stride-2 inputs (a[::2] + b[::2]): the vector body loads element
+ * pairs and keeps the even ones (emit_pairs; complex dtypes take the
+ * buffers), the scalar loop does the rest. The arrays end at their
+ * last element (2n - 1 of them) where an inaccessible page starts, so a
+ * load reaching past it faults (sanitizers do not see the kernels'
+ * loads); lengths around the vector widths and the block of 256, every
+ * dtype size, every ISA; exact against plain C.
+ */
+typedef struct fenced {
+	void *map;
+	size_t len;
+} fenced;
+
+/* bytes that end where an inaccessible page begins. */
+static unsigned char *fenced_alloc(fenced *f, size_t bytes)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), body = (bytes + page - 1) / page * page;
+	f->len = body + page;
+	f->map = mmap(NULL, f->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(f->map != MAP_FAILED);
+	assert_int_equal(mprotect((char *)f->map + body, page, PROT_NONE), 0);
+	return (unsigned char *)f->map + body - bytes;
+}
+
+static void test_stride2_blocks(void **state)
+{
+	env *E = *state;
+	aj_ctx *ctx = E->ctx;
+	aj_prog *p = E->p;
+	aj_isa host = aj_ctx_isa(ctx);
+	static const aj_dtype types[] = {AJ_INT8, AJ_INT16, AJ_INT32, AJ_FLOAT32,
+					 AJ_FLOAT64, AJ_COMPLEX64, AJ_COMPLEX128};
+	static const int64_t lens[] = {1, 2, 7, 8, 9, 15, 16, 17, 31, 33, 63, 64, 65,
+				       255, 256, 257, 513, 1000};
+	static const aj_isa isas[] = {AJ_ISA_SCALAR, AJ_ISA_AVX2, AJ_ISA_AVX512};
+	aj_slice by2 = {AJ_DEFAULT, AJ_DEFAULT, 2};
+	for (int i = 0; i < 3; i++) {
+		if (aj_ctx_set_isa(ctx, isas[i]) != AJ_OK)
+			continue;
+		for (size_t t = 0; t < sizeof types / sizeof *types; t++)
+			for (size_t l = 0; l < sizeof lens / sizeof *lens; l++) {
+				aj_dtype dt = types[t];
+				int64_t n = lens[l], n2 = 2 * n - 1;
+				size_t size = aj_dtype_size(dt), bytes = (size_t)n2 * size;
+				fenced fa, fb;
+				unsigned char *ma = fenced_alloc(&fa, bytes), *mb = fenced_alloc(&fb, bytes);
+				for (size_t k = 0; k < bytes; k++) {
+					ma[k] = (unsigned char)(k * 7 + 1);
+					mb[k] = (unsigned char)(k * 13 + 5);
+				}
+				if (dt == AJ_FLOAT32 || dt == AJ_COMPLEX64)
+					for (size_t k = 0; k < bytes / 4; k++) {
+						((float *)ma)[k] = (float)k * 0.5f;
+						((float *)mb)[k] = 3.0f - (float)k;
+					}
+				if (dt == AJ_FLOAT64 || dt == AJ_COMPLEX128)
+					for (size_t k = 0; k < bytes / 8; k++) {
+						((double *)ma)[k] = (double)k * 0.25;
+						((double *)mb)[k] = 1e3 - (double)k;
+					}
+				aj_array *a, *b, *av, *bv, *o;
+				REF_OK_CTX(ctx, aj_array_wrap(ctx, ma, bytes, 0, dt, 1, &n2, NULL, &a));
+				REF_OK_CTX(ctx, aj_array_wrap(ctx, mb, bytes, 0, dt, 1, &n2, NULL, &b));
+				REF_OK_CTX(ctx, aj_view_slice(ctx, a, &by2, &av));
+				REF_OK_CTX(ctx, aj_view_slice(ctx, b, &by2, &bv));
+				REF_OK_CTX(ctx, aj_array_new(ctx, dt, 1, &n, &o));
+				REF_OK_PROG(p, aj_assign(p, o, aj_add(p, aj_leaf(p, av), aj_leaf(p, bv))));
+				REF_OK_PROG(p, aj_sync(p));
+				for (int64_t k = 0; k < n; k++) {
+					const unsigned char *x = ma + 2 * k * size, *y = mb + 2 * k * size;
+					unsigned char want[16];
+					size_t q = aj_is_complex(dt) ? size / 2 : size; /* a part */
+					for (size_t h = 0; h < size / q; h++) {
+						const unsigned char *xp = x + h * q, *yp = y + h * q;
+						unsigned char *wp = want + h * q;
+						if (dt == AJ_FLOAT32 || dt == AJ_COMPLEX64) {
+							float u, v, r;
+							memcpy(&u, xp, 4), memcpy(&v, yp, 4), r = u + v;
+							memcpy(wp, &r, 4);
+						} else if (dt == AJ_FLOAT64 || dt == AJ_COMPLEX128) {
+							double u, v, r;
+							memcpy(&u, xp, 8), memcpy(&v, yp, 8), r = u + v;
+							memcpy(wp, &r, 8);
+						} else {
+							uint32_t u = 0, v = 0, r; /* little-endian, wraps */
+							memcpy(&u, xp, q), memcpy(&v, yp, q), r = u + v;
+							memcpy(wp, &r, q);
+						}
+					}
+					if (memcmp(want, (char *)aj_array_data(o) + k * (int64_t)size, size))
+						fail_msg("%s n=%lld isa %d: element %lld differs",
+							 aj_dtype_name(dt), (long long)n, i, (long long)k);
+				}
+				aj_array *arrays[] = {a, b, av, bv, o};
+				for (int k = 0; k < 5; k++)
+					aj_array_free(arrays[k]);
+				munmap(fa.map, fa.len);
+				munmap(fb.map, fb.len);
+			}
 	}
 	REF_OK_CTX(ctx, aj_ctx_set_isa(ctx, host));
 }
@@ -493,6 +600,7 @@ int main(void)
 		cmocka_unit_test(test_isas_agree),
 		cmocka_unit_test(test_backwards),
 		cmocka_unit_test(test_strided_vector_math),
+		cmocka_unit_test(test_stride2_blocks),
 		cmocka_unit_test(test_strided_reduction_gathers),
 		cmocka_unit_test(test_fast_accuracy),
 	};
