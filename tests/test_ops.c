@@ -1167,11 +1167,101 @@ static void test_math_ulp(void **state)
 	}
 }
 
+/*
+ * x ** e with e a scalar: integers 16 < |e| <= 1024 take the double-double
+ * powering (lower.c, powi), as do all exponents given through a prepared
+ * kernel's parameter; other ones take pow. Within 1 ULP of the correctly
+ * rounded result (long double powl) for float64 and float32, over inputs
+ * of every magnitude whose powers stay finite, under- and overflow, and
+ * the special values (signed zeros and infinities, NaN, subnormals), whose
+ * signs must match too.
+ */
+static double pow_input(uint64_t *st, int e, bool f32, int64_t k)
+{
+	static const double special[] = {0.0, -0.0, INFINITY, -INFINITY, NAN, 1, -1,
+					 1.7976931348623157e308, 2.2250738585072014e-308,
+					 4.9e-324, 2, 0.5, 1.0000001, 0.9999999, -10, 1e-10};
+	if (k < (int64_t)(sizeof special / sizeof *special))
+		return special[k];
+	double u = ref_uniform(st, 0, 1), sign = ref_uniform(st, 0, 1) < 0.5 ? -1 : 1;
+	double span = (f32 ? 126.0 : 1020.0) / (e ? abs(e) : 1); /* finite powers */
+	if (k % 4 == 0)
+		span *= 1.2; /* some past the range */
+	return sign * exp2((2 * u - 1) * span);
+}
+
+static void check_pow(env *E, aj_dtype t, aj_array *x, aj_array *o, double e, const char *how)
+{
+	bool f32 = t == AJ_FLOAT32;
+	double worst = 0;
+	for (int64_t k = 0; k < aj_array_size(x); k++) {
+		double a = f32 ? ((float *)aj_array_data(x))[k] : ((double *)aj_array_data(x))[k];
+		double got = f32 ? ((float *)aj_array_data(o))[k] : ((double *)aj_array_data(o))[k];
+		long double w = powl(a, e);
+		double u = f32 ? ref_ulp32((float)got, (float)w) : ref_ulp64(got, (double)w);
+		bool sign_ok = (double)w != 0 && !isinf((double)w) ? true
+			       : signbit(got) == signbit((double)w);
+		if (u > 1 || !sign_ok)
+			fail_msg("%s %s: %.17g ** %g = %.17g, not %.17Lg (%.0f ulp)", how,
+				 aj_dtype_name(t), a, e, got, w, u);
+		worst = u > worst ? u : worst;
+	}
+	(void)E;
+}
+
+static void test_pow_scalar_exponent(void **state)
+{
+	env *E = *state;
+	static const int literal[] = {17, 50, 51, 127, 500, 1000, 1024, -17, -50, -1024, 1025};
+	static const double param[] = {0, 1, 2, 3, -1, -2, 7, 64, 2.5, -0.5, 2000};
+	int64_t n = 4099;
+	uint64_t st = 5;
+	for (int f = 0; f < 2; f++) {
+		aj_dtype t = f ? AJ_FLOAT32 : AJ_FLOAT64;
+		aj_array *x, *o;
+		REF_OK_CTX(E->ctx, aj_array_new(E->ctx, t, 1, &n, &x));
+		REF_OK_CTX(E->ctx, aj_array_new(E->ctx, t, 1, &n, &o));
+		for (size_t i = 0; i < sizeof literal / sizeof *literal; i++) {
+			for (int64_t k = 0; k < n; k++) {
+				double v = pow_input(&st, literal[i], f, k);
+				if (f)
+					((float *)aj_array_data(x))[k] = (float)v;
+				else
+					((double *)aj_array_data(x))[k] = v;
+			}
+			aj_prog *p = E->p;
+			REF_OK_PROG(p, aj_assign(p, o, aj_binary(p, AJ_OP_POW, aj_leaf(p, x),
+								 aj_scalar_f64(p, literal[i]))));
+			REF_OK_PROG(p, aj_sync(p));
+			check_pow(E, t, x, o, literal[i], "literal");
+		}
+		aj_param q[3] = {{"x", x, 0}, {"o", o, 0}, {"e", NULL, AJ_FLOAT64}};
+		aj_prepared *k = NULL;
+		REF_OK_CTX(E->ctx, aj_prepare(E->ctx, "o[:] = x ** e", 3, q, &k));
+		for (size_t i = 0; i < sizeof param / sizeof *param; i++) {
+			for (int64_t j = 0; j < n; j++) {
+				double v = pow_input(&st, (int)param[i], f, j);
+				if (f)
+					((float *)aj_array_data(x))[j] = (float)v;
+				else
+					((double *)aj_array_data(x))[j] = v;
+			}
+			aj_arg args[3] = {{.array = x}, {.array = o}, {.f = param[i]}};
+			REF_OK_CTX(E->ctx, aj_prepared_run(k, args));
+			check_pow(E, t, x, o, param[i], "parameter");
+		}
+		aj_prepared_free(k);
+		aj_array_free(x);
+		aj_array_free(o);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ops_each_isa),
 		cmocka_unit_test(test_math_ulp),
+		cmocka_unit_test(test_pow_scalar_exponent),
 		cmocka_unit_test(test_rejections),
 		cmocka_unit_test(test_clip),
 		cmocka_unit_test(test_where),
