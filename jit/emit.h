@@ -88,6 +88,10 @@ void aj_ir_mark_pure(aj_emitter *E, LLVMValueRef f);
 LLVMValueRef aj_ir_fconst(LLVMValueRef like, double v, int w);
 /* The overloaded one-operand intrinsic name ("llvm.fabs") applied to x. */
 LLVMValueRef aj_ir_call1(aj_emitter *E, const char *name, LLVMValueRef x);
+/* At the start of a join block: a when control came from block fa, b
+ * from fb. */
+LLVMValueRef aj_ir_phi2(aj_emitter *E, LLVMValueRef a, LLVMBasicBlockRef fa,
+			LLVMValueRef b, LLVMBasicBlockRef fb, const char *name);
 /* select that also takes complex values. */
 LLVMValueRef aj_ir_select(aj_emitter *E, LLVMValueRef c, LLVMValueRef a,
 			  LLVMValueRef b);

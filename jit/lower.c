@@ -339,6 +339,16 @@ static LLVMValueRef isnan_(aj_emitter *E, LLVMValueRef x)
 	return fcmp(E, LLVMRealUNO, x, x);
 }
 
+LLVMValueRef aj_ir_phi2(aj_emitter *E, LLVMValueRef a, LLVMBasicBlockRef fa,
+			LLVMValueRef b, LLVMBasicBlockRef fb, const char *name)
+{
+	LLVMValueRef phi = LLVMBuildPhi(E->B, LLVMTypeOf(a), name);
+	LLVMValueRef in[2] = {a, b};
+	LLVMBasicBlockRef from[2] = {fa, fb};
+	LLVMAddIncoming(phi, in, from, 2);
+	return phi;
+}
+
 LLVMValueRef aj_ir_call1(aj_emitter *E, const char *name, LLVMValueRef x)
 {
 	return intrinsic(E, name, LLVMTypeOf(x), &x, 1);
@@ -510,11 +520,7 @@ static LLVMValueRef libm_fallback(aj_emitter *E, aj_op op, aj_dtype t, int w,
 				    : per_lane(E, f, fty, x, nargs, w, LLVMTypeOf(r));
 	LLVMBuildBr(E->B, join);
 	LLVMPositionBuilderAtEnd(E->B, join);
-	LLVMValueRef phi = LLVMBuildPhi(E->B, LLVMTypeOf(r), fname);
-	LLVMValueRef in[2] = {r, exact};
-	LLVMBasicBlockRef from[2] = {fast, slow};
-	LLVMAddIncoming(phi, in, from, 2);
-	return phi;
+	return aj_ir_phi2(E, r, fast, exact, slow, fname);
 }
 
 static LLVMValueRef isfinite_(aj_emitter *E, LLVMValueRef x, int w)
@@ -605,14 +611,8 @@ static dd times_if(aj_emitter *E, LLVMValueRef c, dd a, dd b, bool twice, const 
 	LLVMBasicBlockRef yes_end = LLVMGetInsertBlock(E->B);
 	LLVMBuildBr(E->B, join);
 	LLVMPositionBuilderAtEnd(E->B, join);
-	LLVMBasicBlockRef bb[2] = {yes_end, from};
-	dd r = {LLVMBuildPhi(E->B, LLVMTypeOf(a.hi), ""), NULL};
-	LLVMAddIncoming(r.hi, (LLVMValueRef[]){t.hi, a.hi}, bb, 2);
-	if (twice) {
-		r.lo = LLVMBuildPhi(E->B, LLVMTypeOf(a.hi), "");
-		LLVMAddIncoming(r.lo, (LLVMValueRef[]){t.lo, a.lo}, bb, 2);
-	}
-	return r;
+	return (dd){aj_ir_phi2(E, t.hi, yes_end, a.hi, from, ""),
+		    twice ? aj_ir_phi2(E, t.lo, yes_end, a.lo, from, "") : NULL};
 }
 
 /* x ** m for m >= 0 (i32) by binary powering: x, x^2, x^4, ... as a loop
@@ -688,11 +688,7 @@ static LLVMValueRef powi(aj_emitter *E, aj_dtype t, int w, LLVMValueRef x, LLVMV
 	LLVMBasicBlockRef slow_end = LLVMGetInsertBlock(E->B);
 	LLVMBuildBr(E->B, join);
 	LLVMPositionBuilderAtEnd(E->B, join);
-	LLVMValueRef phi = LLVMBuildPhi(E->B, LLVMTypeOf(res), "powi");
-	LLVMValueRef in[2] = {res, p};
-	LLVMBasicBlockRef from[2] = {fast, slow_end};
-	LLVMAddIncoming(phi, in, from, 2);
-	return phi;
+	return aj_ir_phi2(E, res, fast, p, slow_end, "powi");
 }
 
 /* pow of float lanes x[0] by the invariant exponent y (x[1] is its
@@ -718,11 +714,7 @@ static LLVMValueRef lower_fpow_invariant(aj_emitter *E, aj_dtype t, int w, LLVMV
 	LLVMBasicBlockRef no_end = LLVMGetInsertBlock(E->B);
 	LLVMBuildBr(E->B, join);
 	LLVMPositionBuilderAtEnd(E->B, join);
-	LLVMValueRef phi = LLVMBuildPhi(E->B, LLVMTypeOf(a), "pow");
-	LLVMValueRef in[2] = {a, b};
-	LLVMBasicBlockRef from[2] = {yes_end, no_end};
-	LLVMAddIncoming(phi, in, from, 2);
-	return phi;
+	return aj_ir_phi2(E, a, yes_end, b, no_end, "pow");
 }
 
 /*

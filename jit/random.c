@@ -262,11 +262,7 @@ static LLVMValueRef uniform_lanes(aj_emitter *E, const aj_kval *v, LLVMValueRef 
 	LLVMBasicBlockRef from_slow = LLVMGetInsertBlock(E->B);
 	LLVMBuildBr(E->B, join);
 	LLVMPositionBuilderAtEnd(E->B, join);
-	LLVMValueRef phi = LLVMBuildPhi(E->B, LLVMTypeOf(a), "draw");
-	LLVMValueRef in[2] = {a, b};
-	LLVMBasicBlockRef from[2] = {from_fast, from_slow};
-	LLVMAddIncoming(phi, in, from, 2);
-	return phi;
+	return aj_ir_phi2(E, a, from_fast, b, from_slow, "draw");
 }
 
 LLVMValueRef aj_lower_random(aj_emitter *E, const aj_kval *v, int w,
