@@ -1469,9 +1469,31 @@ static int random_shares(const aj_kdesc *k)
  * most MAX_LANES wide: the emitter's lane tables hold no more.
  */
 enum { MAX_LANES = 64 };
+
+/* Whether k is elementwise and raises floats to a scalar's power: its
+ * integer powers are a chain of double-double products (lower.c, powi),
+ * one vector at a time, which interleaving hides as it does Philox's. */
+static bool scalar_powers(const aj_kdesc *k)
+{
+	if (k->red != AJ_NOP || k->compress)
+		return false;
+	for (int i = 0; i < k->nval; i++) {
+		const aj_kval *v = &k->val[i], *e = &k->val[v->arg[1]];
+		if (v->op != AJ_OP_POW || !aj_is_float(v->dtype))
+			continue;
+		if (e->op == AJ_OP_CAST)
+			e = &k->val[e->arg[0]];
+		if (e->op == AJ_OP_SCALAR)
+			return true;
+	}
+	return false;
+}
+
 static int draw_unroll(const aj_kdesc *k, int lanes)
 {
 	int m = random_shares(k);
+	if (lanes > 1 && m == 1 && scalar_powers(k))
+		return k->isa == AJ_ISA_AVX512 ? 4 : 2;
 	if (m == 1 || lanes == 1)
 		return 1;
 	int regs = k->isa == AJ_ISA_AVX512 ? 4 : 2;
