@@ -1464,9 +1464,11 @@ static int random_shares(const aj_kdesc *k)
  * draw_unroll times the lanes first, whose blocks fill 4 registers per
  * word on AVX-512 (2 on AVX2, whose 16 registers hold no more): 0.70 ns
  * per float64 value from one register set, 0.43 from four, in a C loop
- * of the same instructions (RESULTS.md). The loop of the lanes and the
- * scalar tail take what is left, so short rows pay nothing more. At
- * most MAX_LANES wide: the emitter's lane tables hold no more.
+ * of the same instructions (RESULTS.md). Kernels raising to a scalar's
+ * power (scalar_powers) run 4 (2) vectors at a time for the same reason.
+ * The loop of the lanes and the scalar tail take what is left, so short
+ * rows pay nothing more. At most MAX_LANES wide: the emitter's lane
+ * tables hold no more.
  */
 enum { MAX_LANES = 64 };
 
