@@ -664,6 +664,35 @@ static void test_overwritten_still_checked(void **state)
 	aj_array_free(e);
 }
 
+/* A check of the first group that fails before the snapshots of the
+ * outputs are taken (guard_outputs) has nothing to put back: a = a[i]
+ * with a position out of range, then i = a[a], whose check waits for
+ * the first assignment, left a holding the uninitialised snapshot
+ * (fuzz_api found it); on a plan's replay too. */
+static void test_early_check_puts_nothing_back(void **state)
+{
+	env *E = *state;
+	aj_prog *p = E->p;
+	enum { N = 8 };
+	static const int64_t pos[N] = {1, 0, 3, 2, 9, 4, 5, 6};
+	aj_array *a = ints1(E, AJ_UINT64, N, (const int64_t[]){0, 1, 2, 3, 4, 5, 6, 7});
+	aj_array *i = ints1(E, AJ_UINT16, N, pos);
+	uint64_t replays0 = stats(E).replays;
+	for (int round = 0; round < 3; round++) {
+		REF_OK_PROG(p, aj_assign(p, a, aj_take(p, aj_leaf(p, a), aj_leaf(p, i), 0)));
+		REF_OK_PROG(p, aj_assign(p, i, aj_take(p, aj_leaf(p, a), aj_leaf(p, a), 0)));
+		assert_int_equal(aj_sync(p), AJ_ERR_ARG);
+		assert_non_null(strstr(aj_prog_errmsg(p), "[-8, 8)"));
+		for (int k = 0; k < N; k++) {
+			assert_int_equal(((uint64_t *)aj_array_data(a))[k], k);
+			assert_int_equal(((uint16_t *)aj_array_data(i))[k], pos[k]);
+		}
+	}
+	assert_true(stats(E).replays - replays0 >= 1);
+	aj_array_free(a);
+	aj_array_free(i);
+}
+
 /* Many positions: the check runs in fixed chunks (fusion rule 4) and on
  * threads; one bad position at the very end is still found first. */
 static void test_large(void **state)
@@ -1240,6 +1269,7 @@ int main(void)
 	    T(test_out_of_range),
 	    T(test_waiting_check_puts_back),
 	    T(test_overwritten_still_checked),
+	    T(test_early_check_puts_nothing_back),
 	    T(test_large),
 	    T(test_empty),
 	    T(test_flattened_and_arguments),
