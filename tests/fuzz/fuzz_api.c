@@ -2,14 +2,18 @@
  * fuzz_api: API call sequences decoded from the input, checked against
  * the reference evaluator (refeval.h) and a reference of the views.
  *
- * The input makes up to three buffers of one dtype each (64 elements of
- * values with signs, extremes, NaN and infinities), then runs commands:
- * wrap a buffer (any shape, strides of any sign or zero, offset); views
- * (slice with steps, permute, broadcast, reshape, expand_dims, flip,
- * index); an expression tree built with the aj_* builders (arithmetic,
- * comparisons, where, casts, math, reductions over an axis, views of
- * expressions) and assigned to any array, so outputs overlap inputs and
- * each other; aj_sync.
+ * The input makes up to three buffers of one dtype each, complex ones
+ * included (64 elements of values with signs, extremes, NaN and
+ * infinities, or mostly small ones: positions and exponents), then runs
+ * commands: wrap a buffer (any shape, strides of any sign or zero,
+ * offset); views (slice with steps, permute, broadcast, reshape,
+ * expand_dims, flip, index); an expression tree built with the aj_*
+ * builders (arithmetic, comparisons, where, casts, math, real, imag,
+ * conjugate, integer and float powers, gathers (aj_take) from arrays at
+ * positions from int arrays, scalars or expressions, reductions over an
+ * axis, views of expressions; Python scalars int, float and complex,
+ * strong scalars of every dtype) and assigned to any array, so outputs
+ * overlap inputs and each other; aj_sync.
  *
  * The first byte sets the context's knobs (fuzz_knobs): ISA, threads
  * on tiny kernels, non-temporal stores.
@@ -19,11 +23,22 @@
  *   order, the same elements as its source), and a failed view call
  *   leaves *out untouched; wrap fails exactly when an element is outside
  *   the buffer;
- * - an expression the reference types is built, with its dtype and shape;
+ * - an expression the reference types is built, with its dtype and shape
+ *   (NEP 50 promotion, complex included);
+ * - a builder NumPy refuses fails with its status: aj_take of an
+ *   expression or at a bad axis (AJ_ERR_ARG), with positions not of an
+ *   int dtype (AJ_ERR_DTYPE), at axis=None where flattening needs a copy
+ *   (AJ_ERR_LAYOUT), at a scalar position out of range (AJ_ERR_BOUNDS);
+ *   an integer to a negative scalar power (AJ_ERR_ARG; a Python int that
+ *   does not fit the dtype, AJ_ERR_OVERFLOW);
  * - aj_assign fails exactly when NumPy would (shapes, same_kind, a
  *   read-only output), with that status, and then nothing is written; an
  *   output overlapping itself fails there or at aj_sync, which then
  *   writes nothing at all;
+ * - aj_sync fails with AJ_ERR_ARG exactly when NumPy raises for the
+ *   data: a take's position out of [-n, n), an integer power's negative
+ *   exponent, each checked over the values the assignments before it in
+ *   the sync wrote (rcheck); then nothing of the sync is written;
  * - after aj_sync, every buffer byte is what the reference computes by
  *   running the assignments in order, each as if its expression were
  *   evaluated before its writes, and the guard bytes around each buffer
@@ -39,6 +54,7 @@
 
 #define NBUF 3
 #define NELEM 64  /* elements per buffer */
+#define MAXSZ 16  /* bytes per element, at most (complex128) */
 #define NARR 12
 #define MAX_ND 4
 #define NPEND 8
@@ -72,7 +88,7 @@ typedef struct buffer {
 	aj_dtype t;
 	char *base;		/* GUARD bytes, mem, GUARD bytes */
 	char *mem;		/* the library's */
-	char sim[NELEM * 8];	/* the reference's */
+	char sim[NELEM * MAXSZ];	/* the reference's */
 	uint8_t st[NELEM];	/* enum rstate per element of sim */
 	rval want[NELEM];	/* R_APPROX elements: value and tolerance */
 } buffer;
@@ -106,9 +122,10 @@ typedef struct state {
 	int nnodes;
 } state;
 
-static const aj_dtype dtypes[] = {AJ_BOOL,   AJ_INT8,	AJ_INT16, AJ_INT32,
-				  AJ_INT64,  AJ_UINT8,	AJ_UINT16, AJ_UINT32,
-				  AJ_UINT64, AJ_FLOAT32, AJ_FLOAT64};
+static const aj_dtype dtypes[] = {
+    AJ_BOOL,   AJ_INT8,	  AJ_INT16,   AJ_INT32,	    AJ_INT64,
+    AJ_UINT8,  AJ_UINT16, AJ_UINT32,  AJ_UINT64,    AJ_FLOAT32,
+    AJ_FLOAT64, AJ_COMPLEX64, AJ_COMPLEX128};
 #define NDTYPES ((int)(sizeof dtypes / sizeof dtypes[0]))
 
 static const double specials[] = {
@@ -148,22 +165,54 @@ static void trace_layout(const char *what, int k, const rleaf *l)
 
 /* ---- buffers ---- */
 
-static void fill_buffer(buffer *b, uint64_t seed)
+static bool is_float(aj_dtype t)
+{
+	return t == AJ_FLOAT32 || t == AJ_FLOAT64;
+}
+
+static bool is_complex(aj_dtype t)
+{
+	return t == AJ_COMPLEX64 || t == AJ_COMPLEX128;
+}
+
+static bool is_int(aj_dtype t)
+{
+	return t >= AJ_INT8 && t <= AJ_UINT64;
+}
+
+/* A random value of dtype t (a complex: its real part); if small,
+ * mostly in [-6, 6] (positions for a take, exponents; floats in steps of
+ * 0.5), a few of them not. */
+static rval random_value(aj_dtype t, uint64_t *seed, bool small)
+{
+	uint64_t x = *seed;
+	x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+	*seed = x;
+	int64_t tiny = (int64_t)((x >> 8) % 25) - 12;
+	bool fl = is_float(t) || is_complex(t);
+	rval v;
+	if (small && (x >> 40) % 16 != 0)
+		v = fl ? rconvert((rval){.f = (double)tiny / 2}, AJ_FLOAT64, t)
+		       : rconvert((rval){.i = tiny / 2}, AJ_INT64, t);
+	else if (x % 3 == 0)
+		v = rconvert((rval){.f = specials[(x >> 8) % NSPECIAL]}, AJ_FLOAT64, t);
+	else if (fl)
+		v = rconvert((rval){.f = (double)(int64_t)(x >> 20) / 4096.0 /
+					 (double)(1 << (x % 31))},
+			     AJ_FLOAT64, t);
+	else
+		v = rconvert((rval){.i = (int64_t)(x >> 3) >> (x % 64)}, AJ_INT64, t);
+	if (v.st != R_EXACT) /* NaN to an int: any value will do */
+		v = (rval){.i = 1};
+	return v;
+}
+
+static void fill_buffer(buffer *b, uint64_t seed, bool small)
 {
 	for (int k = 0; k < NELEM; k++) {
-		seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
-		rval v;
-		if (seed % 3 == 0)
-			v = rconvert((rval){.f = specials[(seed >> 8) % NSPECIAL]},
-				     AJ_FLOAT64, b->t);
-		else if (b->t == AJ_FLOAT32 || b->t == AJ_FLOAT64)
-			v = (rval){.f = (double)(int64_t)(seed >> 20) / 4096.0 /
-					(double)(1 << (seed % 31))};
-		else
-			v = rconvert((rval){.i = (int64_t)(seed >> 3) >> (seed % 64)},
-				     AJ_INT64, b->t);
-		if (v.st != R_EXACT) /* NaN to an int: any value will do */
-			v = (rval){.i = 1};
+		rval v = random_value(b->t, &seed, small);
+		if (is_complex(b->t))
+			v.im = random_value(b->t, &seed, small).f;
 		rstore(b->t, b->sim + k * elem_size(b->t), v);
 	}
 	memcpy(b->mem, b->sim, NELEM * elem_size(b->t));
@@ -488,18 +537,20 @@ static int new_node(state *S, rnode n, aj_expr e)
 	return S->nnodes++;
 }
 
+static int leaf_of(state *S, const array *a)
+{
+	rnode n = {.kind = RK_LEAF, .t = S->buf[a->buf].t, .leaf = a->l,
+		   .ndim = a->l.ndim};
+	memcpy(n.shape, a->l.shape, sizeof n.shape);
+	return new_node(S, n, aj_leaf(S->p, a->a));
+}
+
 static int build_leaf(state *S)
 {
-	int c = pick(&S->r, 0, 8);
-	rnode n = {.kind = RK_LEAF};
-	if (c < 5 && S->narr > 0) {
-		const array *a = &S->arr[pick(&S->r, 0, S->narr)];
-		n.t = S->buf[a->buf].t;
-		n.leaf = a->l;
-		n.ndim = a->l.ndim;
-		memcpy(n.shape, a->l.shape, sizeof n.shape);
-		return new_node(S, n, aj_leaf(S->p, a->a));
-	}
+	int c = pick(&S->r, 0, 9);
+	rnode n;
+	if (c < 5 && S->narr > 0)
+		return leaf_of(S, &S->arr[pick(&S->r, 0, S->narr)]);
 	if (c == 5) {
 		n = (rnode){.kind = RK_WEAK_INT, .t = AJ_INT64, .weak = true,
 			    .v = pick(&S->r, 0, 101)};
@@ -510,14 +561,26 @@ static int build_leaf(state *S)
 			    .v = specials[pick(&S->r, 0, NSPECIAL)]};
 		return new_node(S, n, aj_scalar_f64(S->p, n.v));
 	}
+	if (c == 7) {
+		n = (rnode){.kind = RK_WEAK_COMPLEX, .t = AJ_COMPLEX128, .weak = true,
+			    .v = specials[pick(&S->r, 0, NSPECIAL)],
+			    .vi = specials[pick(&S->r, 0, NSPECIAL)]};
+		return new_node(S, n, aj_scalar_c128(S->p, n.v, n.vi));
+	}
 	n = (rnode){.kind = RK_STRONG, .t = dtypes[pick(&S->r, 0, NDTYPES)]};
 	n.v = n.t >= AJ_FLOAT32 ? specials[pick(&S->r, 0, NSPECIAL)]
 				: pick(&S->r, 0, 100);
-	return new_node(S, n, aj_scalar(S->p, n.t, n.v));
+	if (!is_complex(n.t))
+		return new_node(S, n, aj_scalar(S->p, n.t, n.v));
+	n.vi = specials[pick(&S->r, 0, NSPECIAL)];
+	return new_node(S, n, aj_scalar_complex(S->p, n.t, n.v, n.vi));
 }
 
-static const aj_op unary_ops[] = {AJ_OP_NEG, AJ_OP_ABS, AJ_OP_SQRT,
-				  AJ_OP_CAST, AJ_OP_EXP, AJ_OP_SIN, AJ_OP_LOG};
+static const aj_op unary_ops[] = {AJ_OP_NEG,  AJ_OP_ABS, AJ_OP_SQRT,
+				  AJ_OP_CAST, AJ_OP_EXP, AJ_OP_SIN,
+				  AJ_OP_LOG,  AJ_OP_REAL, AJ_OP_IMAG,
+				  AJ_OP_CONJ};
+#define NUNARY ((int)(sizeof unary_ops / sizeof unary_ops[0]))
 static const aj_op binary_ops[] = {
     AJ_OP_ADD,	    AJ_OP_SUB, AJ_OP_MUL, AJ_OP_DIV, AJ_OP_FLOORDIV,
     AJ_OP_REM,	    AJ_OP_MIN, AJ_OP_MAX, AJ_OP_EQ,  AJ_OP_NE,
@@ -533,7 +596,9 @@ static int build_op(state *S, aj_op op, int nin, const int *in, bool root,
 	rnode n = {.kind = RK_OP, .op = op, .nin = nin, .cast = cast};
 	memcpy(n.in, in, sizeof n.in);
 	int t = rtype(S->nodes, op, nin, in, cast);
-	n.inexact = op == AJ_OP_EXP || op == AJ_OP_SIN || op == AJ_OP_LOG;
+	n.inexact = op == AJ_OP_EXP || op == AJ_OP_SIN || op == AJ_OP_LOG ||
+		    (op == AJ_OP_POW && t >= 0 && is_float((aj_dtype)t)) ||
+		    (op == AJ_OP_ABS && is_complex(S->nodes[in[0]].t));
 	if (t < 0 || (n.inexact && !root) ||
 	    !rshape(S->nodes, nin, in, &n.ndim, n.shape))
 		return in[0];
@@ -628,13 +693,192 @@ static int build_view(state *S, int x)
 	return new_node(S, n, e);
 }
 
+/* ---- gathers and powers: errors at build time and in the data ---- */
+
+static bool is_scalar(const rnode *n)
+{
+	return n->kind == RK_WEAK_INT || n->kind == RK_WEAK_FLOAT ||
+	       n->kind == RK_WEAK_COMPLEX || n->kind == RK_STRONG;
+}
+
+/* Whether node k reads an array: if not, the library folds it into a
+ * scalar, and checks it when it is built. */
+static bool reads_array(const rnode *nodes, int k)
+{
+	const rnode *n = &nodes[k];
+	if (n->kind == RK_LEAF || (n->kind == RK_OP && n->op == AJ_OP_TAKE))
+		return true;
+	for (int j = 0; n->kind == RK_OP && j < n->nin; j++)
+		if (reads_array(nodes, n->in[j]))
+			return true;
+	return false;
+}
+
+/* An int scalar v in [lo, lo + n): a Python int, or a strong scalar of
+ * an int dtype (|v| if unsigned). */
+static int int_scalar(state *S, int lo, int n)
+{
+	int v = pick(&S->r, lo, n);
+	if (u8(&S->r) & 1) {
+		rnode w = {.kind = RK_WEAK_INT, .t = AJ_INT64, .weak = true, .v = v};
+		return new_node(S, w, aj_scalar_i64(S->p, v));
+	}
+	rnode c = {.kind = RK_STRONG, .t = dtypes[pick(&S->r, 1, 8)]};
+	c.v = c.t >= AJ_UINT8 && v < 0 ? -v : v;
+	return new_node(S, c, aj_scalar(S->p, c.t, c.v));
+}
+
+/* A builder that had to fail did, with one of the statuses in want (a
+ * bit each); the error is taken from the program (aj_assign returns
+ * it), so that the rest of the tree builds. */
+static void build_failed(state *S, aj_expr e, unsigned want, const char *what)
+{
+	check(e.id == AJ_EXPR_NONE.id, "%s built where it must fail (%#x)",
+	      what, want);
+	aj_status st = aj_assign(S->p, S->arr[0].a, AJ_EXPR_NONE);
+	check(st != AJ_OK && (want >> st & 1), "%s failed with %d, not one "
+	      "of %#x: %s", what, st, want, aj_prog_errmsg(S->p));
+	trace("  %s failed: %d\n", what, st);
+}
+
+/* l flattened in C order as one strided axis, if a view can do that
+ * (ravel's rule: one stride steps through the axes longer than 1). */
+static bool flatten(const rleaf *l, rleaf *flat)
+{
+	int64_t next = 0;
+	bool first = true;
+	*flat = *l;
+	flat->ndim = 1;
+	flat->shape[0] = nelem(l->ndim, l->shape);
+	flat->strides[0] = 0;
+	for (int d = l->ndim - 1; d >= 0 && flat->shape[0] > 0; d--) {
+		if (l->shape[d] == 1)
+			continue;
+		if (!first && l->strides[d] != next)
+			return false;
+		if (first)
+			flat->strides[0] = l->strides[d];
+		first = false;
+		next = l->strides[d] * l->shape[d];
+	}
+	return true;
+}
+
+/* The positions of a take: mostly an integer array's, or a scalar (its
+ * range checked at build time), or any expression. */
+static int take_positions(state *S, int depth)
+{
+	int c = pick(&S->r, 0, 8), ints[NARR], n = 0;
+	for (int k = 0; k < S->narr; k++)
+		if (is_int(S->buf[S->arr[k].buf].t))
+			ints[n++] = k;
+	if (c < 4 && n > 0)
+		return leaf_of(S, &S->arr[ints[pick(&S->r, 0, n)]]);
+	if (c < 6)
+		return int_scalar(S, -9, 18);
+	return build(S, depth + 1, false);
+}
+
+/* NumPy's take(x, i, axis) with mode='raise': build-time errors (x not
+ * an array, i not of an int dtype, a bad axis, axis=None where ravel
+ * needs a copy, a scalar position out of range) fail here; positions in
+ * an array are checked by rcheck at aj_sync. */
+static int build_take(state *S, int depth)
+{
+	if (S->narr == 0)
+		return build_leaf(S);
+	int x = leaf_of(S, &S->arr[pick(&S->r, 0, S->narr)]);
+	if (pick(&S->r, 0, 8) == 0)
+		x = build(S, depth + 1, false);
+	int i = take_positions(S, depth);
+	const rnode *xn = &S->nodes[x], *in = &S->nodes[i];
+	int nd = xn->ndim, c = pick(&S->r, 0, 2 * nd + 2), axis = c - nd;
+	bool none = c == 2 * nd, ok_axis = c < 2 * nd;
+	if (c == 2 * nd + 1)
+		axis = u8(&S->r) & 1 ? nd : -nd - 1;
+	if (!is_scalar(in) && !reads_array(S->nodes, i))
+		return x; /* folded to a scalar: checked at build time */
+	if (xn->kind == RK_OP && (xn->op == AJ_OP_VIEW || xn->op == AJ_OP_CAST))
+		return x; /* may well be an array leaf for the library */
+	rnode n = {.kind = RK_OP, .op = AJ_OP_TAKE, .nin = 1, .in = {i},
+		   .t = xn->t, .leaf = xn->leaf, .axis = axis < 0 ? axis + nd : axis};
+	unsigned want = 0;
+	if (xn->kind != RK_LEAF)
+		want |= 1u << AJ_ERR_ARG;
+	if (!is_int(in->t))
+		want |= 1u << AJ_ERR_DTYPE;
+	if (xn->kind == RK_LEAF && none && !flatten(&xn->leaf, &n.leaf))
+		want |= 1u << AJ_ERR_LAYOUT;
+	if (!none && !ok_axis)
+		want |= 1u << AJ_ERR_ARG;
+	if (none)
+		n.axis = 0;
+	int64_t rest = 1;
+	if (!want && is_scalar(in) &&
+	    !rin_range(reval(S->nodes, i, NULL), in->t, n.leaf.shape[n.axis]))
+		want |= 1u << AJ_ERR_BOUNDS;
+	aj_expr e;
+	if (want) {
+		e = aj_take(S->p, S->ex[x], S->ex[i], none ? AJ_ALL_AXES : axis);
+		build_failed(S, e, want, "take");
+		return x;
+	}
+	n.ndim = n.leaf.ndim - 1 + in->ndim;
+	for (int d = 0; d < n.leaf.ndim; d++)
+		if (d != n.axis)
+			rest *= n.leaf.shape[d];
+	for (int d = 0; d < n.ndim; d++)
+		n.shape[d] = d < n.axis ? n.leaf.shape[d]
+			     : d < n.axis + in->ndim ? in->shape[d - n.axis]
+						     : n.leaf.shape[d - in->ndim + 1];
+	/* NumPy checks no position when the other axes leave nothing to
+	 * take; arrjit checks them all */
+	if (rest == 0 && nelem(in->ndim, in->shape) > 0)
+		return x;
+	e = aj_take(S->p, S->ex[x], S->ex[i], none ? AJ_ALL_AXES : axis);
+	return new_node(S, n, e);
+}
+
+/* x ** e. Integer powers: a negative scalar exponent fails here, one in
+ * an array at aj_sync (rcheck). Float powers only with an exponent of
+ * an array, which meets pow itself (scalar ones become square, sqrt,
+ * products, each with its own bound). */
+static int build_pow(state *S, int depth, bool root)
+{
+	int in[3];
+	in[0] = build(S, depth + 1, false);
+	in[1] = u8(&S->r) & 1 ? int_scalar(S, -3, 16) : build(S, depth + 1, false);
+	const rnode *e = &S->nodes[in[1]];
+	int t = rtype(S->nodes, AJ_OP_POW, 2, in, 0), nd;
+	int64_t shape[AJ_MAX_NDIM];
+	if (t < 0 || !rshape(S->nodes, 2, in, &nd, shape))
+		return in[0];
+	if (!is_scalar(e) && !reads_array(S->nodes, in[1]))
+		return in[0]; /* folded: checked at build time, or not */
+	if (is_float((aj_dtype)t) && is_scalar(e))
+		return in[0];
+	if (!is_float((aj_dtype)t) && is_scalar(e) && e->v < 0) {
+		/* NEP 50: a Python int must fit the dtype it meets */
+		bool fits = !e->weak || t < AJ_UINT8;
+		aj_expr a[2] = {S->ex[in[0]], S->ex[in[1]]};
+		build_failed(S, aj_apply(S->p, AJ_OP_POW, 2, a),
+			     1u << (fits ? AJ_ERR_ARG : AJ_ERR_OVERFLOW), "power");
+		return in[0];
+	}
+	/* NumPy checks no exponent when the result is empty; arrjit checks
+	 * them all */
+	if (nelem(nd, shape) == 0 && nelem(e->ndim, e->shape) > 0)
+		return in[0];
+	return build_op(S, AJ_OP_POW, 2, in, root, 0);
+}
+
 static int build(state *S, int depth, bool root)
 {
-	int c = pick(&S->r, 0, 9), in[3];
+	int c = pick(&S->r, 0, 11), in[3];
 	if (depth >= 3 || S->nnodes + 4 > RMAX_NODES || c < 2)
 		return build_leaf(S);
 	if (c == 2) {
-		aj_op op = unary_ops[pick(&S->r, 0, 7)];
+		aj_op op = unary_ops[pick(&S->r, 0, NUNARY)];
 		aj_dtype t = dtypes[pick(&S->r, 0, NDTYPES)];
 		in[0] = build(S, depth + 1, false);
 		return build_op(S, op, 1, in, root, t);
@@ -649,6 +893,10 @@ static int build(state *S, int depth, bool root)
 		return build_reduce(S, build(S, depth + 1, false), root);
 	if (c == 5)
 		return build_view(S, build(S, depth + 1, false));
+	if (c == 6)
+		return build_take(S, depth);
+	if (c == 7)
+		return build_pow(S, depth, root);
 	in[0] = build(S, depth + 1, false);
 	in[1] = build(S, depth + 1, false);
 	return build_op(S, binary_ops[pick(&S->r, 0, 14)], 2, in, root, 0);
@@ -752,16 +1000,15 @@ static void compare_buffers(state *S)
 			rval want = b->st[k] == R_EXACT ? rload(b->t, b->sim + k * sz)
 							: b->want[k];
 			want.st = b->st[k];
+			rval got = rload(b->t, b->mem + k * sz);
 			check(ragree(b->t, b->mem + k * sz, want),
-			      "buffer %d (%s) element %d: got %.17g / %lld, "
-			      "reference %.17g / %lld",
-			      bi, aj_dtype_name(b->t), k,
-			      rload(b->t, b->mem + k * sz).f,
-			      (long long)rload(b->t, b->mem + k * sz).i, want.f,
-			      (long long)want.i);
+			      "buffer %d (%s) element %d: got %.17g%+.17gj / %lld, "
+			      "reference %.17g%+.17gj / %lld",
+			      bi, aj_dtype_name(b->t), k, got.f, got.im,
+			      (long long)got.i, want.f, want.im, (long long)want.i);
 		}
 		int64_t used = NELEM * sz;
-		for (int64_t k = 0; k < 2 * GUARD + NELEM * 8 - used; k++)
+		for (int64_t k = 0; k < 2 * GUARD + NELEM * MAXSZ - used; k++)
 			check((unsigned char)b->base[k < GUARD ? k : used + k] == 0xa5,
 			      "buffer %d: a write outside its elements", bi);
 		/* from here on the library's values are the reference's */
@@ -770,20 +1017,49 @@ static void compare_buffers(state *S)
 	}
 }
 
+/* The reference runs the assignments in order, each checked (rcheck)
+ * against the values the ones before it wrote; if one fails, or an
+ * output overlaps itself, aj_sync fails and writes nothing at all. */
 static void cmd_sync(state *S)
 {
-	aj_status st = aj_sync(S->p);
-	trace("sync\n");
+	static struct {
+		char sim[NELEM * MAXSZ];
+		uint8_t st[NELEM];
+		rval want[NELEM];
+	} saved[NBUF];
+	for (int bi = 0; bi < S->nbuf; bi++) {
+		memcpy(saved[bi].sim, S->buf[bi].sim, sizeof saved[bi].sim);
+		memcpy(saved[bi].st, S->buf[bi].st, sizeof saved[bi].st);
+		memcpy(saved[bi].want, S->buf[bi].want, sizeof saved[bi].want);
+	}
 	bool overlap = false;
+	enum rcheck verdict = RC_OK;
 	for (int k = 0; k < S->npend; k++)
 		overlap = overlap || S->pend[k].overlap;
-	if (overlap) /* then nothing is written */
-		check(st == AJ_ERR_OVERLAP, "aj_sync of an output that overlaps "
-		      "itself gave %d: %s", st, aj_prog_errmsg(S->p));
+	for (int k = 0; k < S->npend && verdict != RC_FAIL; k++) {
+		enum rcheck c = rcheck(S->pend[k].nodes, S->pend[k].root);
+		verdict = c > verdict ? c : verdict;
+		if (verdict != RC_FAIL)
+			simulate(S, &S->pend[k]);
+	}
+	aj_status st = aj_sync(S->p);
+	trace("sync: %d (overlap %d, checks %d)\n", st, overlap, verdict);
+	if (overlap)
+		check(st == AJ_ERR_OVERLAP || (verdict != RC_OK && st == AJ_ERR_ARG),
+		      "aj_sync of an output that overlaps itself gave %d: %s",
+		      st, aj_prog_errmsg(S->p));
+	else if (verdict == RC_FAIL)
+		check(st == AJ_ERR_ARG, "aj_sync of a position out of range or a "
+		      "negative integer exponent gave %d: %s", st,
+		      aj_prog_errmsg(S->p));
 	else
-		check(st == AJ_OK, "aj_sync failed: %s", aj_prog_errmsg(S->p));
-	for (int k = 0; k < S->npend && !overlap; k++)
-		simulate(S, &S->pend[k]);
+		check(st == AJ_OK || (verdict == RC_UNKNOWN && st == AJ_ERR_ARG),
+		      "aj_sync failed: %s", aj_prog_errmsg(S->p));
+	for (int bi = 0; bi < S->nbuf && st != AJ_OK; bi++) {
+		memcpy(S->buf[bi].sim, saved[bi].sim, sizeof saved[bi].sim);
+		memcpy(S->buf[bi].st, saved[bi].st, sizeof saved[bi].st);
+		memcpy(S->buf[bi].want, saved[bi].want, sizeof saved[bi].want);
+	}
 	S->npend = 0;
 	compare_buffers(S);
 }
@@ -797,15 +1073,15 @@ static void setup(state *S)
 		buffer *b = &S->buf[k];
 		b->t = dtypes[pick(&S->r, 0, NDTYPES)];
 		trace("buffer %d %s\n", k, aj_dtype_name(b->t));
-		b->base = aligned_alloc(64, 2 * GUARD + NELEM * 8);
-		memset(b->base, 0xa5, 2 * GUARD + NELEM * 8);
+		b->base = aligned_alloc(64, 2 * GUARD + NELEM * MAXSZ);
+		memset(b->base, 0xa5, 2 * GUARD + NELEM * MAXSZ);
 		b->mem = b->base + GUARD;
-		uint64_t seed = 0x9e3779b97f4a7c15u * (u8(&S->r) + 1);
-		fill_buffer(b, seed);
+		unsigned c = u8(&S->r);
+		fill_buffer(b, 0x9e3779b97f4a7c15u * ((c >> 1) + 1), c & 1);
 		/* the whole buffer, 1-d, to start with */
 		rleaf l = {.ndim = 1, .shape = {NELEM}, .strides = {elem_size(b->t)}};
 		aj_array *v;
-		aj_status st = aj_array_wrap(fuzz_ctx(), b->mem, NELEM * 8, 0,
+		aj_status st = aj_array_wrap(fuzz_ctx(), b->mem, NELEM * MAXSZ, 0,
 					     b->t, 1, l.shape, NULL, &v);
 		check(st == AJ_OK, "wrap: %s", aj_ctx_errmsg(fuzz_ctx()));
 		add_array(S, v, k, false, &l);
