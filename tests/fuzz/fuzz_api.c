@@ -13,7 +13,9 @@
  * positions from int arrays, scalars or expressions, reductions over an
  * axis, views of expressions; Python scalars int, float and complex,
  * strong scalars of every dtype) and assigned to any array, so outputs
- * overlap inputs and each other; aj_sync.
+ * overlap inputs and each other; aj_sync; prepared kernels (aj_prepare
+ * of "o = <expr>" over array parameters and a scalar, then runs with the
+ * templates or arrays of their layout elsewhere, fast path or not).
  *
  * The first byte sets the context's knobs (fuzz_knobs): ISA, threads
  * on tiny kernels, non-temporal stores.
@@ -39,6 +41,9 @@
  *   data: a take's position out of [-n, n), an integer power's negative
  *   exponent, each checked over the values the assignments before it in
  *   the sync wrote (rcheck); then nothing of the sync is written;
+ * - aj_prepare fails exactly when aj_assign would; every run of a
+ *   prepared kernel writes what the reference computes for its
+ *   assignment with the run's arrays and scalar, and nothing else;
  * - after aj_sync, every buffer byte is what the reference computes by
  *   running the assignments in order, each as if its expression were
  *   evaluated before its writes, and the guard bytes around each buffer
@@ -966,11 +971,10 @@ static void cmd_assign(state *S)
 
 /* Runs pd on the reference's buffers: every value first, then the
  * writes. */
-static void simulate(state *S, const pending *pd)
+static void simulate_into(state *S, const array *o, const rnode *nodes, int root)
 {
-	const array *o = &S->arr[pd->out];
 	buffer *b = &S->buf[o->buf];
-	const rnode *e = &pd->nodes[pd->root];
+	const rnode *e = &nodes[root];
 	int64_t sz = elem_size(b->t), n = nelem(o->l.ndim, o->l.shape);
 	static rval vals[NELEM];
 	int64_t idx[AJ_MAX_NDIM], ei[AJ_MAX_NDIM];
@@ -981,7 +985,7 @@ static void simulate(state *S, const pending *pd)
 		}
 		for (int d = 0; d < e->ndim; d++)
 			ei[d] = e->shape[d] == 1 ? 0 : idx[o->l.ndim - e->ndim + d];
-		vals[k] = rconvert(reval(pd->nodes, pd->root, ei), e->t, b->t);
+		vals[k] = rconvert(reval(nodes, root, ei), e->t, b->t);
 	}
 	for (int64_t k = 0; k < n; k++) {
 		int64_t at = elem_at(&o->l, k, sz);
@@ -989,6 +993,11 @@ static void simulate(state *S, const pending *pd)
 		b->st[at] = (uint8_t)vals[k].st;
 		b->want[at] = vals[k];
 	}
+}
+
+static void simulate(state *S, const pending *pd)
+{
+	simulate_into(S, &S->arr[pd->out], pd->nodes, pd->root);
 }
 
 static void compare_buffers(state *S)
@@ -1064,6 +1073,204 @@ static void cmd_sync(state *S)
 	compare_buffers(S);
 }
 
+/* ---- prepared kernels ---- */
+
+/*
+ * aj_prepare of "o = <expr>" over array parameters o, a, b and a scalar
+ * s (int64 or float64, weak), the expression of + - * / // %, minimum,
+ * maximum, < ==, where, number literals; then runs with the templates or
+ * with arrays of their layout elsewhere (another buffer of the dtype, or
+ * a fresh handle), and a new s each time. Each run is an assignment
+ * checked as aj_assign's; prepare fails exactly when aj_assign would.
+ */
+typedef struct prep {
+	int which[RMAX_NODES];	     /* the parameter of a leaf: 0 o, 1 a, 2 b,
+					3 s; -1 for others */
+	const char *lit[RMAX_NODES]; /* a literal's text */
+	bool sfloat;		     /* s is a float64 */
+} prep;
+
+static int prep_node(state *S, prep *P, rnode n, int which, const char *lit)
+{
+	check(S->nnodes < RMAX_NODES, "the prepared tree outgrew RMAX_NODES");
+	P->which[S->nnodes] = which;
+	P->lit[S->nnodes] = lit;
+	S->nodes[S->nnodes] = n;
+	return S->nnodes++;
+}
+
+static int prep_leaf(state *S, prep *P, const array *a, int which)
+{
+	rnode n = {.kind = RK_LEAF, .t = S->buf[a->buf].t, .leaf = a->l,
+		   .ndim = a->l.ndim};
+	memcpy(n.shape, a->l.shape, sizeof n.shape);
+	return prep_node(S, P, n, which, NULL);
+}
+
+static int prep_tree(state *S, prep *P, int depth, const array *const *arg)
+{
+	static const char *const ints[] = {"0", "1", "2", "3", "7", "9"};
+	static const char *const floats[] = {"0.5", "2.5", "7.0", "0.25"};
+	static const double fv[] = {0.5, 2.5, 7.0, 0.25};
+	static const aj_op ops[] = {AJ_OP_ADD, AJ_OP_SUB, AJ_OP_MUL, AJ_OP_DIV,
+				    AJ_OP_FLOORDIV, AJ_OP_REM, AJ_OP_MIN,
+				    AJ_OP_MAX, AJ_OP_LT, AJ_OP_EQ};
+	int c = pick(&S->r, 0, depth >= 2 ? 5 : 10), in[3], k;
+	if (c < 3)
+		return prep_leaf(S, P, arg[c], c);
+	if (c == 3) {
+		rnode n = {.kind = P->sfloat ? RK_WEAK_FLOAT : RK_WEAK_INT,
+			   .t = P->sfloat ? AJ_FLOAT64 : AJ_INT64, .weak = true};
+		return prep_node(S, P, n, 3, NULL);
+	}
+	if (c == 4) {
+		bool fl = u8(&S->r) & 1;
+		k = pick(&S->r, 0, fl ? 4 : 6);
+		rnode n = {.kind = fl ? RK_WEAK_FLOAT : RK_WEAK_INT,
+			   .t = fl ? AJ_FLOAT64 : AJ_INT64, .weak = true,
+			   .v = fl ? fv[k] : atoi(ints[k])};
+		return prep_node(S, P, n, -1, fl ? floats[k] : ints[k]);
+	}
+	aj_op op = c < 9 ? ops[pick(&S->r, 0, 10)] : AJ_OP_WHERE;
+	int nin = op == AJ_OP_WHERE ? 3 : 2;
+	for (k = 0; k < nin; k++)
+		in[k] = prep_tree(S, P, depth + 1, arg);
+	rnode n = {.kind = RK_OP, .op = op, .nin = nin};
+	memcpy(n.in, in, sizeof n.in);
+	int t = rtype(S->nodes, op, nin, in, 0);
+	if (t < 0 || !rshape(S->nodes, nin, in, &n.ndim, n.shape))
+		return in[0];
+	n.t = (aj_dtype)t;
+	n.weak = S->nodes[in[0]].weak && S->nodes[in[1]].weak &&
+		 (nin == 2 || S->nodes[in[2]].weak);
+	return prep_node(S, P, n, -1, NULL);
+}
+
+static void prep_text(const state *S, const prep *P, int k, char *buf, size_t cap)
+{
+	static const char *const names[] = {"o", "a", "b", "s"};
+	const rnode *n = &S->nodes[k];
+	size_t len = strlen(buf);
+	const char *sym = NULL, *fn = NULL;
+	if (n->kind != RK_OP) {
+		snprintf(buf + len, cap - len, "%s", P->which[k] >= 0 ? names[P->which[k]]
+								       : P->lit[k]);
+		return;
+	}
+	switch (n->op) {
+	case AJ_OP_ADD: sym = " + "; break;
+	case AJ_OP_SUB: sym = " - "; break;
+	case AJ_OP_MUL: sym = " * "; break;
+	case AJ_OP_DIV: sym = " / "; break;
+	case AJ_OP_FLOORDIV: sym = " // "; break;
+	case AJ_OP_REM: sym = " % "; break;
+	case AJ_OP_LT: sym = " < "; break;
+	case AJ_OP_EQ: sym = " == "; break;
+	case AJ_OP_MIN: fn = "minimum"; break;
+	case AJ_OP_MAX: fn = "maximum"; break;
+	default: fn = "where"; break;
+	}
+	snprintf(buf + len, cap - len, "%s", fn ? fn : "");
+	for (int j = 0; j < n->nin; j++) {
+		len = strlen(buf);
+		snprintf(buf + len, cap - len, "%s", j == 0 ? "(" : sym ? sym : ", ");
+		prep_text(S, P, n->in[j], buf, cap);
+	}
+	len = strlen(buf);
+	snprintf(buf + len, cap - len, ")");
+}
+
+/* An array of a's layout: on another buffer of its dtype, or a new
+ * handle on a's; the caller frees tw->a. */
+static void twin(state *S, const array *a, array *tw)
+{
+	buffer *b = &S->buf[a->buf];
+	int bi = a->buf;
+	for (int k = 0; k < S->nbuf; k++)
+		if (k != a->buf && S->buf[k].t == b->t && (u8(&S->r) & 1))
+			bi = k;
+	int64_t sz = elem_size(b->t);
+	*tw = (array){NULL, bi, false, a->l};
+	tw->l.base = S->buf[bi].sim;
+	tw->l.st = S->buf[bi].st;
+	aj_status st = aj_array_wrap(fuzz_ctx(), S->buf[bi].mem, NELEM * sz,
+				     a->l.off, b->t, a->l.ndim, a->l.shape,
+				     a->l.strides, &tw->a);
+	check(st == AJ_OK, "wrap of a twin: %s", aj_ctx_errmsg(fuzz_ctx()));
+}
+
+/* One run of k with o, a, b (or twins of them) and a new s. */
+static void prep_run(state *S, prep *P, aj_prepared *k, const array *const *tmpl,
+		     int root, const char *text)
+{
+	array tw[3];
+	const array *use[3];
+	for (int j = 0; j < 3; j++) {
+		use[j] = tmpl[j];
+		if (u8(&S->r) & 1) {
+			twin(S, tmpl[j], &tw[j]);
+			use[j] = &tw[j];
+		}
+	}
+	aj_arg args[4] = {{.array = use[0]->a}, {.array = use[1]->a},
+			  {.array = use[2]->a}};
+	double v = P->sfloat ? specials[pick(&S->r, 0, NSPECIAL)] : pick(&S->r, 0, 21);
+	if (P->sfloat)
+		args[3].f = v;
+	else
+		args[3].i = (int64_t)v;
+	for (int n = 0; n < S->nnodes; n++) {
+		int w = P->which[n];
+		if (w >= 0 && w < 3)
+			S->nodes[n].leaf = use[w]->l;
+		if (w == 3)
+			S->nodes[n].v = v;
+	}
+	aj_status st = aj_prepared_run(k, args);
+	trace("prepared run (s %g): %d\n", v, st);
+	check(st == AJ_OK, "aj_prepared_run of '%s' failed: %s", text,
+	      aj_prepared_errmsg(k));
+	simulate_into(S, use[0], S->nodes, root);
+	compare_buffers(S);
+	for (int j = 0; j < 3; j++)
+		if (use[j] == &tw[j])
+			aj_array_free(tw[j].a);
+}
+
+static void cmd_prepared(state *S)
+{
+	if (S->narr == 0)
+		return;
+	cmd_sync(S); /* the runs write at once: the pending work first */
+	const array *tmpl[3];
+	for (int j = 0; j < 3; j++)
+		tmpl[j] = &S->arr[pick(&S->r, 0, S->narr)];
+	const array *o = tmpl[0];
+	prep P = {.sfloat = u8(&S->r) & 1};
+	S->nnodes = 0;
+	int root = prep_tree(S, &P, 0, tmpl);
+	const rnode *e = &S->nodes[root];
+	if (o->ro || self_overlap(o, elem_size(S->buf[o->buf].t)) || e->weak)
+		return;
+	char text[2048] = "o = ";
+	prep_text(S, &P, root, text, sizeof text);
+	aj_param params[4] = {{"o", o->a, 0}, {"a", tmpl[1]->a, 0},
+			      {"b", tmpl[2]->a, 0},
+			      {"s", NULL, P.sfloat ? AJ_FLOAT64 : AJ_INT64}};
+	aj_prepared *k = NULL;
+	aj_status st = aj_prepare(fuzz_ctx(), text, 4, params, &k);
+	trace("prepare '%s': %d\n", text, st);
+	if (!broadcasts_to(e, &o->l) || !rsame_kind(e->t, S->buf[o->buf].t)) {
+		check(st != AJ_OK && k == NULL, "aj_prepare of '%s' must fail", text);
+		return;
+	}
+	check(st == AJ_OK && k != NULL, "aj_prepare of '%s' failed: %s", text,
+	      aj_ctx_errmsg(fuzz_ctx()));
+	for (int r = pick(&S->r, 1, 3); r > 0; r--)
+		prep_run(S, &P, k, tmpl, root, text);
+	aj_prepared_free(k);
+}
+
 /* ---- driver ---- */
 
 static void setup(state *S)
@@ -1097,11 +1304,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_knobs(u8(&S.r));
 	setup(&S);
 	for (int steps = 0; steps < 32 && S.r.n > 0; steps++) {
-		switch (pick(&S.r, 0, 6)) {
+		switch (pick(&S.r, 0, 7)) {
 		case 0: if (S.narr < NARR) cmd_wrap(&S); break;
 		case 1: case 2: cmd_view(&S); break;
 		case 3: case 4: cmd_assign(&S); break;
-		default: cmd_sync(&S); break;
+		case 5: cmd_sync(&S); break;
+		default: cmd_prepared(&S); break;
 		}
 	}
 	cmd_sync(&S);
