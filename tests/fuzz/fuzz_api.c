@@ -12,13 +12,16 @@
  * conjugate, integer and float powers, gathers (aj_take) from arrays at
  * positions from int arrays, scalars or expressions, reductions over an
  * axis, views of expressions; Python scalars int, float and complex,
- * strong scalars of every dtype) and assigned to any array, so outputs
+ * strong scalars of every dtype; uniform random leaves of float32,
+ * float64, uint32, uint64, whose values the reference computes from
+ * the header's Philox formula, the context seeded from the input) and
+ * assigned to any array, so outputs
  * overlap inputs and each other; aj_sync; prepared kernels (aj_prepare
  * of "o = <expr>" over array parameters and a scalar, then runs with the
  * templates or arrays of their layout elsewhere, fast path or not).
  *
  * The first byte sets the context's knobs (fuzz_knobs): ISA, threads
- * on tiny kernels, non-temporal stores.
+ * on tiny kernels, non-temporal stores; the second its random seed.
  *
  * Checked, aborting on a mismatch:
  * - every view's elements sit where NumPy's rules put them (reshape: in C
@@ -31,6 +34,7 @@
  *   expression or at a bad axis (AJ_ERR_ARG), with positions not of an
  *   int dtype (AJ_ERR_DTYPE), at axis=None where flattening needs a copy
  *   (AJ_ERR_LAYOUT), at a scalar position out of range (AJ_ERR_BOUNDS);
+ *   aj_random of a dtype its distribution lacks (AJ_ERR_DTYPE);
  *   an integer to a negative scalar power (AJ_ERR_ARG; a Python int that
  *   does not fit the dtype, AJ_ERR_OVERFLOW);
  * - aj_assign fails exactly when NumPy would (shapes, same_kind, a
@@ -121,6 +125,8 @@ typedef struct state {
 	int narr;
 	pending pend[NPEND];
 	int npend;
+	uint64_t seed, nstream; /* aj_random: the context's seed, streams
+				   taken since it was set */
 	/* the tree being built */
 	rnode nodes[RMAX_NODES];
 	aj_expr ex[RMAX_NODES];
@@ -535,7 +541,8 @@ static int new_node(state *S, rnode n, aj_expr e)
 	      "%s: shape differs from the reference's",
 	      n.kind == RK_OP ? aj_op_name(n.op) : "a leaf");
 	trace("  n%d = %s %s in (%d %d %d) v %g axis %d keep %d\n", S->nnodes,
-	      n.kind == RK_OP ? aj_op_name(n.op) : n.kind == RK_LEAF ? "leaf" : "scalar",
+	      n.kind == RK_OP ? aj_op_name(n.op) : n.kind == RK_LEAF ? "leaf"
+	      : n.kind == RK_RANDOM ? "random" : "scalar",
 	      aj_dtype_name(n.t), n.in[0], n.in[1], n.in[2], n.v, n.axis, n.keep);
 	S->nodes[S->nnodes] = n;
 	S->ex[S->nnodes] = e;
@@ -550,12 +557,63 @@ static int leaf_of(state *S, const array *a)
 	return new_node(S, n, aj_leaf(S->p, a->a));
 }
 
+/* A builder that had to fail did, with one of the statuses in want (a
+ * bit each); the error is taken from the program (aj_assign returns
+ * it), so that the rest of the tree builds. */
+static void build_failed(state *S, aj_expr e, unsigned want, const char *what)
+{
+	check(e.id == AJ_EXPR_NONE.id, "%s built where it must fail (%#x)",
+	      what, want);
+	aj_status st = aj_assign(S->p, S->arr[0].a, AJ_EXPR_NONE);
+	check(st != AJ_OK && (want >> st & 1), "%s failed with %d, not one "
+	      "of %#x: %s", what, st, want, aj_prog_errmsg(S->p));
+	trace("  %s failed: %d\n", what, st);
+}
+
+/* A uniform random leaf, of an array's shape (or another), with the
+ * next stream; other dtypes than float32, float64, uint32, uint64 and
+ * the normal distribution of ints fail (AJ_ERR_DTYPE). */
+static int build_random(state *S)
+{
+	static const aj_dtype ok[] = {AJ_FLOAT32, AJ_FLOAT64, AJ_UINT32, AJ_UINT64};
+	rnode n = {.kind = RK_RANDOM, .t = ok[pick(&S->r, 0, 4)], .seed = S->seed};
+	if (S->narr > 0 && (u8(&S->r) & 1))
+		n.ndim = S->arr[pick(&S->r, 0, S->narr)].l.ndim;
+	if (n.ndim == 0)
+		n.ndim = pick(&S->r, 1, 3);
+	for (int d = 0; d < n.ndim; d++)
+		n.shape[d] = pick(&S->r, 1, 4);
+	if (S->narr > 0 && (u8(&S->r) & 1)) {
+		const array *a = &S->arr[pick(&S->r, 0, S->narr)];
+		if (a->l.ndim > 0)
+			n.ndim = a->l.ndim;
+		memcpy(n.shape, a->l.shape, sizeof n.shape);
+	}
+	if (nelem(n.ndim, n.shape) == 0) /* a shapeless leaf draws per element */
+		n.shape[0] = 1;
+	static const struct {
+		aj_dist dist;
+		aj_dtype t;
+	} bad[] = {{AJ_DIST_UNIFORM, AJ_INT8},	 {AJ_DIST_UNIFORM, AJ_BOOL},
+		   {AJ_DIST_UNIFORM, AJ_COMPLEX128}, {AJ_DIST_NORMAL, AJ_UINT32},
+		   {AJ_DIST_NORMAL, AJ_INT64}};
+	if (pick(&S->r, 0, 16) == 0) {
+		int k = pick(&S->r, 0, 5);
+		build_failed(S, aj_random(S->p, bad[k].dist, bad[k].t, n.ndim, n.shape),
+			     1u << AJ_ERR_DTYPE, "random");
+	}
+	n.stream = S->nstream++;
+	return new_node(S, n, aj_random(S->p, AJ_DIST_UNIFORM, n.t, n.ndim, n.shape));
+}
+
 static int build_leaf(state *S)
 {
-	int c = pick(&S->r, 0, 9);
+	int c = pick(&S->r, 0, 10);
 	rnode n;
 	if (c < 5 && S->narr > 0)
 		return leaf_of(S, &S->arr[pick(&S->r, 0, S->narr)]);
+	if (c == 9)
+		return build_random(S);
 	if (c == 5) {
 		n = (rnode){.kind = RK_WEAK_INT, .t = AJ_INT64, .weak = true,
 			    .v = pick(&S->r, 0, 101)};
@@ -711,7 +769,8 @@ static bool is_scalar(const rnode *n)
 static bool reads_array(const rnode *nodes, int k)
 {
 	const rnode *n = &nodes[k];
-	if (n->kind == RK_LEAF || (n->kind == RK_OP && n->op == AJ_OP_TAKE))
+	if (n->kind == RK_LEAF || n->kind == RK_RANDOM ||
+	    (n->kind == RK_OP && n->op == AJ_OP_TAKE))
 		return true;
 	for (int j = 0; n->kind == RK_OP && j < n->nin; j++)
 		if (reads_array(nodes, n->in[j]))
@@ -733,18 +792,6 @@ static int int_scalar(state *S, int lo, int n)
 	return new_node(S, c, aj_scalar(S->p, c.t, c.v));
 }
 
-/* A builder that had to fail did, with one of the statuses in want (a
- * bit each); the error is taken from the program (aj_assign returns
- * it), so that the rest of the tree builds. */
-static void build_failed(state *S, aj_expr e, unsigned want, const char *what)
-{
-	check(e.id == AJ_EXPR_NONE.id, "%s built where it must fail (%#x)",
-	      what, want);
-	aj_status st = aj_assign(S->p, S->arr[0].a, AJ_EXPR_NONE);
-	check(st != AJ_OK && (want >> st & 1), "%s failed with %d, not one "
-	      "of %#x: %s", what, st, want, aj_prog_errmsg(S->p));
-	trace("  %s failed: %d\n", what, st);
-}
 
 /* l flattened in C order as one strided axis, if a view can do that
  * (ravel's rule: one stride steps through the axes longer than 1). */
@@ -1302,6 +1349,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	S.r = (reader){data, size};
 	check(aj_prog_new(fuzz_ctx(), &S.p) == AJ_OK, "aj_prog_new");
 	fuzz_knobs(u8(&S.r));
+	S.seed = u8(&S.r) * 0x9e3779b97f4a7c15u;
+	check(aj_ctx_set_seed(fuzz_ctx(), S.seed) == AJ_OK, "aj_ctx_set_seed");
 	setup(&S);
 	for (int steps = 0; steps < 32 && S.r.n > 0; steps++) {
 		switch (pick(&S.r, 0, 7)) {

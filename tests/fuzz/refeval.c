@@ -716,6 +716,41 @@ static rval reduce(const rnode *nodes, const rnode *n, const int64_t *idx)
 	return kind(n->t) == 'f' ? sum_float(n->t, vals, len) : acc;
 }
 
+/* Philox4x32-10 (Salmon et al., SC11) as Random123's philox4x32: the
+ * four words of counter ctr under key (k0, k1). Its known answer: 0 under
+ * key 0 gives 6627e8d5 e169c58d bc57ac4c 9b00dbd8. */
+static void philox(uint32_t ctr[4], uint32_t k0, uint32_t k1)
+{
+	for (int r = 0; r < 10; r++) {
+		if (r > 0)
+			k0 += 0x9E3779B9u, k1 += 0xBB67AE85u;
+		uint64_t p0 = (uint64_t)0xD2511F53u * ctr[0];
+		uint64_t p1 = (uint64_t)0xCD9E8D57u * ctr[2];
+		uint32_t c[4] = {(uint32_t)(p1 >> 32) ^ ctr[1] ^ k0, (uint32_t)p1,
+				 (uint32_t)(p0 >> 32) ^ ctr[3] ^ k1, (uint32_t)p0};
+		memcpy(ctr, c, sizeof c);
+	}
+}
+
+/* Element k (C order) of a uniform random leaf of dtype t, as arrjit.h
+ * defines it (aj_dist): its share of the block of counter k rounded down
+ * to a multiple of the shares per block. */
+static rval random_at(aj_dtype t, uint64_t seed, uint64_t stream, uint64_t k)
+{
+	bool wide = t == AJ_FLOAT64 || t == AJ_UINT64;
+	uint64_t c = k - k % (wide ? 2 : 4);
+	uint32_t x[4] = {(uint32_t)c, (uint32_t)(c >> 32), (uint32_t)stream,
+			 (uint32_t)(stream >> 32)};
+	philox(x, (uint32_t)seed, (uint32_t)(seed >> 32));
+	if (wide) {
+		uint64_t y = k % 2 ? x[2] | (uint64_t)x[3] << 32 : x[0] | (uint64_t)x[1] << 32;
+		return t == AJ_UINT64 ? (rval){.i = (int64_t)y}
+				      : (rval){.f = ldexp((double)(y >> 11), -53)};
+	}
+	uint32_t z = x[k % 4];
+	return t == AJ_UINT32 ? (rval){.i = z} : (rval){.f = ldexp((double)(z >> 8), -24)};
+}
+
 /* Element idx of leaf l, of dtype t. */
 static rval load_leaf(aj_dtype t, const rleaf *l, const int64_t *idx)
 {
@@ -761,6 +796,12 @@ rval reval(const rnode *nodes, int k, const int64_t *idx)
 	case RK_WEAK_INT: return (rval){.i = (int64_t)n->v};
 	case RK_WEAK_FLOAT: return (rval){.f = n->v};
 	case RK_WEAK_COMPLEX: return (rval){.f = n->v, .im = n->vi};
+	case RK_RANDOM: {
+		uint64_t at = 0;
+		for (int d = 0; d < n->ndim; d++)
+			at = at * (uint64_t)n->shape[d] + (uint64_t)idx[d];
+		return random_at(n->t, n->seed, n->stream, at);
+	}
 	case RK_STRONG:
 		return rconvert((rval){.f = n->v, .im = n->vi}, AJ_COMPLEX128, n->t);
 	case RK_OP: break;

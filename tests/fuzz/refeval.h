@@ -11,7 +11,8 @@
  * rounding); integer power (exact, wrapping; a negative exponent makes
  * NumPy raise: rcheck) and float power with an array exponent (1 ULP
  * plus 1); take (NumPy's, mode='raise': a position out of range raises,
- * rcheck); any, all, min, max (exact) and sum (ints exact; floats within
+ * rcheck); uniform random numbers (aj_random: the header's Philox
+ * formula, exact); any, all, min, max (exact) and sum (ints exact; floats within
  * n * eps * sum|x|) over one axis; views of expressions (slices,
  * permutations, flips, new axes). Dtypes: bool, ints, uints, float32,
  * float64, complex64, complex128. Complex: + - * / with NumPy's formulas
@@ -68,6 +69,7 @@ enum rkind {
 	RK_WEAK_FLOAT,	 /* aj_scalar_f64, */
 	RK_WEAK_COMPLEX, /* aj_scalar_c128 */
 	RK_STRONG,	 /* aj_scalar, aj_scalar_complex */
+	RK_RANDOM,	 /* aj_random, uniform, with a shape */
 	RK_OP
 };
 
@@ -86,6 +88,7 @@ typedef struct rnode {
 	double v, vi;  /* RK_WEAK_*, RK_STRONG: the value (vi: its imaginary
 			  part; 0 but for complex) */
 	aj_dtype cast; /* AJ_OP_CAST: the target */
+	uint64_t seed, stream; /* RK_RANDOM: Philox's key and stream */
 	int axis;      /* reductions: the axis reduced, of the operand;
 			  AJ_OP_TAKE: the axis of leaf taken along */
 	bool keep;     /* reductions: keepdims */
