@@ -18,7 +18,8 @@
  * assigned to any array, so outputs
  * overlap inputs and each other; aj_sync; prepared kernels (aj_prepare
  * of "o = <expr>" over array parameters and a scalar, then runs with the
- * templates or arrays of their layout elsewhere, fast path or not).
+ * templates or arrays of their layout elsewhere, fast path or not);
+ * boolean selection (aj_mask_select of two expressions).
  *
  * The first byte sets the context's knobs (fuzz_knobs): ISA, threads
  * on tiny kernels, non-temporal stores; the second its random seed.
@@ -48,6 +49,11 @@
  * - aj_prepare fails exactly when aj_assign would; every run of a
  *   prepared kernel writes what the reference computes for its
  *   assignment with the run's arrays and scalar, and nothing else;
+ * - aj_mask_select gives a's elements where the mask holds, in C order,
+ *   as a new array of the reference's shape; or fails with the status
+ *   NumPy's error maps to (a mask not bool or not of a's leading shape, a
+ *   failing check of the data) and *out untouched; it writes nothing
+ *   else;
  * - after aj_sync, every buffer byte is what the reference computes by
  *   running the assignments in order, each as if its expression were
  *   evaluated before its writes, and the guard bytes around each buffer
@@ -1120,6 +1126,98 @@ static void cmd_sync(state *S)
 	compare_buffers(S);
 }
 
+/* ---- selection ---- */
+
+/* The reference's a[mask] against out: the elements of a at the
+ * positions where mask holds, in C order, each followed by a's trailing
+ * axes. Unless a mask element is undefined (then any count will do). */
+static void check_selected(state *S, int a, int m, const aj_array *out)
+{
+	const rnode *an = &S->nodes[a], *mn = &S->nodes[m];
+	int64_t idx[AJ_MAX_NDIM], npos = nelem(mn->ndim, mn->shape);
+	int64_t inner = nelem(an->ndim - mn->ndim, an->shape + mn->ndim), count = 0;
+	for (int64_t q = 0; q < npos; q++) {
+		int64_t j = q;
+		for (int d = mn->ndim - 1; d >= 0; d--)
+			idx[d] = j % mn->shape[d], j /= mn->shape[d];
+		rval v = reval(S->nodes, m, idx);
+		if (v.st != R_EXACT)
+			return;
+		count += v.i != 0;
+	}
+	check(aj_array_dtype(out) == an->t && aj_array_ndim(out) == an->ndim - mn->ndim + 1 &&
+		      aj_array_shape(out)[0] == count &&
+		      memcmp(aj_array_shape(out) + 1, an->shape + mn->ndim,
+			     8 * (size_t)(an->ndim - mn->ndim)) == 0,
+	      "aj_mask_select: dtype %s, ndim %d, %lld kept; reference %s, %lld",
+	      aj_dtype_name(aj_array_dtype(out)), aj_array_ndim(out),
+	      (long long)(aj_array_ndim(out) ? aj_array_shape(out)[0] : -1),
+	      aj_dtype_name(an->t), (long long)count);
+	int64_t r = 0;
+	for (int64_t q = 0; q < npos; q++) {
+		int64_t j = q;
+		for (int d = mn->ndim - 1; d >= 0; d--)
+			idx[d] = j % mn->shape[d], j /= mn->shape[d];
+		if (!reval(S->nodes, m, idx).i)
+			continue;
+		for (int64_t e = 0; e < inner; e++, r++) {
+			int64_t k = e;
+			for (int d = an->ndim - 1; d >= mn->ndim; d--)
+				idx[d] = k % an->shape[d], k /= an->shape[d];
+			rval want = reval(S->nodes, a, idx);
+			check(ragree(an->t, fuzz_elem(out, r), want),
+			      "aj_mask_select: element %lld differs", (long long)r);
+		}
+	}
+}
+
+/*
+ * aj_mask_select(a, mask) of two expressions, after a sync: mask of
+ * dtype bool (else AJ_ERR_DTYPE) and of a's leading shape (else
+ * AJ_ERR_SHAPE); a failing check of the data (a take, a power) is
+ * AJ_ERR_ARG; on error *out is untouched.
+ */
+static void cmd_select(state *S)
+{
+	if (S->narr == 0)
+		return;
+	cmd_sync(S);
+	S->nnodes = 0;
+	int a = build(S, 0, true), m = build(S, 1, false);
+	if (S->nodes[m].t != AJ_BOOL && (u8(&S->r) & 3) != 3) {
+		rnode z = {.kind = RK_WEAK_INT, .t = AJ_INT64, .weak = true};
+		int in[3] = {m, new_node(S, z, aj_scalar_i64(S->p, 0))};
+		m = build_op(S, AJ_OP_NE, 2, in, false, 0);
+	}
+	const rnode *an = &S->nodes[a], *mn = &S->nodes[m];
+	if (an->weak || mn->weak)
+		return;
+	unsigned want = 0;
+	if (mn->t != AJ_BOOL)
+		want |= 1u << AJ_ERR_DTYPE;
+	if (mn->ndim > an->ndim ||
+	    memcmp(mn->shape, an->shape, 8 * (size_t)mn->ndim) != 0)
+		want |= 1u << AJ_ERR_SHAPE;
+	enum rcheck c = rcheck(S->nodes, a), cm = rcheck(S->nodes, m);
+	c = cm > c ? cm : c;
+	if (c == RC_FAIL)
+		want |= 1u << AJ_ERR_ARG;
+	aj_array *out = UNTOUCHED;
+	aj_status st = aj_mask_select(S->p, S->ex[a], S->ex[m], &out);
+	trace("mask_select n%d [n%d]: %d\n", a, m, st);
+	if (st != AJ_OK) {
+		check(out == UNTOUCHED, "a failed aj_mask_select wrote *out");
+		check((want >> st & 1) || (c == RC_UNKNOWN && st == AJ_ERR_ARG),
+		      "aj_mask_select failed with %d (%#x): %s", st, want,
+		      aj_prog_errmsg(S->p));
+		return;
+	}
+	check(want == 0, "aj_mask_select succeeded where it must fail (%#x)", want);
+	check_selected(S, a, m, out);
+	aj_array_free(out);
+	compare_buffers(S); /* it writes nothing else */
+}
+
 /* ---- prepared kernels ---- */
 
 /*
@@ -1353,12 +1451,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check(aj_ctx_set_seed(fuzz_ctx(), S.seed) == AJ_OK, "aj_ctx_set_seed");
 	setup(&S);
 	for (int steps = 0; steps < 32 && S.r.n > 0; steps++) {
-		switch (pick(&S.r, 0, 7)) {
+		switch (pick(&S.r, 0, 8)) {
 		case 0: if (S.narr < NARR) cmd_wrap(&S); break;
 		case 1: case 2: cmd_view(&S); break;
 		case 3: case 4: cmd_assign(&S); break;
 		case 5: cmd_sync(&S); break;
-		default: cmd_prepared(&S); break;
+		case 6: cmd_prepared(&S); break;
+		default: cmd_select(&S); break;
 		}
 	}
 	cmd_sync(&S);
