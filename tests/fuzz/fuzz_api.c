@@ -8,8 +8,8 @@
  * commands: wrap a buffer (any shape, strides of any sign or zero,
  * offset); views (slice with steps, permute, broadcast, reshape,
  * expand_dims, flip, index); an expression tree built with the aj_*
- * builders (arithmetic, comparisons, where, casts, math, real, imag,
- * conjugate, integer and float powers, gathers (aj_take) from arrays at
+ * builders (arithmetic, comparisons, where, casts, math (of complex
+ * too), real, imag, conjugate, integer and float powers, gathers (aj_take) from arrays at
  * positions from int arrays, scalars or expressions, reductions over an
  * axis, views of expressions; Python scalars int, float and complex,
  * strong scalars of every dtype; uniform random leaves of float32,
@@ -665,7 +665,8 @@ static int build_op(state *S, aj_op op, int nin, const int *in, bool root,
 	rnode n = {.kind = RK_OP, .op = op, .nin = nin, .cast = cast};
 	memcpy(n.in, in, sizeof n.in);
 	int t = rtype(S->nodes, op, nin, in, cast);
-	n.inexact = op == AJ_OP_EXP || op == AJ_OP_SIN || op == AJ_OP_LOG ||
+	n.inexact = ((op == AJ_OP_EXP || op == AJ_OP_SIN || op == AJ_OP_LOG) &&
+		     !(t >= 0 && is_complex((aj_dtype)t))) ||
 		    (op == AJ_OP_POW && t >= 0 && is_float((aj_dtype)t)) ||
 		    (op == AJ_OP_ABS && is_complex(S->nodes[in[0]].t));
 	if (t < 0 || (n.inexact && !root) ||

@@ -9,6 +9,7 @@
  */
 #include "refeval.h"
 
+#include <complex.h>
 #include <float.h>
 #include <math.h>
 #include <string.h>
@@ -117,10 +118,11 @@ static aj_dtype promote_nodes(const rnode *nodes, int n, const int *in,
 	return t;
 }
 
-/* The FLOAT rule: at least a float, float32 for 1- and 2-byte types. */
+/* The FLOAT rule: at least a float (a complex stays), float32 for 1- and
+ * 2-byte types. */
 static aj_dtype at_least_float(aj_dtype t)
 {
-	if (kind(t) == 'f')
+	if (has_floats(t))
 		return t;
 	return size(t) <= 2 ? AJ_FLOAT32 : AJ_FLOAT64;
 }
@@ -169,7 +171,7 @@ int rtype(const rnode *nodes, aj_op op, int n, const int *in, aj_dtype t)
 	case AJ_OP_DIV: /* true division of ints is float64 */
 		return has_floats(p) ? (int)p : AJ_FLOAT64;
 	case AJ_OP_SQRT: case AJ_OP_EXP: case AJ_OP_SIN: case AJ_OP_LOG:
-		return cx ? -1 : (int)at_least_float(p);
+		return at_least_float(p);
 	case AJ_OP_EQ: case AJ_OP_NE: case AJ_OP_LT: case AJ_OP_LE:
 	case AJ_OP_GT: case AJ_OP_GE:
 		return mixed_64(nodes, in) ? -1 : AJ_BOOL;
@@ -584,8 +586,31 @@ static rval compare(aj_op op, aj_dtype t, rval a, rval b)
 	return (rval){.i = r};
 }
 
-/* A unary op of a of dtype t; of a complex, negative and conjugate
- * (real, imag, absolute: cpart). */
+/* negative, conjugate, sqrt, exp, sin, log of a complex a of dtype t:
+ * the math functions are glibc's, as NumPy's (npy_cexp is cexp, ...);
+ * the op table says equal bit for bit. */
+static rval cunary(aj_op op, aj_dtype t, rval a)
+{
+	if (op == AJ_OP_NEG || op == AJ_OP_CONJ)
+		return (rval){.f = op == AJ_OP_NEG ? -a.f : a.f, .im = -a.im};
+	if (t == AJ_COMPLEX64) { /* a complex is an array of its two parts */
+		float parts[2] = {(float)a.f, (float)a.im};
+		float complex z;
+		memcpy(&z, parts, sizeof z);
+		z = op == AJ_OP_SQRT ? csqrtf(z) : op == AJ_OP_EXP ? cexpf(z)
+		  : op == AJ_OP_SIN ? csinf(z) : clogf(z);
+		return (rval){.f = crealf(z), .im = cimagf(z)};
+	}
+	double parts[2] = {a.f, a.im};
+	double complex z;
+	memcpy(&z, parts, sizeof z);
+	z = op == AJ_OP_SQRT ? csqrt(z) : op == AJ_OP_EXP ? cexp(z)
+	  : op == AJ_OP_SIN ? csin(z) : clog(z);
+	return (rval){.f = creal(z), .im = cimag(z)};
+}
+
+/* A unary op of a of dtype t; of a complex: cunary (real, imag,
+ * absolute: cpart). */
 static rval unary(aj_op op, aj_dtype t, rval a)
 {
 	if (op == AJ_OP_REAL || (op == AJ_OP_CONJ && kind(t) != 'c'))
@@ -593,7 +618,7 @@ static rval unary(aj_op op, aj_dtype t, rval a)
 	if (op == AJ_OP_IMAG)
 		return (rval){.i = 0, .f = 0};
 	if (kind(t) == 'c')
-		return (rval){.f = op == AJ_OP_NEG ? -a.f : a.f, .im = -a.im};
+		return cunary(op, t, a);
 	if (kind(t) != 'f') {
 		bool neg = kind(t) == 'i' && a.i < 0;
 		if (op == AJ_OP_NEG)

@@ -18,8 +18,9 @@
  * float64, complex64, complex128. Complex: + - * / with NumPy's formulas
  * in the parts' precision, no FMA (exact, as the op table says),
  * comparisons (lexicographic, NumPy's), absolute (hypot: 1 ULP plus 1),
- * casts (to a real dtype: the real part); not min, max, sum, powers or
- * math functions.
+ * sqrt, exp, sin, log (glibc's csqrt, cexp, ... as NumPy's: exact, as the
+ * op table says), casts (to a real dtype: the real part); not min, max,
+ * sum or powers.
  *
  * rtype() says whether an op over given operands is in scope, and its
  * dtype; out of scope the harness does not build it. Values carry a state:
