@@ -1165,9 +1165,11 @@ static void check_selected(state *S, int a, int m, const aj_array *out)
 			int64_t k = e;
 			for (int d = an->ndim - 1; d >= mn->ndim; d--)
 				idx[d] = k % an->shape[d], k /= an->shape[d];
-			rval want = reval(S->nodes, a, idx);
+			rval want = reval(S->nodes, a, idx), got = rload(an->t, fuzz_elem(out, r));
 			check(ragree(an->t, fuzz_elem(out, r), want),
-			      "aj_mask_select: element %lld differs", (long long)r);
+			      "aj_mask_select: element %lld: got %.17g%+.17gj / %lld, "
+			      "reference %.17g%+.17gj / %lld (state %d, ulp %d)", (long long)r, got.f,
+			      got.im, (long long)got.i, want.f, want.im, (long long)want.i, want.st, want.ulp);
 		}
 	}
 }
