@@ -943,15 +943,20 @@ static aj_status lower_view(aj_prog *p, uint32_t v, aj_array **result, aj_group 
 	return AJ_OK;
 }
 
-enum { NEEDED = 1, CHECK = 2 };
+enum { NEEDED = 1, CHECK = 2, DEAD = 4 };
 
 /* Marks the reductions the roots need, in index order (operands first),
- * NEEDED, or CHECK for the checks of integer powers (which come before
- * their pow node, so the walk reaches them). need has top + 1 entries. */
+ * NEEDED, or CHECK for the checks of integer powers and takes (which come
+ * before the node they check, so the walk reaches them). The dead roots,
+ * whose stores a later member overwrites, need only their checks: NumPy
+ * raises for them all the same. need has top + 1 entries. */
 static void find_reductions(aj_prog *p, const uint32_t *root, int nroot,
-			    uint32_t top, uint8_t *need)
+			    const uint32_t *dead, int ndead, uint32_t top,
+			    uint8_t *need)
 {
 	memset(need, 0, top + 1);
+	for (int r = 0; r < ndead; r++)
+		need[dead[r]] = DEAD;
 	for (int r = 0; r < nroot; r++)
 		need[root[r]] = NEEDED;
 	for (uint32_t i = top + 1; i-- > 0;) {
@@ -959,10 +964,13 @@ static void find_reductions(aj_prog *p, const uint32_t *root, int nroot,
 			continue;
 		const aj_node *nd = &p->node[i];
 		for (int k = 0; k < aj_ops[nd->op].nin; k++)
-			need[nd->arg[k]] = NEEDED;
+			if (need[i] != DEAD || !need[nd->arg[k]])
+				need[nd->arg[k]] = need[i] == DEAD ? DEAD : NEEDED;
 		if (aj_node_check(nd))
 			need[aj_node_check(nd)] = CHECK;
 	}
+	for (uint32_t i = 0; i <= top; i++)
+		need[i] = need[i] == DEAD ? 0 : need[i];
 }
 
 /* ---- rule 5: groups of assignments ---- */
@@ -1269,12 +1277,13 @@ static aj_status refine(aj_prog *p, uint32_t *root, aj_array **out, int n,
  * roots need, each once, in index order (operands first); result[] (top +
  * 1 entries) gets what consumers read. */
 static aj_status lower_needed(aj_prog *p, const uint32_t *root, int n,
-			      uint32_t top, aj_array **result, aj_group *g)
+			      const uint32_t *dead, int ndead, uint32_t top,
+			      aj_array **result, aj_group *g)
 {
 	uint8_t *need = aj_arena_alloc(&p->arena, top + 1);
 	if (!need)
 		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
-	find_reductions(p, root, n, top, need);
+	find_reductions(p, root, n, dead, ndead, top, need);
 	aj_status s = reserve(p, g, 4);
 	for (uint32_t i = 0; s == AJ_OK && i <= top; i++) {
 		if (need[i] && p->node[i].op == AJ_OP_VIEW)
@@ -1297,15 +1306,18 @@ static aj_status lower_needed(aj_prog *p, const uint32_t *root, int n,
  * need (each once), then one kernel with an output per member. */
 static aj_status lower_group(aj_prog *p, const aj_assignment *as, int n, aj_group *g)
 {
-	uint32_t root[MAX_GROUP], top = 0;
+	uint32_t root[MAX_GROUP], dead[MAX_GROUP], top = 0;
 	aj_array *out[MAX_GROUP];
-	int nout = 0;
+	int nout = 0, ndead = 0;
 	for (int k = 0; k < n; k++) {
 		int later = k + 1; /* a store a later member's overwrites is dead */
 		while (later < n && !aj_same_elements(as[later].out, as[k].out))
 			later++;
-		if (later < n)
+		if (later < n) { /* but its checks still run */
+			dead[ndead++] = as[k].node;
+			top = as[k].node > top ? as[k].node : top;
 			continue;
+		}
 		root[nout] = as[k].node;
 		out[nout] = as[k].out;
 		top = root[nout] > top ? root[nout] : top;
@@ -1319,7 +1331,7 @@ static aj_status lower_group(aj_prog *p, const aj_assignment *as, int n, aj_grou
 	if (!result)
 		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
 	memset(result, 0, (top + 1) * sizeof *result);
-	s = lower_needed(p, root, n, top, result, g);
+	s = lower_needed(p, root, n, dead, ndead, top, result, g);
 	/* a reduction at a root is copied out by this elementwise kernel */
 	outputs os = {.n = n, .root = root, .out = out};
 	aj_kcall main;
@@ -1391,7 +1403,7 @@ aj_status aj_fuse_select(aj_prog *p, uint32_t x, uint32_t mask, int nd,
 		return aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
 	memset(result, 0, (top + 1) * sizeof *result);
 	uint64_t before = p->scratch_bytes;
-	aj_status s = lower_needed(p, root, 2, top, result, g);
+	aj_status s = lower_needed(p, root, 2, NULL, 0, top, result, g);
 	outputs os = {.n = 1, .root = &x, .out = &out, .compress = true, .mask = mask};
 	if (s == AJ_OK)
 		s = lower_kernel(p, &os, nd, shape, AJ_NOP, result, write, NULL, NULL);

@@ -51,8 +51,11 @@ aj_status aj_fuse_select(aj_prog *p, uint32_t x, uint32_t mask, int nd,
 aj_status aj_run_build(aj_prog *p, aj_group **g, uint32_t *ng);
 
 /* Runs calls[0 .. n) in order (run.c), each split across threads as it
- * allows; the first whose check (fail_if) is true fails with its message. */
-aj_status aj_run_calls(aj_prog *p, const aj_kcall *calls, int n);
+ * allows; the first whose check (fail_if) is true fails with its message,
+ * after running the undo calls after it if the snapshots were taken.
+ * *saved (NULL: false) says whether they were before these calls, and
+ * gets whether they were by the end or the failure. */
+aj_status aj_run_calls(aj_prog *p, const aj_kcall *calls, int n, bool *saved);
 
 /*
  * Fills call's loop nest from the full iteration space: ndim axes of extent

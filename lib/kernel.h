@@ -208,6 +208,8 @@ typedef struct aj_kcall {
 	bool undo;           /* skipped unless a check before it fails: then
 				it restores an output of the sync from its
 				snapshot (run.c, guard_outputs) */
+	bool save;           /* takes such a snapshot: the undo calls run
+				only if the failing check ran after it */
 } aj_kcall;
 
 /* Whether call c accumulates along loop 0 (output 0 is invariant

@@ -290,7 +290,7 @@ static aj_status run_plan(aj_prog *p, const aj_plan *pl)
 	aj_count(&n->groups, pl->ngroup);
 	if (pl->temp_bytes)
 		aj_count(&n->temp_bytes, pl->temp_bytes);
-	return aj_run_calls(p, pl->calls, pl->ncall);
+	return aj_run_calls(p, pl->calls, pl->ncall, NULL);
 }
 
 static aj_status replay(aj_prog *p, aj_plan *pl)

@@ -430,6 +430,7 @@ static aj_status guard_outputs(aj_prog *p, aj_group *g, uint32_t ng)
 					  "undo: puts the output back if a check fails");
 		if (s != AJ_OK)
 			return s;
+		save[n].save = true;
 		undo[n++].undo = true;
 	}
 	g[0].temp_bytes += (int64_t)(p->scratch_bytes - bytes0);
@@ -509,10 +510,13 @@ aj_status aj_run(aj_prog *p)
 	aj_count(&p->counts.groups, ng);
 	for (uint32_t i = 0; i < ng; i++)
 		aj_count(&p->counts.temp_bytes, (uint64_t)g[i].temp_bytes);
+	/* a check of group 0 may fail before its snapshots are taken: then
+	 * nothing is written, and there is nothing to put back */
+	bool saved = false;
 	for (uint32_t i = 0; i < ng; i++) {
-		s = aj_run_calls(p, g[i].calls, g[i].ncall);
+		s = aj_run_calls(p, g[i].calls, g[i].ncall, &saved);
 		if (s != AJ_OK) {
-			for (uint32_t k = ng; k-- > i + 1;)
+			for (uint32_t k = ng; saved && k-- > i + 1;)
 				undo(p, g[k].calls, g[k].ncall);
 			return s;
 		}
@@ -520,16 +524,21 @@ aj_status aj_run(aj_prog *p)
 	return AJ_OK;
 }
 
-aj_status aj_run_calls(aj_prog *p, const aj_kcall *calls, int n)
+aj_status aj_run_calls(aj_prog *p, const aj_kcall *calls, int n, bool *saved)
 {
+	bool none = false;
+	if (!saved)
+		saved = &none;
 	for (int j = 0; j < n; j++) {
 		const aj_kcall *c = &calls[j];
 		if (c->nelem == 0 || c->undo)
 			continue;
 		run_call(p, c);
 		aj_count(&p->counts.kernels_run, 1);
+		*saved = *saved || c->save;
 		if (c->fail_if && *c->fail_if) {
-			undo(p, calls + j + 1, n - j - 1);
+			if (*saved)
+				undo(p, calls + j + 1, n - j - 1);
 			return aj_prog_error(p, AJ_ERR_ARG, "%s", c->fail_msg);
 		}
 	}

@@ -227,9 +227,9 @@ static aj_status build(aj_prog *p, uint32_t x, uint32_t mask, int nd,
  * offsets in the result, total the elements kept. */
 static aj_status count(aj_prog *p, passes *ps)
 {
-	aj_status s = aj_run_calls(p, ps->g.calls, ps->g.ncall);
+	aj_status s = aj_run_calls(p, ps->g.calls, ps->g.ncall, NULL);
 	if (s == AJ_OK)
-		s = aj_run_calls(p, &ps->count, 1);
+		s = aj_run_calls(p, &ps->count, 1, NULL);
 	if (s != AJ_OK)
 		return s;
 	int64_t sum = 0;
@@ -253,7 +253,7 @@ static aj_status write_to(aj_prog *p, passes *ps, char *dst)
 	for (int64_t i = 0; i < ps->nchunk; i++)
 		at[i] = dst + ps->start[i] * size;
 	aj_status s = chunk_outputs(p, w, ps->nchunk, at);
-	return s == AJ_OK ? aj_run_calls(p, w, 1) : s;
+	return s == AJ_OK ? aj_run_calls(p, w, 1, NULL) : s;
 }
 
 /* *n = how many elements of bool node mask hold over (nd, shape). */

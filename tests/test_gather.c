@@ -625,6 +625,74 @@ static void test_waiting_check_puts_back(void **state)
 	aj_array_free(pw);
 }
 
+/* An assignment that a later one of its group overwrites stores
+ * nothing, but its checks still run, as NumPy raises for its statement:
+ * out = a[i] with a position out of range, then out = 1, fails and
+ * writes nothing (fuzz_api found the check dropped with the store); so
+ * does an integer power's. */
+static void test_overwritten_still_checked(void **state)
+{
+	env *E = *state;
+	aj_prog *p = E->p;
+	int64_t na = 5, n = 4;
+	aj_array *a = ref_filled(E, AJ_FLOAT64, 1, &na), *out = sentinels(E, 1, &n);
+	aj_array *i = ints1(E, AJ_INT32, n, (const int64_t[]){0, 5, 1, 2});
+	aj_array *base = ints1(E, AJ_INT64, n, (const int64_t[]){2, 3, 4, 5});
+	aj_array *e = ints1(E, AJ_INT64, n, (const int64_t[]){1, -1, 2, 0});
+	REF_OK_PROG(p, aj_assign(p, out, aj_take(p, aj_leaf(p, a), aj_leaf(p, i), 0)));
+	REF_OK_PROG(p, aj_assign(p, out, aj_scalar_f64(p, 1)));
+	assert_int_equal(aj_sync(p), AJ_ERR_ARG);
+	assert_non_null(strstr(aj_prog_errmsg(p), "[-5, 5)"));
+	assert_sentinels(out);
+	REF_OK_PROG(p, aj_assign(p, out, aj_binary(p, AJ_OP_POW, aj_leaf(p, base),
+						   aj_leaf(p, e))));
+	REF_OK_PROG(p, aj_assign(p, out, aj_scalar_f64(p, 1)));
+	assert_int_equal(aj_sync(p), AJ_ERR_ARG);
+	assert_non_null(strstr(aj_prog_errmsg(p), "negative integer powers"));
+	assert_sentinels(out);
+	/* in range, the later store wins */
+	((int32_t *)aj_array_data(i))[1] = -5;
+	REF_OK_PROG(p, aj_assign(p, out, aj_take(p, aj_leaf(p, a), aj_leaf(p, i), 0)));
+	REF_OK_PROG(p, aj_assign(p, out, aj_scalar_f64(p, 1)));
+	REF_OK_PROG(p, aj_sync(p));
+	for (int k = 0; k < n; k++)
+		assert_true(f64_at(out, k) == 1);
+	aj_array_free(a);
+	aj_array_free(out);
+	aj_array_free(i);
+	aj_array_free(base);
+	aj_array_free(e);
+}
+
+/* A check of the first group that fails before the snapshots of the
+ * outputs are taken (guard_outputs) has nothing to put back: a = a[i]
+ * with a position out of range, then i = a[a], whose check waits for
+ * the first assignment, left a holding the uninitialised snapshot
+ * (fuzz_api found it); on a plan's replay too. */
+static void test_early_check_puts_nothing_back(void **state)
+{
+	env *E = *state;
+	aj_prog *p = E->p;
+	enum { N = 8 };
+	static const int64_t pos[N] = {1, 0, 3, 2, 9, 4, 5, 6};
+	aj_array *a = ints1(E, AJ_UINT64, N, (const int64_t[]){0, 1, 2, 3, 4, 5, 6, 7});
+	aj_array *i = ints1(E, AJ_UINT16, N, pos);
+	uint64_t replays0 = stats(E).replays;
+	for (int round = 0; round < 3; round++) {
+		REF_OK_PROG(p, aj_assign(p, a, aj_take(p, aj_leaf(p, a), aj_leaf(p, i), 0)));
+		REF_OK_PROG(p, aj_assign(p, i, aj_take(p, aj_leaf(p, a), aj_leaf(p, a), 0)));
+		assert_int_equal(aj_sync(p), AJ_ERR_ARG);
+		assert_non_null(strstr(aj_prog_errmsg(p), "[-8, 8)"));
+		for (int k = 0; k < N; k++) {
+			assert_int_equal(((uint64_t *)aj_array_data(a))[k], k);
+			assert_int_equal(((uint16_t *)aj_array_data(i))[k], pos[k]);
+		}
+	}
+	assert_true(stats(E).replays - replays0 >= 1);
+	aj_array_free(a);
+	aj_array_free(i);
+}
+
 /* Many positions: the check runs in fixed chunks (fusion rule 4) and on
  * threads; one bad position at the very end is still found first. */
 static void test_large(void **state)
@@ -1200,6 +1268,8 @@ int main(void)
 	    T(test_broadcast),
 	    T(test_out_of_range),
 	    T(test_waiting_check_puts_back),
+	    T(test_overwritten_still_checked),
+	    T(test_early_check_puts_nothing_back),
 	    T(test_large),
 	    T(test_empty),
 	    T(test_flattened_and_arguments),

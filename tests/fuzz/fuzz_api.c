@@ -2,28 +2,58 @@
  * fuzz_api: API call sequences decoded from the input, checked against
  * the reference evaluator (refeval.h) and a reference of the views.
  *
- * The input makes up to three buffers of one dtype each (64 elements of
- * values with signs, extremes, NaN and infinities), then runs commands:
- * wrap a buffer (any shape, strides of any sign or zero, offset); views
- * (slice with steps, permute, broadcast, reshape, expand_dims, flip,
- * index); an expression tree built with the aj_* builders (arithmetic,
- * comparisons, where, casts, math, reductions over an axis, views of
- * expressions) and assigned to any array, so outputs overlap inputs and
- * each other; aj_sync.
+ * The input makes up to three buffers of one dtype each, complex ones
+ * included (64 elements of values with signs, extremes, NaN and
+ * infinities, or mostly small ones: positions and exponents), then runs
+ * commands: wrap a buffer (any shape, strides of any sign or zero,
+ * offset); views (slice with steps, permute, broadcast, reshape,
+ * expand_dims, flip, index); an expression tree built with the aj_*
+ * builders (arithmetic, comparisons, where, casts, math (of complex
+ * too), real, imag, conjugate, integer and float powers, gathers (aj_take) from arrays at
+ * positions from int arrays, scalars or expressions, reductions over an
+ * axis, views of expressions; Python scalars int, float and complex,
+ * strong scalars of every dtype; uniform random leaves of float32,
+ * float64, uint32, uint64, whose values the reference computes from
+ * the header's Philox formula, the context seeded from the input) and
+ * assigned to any array, so outputs
+ * overlap inputs and each other; aj_sync; prepared kernels (aj_prepare
+ * of "o = <expr>" over array parameters and a scalar, then runs with the
+ * templates or arrays of their layout elsewhere, fast path or not);
+ * boolean selection (aj_mask_select of two expressions).
  *
  * The first byte sets the context's knobs (fuzz_knobs): ISA, threads
- * on tiny kernels, non-temporal stores.
+ * on tiny kernels, non-temporal stores; the second its random seed.
  *
  * Checked, aborting on a mismatch:
  * - every view's elements sit where NumPy's rules put them (reshape: in C
  *   order, the same elements as its source), and a failed view call
  *   leaves *out untouched; wrap fails exactly when an element is outside
  *   the buffer;
- * - an expression the reference types is built, with its dtype and shape;
+ * - an expression the reference types is built, with its dtype and shape
+ *   (NEP 50 promotion, complex included);
+ * - a builder NumPy refuses fails with its status: aj_take of an
+ *   expression or at a bad axis (AJ_ERR_ARG), with positions not of an
+ *   int dtype (AJ_ERR_DTYPE), at axis=None where flattening needs a copy
+ *   (AJ_ERR_LAYOUT), at a scalar position out of range (AJ_ERR_BOUNDS);
+ *   aj_random of a dtype its distribution lacks (AJ_ERR_DTYPE);
+ *   an integer to a negative scalar power (AJ_ERR_ARG; a Python int that
+ *   does not fit the dtype, AJ_ERR_OVERFLOW);
  * - aj_assign fails exactly when NumPy would (shapes, same_kind, a
  *   read-only output), with that status, and then nothing is written; an
  *   output overlapping itself fails there or at aj_sync, which then
  *   writes nothing at all;
+ * - aj_sync fails with AJ_ERR_ARG exactly when NumPy raises for the
+ *   data: a take's position out of [-n, n), an integer power's negative
+ *   exponent, each checked over the values the assignments before it in
+ *   the sync wrote (rcheck); then nothing of the sync is written;
+ * - aj_prepare fails exactly when aj_assign would; every run of a
+ *   prepared kernel writes what the reference computes for its
+ *   assignment with the run's arrays and scalar, and nothing else;
+ * - aj_mask_select gives a's elements where the mask holds, in C order,
+ *   as a new array of the reference's shape; or fails with the status
+ *   NumPy's error maps to (a mask not bool or not of a's leading shape, a
+ *   failing check of the data) and *out untouched; it writes nothing
+ *   else;
  * - after aj_sync, every buffer byte is what the reference computes by
  *   running the assignments in order, each as if its expression were
  *   evaluated before its writes, and the guard bytes around each buffer
@@ -39,6 +69,7 @@
 
 #define NBUF 3
 #define NELEM 64  /* elements per buffer */
+#define MAXSZ 16  /* bytes per element, at most (complex128) */
 #define NARR 12
 #define MAX_ND 4
 #define NPEND 8
@@ -72,7 +103,7 @@ typedef struct buffer {
 	aj_dtype t;
 	char *base;		/* GUARD bytes, mem, GUARD bytes */
 	char *mem;		/* the library's */
-	char sim[NELEM * 8];	/* the reference's */
+	char sim[NELEM * MAXSZ];	/* the reference's */
 	uint8_t st[NELEM];	/* enum rstate per element of sim */
 	rval want[NELEM];	/* R_APPROX elements: value and tolerance */
 } buffer;
@@ -100,15 +131,18 @@ typedef struct state {
 	int narr;
 	pending pend[NPEND];
 	int npend;
+	uint64_t seed, nstream; /* aj_random: the context's seed, streams
+				   taken since it was set */
 	/* the tree being built */
 	rnode nodes[RMAX_NODES];
 	aj_expr ex[RMAX_NODES];
 	int nnodes;
 } state;
 
-static const aj_dtype dtypes[] = {AJ_BOOL,   AJ_INT8,	AJ_INT16, AJ_INT32,
-				  AJ_INT64,  AJ_UINT8,	AJ_UINT16, AJ_UINT32,
-				  AJ_UINT64, AJ_FLOAT32, AJ_FLOAT64};
+static const aj_dtype dtypes[] = {
+    AJ_BOOL,   AJ_INT8,	  AJ_INT16,   AJ_INT32,	    AJ_INT64,
+    AJ_UINT8,  AJ_UINT16, AJ_UINT32,  AJ_UINT64,    AJ_FLOAT32,
+    AJ_FLOAT64, AJ_COMPLEX64, AJ_COMPLEX128};
 #define NDTYPES ((int)(sizeof dtypes / sizeof dtypes[0]))
 
 static const double specials[] = {
@@ -148,22 +182,54 @@ static void trace_layout(const char *what, int k, const rleaf *l)
 
 /* ---- buffers ---- */
 
-static void fill_buffer(buffer *b, uint64_t seed)
+static bool is_float(aj_dtype t)
+{
+	return t == AJ_FLOAT32 || t == AJ_FLOAT64;
+}
+
+static bool is_complex(aj_dtype t)
+{
+	return t == AJ_COMPLEX64 || t == AJ_COMPLEX128;
+}
+
+static bool is_int(aj_dtype t)
+{
+	return t >= AJ_INT8 && t <= AJ_UINT64;
+}
+
+/* A random value of dtype t (a complex: its real part); if small,
+ * mostly in [-6, 6] (positions for a take, exponents; floats in steps of
+ * 0.5), a few of them not. */
+static rval random_value(aj_dtype t, uint64_t *seed, bool small)
+{
+	uint64_t x = *seed;
+	x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+	*seed = x;
+	int64_t tiny = (int64_t)((x >> 8) % 25) - 12;
+	bool fl = is_float(t) || is_complex(t);
+	rval v;
+	if (small && (x >> 40) % 16 != 0)
+		v = fl ? rconvert((rval){.f = (double)tiny / 2}, AJ_FLOAT64, t)
+		       : rconvert((rval){.i = tiny / 2}, AJ_INT64, t);
+	else if (x % 3 == 0)
+		v = rconvert((rval){.f = specials[(x >> 8) % NSPECIAL]}, AJ_FLOAT64, t);
+	else if (fl)
+		v = rconvert((rval){.f = (double)(int64_t)(x >> 20) / 4096.0 /
+					 (double)(1 << (x % 31))},
+			     AJ_FLOAT64, t);
+	else
+		v = rconvert((rval){.i = (int64_t)(x >> 3) >> (x % 64)}, AJ_INT64, t);
+	if (v.st != R_EXACT) /* NaN to an int: any value will do */
+		v = (rval){.i = 1};
+	return v;
+}
+
+static void fill_buffer(buffer *b, uint64_t seed, bool small)
 {
 	for (int k = 0; k < NELEM; k++) {
-		seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
-		rval v;
-		if (seed % 3 == 0)
-			v = rconvert((rval){.f = specials[(seed >> 8) % NSPECIAL]},
-				     AJ_FLOAT64, b->t);
-		else if (b->t == AJ_FLOAT32 || b->t == AJ_FLOAT64)
-			v = (rval){.f = (double)(int64_t)(seed >> 20) / 4096.0 /
-					(double)(1 << (seed % 31))};
-		else
-			v = rconvert((rval){.i = (int64_t)(seed >> 3) >> (seed % 64)},
-				     AJ_INT64, b->t);
-		if (v.st != R_EXACT) /* NaN to an int: any value will do */
-			v = (rval){.i = 1};
+		rval v = random_value(b->t, &seed, small);
+		if (is_complex(b->t))
+			v.im = random_value(b->t, &seed, small).f;
 		rstore(b->t, b->sim + k * elem_size(b->t), v);
 	}
 	memcpy(b->mem, b->sim, NELEM * elem_size(b->t));
@@ -481,25 +547,79 @@ static int new_node(state *S, rnode n, aj_expr e)
 	      "%s: shape differs from the reference's",
 	      n.kind == RK_OP ? aj_op_name(n.op) : "a leaf");
 	trace("  n%d = %s %s in (%d %d %d) v %g axis %d keep %d\n", S->nnodes,
-	      n.kind == RK_OP ? aj_op_name(n.op) : n.kind == RK_LEAF ? "leaf" : "scalar",
+	      n.kind == RK_OP ? aj_op_name(n.op) : n.kind == RK_LEAF ? "leaf"
+	      : n.kind == RK_RANDOM ? "random" : "scalar",
 	      aj_dtype_name(n.t), n.in[0], n.in[1], n.in[2], n.v, n.axis, n.keep);
 	S->nodes[S->nnodes] = n;
 	S->ex[S->nnodes] = e;
 	return S->nnodes++;
 }
 
+static int leaf_of(state *S, const array *a)
+{
+	rnode n = {.kind = RK_LEAF, .t = S->buf[a->buf].t, .leaf = a->l,
+		   .ndim = a->l.ndim};
+	memcpy(n.shape, a->l.shape, sizeof n.shape);
+	return new_node(S, n, aj_leaf(S->p, a->a));
+}
+
+/* A builder that had to fail did, with one of the statuses in want (a
+ * bit each); the error is taken from the program (aj_assign returns
+ * it), so that the rest of the tree builds. */
+static void build_failed(state *S, aj_expr e, unsigned want, const char *what)
+{
+	check(e.id == AJ_EXPR_NONE.id, "%s built where it must fail (%#x)",
+	      what, want);
+	aj_status st = aj_assign(S->p, S->arr[0].a, AJ_EXPR_NONE);
+	check(st != AJ_OK && (want >> st & 1), "%s failed with %d, not one "
+	      "of %#x: %s", what, st, want, aj_prog_errmsg(S->p));
+	trace("  %s failed: %d\n", what, st);
+}
+
+/* A uniform random leaf, of an array's shape (or another), with the
+ * next stream; other dtypes than float32, float64, uint32, uint64 and
+ * the normal distribution of ints fail (AJ_ERR_DTYPE). */
+static int build_random(state *S)
+{
+	static const aj_dtype ok[] = {AJ_FLOAT32, AJ_FLOAT64, AJ_UINT32, AJ_UINT64};
+	rnode n = {.kind = RK_RANDOM, .t = ok[pick(&S->r, 0, 4)], .seed = S->seed};
+	if (S->narr > 0 && (u8(&S->r) & 1))
+		n.ndim = S->arr[pick(&S->r, 0, S->narr)].l.ndim;
+	if (n.ndim == 0)
+		n.ndim = pick(&S->r, 1, 3);
+	for (int d = 0; d < n.ndim; d++)
+		n.shape[d] = pick(&S->r, 1, 4);
+	if (S->narr > 0 && (u8(&S->r) & 1)) {
+		const array *a = &S->arr[pick(&S->r, 0, S->narr)];
+		if (a->l.ndim > 0)
+			n.ndim = a->l.ndim;
+		memcpy(n.shape, a->l.shape, sizeof n.shape);
+	}
+	if (nelem(n.ndim, n.shape) == 0) /* a shapeless leaf draws per element */
+		n.shape[0] = 1;
+	static const struct {
+		aj_dist dist;
+		aj_dtype t;
+	} bad[] = {{AJ_DIST_UNIFORM, AJ_INT8},	 {AJ_DIST_UNIFORM, AJ_BOOL},
+		   {AJ_DIST_UNIFORM, AJ_COMPLEX128}, {AJ_DIST_NORMAL, AJ_UINT32},
+		   {AJ_DIST_NORMAL, AJ_INT64}};
+	if (pick(&S->r, 0, 16) == 0) {
+		int k = pick(&S->r, 0, 5);
+		build_failed(S, aj_random(S->p, bad[k].dist, bad[k].t, n.ndim, n.shape),
+			     1u << AJ_ERR_DTYPE, "random");
+	}
+	n.stream = S->nstream++;
+	return new_node(S, n, aj_random(S->p, AJ_DIST_UNIFORM, n.t, n.ndim, n.shape));
+}
+
 static int build_leaf(state *S)
 {
-	int c = pick(&S->r, 0, 8);
-	rnode n = {.kind = RK_LEAF};
-	if (c < 5 && S->narr > 0) {
-		const array *a = &S->arr[pick(&S->r, 0, S->narr)];
-		n.t = S->buf[a->buf].t;
-		n.leaf = a->l;
-		n.ndim = a->l.ndim;
-		memcpy(n.shape, a->l.shape, sizeof n.shape);
-		return new_node(S, n, aj_leaf(S->p, a->a));
-	}
+	int c = pick(&S->r, 0, 10);
+	rnode n;
+	if (c < 5 && S->narr > 0)
+		return leaf_of(S, &S->arr[pick(&S->r, 0, S->narr)]);
+	if (c == 9)
+		return build_random(S);
 	if (c == 5) {
 		n = (rnode){.kind = RK_WEAK_INT, .t = AJ_INT64, .weak = true,
 			    .v = pick(&S->r, 0, 101)};
@@ -510,14 +630,26 @@ static int build_leaf(state *S)
 			    .v = specials[pick(&S->r, 0, NSPECIAL)]};
 		return new_node(S, n, aj_scalar_f64(S->p, n.v));
 	}
+	if (c == 7) {
+		n = (rnode){.kind = RK_WEAK_COMPLEX, .t = AJ_COMPLEX128, .weak = true,
+			    .v = specials[pick(&S->r, 0, NSPECIAL)],
+			    .vi = specials[pick(&S->r, 0, NSPECIAL)]};
+		return new_node(S, n, aj_scalar_c128(S->p, n.v, n.vi));
+	}
 	n = (rnode){.kind = RK_STRONG, .t = dtypes[pick(&S->r, 0, NDTYPES)]};
 	n.v = n.t >= AJ_FLOAT32 ? specials[pick(&S->r, 0, NSPECIAL)]
 				: pick(&S->r, 0, 100);
-	return new_node(S, n, aj_scalar(S->p, n.t, n.v));
+	if (!is_complex(n.t))
+		return new_node(S, n, aj_scalar(S->p, n.t, n.v));
+	n.vi = specials[pick(&S->r, 0, NSPECIAL)];
+	return new_node(S, n, aj_scalar_complex(S->p, n.t, n.v, n.vi));
 }
 
-static const aj_op unary_ops[] = {AJ_OP_NEG, AJ_OP_ABS, AJ_OP_SQRT,
-				  AJ_OP_CAST, AJ_OP_EXP, AJ_OP_SIN, AJ_OP_LOG};
+static const aj_op unary_ops[] = {AJ_OP_NEG,  AJ_OP_ABS, AJ_OP_SQRT,
+				  AJ_OP_CAST, AJ_OP_EXP, AJ_OP_SIN,
+				  AJ_OP_LOG,  AJ_OP_REAL, AJ_OP_IMAG,
+				  AJ_OP_CONJ};
+#define NUNARY ((int)(sizeof unary_ops / sizeof unary_ops[0]))
 static const aj_op binary_ops[] = {
     AJ_OP_ADD,	    AJ_OP_SUB, AJ_OP_MUL, AJ_OP_DIV, AJ_OP_FLOORDIV,
     AJ_OP_REM,	    AJ_OP_MIN, AJ_OP_MAX, AJ_OP_EQ,  AJ_OP_NE,
@@ -533,7 +665,10 @@ static int build_op(state *S, aj_op op, int nin, const int *in, bool root,
 	rnode n = {.kind = RK_OP, .op = op, .nin = nin, .cast = cast};
 	memcpy(n.in, in, sizeof n.in);
 	int t = rtype(S->nodes, op, nin, in, cast);
-	n.inexact = op == AJ_OP_EXP || op == AJ_OP_SIN || op == AJ_OP_LOG;
+	n.inexact = ((op == AJ_OP_EXP || op == AJ_OP_SIN || op == AJ_OP_LOG) &&
+		     !(t >= 0 && is_complex((aj_dtype)t))) ||
+		    (op == AJ_OP_POW && t >= 0 && is_float((aj_dtype)t)) ||
+		    (op == AJ_OP_ABS && is_complex(S->nodes[in[0]].t));
 	if (t < 0 || (n.inexact && !root) ||
 	    !rshape(S->nodes, nin, in, &n.ndim, n.shape))
 		return in[0];
@@ -628,13 +763,181 @@ static int build_view(state *S, int x)
 	return new_node(S, n, e);
 }
 
+/* ---- gathers and powers: errors at build time and in the data ---- */
+
+static bool is_scalar(const rnode *n)
+{
+	return n->kind == RK_WEAK_INT || n->kind == RK_WEAK_FLOAT ||
+	       n->kind == RK_WEAK_COMPLEX || n->kind == RK_STRONG;
+}
+
+/* Whether node k reads an array: if not, the library folds it into a
+ * scalar, and checks it when it is built. */
+static bool reads_array(const rnode *nodes, int k)
+{
+	const rnode *n = &nodes[k];
+	if (n->kind == RK_LEAF || n->kind == RK_RANDOM ||
+	    (n->kind == RK_OP && n->op == AJ_OP_TAKE))
+		return true;
+	for (int j = 0; n->kind == RK_OP && j < n->nin; j++)
+		if (reads_array(nodes, n->in[j]))
+			return true;
+	return false;
+}
+
+/* An int scalar v in [lo, lo + n): a Python int, or a strong scalar of
+ * an int dtype (|v| if unsigned). */
+static int int_scalar(state *S, int lo, int n)
+{
+	int v = pick(&S->r, lo, n);
+	if (u8(&S->r) & 1) {
+		rnode w = {.kind = RK_WEAK_INT, .t = AJ_INT64, .weak = true, .v = v};
+		return new_node(S, w, aj_scalar_i64(S->p, v));
+	}
+	rnode c = {.kind = RK_STRONG, .t = dtypes[pick(&S->r, 1, 8)]};
+	c.v = c.t >= AJ_UINT8 && v < 0 ? -v : v;
+	return new_node(S, c, aj_scalar(S->p, c.t, c.v));
+}
+
+
+/* l flattened in C order as one strided axis, if a view can do that
+ * (ravel's rule: one stride steps through the axes longer than 1). */
+static bool flatten(const rleaf *l, rleaf *flat)
+{
+	int64_t next = 0;
+	bool first = true;
+	*flat = *l;
+	flat->ndim = 1;
+	flat->shape[0] = nelem(l->ndim, l->shape);
+	flat->strides[0] = 0;
+	for (int d = l->ndim - 1; d >= 0 && flat->shape[0] > 0; d--) {
+		if (l->shape[d] == 1)
+			continue;
+		if (!first && l->strides[d] != next)
+			return false;
+		if (first)
+			flat->strides[0] = l->strides[d];
+		first = false;
+		next = l->strides[d] * l->shape[d];
+	}
+	return true;
+}
+
+/* The positions of a take: mostly an integer array's, or a scalar (its
+ * range checked at build time), or any expression. */
+static int take_positions(state *S, int depth)
+{
+	int c = pick(&S->r, 0, 8), ints[NARR], n = 0;
+	for (int k = 0; k < S->narr; k++)
+		if (is_int(S->buf[S->arr[k].buf].t))
+			ints[n++] = k;
+	if (c < 4 && n > 0)
+		return leaf_of(S, &S->arr[ints[pick(&S->r, 0, n)]]);
+	if (c < 6)
+		return int_scalar(S, -9, 18);
+	return build(S, depth + 1, false);
+}
+
+/* NumPy's take(x, i, axis) with mode='raise': build-time errors (x not
+ * an array, i not of an int dtype, a bad axis, axis=None where ravel
+ * needs a copy, a scalar position out of range) fail here; positions in
+ * an array are checked by rcheck at aj_sync. */
+static int build_take(state *S, int depth)
+{
+	if (S->narr == 0)
+		return build_leaf(S);
+	int x = leaf_of(S, &S->arr[pick(&S->r, 0, S->narr)]);
+	if (pick(&S->r, 0, 8) == 0)
+		x = build(S, depth + 1, false);
+	int i = take_positions(S, depth);
+	const rnode *xn = &S->nodes[x], *in = &S->nodes[i];
+	int nd = xn->ndim, c = pick(&S->r, 0, 2 * nd + 2), axis = c - nd;
+	bool none = c == 2 * nd, ok_axis = c < 2 * nd;
+	if (c == 2 * nd + 1)
+		axis = u8(&S->r) & 1 ? nd : -nd - 1;
+	if (!is_scalar(in) && !reads_array(S->nodes, i))
+		return x; /* folded to a scalar: checked at build time */
+	if (xn->kind == RK_OP && (xn->op == AJ_OP_VIEW || xn->op == AJ_OP_CAST))
+		return x; /* may well be an array leaf for the library */
+	rnode n = {.kind = RK_OP, .op = AJ_OP_TAKE, .nin = 1, .in = {i},
+		   .t = xn->t, .leaf = xn->leaf, .axis = axis < 0 ? axis + nd : axis};
+	unsigned want = 0;
+	if (xn->kind != RK_LEAF)
+		want |= 1u << AJ_ERR_ARG;
+	if (!is_int(in->t))
+		want |= 1u << AJ_ERR_DTYPE;
+	if (xn->kind == RK_LEAF && none && !flatten(&xn->leaf, &n.leaf))
+		want |= 1u << AJ_ERR_LAYOUT;
+	if (!none && !ok_axis)
+		want |= 1u << AJ_ERR_ARG;
+	if (none)
+		n.axis = 0;
+	int64_t rest = 1;
+	if (!want && is_scalar(in) &&
+	    !rin_range(reval(S->nodes, i, NULL), in->t, n.leaf.shape[n.axis]))
+		want |= 1u << AJ_ERR_BOUNDS;
+	aj_expr e;
+	if (want) {
+		e = aj_take(S->p, S->ex[x], S->ex[i], none ? AJ_ALL_AXES : axis);
+		build_failed(S, e, want, "take");
+		return x;
+	}
+	n.ndim = n.leaf.ndim - 1 + in->ndim;
+	for (int d = 0; d < n.leaf.ndim; d++)
+		if (d != n.axis)
+			rest *= n.leaf.shape[d];
+	for (int d = 0; d < n.ndim; d++)
+		n.shape[d] = d < n.axis ? n.leaf.shape[d]
+			     : d < n.axis + in->ndim ? in->shape[d - n.axis]
+						     : n.leaf.shape[d - in->ndim + 1];
+	/* NumPy checks no position when the other axes leave nothing to
+	 * take; arrjit checks them all */
+	if (rest == 0 && nelem(in->ndim, in->shape) > 0)
+		return x;
+	e = aj_take(S->p, S->ex[x], S->ex[i], none ? AJ_ALL_AXES : axis);
+	return new_node(S, n, e);
+}
+
+/* x ** e. Integer powers: a negative scalar exponent fails here, one in
+ * an array at aj_sync (rcheck). Float powers only with an exponent of
+ * an array, which meets pow itself (scalar ones become square, sqrt,
+ * products, each with its own bound). */
+static int build_pow(state *S, int depth, bool root)
+{
+	int in[3];
+	in[0] = build(S, depth + 1, false);
+	in[1] = u8(&S->r) & 1 ? int_scalar(S, -3, 16) : build(S, depth + 1, false);
+	const rnode *e = &S->nodes[in[1]];
+	int t = rtype(S->nodes, AJ_OP_POW, 2, in, 0), nd;
+	int64_t shape[AJ_MAX_NDIM];
+	if (t < 0 || !rshape(S->nodes, 2, in, &nd, shape))
+		return in[0];
+	if (!is_scalar(e) && !reads_array(S->nodes, in[1]))
+		return in[0]; /* folded: checked at build time, or not */
+	if (is_float((aj_dtype)t) && is_scalar(e))
+		return in[0];
+	if (!is_float((aj_dtype)t) && is_scalar(e) && e->v < 0) {
+		/* NEP 50: a Python int must fit the dtype it meets */
+		bool fits = !e->weak || t < AJ_UINT8;
+		aj_expr a[2] = {S->ex[in[0]], S->ex[in[1]]};
+		build_failed(S, aj_apply(S->p, AJ_OP_POW, 2, a),
+			     1u << (fits ? AJ_ERR_ARG : AJ_ERR_OVERFLOW), "power");
+		return in[0];
+	}
+	/* NumPy checks no exponent when the result is empty; arrjit checks
+	 * them all */
+	if (nelem(nd, shape) == 0 && nelem(e->ndim, e->shape) > 0)
+		return in[0];
+	return build_op(S, AJ_OP_POW, 2, in, root, 0);
+}
+
 static int build(state *S, int depth, bool root)
 {
-	int c = pick(&S->r, 0, 9), in[3];
+	int c = pick(&S->r, 0, 11), in[3];
 	if (depth >= 3 || S->nnodes + 4 > RMAX_NODES || c < 2)
 		return build_leaf(S);
 	if (c == 2) {
-		aj_op op = unary_ops[pick(&S->r, 0, 7)];
+		aj_op op = unary_ops[pick(&S->r, 0, NUNARY)];
 		aj_dtype t = dtypes[pick(&S->r, 0, NDTYPES)];
 		in[0] = build(S, depth + 1, false);
 		return build_op(S, op, 1, in, root, t);
@@ -649,6 +952,10 @@ static int build(state *S, int depth, bool root)
 		return build_reduce(S, build(S, depth + 1, false), root);
 	if (c == 5)
 		return build_view(S, build(S, depth + 1, false));
+	if (c == 6)
+		return build_take(S, depth);
+	if (c == 7)
+		return build_pow(S, depth, root);
 	in[0] = build(S, depth + 1, false);
 	in[1] = build(S, depth + 1, false);
 	return build_op(S, binary_ops[pick(&S->r, 0, 14)], 2, in, root, 0);
@@ -718,11 +1025,10 @@ static void cmd_assign(state *S)
 
 /* Runs pd on the reference's buffers: every value first, then the
  * writes. */
-static void simulate(state *S, const pending *pd)
+static void simulate_into(state *S, const array *o, const rnode *nodes, int root)
 {
-	const array *o = &S->arr[pd->out];
 	buffer *b = &S->buf[o->buf];
-	const rnode *e = &pd->nodes[pd->root];
+	const rnode *e = &nodes[root];
 	int64_t sz = elem_size(b->t), n = nelem(o->l.ndim, o->l.shape);
 	static rval vals[NELEM];
 	int64_t idx[AJ_MAX_NDIM], ei[AJ_MAX_NDIM];
@@ -733,7 +1039,7 @@ static void simulate(state *S, const pending *pd)
 		}
 		for (int d = 0; d < e->ndim; d++)
 			ei[d] = e->shape[d] == 1 ? 0 : idx[o->l.ndim - e->ndim + d];
-		vals[k] = rconvert(reval(pd->nodes, pd->root, ei), e->t, b->t);
+		vals[k] = rconvert(reval(nodes, root, ei), e->t, b->t);
 	}
 	for (int64_t k = 0; k < n; k++) {
 		int64_t at = elem_at(&o->l, k, sz);
@@ -741,6 +1047,11 @@ static void simulate(state *S, const pending *pd)
 		b->st[at] = (uint8_t)vals[k].st;
 		b->want[at] = vals[k];
 	}
+}
+
+static void simulate(state *S, const pending *pd)
+{
+	simulate_into(S, &S->arr[pd->out], pd->nodes, pd->root);
 }
 
 static void compare_buffers(state *S)
@@ -752,16 +1063,15 @@ static void compare_buffers(state *S)
 			rval want = b->st[k] == R_EXACT ? rload(b->t, b->sim + k * sz)
 							: b->want[k];
 			want.st = b->st[k];
+			rval got = rload(b->t, b->mem + k * sz);
 			check(ragree(b->t, b->mem + k * sz, want),
-			      "buffer %d (%s) element %d: got %.17g / %lld, "
-			      "reference %.17g / %lld",
-			      bi, aj_dtype_name(b->t), k,
-			      rload(b->t, b->mem + k * sz).f,
-			      (long long)rload(b->t, b->mem + k * sz).i, want.f,
-			      (long long)want.i);
+			      "buffer %d (%s) element %d: got %.17g%+.17gj / %lld, "
+			      "reference %.17g%+.17gj / %lld",
+			      bi, aj_dtype_name(b->t), k, got.f, got.im,
+			      (long long)got.i, want.f, want.im, (long long)want.i);
 		}
 		int64_t used = NELEM * sz;
-		for (int64_t k = 0; k < 2 * GUARD + NELEM * 8 - used; k++)
+		for (int64_t k = 0; k < 2 * GUARD + NELEM * MAXSZ - used; k++)
 			check((unsigned char)b->base[k < GUARD ? k : used + k] == 0xa5,
 			      "buffer %d: a write outside its elements", bi);
 		/* from here on the library's values are the reference's */
@@ -770,22 +1080,343 @@ static void compare_buffers(state *S)
 	}
 }
 
+/* The reference runs the assignments in order, each checked (rcheck)
+ * against the values the ones before it wrote; if one fails, or an
+ * output overlaps itself, aj_sync fails and writes nothing at all. */
 static void cmd_sync(state *S)
 {
-	aj_status st = aj_sync(S->p);
-	trace("sync\n");
+	static struct {
+		char sim[NELEM * MAXSZ];
+		uint8_t st[NELEM];
+		rval want[NELEM];
+	} saved[NBUF];
+	for (int bi = 0; bi < S->nbuf; bi++) {
+		memcpy(saved[bi].sim, S->buf[bi].sim, sizeof saved[bi].sim);
+		memcpy(saved[bi].st, S->buf[bi].st, sizeof saved[bi].st);
+		memcpy(saved[bi].want, S->buf[bi].want, sizeof saved[bi].want);
+	}
 	bool overlap = false;
+	enum rcheck verdict = RC_OK;
 	for (int k = 0; k < S->npend; k++)
 		overlap = overlap || S->pend[k].overlap;
-	if (overlap) /* then nothing is written */
-		check(st == AJ_ERR_OVERLAP, "aj_sync of an output that overlaps "
-		      "itself gave %d: %s", st, aj_prog_errmsg(S->p));
+	for (int k = 0; k < S->npend && verdict != RC_FAIL; k++) {
+		enum rcheck c = rcheck(S->pend[k].nodes, S->pend[k].root);
+		verdict = c > verdict ? c : verdict;
+		if (verdict != RC_FAIL)
+			simulate(S, &S->pend[k]);
+	}
+	aj_status st = aj_sync(S->p);
+	trace("sync: %d (overlap %d, checks %d)\n", st, overlap, verdict);
+	if (overlap)
+		check(st == AJ_ERR_OVERLAP || (verdict != RC_OK && st == AJ_ERR_ARG),
+		      "aj_sync of an output that overlaps itself gave %d: %s",
+		      st, aj_prog_errmsg(S->p));
+	else if (verdict == RC_FAIL)
+		check(st == AJ_ERR_ARG, "aj_sync of a position out of range or a "
+		      "negative integer exponent gave %d: %s", st,
+		      aj_prog_errmsg(S->p));
 	else
-		check(st == AJ_OK, "aj_sync failed: %s", aj_prog_errmsg(S->p));
-	for (int k = 0; k < S->npend && !overlap; k++)
-		simulate(S, &S->pend[k]);
+		check(st == AJ_OK || (verdict == RC_UNKNOWN && st == AJ_ERR_ARG),
+		      "aj_sync failed: %s", aj_prog_errmsg(S->p));
+	for (int bi = 0; bi < S->nbuf && st != AJ_OK; bi++) {
+		memcpy(S->buf[bi].sim, saved[bi].sim, sizeof saved[bi].sim);
+		memcpy(S->buf[bi].st, saved[bi].st, sizeof saved[bi].st);
+		memcpy(S->buf[bi].want, saved[bi].want, sizeof saved[bi].want);
+	}
 	S->npend = 0;
 	compare_buffers(S);
+}
+
+/* ---- selection ---- */
+
+/* The reference's a[mask] against out: the elements of a at the
+ * positions where mask holds, in C order, each followed by a's trailing
+ * axes. Unless a mask element is undefined (then any count will do). */
+static void check_selected(state *S, int a, int m, const aj_array *out)
+{
+	const rnode *an = &S->nodes[a], *mn = &S->nodes[m];
+	int64_t idx[AJ_MAX_NDIM], npos = nelem(mn->ndim, mn->shape);
+	int64_t inner = nelem(an->ndim - mn->ndim, an->shape + mn->ndim), count = 0;
+	for (int64_t q = 0; q < npos; q++) {
+		int64_t j = q;
+		for (int d = mn->ndim - 1; d >= 0; d--)
+			idx[d] = j % mn->shape[d], j /= mn->shape[d];
+		rval v = reval(S->nodes, m, idx);
+		if (v.st != R_EXACT)
+			return;
+		count += v.i != 0;
+	}
+	check(aj_array_dtype(out) == an->t && aj_array_ndim(out) == an->ndim - mn->ndim + 1 &&
+		      aj_array_shape(out)[0] == count &&
+		      memcmp(aj_array_shape(out) + 1, an->shape + mn->ndim,
+			     8 * (size_t)(an->ndim - mn->ndim)) == 0,
+	      "aj_mask_select: dtype %s, ndim %d, %lld kept; reference %s, %lld",
+	      aj_dtype_name(aj_array_dtype(out)), aj_array_ndim(out),
+	      (long long)(aj_array_ndim(out) ? aj_array_shape(out)[0] : -1),
+	      aj_dtype_name(an->t), (long long)count);
+	int64_t r = 0;
+	for (int64_t q = 0; q < npos; q++) {
+		int64_t j = q;
+		for (int d = mn->ndim - 1; d >= 0; d--)
+			idx[d] = j % mn->shape[d], j /= mn->shape[d];
+		if (!reval(S->nodes, m, idx).i)
+			continue;
+		for (int64_t e = 0; e < inner; e++, r++) {
+			int64_t k = e;
+			for (int d = an->ndim - 1; d >= mn->ndim; d--)
+				idx[d] = k % an->shape[d], k /= an->shape[d];
+			rval want = reval(S->nodes, a, idx), got = rload(an->t, fuzz_elem(out, r));
+			check(ragree(an->t, fuzz_elem(out, r), want),
+			      "aj_mask_select: element %lld: got %.17g%+.17gj / %lld, "
+			      "reference %.17g%+.17gj / %lld (state %d, ulp %d)", (long long)r, got.f,
+			      got.im, (long long)got.i, want.f, want.im, (long long)want.i, want.st, want.ulp);
+		}
+	}
+}
+
+/*
+ * aj_mask_select(a, mask) of two expressions, after a sync: mask of
+ * dtype bool (else AJ_ERR_DTYPE) and of a's leading shape (else
+ * AJ_ERR_SHAPE); a failing check of the data (a take, a power) is
+ * AJ_ERR_ARG; on error *out is untouched.
+ */
+static void cmd_select(state *S)
+{
+	if (S->narr == 0)
+		return;
+	cmd_sync(S);
+	S->nnodes = 0;
+	int a = build(S, 0, true), m = build(S, 1, false);
+	if (S->nodes[m].t != AJ_BOOL && (u8(&S->r) & 3) != 3) {
+		rnode z = {.kind = RK_WEAK_INT, .t = AJ_INT64, .weak = true};
+		int in[3] = {m, new_node(S, z, aj_scalar_i64(S->p, 0))};
+		m = build_op(S, AJ_OP_NE, 2, in, false, 0);
+	}
+	const rnode *an = &S->nodes[a], *mn = &S->nodes[m];
+	if (an->weak || mn->weak)
+		return;
+	unsigned want = 0;
+	if (mn->t != AJ_BOOL)
+		want |= 1u << AJ_ERR_DTYPE;
+	if (mn->ndim > an->ndim ||
+	    memcmp(mn->shape, an->shape, 8 * (size_t)mn->ndim) != 0)
+		want |= 1u << AJ_ERR_SHAPE;
+	enum rcheck c = rcheck(S->nodes, a), cm = rcheck(S->nodes, m);
+	c = cm > c ? cm : c;
+	if (c == RC_FAIL)
+		want |= 1u << AJ_ERR_ARG;
+	aj_array *out = UNTOUCHED;
+	aj_status st = aj_mask_select(S->p, S->ex[a], S->ex[m], &out);
+	trace("mask_select n%d [n%d]: %d\n", a, m, st);
+	if (st != AJ_OK) {
+		check(out == UNTOUCHED, "a failed aj_mask_select wrote *out");
+		check((want >> st & 1) || (c == RC_UNKNOWN && st == AJ_ERR_ARG),
+		      "aj_mask_select failed with %d (%#x): %s", st, want,
+		      aj_prog_errmsg(S->p));
+		return;
+	}
+	check(want == 0, "aj_mask_select succeeded where it must fail (%#x)", want);
+	check_selected(S, a, m, out);
+	aj_array_free(out);
+	compare_buffers(S); /* it writes nothing else */
+}
+
+/* ---- prepared kernels ---- */
+
+/*
+ * aj_prepare of "o = <expr>" over array parameters o, a, b and a scalar
+ * s (int64 or float64, weak), the expression of + - * / // %, minimum,
+ * maximum, < ==, where, number literals; then runs with the templates or
+ * with arrays of their layout elsewhere (another buffer of the dtype, or
+ * a fresh handle), and a new s each time. Each run is an assignment
+ * checked as aj_assign's; prepare fails exactly when aj_assign would.
+ */
+typedef struct prep {
+	int which[RMAX_NODES];	     /* the parameter of a leaf: 0 o, 1 a, 2 b,
+					3 s; -1 for others */
+	const char *lit[RMAX_NODES]; /* a literal's text */
+	bool sfloat;		     /* s is a float64 */
+} prep;
+
+static int prep_node(state *S, prep *P, rnode n, int which, const char *lit)
+{
+	check(S->nnodes < RMAX_NODES, "the prepared tree outgrew RMAX_NODES");
+	P->which[S->nnodes] = which;
+	P->lit[S->nnodes] = lit;
+	S->nodes[S->nnodes] = n;
+	return S->nnodes++;
+}
+
+static int prep_leaf(state *S, prep *P, const array *a, int which)
+{
+	rnode n = {.kind = RK_LEAF, .t = S->buf[a->buf].t, .leaf = a->l,
+		   .ndim = a->l.ndim};
+	memcpy(n.shape, a->l.shape, sizeof n.shape);
+	return prep_node(S, P, n, which, NULL);
+}
+
+static int prep_tree(state *S, prep *P, int depth, const array *const *arg)
+{
+	static const char *const ints[] = {"0", "1", "2", "3", "7", "9"};
+	static const char *const floats[] = {"0.5", "2.5", "7.0", "0.25"};
+	static const double fv[] = {0.5, 2.5, 7.0, 0.25};
+	static const aj_op ops[] = {AJ_OP_ADD, AJ_OP_SUB, AJ_OP_MUL, AJ_OP_DIV,
+				    AJ_OP_FLOORDIV, AJ_OP_REM, AJ_OP_MIN,
+				    AJ_OP_MAX, AJ_OP_LT, AJ_OP_EQ};
+	int c = pick(&S->r, 0, depth >= 2 ? 5 : 10), in[3], k;
+	if (c < 3)
+		return prep_leaf(S, P, arg[c], c);
+	if (c == 3) {
+		rnode n = {.kind = P->sfloat ? RK_WEAK_FLOAT : RK_WEAK_INT,
+			   .t = P->sfloat ? AJ_FLOAT64 : AJ_INT64, .weak = true};
+		return prep_node(S, P, n, 3, NULL);
+	}
+	if (c == 4) {
+		bool fl = u8(&S->r) & 1;
+		k = pick(&S->r, 0, fl ? 4 : 6);
+		rnode n = {.kind = fl ? RK_WEAK_FLOAT : RK_WEAK_INT,
+			   .t = fl ? AJ_FLOAT64 : AJ_INT64, .weak = true,
+			   .v = fl ? fv[k] : atoi(ints[k])};
+		return prep_node(S, P, n, -1, fl ? floats[k] : ints[k]);
+	}
+	aj_op op = c < 9 ? ops[pick(&S->r, 0, 10)] : AJ_OP_WHERE;
+	int nin = op == AJ_OP_WHERE ? 3 : 2;
+	for (k = 0; k < nin; k++)
+		in[k] = prep_tree(S, P, depth + 1, arg);
+	rnode n = {.kind = RK_OP, .op = op, .nin = nin};
+	memcpy(n.in, in, sizeof n.in);
+	int t = rtype(S->nodes, op, nin, in, 0);
+	if (t < 0 || !rshape(S->nodes, nin, in, &n.ndim, n.shape))
+		return in[0];
+	n.t = (aj_dtype)t;
+	n.weak = S->nodes[in[0]].weak && S->nodes[in[1]].weak &&
+		 (nin == 2 || S->nodes[in[2]].weak);
+	return prep_node(S, P, n, -1, NULL);
+}
+
+static void prep_text(const state *S, const prep *P, int k, char *buf, size_t cap)
+{
+	static const char *const names[] = {"o", "a", "b", "s"};
+	const rnode *n = &S->nodes[k];
+	size_t len = strlen(buf);
+	const char *sym = NULL, *fn = NULL;
+	if (n->kind != RK_OP) {
+		snprintf(buf + len, cap - len, "%s", P->which[k] >= 0 ? names[P->which[k]]
+								       : P->lit[k]);
+		return;
+	}
+	switch (n->op) {
+	case AJ_OP_ADD: sym = " + "; break;
+	case AJ_OP_SUB: sym = " - "; break;
+	case AJ_OP_MUL: sym = " * "; break;
+	case AJ_OP_DIV: sym = " / "; break;
+	case AJ_OP_FLOORDIV: sym = " // "; break;
+	case AJ_OP_REM: sym = " % "; break;
+	case AJ_OP_LT: sym = " < "; break;
+	case AJ_OP_EQ: sym = " == "; break;
+	case AJ_OP_MIN: fn = "minimum"; break;
+	case AJ_OP_MAX: fn = "maximum"; break;
+	default: fn = "where"; break;
+	}
+	snprintf(buf + len, cap - len, "%s", fn ? fn : "");
+	for (int j = 0; j < n->nin; j++) {
+		len = strlen(buf);
+		snprintf(buf + len, cap - len, "%s", j == 0 ? "(" : sym ? sym : ", ");
+		prep_text(S, P, n->in[j], buf, cap);
+	}
+	len = strlen(buf);
+	snprintf(buf + len, cap - len, ")");
+}
+
+/* An array of a's layout: on another buffer of its dtype, or a new
+ * handle on a's; the caller frees tw->a. */
+static void twin(state *S, const array *a, array *tw)
+{
+	buffer *b = &S->buf[a->buf];
+	int bi = a->buf;
+	for (int k = 0; k < S->nbuf; k++)
+		if (k != a->buf && S->buf[k].t == b->t && (u8(&S->r) & 1))
+			bi = k;
+	int64_t sz = elem_size(b->t);
+	*tw = (array){NULL, bi, false, a->l};
+	tw->l.base = S->buf[bi].sim;
+	tw->l.st = S->buf[bi].st;
+	aj_status st = aj_array_wrap(fuzz_ctx(), S->buf[bi].mem, NELEM * sz,
+				     a->l.off, b->t, a->l.ndim, a->l.shape,
+				     a->l.strides, &tw->a);
+	check(st == AJ_OK, "wrap of a twin: %s", aj_ctx_errmsg(fuzz_ctx()));
+}
+
+/* One run of k with o, a, b (or twins of them) and a new s. */
+static void prep_run(state *S, prep *P, aj_prepared *k, const array *const *tmpl,
+		     int root, const char *text)
+{
+	array tw[3];
+	const array *use[3];
+	for (int j = 0; j < 3; j++) {
+		use[j] = tmpl[j];
+		if (u8(&S->r) & 1) {
+			twin(S, tmpl[j], &tw[j]);
+			use[j] = &tw[j];
+		}
+	}
+	aj_arg args[4] = {{.array = use[0]->a}, {.array = use[1]->a},
+			  {.array = use[2]->a}};
+	double v = P->sfloat ? specials[pick(&S->r, 0, NSPECIAL)] : pick(&S->r, 0, 21);
+	if (P->sfloat)
+		args[3].f = v;
+	else
+		args[3].i = (int64_t)v;
+	for (int n = 0; n < S->nnodes; n++) {
+		int w = P->which[n];
+		if (w >= 0 && w < 3)
+			S->nodes[n].leaf = use[w]->l;
+		if (w == 3)
+			S->nodes[n].v = v;
+	}
+	aj_status st = aj_prepared_run(k, args);
+	trace("prepared run (s %g): %d\n", v, st);
+	check(st == AJ_OK, "aj_prepared_run of '%s' failed: %s", text,
+	      aj_prepared_errmsg(k));
+	simulate_into(S, use[0], S->nodes, root);
+	compare_buffers(S);
+	for (int j = 0; j < 3; j++)
+		if (use[j] == &tw[j])
+			aj_array_free(tw[j].a);
+}
+
+static void cmd_prepared(state *S)
+{
+	if (S->narr == 0)
+		return;
+	cmd_sync(S); /* the runs write at once: the pending work first */
+	const array *tmpl[3];
+	for (int j = 0; j < 3; j++)
+		tmpl[j] = &S->arr[pick(&S->r, 0, S->narr)];
+	const array *o = tmpl[0];
+	prep P = {.sfloat = u8(&S->r) & 1};
+	S->nnodes = 0;
+	int root = prep_tree(S, &P, 0, tmpl);
+	const rnode *e = &S->nodes[root];
+	if (o->ro || self_overlap(o, elem_size(S->buf[o->buf].t)) || e->weak)
+		return;
+	char text[2048] = "o = ";
+	prep_text(S, &P, root, text, sizeof text);
+	aj_param params[4] = {{"o", o->a, 0}, {"a", tmpl[1]->a, 0},
+			      {"b", tmpl[2]->a, 0},
+			      {"s", NULL, P.sfloat ? AJ_FLOAT64 : AJ_INT64}};
+	aj_prepared *k = NULL;
+	aj_status st = aj_prepare(fuzz_ctx(), text, 4, params, &k);
+	trace("prepare '%s': %d\n", text, st);
+	if (!broadcasts_to(e, &o->l) || !rsame_kind(e->t, S->buf[o->buf].t)) {
+		check(st != AJ_OK && k == NULL, "aj_prepare of '%s' must fail", text);
+		return;
+	}
+	check(st == AJ_OK && k != NULL, "aj_prepare of '%s' failed: %s", text,
+	      aj_ctx_errmsg(fuzz_ctx()));
+	for (int r = pick(&S->r, 1, 3); r > 0; r--)
+		prep_run(S, &P, k, tmpl, root, text);
+	aj_prepared_free(k);
 }
 
 /* ---- driver ---- */
@@ -797,15 +1428,15 @@ static void setup(state *S)
 		buffer *b = &S->buf[k];
 		b->t = dtypes[pick(&S->r, 0, NDTYPES)];
 		trace("buffer %d %s\n", k, aj_dtype_name(b->t));
-		b->base = aligned_alloc(64, 2 * GUARD + NELEM * 8);
-		memset(b->base, 0xa5, 2 * GUARD + NELEM * 8);
+		b->base = aligned_alloc(64, 2 * GUARD + NELEM * MAXSZ);
+		memset(b->base, 0xa5, 2 * GUARD + NELEM * MAXSZ);
 		b->mem = b->base + GUARD;
-		uint64_t seed = 0x9e3779b97f4a7c15u * (u8(&S->r) + 1);
-		fill_buffer(b, seed);
+		unsigned c = u8(&S->r);
+		fill_buffer(b, 0x9e3779b97f4a7c15u * ((c >> 1) + 1), c & 1);
 		/* the whole buffer, 1-d, to start with */
 		rleaf l = {.ndim = 1, .shape = {NELEM}, .strides = {elem_size(b->t)}};
 		aj_array *v;
-		aj_status st = aj_array_wrap(fuzz_ctx(), b->mem, NELEM * 8, 0,
+		aj_status st = aj_array_wrap(fuzz_ctx(), b->mem, NELEM * MAXSZ, 0,
 					     b->t, 1, l.shape, NULL, &v);
 		check(st == AJ_OK, "wrap: %s", aj_ctx_errmsg(fuzz_ctx()));
 		add_array(S, v, k, false, &l);
@@ -819,13 +1450,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	S.r = (reader){data, size};
 	check(aj_prog_new(fuzz_ctx(), &S.p) == AJ_OK, "aj_prog_new");
 	fuzz_knobs(u8(&S.r));
+	S.seed = u8(&S.r) * 0x9e3779b97f4a7c15u;
+	check(aj_ctx_set_seed(fuzz_ctx(), S.seed) == AJ_OK, "aj_ctx_set_seed");
 	setup(&S);
 	for (int steps = 0; steps < 32 && S.r.n > 0; steps++) {
-		switch (pick(&S.r, 0, 6)) {
+		switch (pick(&S.r, 0, 8)) {
 		case 0: if (S.narr < NARR) cmd_wrap(&S); break;
 		case 1: case 2: cmd_view(&S); break;
 		case 3: case 4: cmd_assign(&S); break;
-		default: cmd_sync(&S); break;
+		case 5: cmd_sync(&S); break;
+		case 6: cmd_prepared(&S); break;
+		default: cmd_select(&S); break;
 		}
 	}
 	cmd_sync(&S);

@@ -9,9 +9,16 @@
  */
 #include "refeval.h"
 
+#include <complex.h>
 #include <float.h>
 #include <math.h>
 #include <string.h>
+
+/* the reference rounds every operation, as NumPy's C loops do (the
+ * harnesses are clang's: libFuzzer) */
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
 
 static char kind(aj_dtype t)
 {
@@ -35,6 +42,19 @@ static bool is_int(aj_dtype t)
 	return kind(t) == 'i' || kind(t) == 'u';
 }
 
+/* Whether t holds floats: a float or a complex (two of them). */
+static bool has_floats(aj_dtype t)
+{
+	return kind(t) == 'f' || kind(t) == 'c';
+}
+
+/* The dtype of t's parts: float32 for complex64, float64 for
+ * complex128; t itself otherwise. */
+static aj_dtype part(aj_dtype t)
+{
+	return t == AJ_COMPLEX64 ? AJ_FLOAT32 : t == AJ_COMPLEX128 ? AJ_FLOAT64 : t;
+}
+
 static aj_dtype int_of(char k, int sz)
 {
 	static const aj_dtype s[] = {AJ_INT8, AJ_INT16, 0, AJ_INT32, 0, 0, 0, AJ_INT64};
@@ -42,7 +62,9 @@ static aj_dtype int_of(char k, int sz)
 	return k == 'i' ? s[sz - 1] : u[sz - 1];
 }
 
-/* NumPy's promote_types over bool, ints, uints, float32, float64. */
+/* NumPy's promote_types over bool, ints, uints, floats, complex: a
+ * complex with anything is the complex of the float its parts promote
+ * to with it. */
 static aj_dtype promote_strong(aj_dtype a, aj_dtype b)
 {
 	char ka = kind(a), kb = kind(b);
@@ -50,6 +72,10 @@ static aj_dtype promote_strong(aj_dtype a, aj_dtype b)
 		return a;
 	if (ka == 'b')
 		return b;
+	if (ka == 'c' || kb == 'c') {
+		aj_dtype f = promote_strong(part(a), part(b));
+		return f == AJ_FLOAT32 ? AJ_COMPLEX64 : AJ_COMPLEX128;
+	}
 	if (ka == kb)
 		return size(a) >= size(b) ? a : b;
 	if (ka == 'f' || kb == 'f') {
@@ -63,8 +89,10 @@ static aj_dtype promote_strong(aj_dtype a, aj_dtype b)
 	return size(u) < 8 ? int_of('i', 2 * size(u)) : AJ_FLOAT64;
 }
 
-/* NEP 50: a weak int takes any non-bool dtype, a weak float any float;
- * otherwise the scalar's default dtype (int64, float64) promotes. */
+/* NEP 50: a weak int takes any non-bool dtype, a weak float any float
+ * or complex, a weak complex any complex, and a float's precision
+ * (float32 gives complex64); otherwise the scalar's default dtype
+ * (int64, float64, complex128) promotes. */
 static aj_dtype promote(aj_dtype a, bool aw, aj_dtype b, bool bw)
 {
 	if (aw == bw)
@@ -72,7 +100,9 @@ static aj_dtype promote(aj_dtype a, bool aw, aj_dtype b, bool bw)
 	aj_dtype w = aw ? a : b, s = aw ? b : a;
 	if (kind(w) == 'i')
 		return kind(s) == 'b' ? AJ_INT64 : s;
-	return kind(s) == 'f' ? s : AJ_FLOAT64;
+	if (kind(w) == 'c')
+		return kind(s) == 'c' ? s : s == AJ_FLOAT32 ? AJ_COMPLEX64 : AJ_COMPLEX128;
+	return has_floats(s) ? s : AJ_FLOAT64;
 }
 
 static aj_dtype promote_nodes(const rnode *nodes, int n, const int *in,
@@ -88,10 +118,11 @@ static aj_dtype promote_nodes(const rnode *nodes, int n, const int *in,
 	return t;
 }
 
-/* The FLOAT rule: at least a float, float32 for 1- and 2-byte types. */
+/* The FLOAT rule: at least a float (a complex stays), float32 for 1- and
+ * 2-byte types. */
 static aj_dtype at_least_float(aj_dtype t)
 {
-	if (kind(t) == 'f')
+	if (has_floats(t))
 		return t;
 	return size(t) <= 2 ? AJ_FLOAT32 : AJ_FLOAT64;
 }
@@ -115,32 +146,44 @@ int rtype(const rnode *nodes, aj_op op, int n, const int *in, aj_dtype t)
 		in++, n--;
 	}
 	aj_dtype p = promote_nodes(nodes, n, in, &weak);
+	bool cx = kind(p) == 'c'; /* out of scope for complex: -1 */
 	if (weak && op != AJ_OP_WHERE)
 		return -1;
 	if (op == AJ_OP_WHERE && nodes[in[0]].weak && nodes[in[1]].weak)
 		return -1;
 	switch (op) {
-	case AJ_OP_ADD: case AJ_OP_MUL: case AJ_OP_MIN: case AJ_OP_MAX:
-	case AJ_OP_WHERE:
+	case AJ_OP_ADD: case AJ_OP_MUL: case AJ_OP_WHERE:
 		return p;
-	case AJ_OP_SUB: case AJ_OP_NEG: case AJ_OP_ABS:
+	case AJ_OP_MIN: case AJ_OP_MAX:
+		return cx ? -1 : (int)p;
+	case AJ_OP_SUB: case AJ_OP_NEG:
 		return kind(p) == 'b' ? -1 : (int)p;
+	case AJ_OP_ABS: /* the REAL rule: a complex's is its parts' float */
+		return kind(p) == 'b' ? -1 : (int)part(p);
+	case AJ_OP_REAL: case AJ_OP_IMAG:
+		return part(p);
+	case AJ_OP_CONJ: /* NOBOOL */
+		return kind(p) == 'b' ? AJ_INT8 : (int)p;
 	case AJ_OP_FLOORDIV: case AJ_OP_REM:
 		return is_int(p) ? (int)p : -1;
+	case AJ_OP_POW: /* bool ** bool computes in int8, as NumPy's loops */
+		return cx ? -1 : kind(p) == 'b' ? AJ_INT8 : (int)p;
 	case AJ_OP_DIV: /* true division of ints is float64 */
-		return kind(p) == 'f' ? (int)p : AJ_FLOAT64;
+		return has_floats(p) ? (int)p : AJ_FLOAT64;
 	case AJ_OP_SQRT: case AJ_OP_EXP: case AJ_OP_SIN: case AJ_OP_LOG:
 		return at_least_float(p);
 	case AJ_OP_EQ: case AJ_OP_NE: case AJ_OP_LT: case AJ_OP_LE:
 	case AJ_OP_GT: case AJ_OP_GE:
 		return mixed_64(nodes, in) ? -1 : AJ_BOOL;
 	case AJ_OP_CAST:
-		return kind(t) == 'c' ? -1 : (int)t;
+		return t;
 	case AJ_OP_RMIN: case AJ_OP_RMAX:
-		return p;
+		return cx ? -1 : (int)p;
 	case AJ_OP_ANY: case AJ_OP_ALL:
 		return AJ_BOOL;
 	case AJ_OP_SUM:
+		if (cx)
+			return -1;
 		if (kind(p) == 'b')
 			return AJ_INT64;
 		if (is_int(p))
@@ -192,7 +235,7 @@ static int64_t wrap(uint64_t x, aj_dtype t)
 
 static double as_double(rval v, aj_dtype t)
 {
-	if (kind(t) == 'f')
+	if (has_floats(t))
 		return v.f;
 	return t == AJ_UINT64 ? (double)(uint64_t)v.i : (double)v.i;
 }
@@ -222,33 +265,37 @@ static rval float_to_int(double f, aj_dtype t)
 	return (rval){.i = (int64_t)x};
 }
 
+/* A complex to a real dtype keeps the real part (NumPy warns). */
 rval rconvert(rval v, aj_dtype from, aj_dtype to)
 {
 	rval r;
+	aj_dtype pf = part(from), pt = part(to);
 	if (v.st == R_UNDEF)
 		return v;
-	if (kind(from) != 'f') {
-		if (kind(to) != 'f')
+	if (!has_floats(from)) {
+		if (!has_floats(to))
 			r = (rval){.i = wrap((uint64_t)v.i, to)};
-		else if (to == AJ_FLOAT32)
+		else if (pt == AJ_FLOAT32)
 			r = (rval){.f = from == AJ_UINT64 ? (float)(uint64_t)v.i
 							  : (float)v.i};
 		else
 			r = (rval){.f = as_double(v, from)};
 	} else if (kind(to) == 'b') {
-		r = (rval){.i = v.f != 0 || isnan(v.f)};
-	} else if (kind(to) != 'f') {
+		r = (rval){.i = v.f != 0 || v.im != 0}; /* NaN is true */
+	} else if (!has_floats(to)) {
 		r = float_to_int(v.f, to);
 	} else {
-		r = (rval){.f = to == AJ_FLOAT32 ? (float)v.f : v.f};
+		r = (rval){.f = pt == AJ_FLOAT32 ? (float)v.f : v.f};
+		if (kind(to) == 'c')
+			r.im = pt == AJ_FLOAT32 ? (float)v.im : v.im;
 	}
 	if (v.st == R_APPROX && r.st != R_UNDEF) {
-		if (kind(to) != 'f')
+		if (!has_floats(to))
 			return undef();
 		r.st = R_APPROX;
 		r.tol = v.tol;
-		r.ulp = v.ulp + (to == AJ_FLOAT32 && from == AJ_FLOAT64);
-		if (from == AJ_FLOAT32 && to == AJ_FLOAT64) {
+		r.ulp = v.ulp + (pt == AJ_FLOAT32 && pf == AJ_FLOAT64);
+		if (pf == AJ_FLOAT32 && pt == AJ_FLOAT64) {
 			/* float32 ULPs, as a distance in float64 */
 			float a = fabsf((float)v.f);
 			r.tol += v.ulp * (double)(nextafterf(a, INFINITY) - a);
@@ -261,9 +308,13 @@ rval rconvert(rval v, aj_dtype from, aj_dtype to)
 rval rload(aj_dtype t, const char *p)
 {
 	rval v = {0};
+	float f[2];
+	double d[2];
 	switch (t) {
-	case AJ_FLOAT32: { float f; memcpy(&f, p, 4); v.f = f; break; }
+	case AJ_FLOAT32: memcpy(f, p, 4); v.f = f[0]; break;
 	case AJ_FLOAT64: memcpy(&v.f, p, 8); break;
+	case AJ_COMPLEX64: memcpy(f, p, 8); v.f = f[0], v.im = f[1]; break;
+	case AJ_COMPLEX128: memcpy(d, p, 16); v.f = d[0], v.im = d[1]; break;
 	case AJ_BOOL: v.i = *p != 0; break;
 	default: {
 		uint64_t x = 0;
@@ -281,6 +332,12 @@ void rstore(aj_dtype t, char *p, rval v)
 		memcpy(p, &f, 4);
 	} else if (t == AJ_FLOAT64) {
 		memcpy(p, &v.f, 8);
+	} else if (t == AJ_COMPLEX64) {
+		float f[2] = {(float)v.f, (float)v.im};
+		memcpy(p, f, 8);
+	} else if (t == AJ_COMPLEX128) {
+		double d[2] = {v.f, v.im};
+		memcpy(p, d, 16);
 	} else {
 		memcpy(p, &v.i, (size_t)size(t));
 	}
@@ -303,7 +360,19 @@ static double ulps(aj_dtype t, double a, double b)
 		x = x < 0 ? INT64_MIN - x : x;
 		y = y < 0 ? INT64_MIN - y : y;
 	}
-	return fabs((double)x - (double)y);
+	/* in integers: as doubles, float64's keys near 2^62 round to 512 */
+	return (double)(x > y ? (uint64_t)x - (uint64_t)y : (uint64_t)y - (uint64_t)x);
+}
+
+/* Whether float got (of dtype t) agrees with want, w's state and bounds. */
+static bool agree_float(aj_dtype t, double got, double want, rval w)
+{
+	if (isnan(got) || isnan(want))
+		return isnan(got) && isnan(want);
+	if (w.st == R_EXACT)
+		return got == want && signbit(got) == signbit(want);
+	return got == want || fabs(got - want) <= w.tol ||
+	       ulps(t, got, want) <= w.ulp;
 }
 
 bool ragree(aj_dtype t, const char *p, rval want)
@@ -311,19 +380,17 @@ bool ragree(aj_dtype t, const char *p, rval want)
 	if (want.st == R_UNDEF)
 		return true;
 	rval got = rload(t, p);
+	if (kind(t) == 'c')
+		return agree_float(part(t), got.f, want.f, want) &&
+		       agree_float(part(t), got.im, want.im, want);
 	if (kind(t) != 'f')
 		return got.i == want.i;
-	if (isnan(got.f) || isnan(want.f))
-		return isnan(got.f) && isnan(want.f);
-	if (want.st == R_EXACT)
-		return got.f == want.f && signbit(got.f) == signbit(want.f);
-	return got.f == want.f || fabs(got.f - want.f) <= want.tol ||
-	       ulps(t, got.f, want.f) <= want.ulp;
+	return agree_float(t, got.f, want.f, want);
 }
 
 bool rsame_kind(aj_dtype from, aj_dtype to)
 {
-	static const char order[] = "buif";
+	static const char order[] = "buifc";
 	if (kind(from) == kind(to))
 		return true;
 	return strchr(order, kind(from)) < strchr(order, kind(to));
@@ -333,12 +400,87 @@ bool rsame_kind(aj_dtype from, aj_dtype to)
 
 static bool truth(rval v, aj_dtype t)
 {
-	return kind(t) == 'f' ? v.f != 0 || isnan(v.f) : v.i != 0;
+	return has_floats(t) ? v.f != 0 || v.im != 0 : v.i != 0; /* NaN: true */
 }
+
 
 static rval of_float(aj_dtype t, double f)
 {
 	return (rval){.f = t == AJ_FLOAT32 ? (float)f : f};
+}
+
+/* x rounded to float dtype t: float32 arithmetic done in double and
+ * rounded at each operation is float32's own (see the top). */
+static double rd(aj_dtype t, double x)
+{
+	return t == AJ_FLOAT32 ? (float)x : x;
+}
+
+/* NumPy's complex division (Smith's), every operation rounded to the
+ * parts' dtype f. */
+static rval cdiv(aj_dtype f, double ar, double ai, double br, double bi)
+{
+	double rat, scl;
+	if (fabs(br) >= fabs(bi)) {
+		if (br == 0 && bi == 0) /* complex inf or NaN */
+			return (rval){.f = rd(f, ar / fabs(br)), .im = rd(f, ai / fabs(br))};
+		rat = rd(f, bi / br);
+		scl = rd(f, 1.0 / rd(f, br + rd(f, bi * rat)));
+		return (rval){.f = rd(f, rd(f, ar + rd(f, ai * rat)) * scl),
+			      .im = rd(f, rd(f, ai - rd(f, ar * rat)) * scl)};
+	}
+	rat = rd(f, br / bi);
+	scl = rd(f, 1.0 / rd(f, bi + rd(f, br * rat)));
+	return (rval){.f = rd(f, rd(f, rd(f, ar * rat) + ai) * scl),
+		      .im = rd(f, rd(f, rd(f, ai * rat) - ar) * scl)};
+}
+
+/* NumPy's complex loops: + - * as (a + bi)(c + di) = (ac - bd) +
+ * (ad + bc)i, / by cdiv, no FMA; the header calls them exact. */
+static rval carith(aj_op op, aj_dtype t, rval a, rval b)
+{
+	aj_dtype f = part(t);
+	double ar = a.f, ai = a.im, br = b.f, bi = b.im;
+	switch (op) {
+	case AJ_OP_ADD: return (rval){.f = rd(f, ar + br), .im = rd(f, ai + bi)};
+	case AJ_OP_SUB: return (rval){.f = rd(f, ar - br), .im = rd(f, ai - bi)};
+	case AJ_OP_MUL:
+		return (rval){.f = rd(f, rd(f, ar * br) - rd(f, ai * bi)),
+			      .im = rd(f, rd(f, ar * bi) + rd(f, ai * br))};
+	default: return cdiv(f, ar, ai, br, bi);
+	}
+}
+
+/* NumPy's complex comparisons: lexicographic, the real parts first,
+ * which decide only if neither imaginary part is NaN. */
+static rval ccompare(aj_op op, rval a, rval b)
+{
+	double xr = a.f, xi = a.im, yr = b.f, yi = b.im;
+	bool ok = !isnan(xi) && !isnan(yi), r;
+	switch (op) {
+	case AJ_OP_EQ: r = xr == yr && xi == yi; break;
+	case AJ_OP_NE: r = xr != yr || xi != yi; break;
+	case AJ_OP_LT: r = (xr < yr && ok) || (xr == yr && xi < yi); break;
+	case AJ_OP_LE: r = (xr < yr && ok) || (xr == yr && xi <= yi); break;
+	case AJ_OP_GT: r = (xr > yr && ok) || (xr == yr && xi > yi); break;
+	default: r = (xr > yr && ok) || (xr == yr && xi >= yi); break;
+	}
+	return (rval){.i = r};
+}
+
+/* real, imag, absolute of a complex a, of float dtype t; absolute is
+ * hypot, within the op table's 1 ULP plus 1. */
+static rval cpart(aj_op op, aj_dtype t, rval a)
+{
+	if (op == AJ_OP_REAL)
+		return (rval){.f = a.f};
+	if (op == AJ_OP_IMAG)
+		return (rval){.f = a.im};
+	rval r = of_float(t, t == AJ_FLOAT32 ? hypot(a.f, a.im)
+					     : (double)hypotl(a.f, a.im));
+	r.st = R_APPROX;
+	r.ulp = 2;
+	return r;
 }
 
 static rval int_div(aj_op op, aj_dtype t, int64_t a, int64_t b)
@@ -357,8 +499,35 @@ static rval int_div(aj_op op, aj_dtype t, int64_t a, int64_t b)
 	return (rval){.i = op == AJ_OP_FLOORDIV ? q : r};
 }
 
+/* NumPy's integer power: a ** b by repeated squaring, wrapping as a
+ * multiplication does; b >= 0 (NumPy raises for a negative exponent,
+ * which rcheck reports before this runs). */
+static rval int_pow(aj_dtype t, int64_t a, int64_t b)
+{
+	if (kind(t) == 'i' && b < 0)
+		return undef();
+	uint64_t r = 1, x = (uint64_t)a, e = (uint64_t)b;
+	for (; e; e >>= 1, x *= x)
+		if (e & 1)
+			r *= x;
+	return (rval){.i = wrap(r, t)};
+}
+
+/* Float power, C's pow: the op table's 1 ULP plus 1 for the
+ * reference's own rounding. */
+static rval float_pow(aj_dtype t, double x, double y)
+{
+	rval r = t == AJ_FLOAT32 ? of_float(t, pow(x, y))
+				 : of_float(t, (double)powl(x, y));
+	r.st = R_APPROX;
+	r.ulp = 2;
+	return r;
+}
+
 static rval arith(aj_op op, aj_dtype t, rval a, rval b)
 {
+	if (kind(t) == 'c')
+		return carith(op, t, a, b);
 	if (kind(t) == 'b') { /* bool + is or, * is and */
 		int64_t x = a.i != 0, y = b.i != 0;
 		return (rval){.i = op == AJ_OP_ADD   ? (x | y)
@@ -375,6 +544,7 @@ static rval arith(aj_op op, aj_dtype t, rval a, rval b)
 		case AJ_OP_MUL: return (rval){.i = wrap(x * y, t)};
 		case AJ_OP_MIN: return lt ? a : b;
 		case AJ_OP_MAX: return lt ? b : a;
+		case AJ_OP_POW: return int_pow(t, a.i, b.i);
 		default: return int_div(op, t, a.i, b.i);
 		}
 	}
@@ -384,6 +554,7 @@ static rval arith(aj_op op, aj_dtype t, rval a, rval b)
 	case AJ_OP_SUB: return of_float(t, x - y);
 	case AJ_OP_MUL: return of_float(t, x * y);
 	case AJ_OP_DIV: return of_float(t, x / y);
+	case AJ_OP_POW: return float_pow(t, x, y);
 	default: /* minimum, maximum: NaN propagates; -0 vs 0 either way */
 		if (isnan(x) || isnan(y))
 			return of_float(t, NAN);
@@ -396,6 +567,8 @@ static rval arith(aj_op op, aj_dtype t, rval a, rval b)
 static rval compare(aj_op op, aj_dtype t, rval a, rval b)
 {
 	int c; /* -1, 0, 1; 2 unordered */
+	if (kind(t) == 'c')
+		return ccompare(op, a, b);
 	if (kind(t) == 'f')
 		c = isnan(a.f) || isnan(b.f) ? 2 : (a.f > b.f) - (a.f < b.f);
 	else if (t == AJ_UINT64)
@@ -414,8 +587,39 @@ static rval compare(aj_op op, aj_dtype t, rval a, rval b)
 	return (rval){.i = r};
 }
 
+/* negative, conjugate, sqrt, exp, sin, log of a complex a of dtype t:
+ * the math functions are glibc's, as NumPy's (npy_cexp is cexp, ...);
+ * the op table says equal bit for bit. */
+static rval cunary(aj_op op, aj_dtype t, rval a)
+{
+	if (op == AJ_OP_NEG || op == AJ_OP_CONJ)
+		return (rval){.f = op == AJ_OP_NEG ? -a.f : a.f, .im = -a.im};
+	if (t == AJ_COMPLEX64) { /* a complex is an array of its two parts */
+		float parts[2] = {(float)a.f, (float)a.im};
+		float complex z;
+		memcpy(&z, parts, sizeof z);
+		z = op == AJ_OP_SQRT ? csqrtf(z) : op == AJ_OP_EXP ? cexpf(z)
+		  : op == AJ_OP_SIN ? csinf(z) : clogf(z);
+		return (rval){.f = crealf(z), .im = cimagf(z)};
+	}
+	double parts[2] = {a.f, a.im};
+	double complex z;
+	memcpy(&z, parts, sizeof z);
+	z = op == AJ_OP_SQRT ? csqrt(z) : op == AJ_OP_EXP ? cexp(z)
+	  : op == AJ_OP_SIN ? csin(z) : clog(z);
+	return (rval){.f = creal(z), .im = cimag(z)};
+}
+
+/* A unary op of a of dtype t; of a complex: cunary (real, imag,
+ * absolute: cpart). */
 static rval unary(aj_op op, aj_dtype t, rval a)
 {
+	if (op == AJ_OP_REAL || (op == AJ_OP_CONJ && kind(t) != 'c'))
+		return a;
+	if (op == AJ_OP_IMAG)
+		return (rval){.i = 0, .f = 0};
+	if (kind(t) == 'c')
+		return cunary(op, t, a);
 	if (kind(t) != 'f') {
 		bool neg = kind(t) == 'i' && a.i < 0;
 		if (op == AJ_OP_NEG)
@@ -538,26 +742,100 @@ static rval reduce(const rnode *nodes, const rnode *n, const int64_t *idx)
 	return kind(n->t) == 'f' ? sum_float(n->t, vals, len) : acc;
 }
 
+/* Philox4x32-10 (Salmon et al., SC11) as Random123's philox4x32: the
+ * four words of counter ctr under key (k0, k1). Its known answer: 0 under
+ * key 0 gives 6627e8d5 e169c58d bc57ac4c 9b00dbd8. */
+static void philox(uint32_t ctr[4], uint32_t k0, uint32_t k1)
+{
+	for (int r = 0; r < 10; r++) {
+		if (r > 0)
+			k0 += 0x9E3779B9u, k1 += 0xBB67AE85u;
+		uint64_t p0 = (uint64_t)0xD2511F53u * ctr[0];
+		uint64_t p1 = (uint64_t)0xCD9E8D57u * ctr[2];
+		uint32_t c[4] = {(uint32_t)(p1 >> 32) ^ ctr[1] ^ k0, (uint32_t)p1,
+				 (uint32_t)(p0 >> 32) ^ ctr[3] ^ k1, (uint32_t)p0};
+		memcpy(ctr, c, sizeof c);
+	}
+}
+
+/* Element k (C order) of a uniform random leaf of dtype t, as arrjit.h
+ * defines it (aj_dist): its share of the block of counter k rounded down
+ * to a multiple of the shares per block. */
+static rval random_at(aj_dtype t, uint64_t seed, uint64_t stream, uint64_t k)
+{
+	bool wide = t == AJ_FLOAT64 || t == AJ_UINT64;
+	uint64_t c = k - k % (wide ? 2 : 4);
+	uint32_t x[4] = {(uint32_t)c, (uint32_t)(c >> 32), (uint32_t)stream,
+			 (uint32_t)(stream >> 32)};
+	philox(x, (uint32_t)seed, (uint32_t)(seed >> 32));
+	if (wide) {
+		uint64_t y = k % 2 ? x[2] | (uint64_t)x[3] << 32 : x[0] | (uint64_t)x[1] << 32;
+		return t == AJ_UINT64 ? (rval){.i = (int64_t)y}
+				      : (rval){.f = ldexp((double)(y >> 11), -53)};
+	}
+	uint32_t z = x[k % 4];
+	return t == AJ_UINT32 ? (rval){.i = z} : (rval){.f = ldexp((double)(z >> 8), -24)};
+}
+
+/* Element idx of leaf l, of dtype t. */
+static rval load_leaf(aj_dtype t, const rleaf *l, const int64_t *idx)
+{
+	int64_t at = l->off;
+	for (int d = 0; d < l->ndim; d++)
+		at += idx[d] * l->strides[d];
+	rval v = rload(t, l->base + at);
+	v.st = l->st[at / size(t)] == R_EXACT ? R_EXACT : R_UNDEF;
+	return v;
+}
+
+bool rin_range(rval v, aj_dtype t, int64_t n)
+{
+	if (t == AJ_UINT64)
+		return (uint64_t)v.i < (uint64_t)n;
+	return v.i >= -n && v.i < n;
+}
+
+/* NumPy's take: the result's axes are leaf's before axis, the
+ * positions', then leaf's after it. */
+static rval take(const rnode *nodes, const rnode *n, const int64_t *idx)
+{
+	const rnode *x = &nodes[n->in[0]];
+	const rleaf *l = &n->leaf;
+	int64_t xi[AJ_MAX_NDIM], li[AJ_MAX_NDIM], len = l->shape[n->axis];
+	for (int d = 0; d < x->ndim; d++)
+		xi[d] = idx[n->axis + d];
+	rval p = reval(nodes, n->in[0], xi);
+	if (p.st != R_EXACT || !rin_range(p, x->t, len))
+		return undef(); /* rcheck has said whether NumPy raises */
+	for (int d = 0; d < l->ndim; d++)
+		if (d != n->axis)
+			li[d] = d < n->axis ? idx[d] : idx[d - 1 + x->ndim];
+	li[n->axis] = x->t != AJ_UINT64 && p.i < 0 ? p.i + len : p.i;
+	return load_leaf(n->t, l, li);
+}
+
 rval reval(const rnode *nodes, int k, const int64_t *idx)
 {
 	const rnode *n = &nodes[k];
 	switch (n->kind) {
-	case RK_LEAF: {
-		const rleaf *l = &n->leaf;
-		int64_t at = l->off;
-		for (int d = 0; d < l->ndim; d++)
-			at += idx[d] * l->strides[d];
-		rval v = rload(n->t, l->base + at);
-		v.st = l->st[at / size(n->t)] == R_EXACT ? R_EXACT : R_UNDEF;
-		return v;
-	}
+	case RK_LEAF: return load_leaf(n->t, &n->leaf, idx);
 	case RK_WEAK_INT: return (rval){.i = (int64_t)n->v};
 	case RK_WEAK_FLOAT: return (rval){.f = n->v};
-	case RK_STRONG: return rconvert((rval){.f = n->v}, AJ_FLOAT64, n->t);
+	case RK_WEAK_COMPLEX: return (rval){.f = n->v, .im = n->vi};
+	case RK_RANDOM: {
+		uint64_t at = 0;
+		for (int d = 0; d < n->ndim; d++)
+			at = at * (uint64_t)n->shape[d] + (uint64_t)idx[d];
+		return random_at(n->t, n->seed, n->stream, at);
+	}
+	case RK_STRONG:
+		return rconvert((rval){.f = n->v, .im = n->vi}, AJ_COMPLEX128, n->t);
 	case RK_OP: break;
 	}
 	if (n->op >= AJ_OP_SUM)
 		return reduce(nodes, n, idx);
+	if (n->op == AJ_OP_TAKE)
+		return take(nodes, n, idx);
 	if (n->op == AJ_OP_VIEW) {
 		int64_t xi[RMAX_VND];
 		for (int j = 0; j < nodes[n->in[0]].ndim; j++) {
@@ -587,6 +865,10 @@ rval reval(const rnode *nodes, int k, const int64_t *idx)
 		return compare(n->op, p, rconvert(a[0], x->t, p),
 			       rconvert(a[1], nodes[n->in[1]].t, p));
 	}
+	case AJ_OP_REAL: case AJ_OP_IMAG: case AJ_OP_ABS:
+		if (kind(x->t) == 'c') /* the parts of the complex as is */
+			return cpart(n->op, n->t, a[0]);
+		break;
 	default: break;
 	}
 	for (int j = 0; j < n->nin; j++) {
@@ -596,4 +878,55 @@ rval reval(const rnode *nodes, int k, const int64_t *idx)
 	}
 	return n->nin == 1 ? unary(n->op, n->t, a[0])
 			   : arith(n->op, n->t, a[0], a[1]);
+}
+
+/* The verdict over every element of node k: a position (take) out of
+ * [-n, n), or else a negative exponent, fails. */
+static enum rcheck check_elems(const rnode *nodes, int k, bool take, int64_t n)
+{
+	const rnode *x = &nodes[k];
+	int64_t idx[AJ_MAX_NDIM], total = 1;
+	enum rcheck r = RC_OK;
+	for (int d = 0; d < x->ndim; d++)
+		total *= x->shape[d];
+	for (int64_t e = 0; e < total; e++) {
+		int64_t j = e;
+		for (int d = x->ndim - 1; d >= 0; d--) {
+			idx[d] = j % x->shape[d];
+			j /= x->shape[d];
+		}
+		rval v = reval(nodes, k, idx);
+		if (v.st != R_EXACT)
+			r = RC_UNKNOWN;
+		else if (take ? !rin_range(v, x->t, n) : v.i < 0)
+			return RC_FAIL;
+	}
+	return r;
+}
+
+static enum rcheck worse(enum rcheck a, enum rcheck b)
+{
+	return a > b ? a : b;
+}
+
+static enum rcheck check_node(const rnode *nodes, int k, uint8_t *seen)
+{
+	const rnode *n = &nodes[k];
+	enum rcheck r = RC_OK;
+	if (seen[k]++ || n->kind != RK_OP)
+		return RC_OK;
+	for (int j = 0; j < n->nin; j++)
+		r = worse(r, check_node(nodes, n->in[j], seen));
+	if (n->op == AJ_OP_TAKE)
+		r = worse(r, check_elems(nodes, n->in[0], true,
+					 n->leaf.shape[n->axis]));
+	if (n->op == AJ_OP_POW && is_int(n->t) && kind(nodes[n->in[1]].t) == 'i')
+		r = worse(r, check_elems(nodes, n->in[1], false, 0));
+	return r;
+}
+
+enum rcheck rcheck(const rnode *nodes, int root)
+{
+	uint8_t seen[RMAX_NODES] = {0};
+	return check_node(nodes, root, seen);
 }

@@ -6,12 +6,21 @@
  *
  * Scope: the ops the reference computes exactly (or within a stated
  * tolerance): + - * / // %, minimum, maximum, comparisons, where, astype,
- * negative, absolute, sqrt (exact); exp, sin, log (inexact: 1 ULP, the op
- * table's bound, plus 1 for the reference's own rounding); any, all, min,
- * max (exact) and sum (ints exact; floats within n * eps * sum|x|) over one
- * axis; views of expressions
- * (slices, permutations, flips, new axes). Dtypes: bool, ints, uints,
- * float32, float64 (no complex).
+ * negative, absolute, sqrt, real, imag, conjugate (exact); exp, sin, log
+ * (inexact: 1 ULP, the op table's bound, plus 1 for the reference's own
+ * rounding); integer power (exact, wrapping; a negative exponent makes
+ * NumPy raise: rcheck) and float power with an array exponent (1 ULP
+ * plus 1); take (NumPy's, mode='raise': a position out of range raises,
+ * rcheck); uniform random numbers (aj_random: the header's Philox
+ * formula, exact); any, all, min, max (exact) and sum (ints exact; floats within
+ * n * eps * sum|x|) over one axis; views of expressions (slices,
+ * permutations, flips, new axes). Dtypes: bool, ints, uints, float32,
+ * float64, complex64, complex128. Complex: + - * / with NumPy's formulas
+ * in the parts' precision, no FMA (exact, as the op table says),
+ * comparisons (lexicographic, NumPy's), absolute (hypot: 1 ULP plus 1),
+ * sqrt, exp, sin, log (glibc's csqrt, cexp, ... as NumPy's: exact, as the
+ * op table says), casts (to a real dtype: the real part); not min, max,
+ * sum or powers.
  *
  * rtype() says whether an op over given operands is in scope, and its
  * dtype; out of scope the harness does not build it. Values carry a state:
@@ -27,16 +36,18 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define RMAX_NODES 48 /* a tree 3 deep of ops of 3 operands has 40 */
+#define RMAX_NODES 56 /* a tree 3 deep of ops of 3 operands has 40; of
+			  takes (an array, an expression, positions) 49 */
 #define RMAX_VND 4 /* ndim of an expression a view applies to */
 
 enum rstate { R_EXACT, R_APPROX, R_UNDEF };
 
 /* One element: ints and bool in i (uint64 as its bits), floats in f
- * (float32 values exactly). */
+ * (float32 values exactly), complex: the real part in f, the imaginary
+ * in im (zero for the other dtypes). */
 typedef struct rval {
 	int64_t i;
-	double f;
+	double f, im;
 	enum rstate st;
 	double tol; /* R_APPROX: absolute tolerance */
 	int ulp;    /* R_APPROX: or within this many ULP */
@@ -53,7 +64,15 @@ typedef struct rleaf {
 	int64_t shape[AJ_MAX_NDIM], strides[AJ_MAX_NDIM];
 } rleaf;
 
-enum rkind { RK_LEAF, RK_WEAK_INT, RK_WEAK_FLOAT, RK_STRONG, RK_OP };
+enum rkind {
+	RK_LEAF,
+	RK_WEAK_INT,	 /* Python scalars: aj_scalar_i64, */
+	RK_WEAK_FLOAT,	 /* aj_scalar_f64, */
+	RK_WEAK_COMPLEX, /* aj_scalar_c128 */
+	RK_STRONG,	 /* aj_scalar, aj_scalar_complex */
+	RK_RANDOM,	 /* aj_random, uniform, with a shape */
+	RK_OP
+};
 
 typedef struct rnode {
 	enum rkind kind;
@@ -65,10 +84,14 @@ typedef struct rnode {
 	bool inexact; /* approximate values: only the root of a tree */
 	int ndim;
 	int64_t shape[AJ_MAX_NDIM];
-	rleaf leaf;    /* RK_LEAF */
-	double v;      /* RK_WEAK_*, RK_STRONG: the value */
+	rleaf leaf;    /* RK_LEAF; AJ_OP_TAKE: the array taken from (1-d,
+			  flattened, for axis=None), in[0] the positions */
+	double v, vi;  /* RK_WEAK_*, RK_STRONG: the value (vi: its imaginary
+			  part; 0 but for complex) */
 	aj_dtype cast; /* AJ_OP_CAST: the target */
-	int axis;      /* reductions: the axis reduced, of the operand */
+	uint64_t seed, stream; /* RK_RANDOM: Philox's key and stream */
+	int axis;      /* reductions: the axis reduced, of the operand;
+			  AJ_OP_TAKE: the axis of leaf taken along */
 	bool keep;     /* reductions: keepdims */
 	/* AJ_OP_VIEW (aj_expr_slice, _permute, _flip, _expand_dims): the
 	 * operand's index j is vbase[j] + sum over k of vmat[j][k] * idx[k] */
@@ -83,6 +106,16 @@ bool rshape(const rnode *nodes, int n, const int *in, int *nd, int64_t *shape);
 
 /* Element idx (in node k's shape) of node k. */
 rval reval(const rnode *nodes, int k, const int64_t *idx);
+
+/* What NumPy's checks of the data say about the tree at root: every
+ * position of a take in [-n, n), every exponent of an integer power
+ * >= 0 (else NumPy raises: RC_FAIL); RC_UNKNOWN when one of them is an
+ * undefined value and none fails. Over each operand as given, all of its
+ * elements, whether or not the result reads them. */
+enum rcheck { RC_OK, RC_UNKNOWN, RC_FAIL };
+enum rcheck rcheck(const rnode *nodes, int root);
+/* Whether position v (of int dtype t) is in [-n, n). */
+bool rin_range(rval v, aj_dtype t, int64_t n);
 
 /* v (of dtype from) as dtype to, NumPy's astype. */
 rval rconvert(rval v, aj_dtype from, aj_dtype to);
