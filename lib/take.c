@@ -230,12 +230,17 @@ aj_expr aj_take(aj_prog *p, aj_expr a, aj_expr idx, int axis)
 		aj_prog_error(p, AJ_ERR_NOMEM, "out of memory");
 		return AJ_EXPR_NONE;
 	}
+	/* NumPy's take checks a position as it copies an element: an empty
+	 * result checks none (np.take(zeros((0, 3)), [5], axis=1)) */
+	bool checked = !scalar;
+	for (int k = 0; k < nd; k++)
+		checked = checked && shape[k] != 0;
 	/* builders from here on may move p->node: in and an are stale */
-	aj_expr check = scalar ? AJ_EXPR_NONE : range_check(p, idx, it, n);
+	aj_expr check = checked ? range_check(p, idx, it, n) : AJ_EXPR_NONE;
 	aj_expr pos = aj_expand_trailing(p, idx, src->ndim - 1 - axis);
-	if (pos.id == AJ_EXPR_NONE.id || (!scalar && check.id == AJ_EXPR_NONE.id))
+	if (pos.id == AJ_EXPR_NONE.id || (checked && check.id == AJ_EXPR_NONE.id))
 		return AJ_EXPR_NONE;
-	g->check = scalar ? 0 : check.id - p->id_base - 1;
+	g->check = checked ? check.id - p->id_base - 1 : 0;
 	aj_node node = {.op = AJ_OP_TAKE, .dtype = (uint8_t)src->dtype,
 			.ndim = (uint8_t)nd, .shape = shape};
 	node.arg[0] = pos.id - p->id_base - 1;

@@ -764,6 +764,28 @@ static void test_empty(void **state)
 	assert_int_equal(aj_array_shape(o)[0], 2);
 	assert_int_equal(aj_array_size(o), 0);
 	aj_array_free(o);
+	/* an empty result checks no position, as NumPy's take copies no
+	 * element: np.take(zeros((0, 3)), [5], axis=1) has shape (0, 1) */
+	static const int64_t far[1] = {5};
+	aj_array *f = ints1(E, AJ_INT64, 1, far);
+	o = eval(E, aj_take(p, aj_leaf(p, e0), aj_leaf(p, f), 1));
+	assert_int_equal(aj_array_ndim(o), 2);
+	assert_int_equal(aj_array_shape(o)[0], 0);
+	assert_int_equal(aj_array_shape(o)[1], 1);
+	aj_array_free(o);
+	/* nor does an empty integer power check its exponents: int64 (0,)
+	 * ** [-1] and ** -1 are empty, as in NumPy */
+	static const int64_t minus[1] = {-1};
+	aj_array *m1 = ints1(E, AJ_INT64, 1, minus), *ei = ints1(E, AJ_INT64, 0, NULL);
+	o = eval(E, aj_binary(p, AJ_OP_POW, aj_leaf(p, ei), aj_leaf(p, m1)));
+	assert_int_equal(aj_array_size(o), 0);
+	aj_array_free(o);
+	o = eval(E, aj_binary(p, AJ_OP_POW, aj_leaf(p, ei), aj_scalar_i64(p, -1)));
+	assert_int_equal(aj_array_size(o), 0);
+	aj_array_free(o);
+	aj_array_free(f);
+	aj_array_free(m1);
+	aj_array_free(ei);
 	aj_array_free(a);
 	aj_array_free(none);
 	aj_array_free(e0);

@@ -872,7 +872,6 @@ static int build_take(state *S, int depth)
 		want |= 1u << AJ_ERR_ARG;
 	if (none)
 		n.axis = 0;
-	int64_t rest = 1;
 	if (!want && is_scalar(in) &&
 	    !rin_range(reval(S->nodes, i, NULL), in->t, n.leaf.shape[n.axis]))
 		want |= 1u << AJ_ERR_BOUNDS;
@@ -883,17 +882,10 @@ static int build_take(state *S, int depth)
 		return x;
 	}
 	n.ndim = n.leaf.ndim - 1 + in->ndim;
-	for (int d = 0; d < n.leaf.ndim; d++)
-		if (d != n.axis)
-			rest *= n.leaf.shape[d];
 	for (int d = 0; d < n.ndim; d++)
 		n.shape[d] = d < n.axis ? n.leaf.shape[d]
 			     : d < n.axis + in->ndim ? in->shape[d - n.axis]
 						     : n.leaf.shape[d - in->ndim + 1];
-	/* NumPy checks no position when the other axes leave nothing to
-	 * take; arrjit checks them all */
-	if (rest == 0 && nelem(in->ndim, in->shape) > 0)
-		return x;
 	e = aj_take(S->p, S->ex[x], S->ex[i], none ? AJ_ALL_AXES : axis);
 	return new_node(S, n, e);
 }
@@ -916,18 +908,16 @@ static int build_pow(state *S, int depth, bool root)
 		return in[0]; /* folded: checked at build time, or not */
 	if (is_float((aj_dtype)t) && is_scalar(e))
 		return in[0];
-	if (!is_float((aj_dtype)t) && is_scalar(e) && e->v < 0) {
-		/* NEP 50: a Python int must fit the dtype it meets */
-		bool fits = !e->weak || t < AJ_UINT8;
+	/* NEP 50: a Python int must fit the dtype it meets; then NumPy's
+	 * loop raises for each element, so for none of an empty result */
+	bool fits = !e->weak || t < AJ_UINT8;
+	if (!is_float((aj_dtype)t) && is_scalar(e) && e->v < 0 &&
+	    !(fits && nelem(nd, shape) == 0)) {
 		aj_expr a[2] = {S->ex[in[0]], S->ex[in[1]]};
 		build_failed(S, aj_apply(S->p, AJ_OP_POW, 2, a),
 			     1u << (fits ? AJ_ERR_ARG : AJ_ERR_OVERFLOW), "power");
 		return in[0];
 	}
-	/* NumPy checks no exponent when the result is empty; arrjit checks
-	 * them all */
-	if (nelem(nd, shape) == 0 && nelem(e->ndim, e->shape) > 0)
-		return in[0];
 	return build_op(S, AJ_OP_POW, 2, in, root, 0);
 }
 

@@ -917,6 +917,11 @@ static enum rcheck check_node(const rnode *nodes, int k, uint8_t *seen)
 		return RC_OK;
 	for (int j = 0; j < n->nin; j++)
 		r = worse(r, check_node(nodes, n->in[j], seen));
+	int64_t size = 1; /* NumPy checks as its loops copy: an empty result, none */
+	for (int d = 0; d < n->ndim; d++)
+		size *= n->shape[d];
+	if (size == 0)
+		return r;
 	if (n->op == AJ_OP_TAKE)
 		r = worse(r, check_elems(nodes, n->in[0], true,
 					 n->leaf.shape[n->axis]));
