@@ -660,7 +660,9 @@ aj_expr aj_cast(aj_prog *p, aj_expr x, aj_dtype t);
  * (aj_view_ravel; else AJ_ERR_LAYOUT).
  * A position outside [-n, n) for an axis of length n fails: a scalar idx
  * here with AJ_ERR_BOUNDS, an array idx when its assignment runs, with
- * AJ_ERR_ARG (see aj_sync), before anything of it is written. An output
+ * AJ_ERR_ARG (see aj_sync), before anything of it is written; as in
+ * NumPy's take, an array idx is not checked when the result is empty
+ * (zeros((0, 3)) taken at [5] along axis 1 has shape (0, 1)). An output
  * may overlap an array it gathers from, even as the identical view
  * (a[:] = a[r]): the result is NumPy's, read from a copy of the bytes a
  * spans made before the writes (counted in aj_stats.temp_bytes).
