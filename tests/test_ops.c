@@ -1201,7 +1201,7 @@ static void check_pow(env *E, aj_dtype t, aj_array *x, aj_array *o, double e, co
 		double u = f32 ? ref_ulp32((float)got, (float)w) : ref_ulp64(got, (double)w);
 		bool sign_ok = (double)w != 0 && !isinf((double)w) ? true
 			       : signbit(got) == signbit((double)w);
-		if (u > 1 || !sign_ok)
+		if ((u > 1 && ref_exact_fp()) || !sign_ok) /* valgrind's FMA rounds twice */
 			fail_msg("%s %s: %.17g ** %g = %.17g, not %.17Lg (%.0f ulp)", how,
 				 aj_dtype_name(t), a, e, got, w, u);
 		worst = u > worst ? u : worst;
