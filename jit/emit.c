@@ -1199,24 +1199,6 @@ static void emit_buffered(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 	}
 }
 
-/* Runs the body lanes * draw_unroll wide from start over the whole
- * multiples of that in [start, end); where they end. */
-static LLVMValueRef emit_wide(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
-			      LLVMValueRef end, LLVMValueRef *cur)
-{
-	if (E->draw_unroll <= 1)
-		return start;
-	int w = E->lanes * E->draw_unroll;
-	LLVMValueRef n = LLVMBuildSub(E->B, end, start, "");
-	LLVMValueRef nw = LLVMBuildAnd(E->B, n, LLVMConstInt(E->i64, ~(unsigned long long)(w - 1), 1), "");
-	LLVMValueRef wend = LLVMBuildAdd(E->B, start, nw, "wend");
-	aj_loop L;
-	aj_loop_begin(E, &L, start, wend, "wide");
-	aj_emit_body(E, base, L.i, w, cur);
-	aj_loop_end(E, &L, w);
-	return wend;
-}
-
 /*
  * The inner loop of a kernel storing output 0 non-temporally (E->nt): a
  * scalar head with normal stores up to the first element on a cache line
@@ -1256,8 +1238,7 @@ static void emit_nt_inner(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 	LLVMValueRef nv = LLVMBuildAnd(B, LLVMBuildSub(B, end, hend, ""), lines, "");
 	LLVMValueRef vend = LLVMBuildAdd(B, hend, nv, "vend");
 	E->nt_body = true;
-	LLVMValueRef wend = emit_wide(E, base, hend, vend, cur); /* whole lines too */
-	aj_loop_begin(E, &V, wend, vend, "ntvec");
+	aj_loop_begin(E, &V, hend, vend, "ntvec");
 	aj_emit_body(E, base, V.i, E->lanes, cur);
 	aj_loop_end(E, &V, E->lanes);
 	E->nt_body = false;
@@ -1293,9 +1274,8 @@ static void emit_inner(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 		LLVMValueRef nv = LLVMBuildAnd(
 			E->B, n, LLVMConstInt(E->i64, ~(unsigned long long)(E->lanes - 1), 1), "");
 		tail_start = LLVMBuildAdd(E->B, start, nv, "vend");
-		LLVMValueRef wend = emit_wide(E, base, start, tail_start, cur);
 		aj_loop L;
-		aj_loop_begin(E, &L, wend, tail_start, "vec");
+		aj_loop_begin(E, &L, start, tail_start, "vec");
 		aj_emit_body(E, base, L.i, E->lanes, cur);
 		aj_loop_end(E, &L, E->lanes);
 	}
@@ -1457,56 +1437,6 @@ static int random_shares(const aj_kdesc *k)
 	return m;
 }
 
-/*
- * A Philox round is a chain of a multiply (3 cycles), a shift and a xor,
- * ten deep: with the blocks of one register set (random_shares) in
- * flight, a draw waits on that chain. So such kernels run a loop of
- * draw_unroll times the lanes first, whose blocks fill 4 registers per
- * word on AVX-512 (2 on AVX2, whose 16 registers hold no more): 0.70 ns
- * per float64 value from one register set, 0.43 from four, in a C loop
- * of the same instructions (RESULTS.md). Kernels raising to a scalar's
- * power (scalar_powers) run 4 (2) vectors at a time for the same reason.
- * The loop of the lanes and the scalar tail take what is left, so short
- * rows pay nothing more. At most MAX_LANES wide: the emitter's lane
- * tables hold no more.
- */
-enum { MAX_LANES = 64 };
-
-/* Whether k is elementwise and raises floats to a scalar's power: its
- * integer powers are a chain of double-double products (lower.c, powi),
- * one vector at a time, which interleaving hides as it does Philox's. */
-static bool scalar_powers(const aj_kdesc *k)
-{
-	if (k->red != AJ_NOP || k->compress)
-		return false;
-	for (int i = 0; i < k->nval; i++) {
-		const aj_kval *v = &k->val[i], *e = &k->val[v->arg[1]];
-		if (v->op != AJ_OP_POW || !aj_is_float(v->dtype))
-			continue;
-		if (e->op == AJ_OP_CAST)
-			e = &k->val[e->arg[0]];
-		if (e->op == AJ_OP_SCALAR)
-			return true;
-	}
-	return false;
-}
-
-static int draw_unroll(const aj_kdesc *k, int lanes)
-{
-	int m = random_shares(k);
-	if (lanes > 1 && m == 1 && scalar_powers(k))
-		return k->isa == AJ_ISA_AVX512 ? 4 : 2;
-	if (m == 1 || lanes == 1)
-		return 1;
-	int regs = k->isa == AJ_ISA_AVX512 ? 4 : 2;
-	int reg64 = k->isa == AJ_ISA_AVX512 ? 8 : 4; /* 64-bit lanes a register holds */
-	int blocks = lanes / m; /* a block's word per 64-bit lane (random.c) */
-	int u = blocks < regs * reg64 ? regs * reg64 / blocks : 1;
-	while (u > 1 && lanes * u > MAX_LANES)
-		u /= 2;
-	return u;
-}
-
 /* Widest element among operands and values decides the lanes: one vector
  * register of it (4 x f64 on AVX2, 8 on AVX-512), times random_shares. */
 static int pick_lanes(const aj_kdesc *k)
@@ -1598,7 +1528,6 @@ aj_status aj_emit_kernel(LLVMContextRef c, const aj_kdesc *k, const char *name,
 	E.f64 = LLVMDoubleTypeInContext(c);
 	E.ptr = LLVMPointerTypeInContext(c, 0);
 	E.lanes = pick_lanes(k);
-	E.draw_unroll = draw_unroll(k, E.lanes);
 	E.nt = k->nt && aj_nt_fits(k);
 	/* per-value tables on the heap: expressions may have many thousands */
 	size_t nv = (size_t)k->nval, ns = (size_t)(k->nop * k->ndim);

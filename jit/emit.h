@@ -14,8 +14,6 @@ typedef struct aj_emitter {
 	LLVMValueRef fn;
 	const aj_kdesc *k;
 	int lanes;            /* width of the vector body */
-	int draw_unroll;      /* > 1: a loop of lanes * draw_unroll runs
-				 first (emit.c, draw_unroll) */
 	LLVMTypeRef i1, i8, i32, i64, f32, f64, ptr, vd;
 	LLVMValueRef a_ptr, a_shape, a_strides, a_scalars, a_lo, a_hi;
 	LLVMValueRef *shape;  /* k->ndim extents */

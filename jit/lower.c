@@ -563,8 +563,9 @@ static LLVMValueRef lower_fpow(aj_emitter *E, aj_dtype t, int w, LLVMValueRef *x
  * is within 0.5 ULP + 2^-90 relative: as accurate as the pow row promises
  * (1 ULP), at a fraction of SLEEF pow's work. Every intermediate lies
  * between 1 and |x|^|y|, so when that lies in [2^-960, 2^960] no part
- * under- or overflows; lanes outside (0, inf, NaN, huge or tiny results)
- * take SLEEF pow instead, which knows its special cases. float32 powers
+ * under- or overflows; a vector with a lane outside (0, inf, NaN, huge or
+ * tiny results) takes SLEEF pow instead, which knows its special cases,
+ * in the same code as other exponents (one copy: compile time). float32 powers
  * in double, whose error is far below float32's half ULP, with no special
  * case (double's range holds any float32 power). Other exponents take
  * pow for every element, as before.
@@ -655,8 +656,10 @@ static dd power_loop(aj_emitter *E, LLVMValueRef x, LLVMValueRef m, bool twice)
 }
 
 /* x ** y for the w lanes of x, y the scalar exponent (float dtype t),
- * |y| <= POWI_MAX an integer (the caller's branch): see above. */
-static LLVMValueRef powi(aj_emitter *E, aj_dtype t, int w, LLVMValueRef x, LLVMValueRef y)
+ * |y| <= POWI_MAX an integer (the caller's branch): see above. *bad gets
+ * whether some lane's power lies outside the range it is exact in. */
+static LLVMValueRef powi(aj_emitter *E, aj_dtype t, int w, LLVMValueRef x, LLVMValueRef y,
+			 LLVMValueRef *bad)
 {
 	LLVMValueRef n = LLVMBuildFPToSI(E->B, y, E->i32, "n");
 	LLVMValueRef neg = LLVMBuildICmp(E->B, LLVMIntSLT, n, LLVMConstInt(E->i32, 0, 0), "");
@@ -665,6 +668,7 @@ static LLVMValueRef powi(aj_emitter *E, aj_dtype t, int w, LLVMValueRef x, LLVMV
 		LLVMTypeRef dt = aj_ir_type(E, AJ_FLOAT64, w, false);
 		dd r = power_loop(E, LLVMBuildFPExt(E->B, x, dt, ""), m, false);
 		LLVMValueRef inv = LLVMBuildFDiv(E->B, aj_ir_fconst(r.hi, 1, w), r.hi, "");
+		*bad = LLVMConstInt(E->i1, 0, 0);
 		return LLVMBuildFPTrunc(E->B, sel(E, neg, inv, r.hi), LLVMTypeOf(x), "");
 	}
 	dd r = power_loop(E, x, m, true);
@@ -675,24 +679,15 @@ static LLVMValueRef powi(aj_emitter *E, aj_dtype t, int w, LLVMValueRef x, LLVMV
 	LLVMValueRef a = aj_ir_call1(E, "llvm.fabs", r.hi);
 	LLVMValueRef ok = LLVMBuildAnd(E->B, fcmp(E, LLVMRealOGE, a, aj_ir_fconst(a, 0x1p-960, w)),
 				       fcmp(E, LLVMRealOLE, a, aj_ir_fconst(a, 0x1p960, w)), "");
-	/* lanes outside the range: SLEEF pow, for this vector only */
-	LLVMValueRef bad = intrinsic(E, "llvm.vector.reduce.or", LLVMTypeOf(ok),
-				     (LLVMValueRef[]){LLVMBuildNot(E->B, ok, "")}, 1);
-	LLVMBasicBlockRef fast = LLVMGetInsertBlock(E->B);
-	LLVMBasicBlockRef slow = LLVMAppendBasicBlockInContext(E->C, E->fn, "powi.special");
-	LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(E->C, E->fn, "powi.join");
-	LLVMBuildCondBr(E->B, bad, slow, join);
-	LLVMPositionBuilderAtEnd(E->B, slow);
-	LLVMValueRef xs[2] = {x, aj_ir_splat(E, y, w)};
-	LLVMValueRef p = sel(E, ok, res, lower_fpow(E, t, w, xs));
-	LLVMBasicBlockRef slow_end = LLVMGetInsertBlock(E->B);
-	LLVMBuildBr(E->B, join);
-	LLVMPositionBuilderAtEnd(E->B, join);
-	return aj_ir_phi2(E, res, fast, p, slow_end, "powi");
+	LLVMValueRef out = LLVMBuildNot(E->B, ok, "");
+	*bad = intrinsic(E, "llvm.vector.reduce.or", LLVMTypeOf(out), &out, 1);
+	return res;
 }
 
 /* pow of float lanes x[0] by the invariant exponent y (x[1] is its
- * splat): the powering above when y is an integer in range, else pow. */
+ * splat): the powering above when y is an integer in range and every
+ * lane's power is in its range; else (a vector with 0, inf, NaN, a huge
+ * or tiny power) pow, which knows the special cases, for the vector. */
 static LLVMValueRef lower_fpow_invariant(aj_emitter *E, aj_dtype t, int w, LLVMValueRef *x,
 					 LLVMValueRef y)
 {
@@ -706,9 +701,9 @@ static LLVMValueRef lower_fpow_invariant(aj_emitter *E, aj_dtype t, int w, LLVMV
 	LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(E->C, E->fn, "pow.done");
 	LLVMBuildCondBr(E->B, ok, yes, no);
 	LLVMPositionBuilderAtEnd(E->B, yes);
-	LLVMValueRef a = powi(E, t, w, x[0], ys);
+	LLVMValueRef bad, a = powi(E, t, w, x[0], ys, &bad);
 	LLVMBasicBlockRef yes_end = LLVMGetInsertBlock(E->B);
-	LLVMBuildBr(E->B, join);
+	LLVMBuildCondBr(E->B, bad, no, join);
 	LLVMPositionBuilderAtEnd(E->B, no);
 	LLVMValueRef b = lower_fpow(E, t, w, x);
 	LLVMBasicBlockRef no_end = LLVMGetInsertBlock(E->B);
