@@ -358,13 +358,13 @@ static LLVMValueRef lane_addrs(aj_emitter *E, int o, LLVMValueRef base,
 	return LLVMBuildGEP2(E->B, E->i8, vec_addr(E, o, base, i, 1), &off, 1, "lanes");
 }
 
-/* Elements i .. i + w - 1 of operand o, as dtype t (its own, or a
- * reduction's accumulator). */
 /* An emission-only stride class (emit_pairs): ANY whose stride is 2
  * elements at run time, a vector of which is the even lanes of one of
  * twice its width. */
 enum { SC_PAIR = AJ_SC_RCONTIG + 1 };
 
+/* Elements i .. i + w - 1 of operand o, as dtype t (its own, or a
+ * reduction's accumulator). */
 static LLVMValueRef load_op(aj_emitter *E, int o, aj_dtype t, LLVMValueRef base,
 			    LLVMValueRef i, int w)
 {
@@ -1092,6 +1092,20 @@ static void copy_block(aj_emitter *E, int o, LLVMValueRef base, LLVMValueRef fir
 	aj_loop_end(E, &L, 1);
 }
 
+/* The body over [start, end): E->lanes at a time up to vend, a whole
+ * number of vectors past start, then one at a time. */
+static void vec_then_tail(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
+			  LLVMValueRef vend, LLVMValueRef end, LLVMValueRef *cur)
+{
+	aj_loop V, T;
+	aj_loop_begin(E, &V, start, vend, "vec");
+	aj_emit_body(E, base, V.i, E->lanes, cur);
+	aj_loop_end(E, &V, E->lanes);
+	aj_loop_begin(E, &T, vend, end, "tail");
+	aj_emit_body(E, base, T.i, 1, cur);
+	aj_loop_end(E, &T, 1);
+}
+
 /*
  * Strided inputs whose stride is 2 elements at run time (a[::2], every
  * other column), read straight in the vector body instead of through
@@ -1137,14 +1151,7 @@ static LLVMBasicBlockRef emit_pairs(aj_emitter *E, LLVMValueRef *base, LLVMValue
 		LLVMBuildAnd(E->B, LLVMBuildSub(E->B, n, LLVMConstInt(E->i64, 1, 0), ""),
 			     LLVMConstInt(E->i64, ~(unsigned long long)(w - 1), 1), ""),
 		LLVMConstInt(E->i64, 0, 0), "");
-	LLVMValueRef vend = LLVMBuildAdd(E->B, start, nv, "vend");
-	aj_loop V, T;
-	aj_loop_begin(E, &V, start, vend, "vec");
-	aj_emit_body(E, base, V.i, w, cur);
-	aj_loop_end(E, &V, w);
-	aj_loop_begin(E, &T, vend, end, "tail");
-	aj_emit_body(E, base, T.i, 1, cur);
-	aj_loop_end(E, &T, 1);
+	vec_then_tail(E, base, start, LLVMBuildAdd(E->B, start, nv, "vend"), end, cur);
 	memcpy(E->cls, k->op_class, (size_t)k->nop);
 	LLVMBuildBr(E->B, done);
 	LLVMPositionBuilderAtEnd(E->B, other);
@@ -1181,13 +1188,7 @@ static void emit_buffered(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 		E->cls[o] = buf[o] ? AJ_SC_CONTIG : k->op_class[o];
 	LLVMValueRef nv = LLVMBuildAnd(
 		E->B, m, LLVMConstInt(E->i64, ~(unsigned long long)(E->lanes - 1), 1), "");
-	aj_loop V, T;
-	aj_loop_begin(E, &V, LLVMConstInt(E->i64, 0, 0), nv, "vec");
-	aj_emit_body(E, inner, V.i, E->lanes, cur);
-	aj_loop_end(E, &V, E->lanes);
-	aj_loop_begin(E, &T, nv, m, "tail");
-	aj_emit_body(E, inner, T.i, 1, cur);
-	aj_loop_end(E, &T, 1);
+	vec_then_tail(E, inner, LLVMConstInt(E->i64, 0, 0), nv, m, cur);
 	memcpy(E->cls, k->op_class, (size_t)k->nop);
 	for (int o = 0; o < k->nout; o++)
 		if (buf[o])
@@ -1268,19 +1269,15 @@ static void emit_inner(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 		emit_nt_inner(E, base, start, end, cur);
 		return;
 	}
-	LLVMValueRef tail_start = start;
 	if (E->lanes > 1 && vectorizable(&u)) {
 		LLVMValueRef n = LLVMBuildSub(E->B, end, start, "");
 		LLVMValueRef nv = LLVMBuildAnd(
 			E->B, n, LLVMConstInt(E->i64, ~(unsigned long long)(E->lanes - 1), 1), "");
-		tail_start = LLVMBuildAdd(E->B, start, nv, "vend");
-		aj_loop L;
-		aj_loop_begin(E, &L, start, tail_start, "vec");
-		aj_emit_body(E, base, L.i, E->lanes, cur);
-		aj_loop_end(E, &L, E->lanes);
+		vec_then_tail(E, base, start, LLVMBuildAdd(E->B, start, nv, "vend"), end, cur);
+		return;
 	}
 	aj_loop T;
-	aj_loop_begin(E, &T, tail_start, end, "tail");
+	aj_loop_begin(E, &T, start, end, "tail");
 	aj_emit_body(E, base, T.i, 1, cur);
 	aj_loop_end(E, &T, 1);
 }

@@ -201,7 +201,7 @@ static LLVMValueRef consecutive_shares(aj_emitter *E, const aj_kval *v,
 				       LLVMValueRef k0, LLVMValueRef *x, int m, int w)
 {
 	int nb = w / m;
-	LLVMValueRef step[64], mask[64], word[4]; /* w <= 64 (emit.c) */
+	LLVMValueRef step[64], mask[64], word[4];
 	for (int j = 0; j < nb; j++)
 		step[j] = LLVMConstInt(E->i64, (unsigned long long)(m * j), 0);
 	LLVMValueRef ctr = LLVMBuildAdd(E->B, aj_ir_splat(E, k0, nb),
