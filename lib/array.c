@@ -81,10 +81,7 @@ static int64_t count_elems(int ndim, const int64_t *shape, int64_t isz)
 
 static bool is_empty(const aj_array *a)
 {
-	for (int k = 0; k < a->ndim; k++)
-		if (a->shape[k] == 0)
-			return true;
-	return false;
+	return aj_shape_empty(a->ndim, a->shape);
 }
 
 /* Checks ndim and shape for an array of dtype t (already validated). */

@@ -248,6 +248,15 @@ bool aj_array_is_c_contiguous(const aj_array *a);
  * element i of the other. */
 bool aj_same_elements(const aj_array *a, const aj_array *b);
 
+/* Whether a shape has no element (some extent is 0). */
+static inline bool aj_shape_empty(int nd, const int64_t *shape)
+{
+	for (int k = 0; k < nd; k++)
+		if (shape[k] == 0)
+			return true;
+	return false;
+}
+
 /* Byte range [*first, *last] touched by a's elements; false when empty. */
 bool aj_array_extent(const aj_array *a, char **first, char **last);
 

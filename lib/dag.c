@@ -554,9 +554,8 @@ static aj_expr checked_power(aj_prog *p, const aj_expr *args)
 	 * none (broadcasting keeps a zero extent, or fails) */
 	for (int i = 0; i < 2; i++) {
 		const aj_node *n = aj_prog_node(p, args[i]);
-		for (int k = 0; n && k < n->ndim; k++)
-			if (n->shape[k] == 0)
-				return apply_node(p, AJ_OP_POW, 2, args);
+		if (n && aj_shape_empty(n->ndim, n->shape))
+			return apply_node(p, AJ_OP_POW, 2, args);
 	}
 	aj_expr lt[2] = {args[1], aj_scalar_i64(p, 0)};
 	aj_expr neg = apply_node(p, AJ_OP_LT, 2, lt);
@@ -763,9 +762,8 @@ static aj_expr reduce_power(aj_prog *p, aj_expr x, aj_expr e, aj_dtype t,
 	/* the magnitude test first: (int)v is undefined past int's range */
 	bool integral = fabs(v) <= 16 && v == (double)(int)v;
 	if (aj_is_int(t) && v < 0) {
-		for (int k = 0; k < xn->ndim; k++)
-			if (xn->shape[k] == 0) /* NumPy's loop raises per element */
-				return AJ_EXPR_NONE; /* pow stays, run for none */
+		if (aj_shape_empty(xn->ndim, xn->shape)) /* NumPy's loop raises per element */
+			return AJ_EXPR_NONE; /* pow stays, run for none */
 		aj_prog_error(p, AJ_ERR_ARG, "Integers to negative integer "
 			      "powers are not allowed");
 		*failed = true;

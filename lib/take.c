@@ -232,9 +232,7 @@ aj_expr aj_take(aj_prog *p, aj_expr a, aj_expr idx, int axis)
 	}
 	/* NumPy's take checks a position as it copies an element: an empty
 	 * result checks none (np.take(zeros((0, 3)), [5], axis=1)) */
-	bool checked = !scalar;
-	for (int k = 0; k < nd; k++)
-		checked = checked && shape[k] != 0;
+	bool checked = !scalar && !aj_shape_empty(nd, shape);
 	/* builders from here on may move p->node: in and an are stale */
 	aj_expr check = checked ? range_check(p, idx, it, n) : AJ_EXPR_NONE;
 	aj_expr pos = aj_expand_trailing(p, idx, src->ndim - 1 - axis);
