@@ -706,6 +706,7 @@ void aj_emit_body(aj_emitter *E, LLVMValueRef *base, LLVMValueRef i, int w,
 		      LLVMValueRef *cur)
 {
 	const aj_kdesc *k = E->k;
+	E->row_i = i;
 	if (is_arg(k)) {
 		emit_arg_body(E, base, i, w, cur);
 		return;
@@ -751,7 +752,7 @@ typedef struct racc {
 	bool cascade;
 } racc;
 
-static LLVMValueRef entry_alloca(aj_emitter *E, LLVMTypeRef t, const char *name)
+LLVMValueRef aj_entry_alloca(aj_emitter *E, LLVMTypeRef t, const char *name)
 {
 	LLVMBuilderRef b = LLVMCreateBuilderInContext(E->C);
 	LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(E->fn);
@@ -831,7 +832,7 @@ static void push_block(aj_emitter *E, racc *R, LLVMValueRef v)
  * so the walk stops at the count's highest set bit. */
 static LLVMValueRef cascade_total(aj_emitter *E, racc *R, LLVMValueRef last)
 {
-	LLVMValueRef tot = entry_alloca(E, R->vt, "tot");
+	LLVMValueRef tot = aj_entry_alloca(E, R->vt, "tot");
 	LLVMBuildStore(E->B, last, tot);
 	LLVMValueRef count = LLVMBuildLoad2(E->B, E->i64, R->count, "");
 	LLVMTypeRef params[2] = {E->i64, E->i1};
@@ -915,12 +916,12 @@ static void emit_reduce_inner(aj_emitter *E, LLVMValueRef *base,
 	R.cascade = aj_is_float(t) && (k->red == AJ_OP_SUM || k->red == AJ_OP_MEAN);
 	R.vt = aj_ir_type(E, t, R.w, false);
 	for (int u = 0; u < UNROLL; u++)
-		R.acc[u] = entry_alloca(E, R.vt, "acc");
-	R.grand = entry_alloca(E, R.vt, "grand");
-	R.tail = entry_alloca(E, aj_ir_type(E, t, 1, false), "row");
+		R.acc[u] = aj_entry_alloca(E, R.vt, "acc");
+	R.grand = aj_entry_alloca(E, R.vt, "grand");
+	R.tail = aj_entry_alloca(E, aj_ir_type(E, t, 1, false), "row");
 	if (R.cascade) {
-		R.stack = entry_alloca(E, LLVMArrayType2(R.vt, CASCADE), "cascade");
-		R.count = entry_alloca(E, E->i64, "count");
+		R.stack = aj_entry_alloca(E, LLVMArrayType2(R.vt, CASCADE), "cascade");
+		R.count = aj_entry_alloca(E, E->i64, "count");
 		LLVMBuildStore(E->B, LLVMConstInt(E->i64, 0, 0), R.count);
 	}
 	aj_emit_hoisted(E, base);
@@ -966,8 +967,8 @@ static void emit_arg_inner(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start
 	const aj_kdesc *k = E->k;
 	aj_dtype t = k->op_dtype[1];
 	int w = E->lanes > 1 && inputs_contiguous(k) ? E->lanes : 1;
-	LLVMValueRef bacc = entry_alloca(E, aj_ir_type(E, t, w, false), "best");
-	LLVMValueRef pacc = entry_alloca(E, aj_ir_type(E, AJ_INT64, w, false), "pos");
+	LLVMValueRef bacc = aj_entry_alloca(E, aj_ir_type(E, t, w, false), "best");
+	LLVMValueRef pacc = aj_entry_alloca(E, aj_ir_type(E, AJ_INT64, w, false), "pos");
 	aj_emit_hoisted(E, base);
 	LLVMBuildStore(E->B, identity(E, aj_arg_extreme((aj_op)k->red), t, w), bacc);
 	LLVMBuildStore(E->B, aj_ir_const_int(E->i64, INT64_MAX, w), pacc);
@@ -992,8 +993,8 @@ static void emit_arg_inner(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start
 		best = b1;
 		pos = p1;
 	}
-	LLVMValueRef b1 = entry_alloca(E, aj_ir_type(E, t, 1, false), "best1");
-	LLVMValueRef p1 = entry_alloca(E, E->i64, "pos1");
+	LLVMValueRef b1 = aj_entry_alloca(E, aj_ir_type(E, t, 1, false), "best1");
+	LLVMValueRef p1 = aj_entry_alloca(E, E->i64, "pos1");
 	LLVMBuildStore(E->B, lane0(E, best), b1);
 	LLVMBuildStore(E->B, lane0(E, pos), p1);
 	aj_loop T;
@@ -1098,12 +1099,14 @@ static void vec_then_tail(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 			  LLVMValueRef vend, LLVMValueRef end, LLVMValueRef *cur)
 {
 	aj_loop V, T;
+	E->row_end = end;
 	aj_loop_begin(E, &V, start, vend, "vec");
 	aj_emit_body(E, base, V.i, E->lanes, cur);
 	aj_loop_end(E, &V, E->lanes);
 	aj_loop_begin(E, &T, vend, end, "tail");
 	aj_emit_body(E, base, T.i, 1, cur);
 	aj_loop_end(E, &T, 1);
+	E->row_end = NULL;
 }
 
 /*
@@ -1166,7 +1169,7 @@ static void emit_buffered(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 	for (int o = 0; o < k->nop; o++) {
 		int64_t size = aj_dtypes[k->op_dtype[o]].size;
 		buf[o] = k->op_class[o] != AJ_SC_ANY ? NULL
-			 : entry_alloca(E, LLVMArrayType2(LLVMIntTypeInContext(
+			 : aj_entry_alloca(E, LLVMArrayType2(LLVMIntTypeInContext(
 					       E->C, (unsigned)(8 * size)), BUF), "buf");
 		if (buf[o]) /* whole lines: no vector access splits one */
 			LLVMSetAlignment(buf[o], 64);
@@ -1228,11 +1231,12 @@ static void emit_nt_inner(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 	head = LLVMBuildSelect(B, odd, n, head, "");
 	head = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, head, n, ""), head, n, "head");
 	LLVMValueRef hend = LLVMBuildAdd(B, start, head, "hend");
-	/* the body's count: whole lines and whole vectors (a random draw's
-	 * vector is two lines of float64) */
+	/* the body's count: whole lines and whole vectors (an AVX2 vector
+	 * is half a line) */
 	int64_t step = LINE / size > E->lanes ? LINE / size : E->lanes;
 	LLVMValueRef lines = LLVMConstInt(E->i64, ~(unsigned long long)(step - 1), 1);
 	aj_loop H, V, T;
+	E->row_end = end;
 	aj_loop_begin(E, &H, start, hend, "head");
 	aj_emit_body(E, base, H.i, 1, cur);
 	aj_loop_end(E, &H, 1);
@@ -1246,6 +1250,7 @@ static void emit_nt_inner(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 	aj_loop_begin(E, &T, vend, end, "tail");
 	aj_emit_body(E, base, T.i, 1, cur);
 	aj_loop_end(E, &T, 1);
+	E->row_end = NULL;
 }
 
 /* The innermost loop over [start, end). */
@@ -1277,9 +1282,11 @@ static void emit_inner(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 		return;
 	}
 	aj_loop T;
+	E->row_end = end;
 	aj_loop_begin(E, &T, start, end, "tail");
 	aj_emit_body(E, base, T.i, 1, cur);
 	aj_loop_end(E, &T, 1);
+	E->row_end = NULL;
 }
 
 /* Loop d and everything inside it. */
@@ -1412,30 +1419,8 @@ static int lane_bytes(aj_dtype t)
 	return aj_dtypes[t].size / (aj_is_complex(t) ? 2 : 1);
 }
 
-/*
- * An elementwise kernel drawing uniform random values runs m registers
- * at a time, m the most values a Philox block gives one of its leaves
- * (random.c): the block's rounds then run on full registers of 64-bit
- * lanes, m values each. Not with vector math (whose calls have one
- * register's width) or normal values; not for reductions.
- */
-static int random_shares(const aj_kdesc *k)
-{
-	int m = 1;
-	if (k->red != AJ_NOP || k->compress)
-		return 1;
-	for (int i = 0; i < k->nval; i++) {
-		const aj_kval *v = &k->val[i];
-		if (v->op == AJ_OP_NORMAL || aj_ops[v->op].sleef[0])
-			return 1;
-		if (v->op == AJ_OP_RANDOM && aj_dtypes[v->dtype].size * m < 16)
-			m = 16 / aj_dtypes[v->dtype].size;
-	}
-	return m;
-}
-
 /* Widest element among operands and values decides the lanes: one vector
- * register of it (4 x f64 on AVX2, 8 on AVX-512), times random_shares. */
+ * register of it (4 x f64 on AVX2, 8 on AVX-512). */
 static int pick_lanes(const aj_kdesc *k)
 {
 	int bytes = k->isa == AJ_ISA_AVX512 ? 64 : k->isa == AJ_ISA_AVX2 ? 32 : 0;
@@ -1446,7 +1431,7 @@ static int pick_lanes(const aj_kdesc *k)
 	for (int o = 0; o < k->nop; o++)
 		if (lane_bytes(k->op_dtype[o]) > widest)
 			widest = lane_bytes(k->op_dtype[o]);
-	return bytes ? bytes / widest * random_shares(k) : 1;
+	return bytes ? bytes / widest : 1;
 }
 
 static void set_host_attrs(aj_emitter *E)
@@ -1500,7 +1485,7 @@ static void emit_function(aj_emitter *E, const char *name)
 		E->a_lo = LLVMConstInt(E->i64, 0, 0);
 	}
 	if (k->compress) { /* output 0's strides are 0: base[0] is the start */
-		E->wp = entry_alloca(E, E->ptr, "wp");
+		E->wp = aj_entry_alloca(E, E->ptr, "wp");
 		LLVMBuildStore(E->B, base[0], E->wp);
 	}
 	fill_invariant(E);
@@ -1536,8 +1521,11 @@ aj_status aj_emit_kernel(LLVMContextRef c, const aj_kdesc *k, const char *name,
 	E.inv = aj_calloc(nv, sizeof *E.inv);
 	E.cls = aj_malloc((size_t)k->nop);
 	E.given = aj_calloc((size_t)k->nop, sizeof *E.given);
+	E.draw_buf = aj_calloc(nv, sizeof *E.draw_buf);
+	E.draw_at = aj_calloc(nv, sizeof *E.draw_at);
+	E.draw_n = aj_calloc(nv, sizeof *E.draw_n);
 	bool ok = E.shape && E.stride && E.hoisted && E.cur && E.base &&
-		  E.inv && E.cls && E.given;
+		  E.inv && E.cls && E.given && E.draw_buf && E.draw_at && E.draw_n;
 	if (ok)
 		memcpy(E.cls, k->op_class, (size_t)k->nop);
 	if (ok)
@@ -1550,6 +1538,9 @@ aj_status aj_emit_kernel(LLVMContextRef c, const aj_kdesc *k, const char *name,
 	aj_free(E.inv);
 	aj_free(E.cls);
 	aj_free(E.given);
+	aj_free(E.draw_buf);
+	aj_free(E.draw_at);
+	aj_free(E.draw_n);
 	LLVMDisposeBuilder(E.B);
 	if (!ok) {
 		snprintf(err, errlen, "out of memory");

@@ -40,6 +40,14 @@ typedef struct aj_emitter {
 	bool nt;              /* k->nt and aj_nt_fits(k): output 0's
 				 aligned vector stores are non-temporal */
 	bool nt_body;         /* emitting that aligned vector body */
+	LLVMValueRef row_i;   /* the index of the step being emitted */
+	LLVMValueRef row_end; /* the end of the inner loop it steps through,
+				 or NULL where the loop does not say */
+	LLVMValueRef *draw_buf, *draw_at, *draw_n; /* per random value:
+				 its run of values and their first position
+				 and count (random.c), or NULL */
+	LLVMValueRef draw_pos, draw_out; /* scratch for random values of
+				 other positions, or NULL */
 } aj_emitter;
 
 /* for (i = start; i < end; i += step) (emit.c): aj_loop_begin leaves the
@@ -52,6 +60,8 @@ void aj_loop_begin(aj_emitter *E, aj_loop *L, LLVMValueRef start,
 		   LLVMValueRef end, const char *name);
 void aj_loop_end(aj_emitter *E, aj_loop *L, int64_t step);
 
+/* An alloca of t at the start of the entry block (emit.c). */
+LLVMValueRef aj_entry_alloca(aj_emitter *E, LLVMTypeRef t, const char *name);
 /* w elements of dtype t from p (emit.c). */
 LLVMValueRef aj_load_elem(aj_emitter *E, aj_dtype t, int w, LLVMValueRef p);
 /* The values invariant along the inner loop, at width 1, from operand

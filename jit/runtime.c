@@ -8,6 +8,7 @@
  * match.
  */
 #include "runtime.h"
+#include "philox.h"
 
 #include <complex.h>
 #include <math.h>
@@ -139,5 +140,6 @@ const aj_runtime_sym aj_runtime_syms[] = {
 #define X(id, fn) {#fn, (void *)fn}, {#fn "f", (void *)fn##f},
 	COMPLEX_FUNCTIONS(X)
 #undef X
+	{"aj_rt_draw", (void *)aj_rt_draw}, /* random values (jit/random.c) */
 };
 const int aj_nruntime_syms = sizeof aj_runtime_syms / sizeof aj_runtime_syms[0];
