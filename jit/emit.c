@@ -1521,11 +1521,13 @@ aj_status aj_emit_kernel(LLVMContextRef c, const aj_kdesc *k, const char *name,
 	E.inv = aj_calloc(nv, sizeof *E.inv);
 	E.cls = aj_malloc((size_t)k->nop);
 	E.given = aj_calloc((size_t)k->nop, sizeof *E.given);
-	E.draw_buf = aj_calloc(nv, sizeof *E.draw_buf);
-	E.draw_at = aj_calloc(nv, sizeof *E.draw_at);
-	E.draw_n = aj_calloc(nv, sizeof *E.draw_n);
+	E.draw_buf = aj_calloc(3 * nv, sizeof *E.draw_buf); /* and draw_at, draw_n */
+	if (E.draw_buf) {
+		E.draw_at = E.draw_buf + nv;
+		E.draw_n = E.draw_buf + 2 * nv;
+	}
 	bool ok = E.shape && E.stride && E.hoisted && E.cur && E.base &&
-		  E.inv && E.cls && E.given && E.draw_buf && E.draw_at && E.draw_n;
+		  E.inv && E.cls && E.given && E.draw_buf;
 	if (ok)
 		memcpy(E.cls, k->op_class, (size_t)k->nop);
 	if (ok)
@@ -1539,8 +1541,6 @@ aj_status aj_emit_kernel(LLVMContextRef c, const aj_kdesc *k, const char *name,
 	aj_free(E.cls);
 	aj_free(E.given);
 	aj_free(E.draw_buf);
-	aj_free(E.draw_at);
-	aj_free(E.draw_n);
 	LLVMDisposeBuilder(E.B);
 	if (!ok) {
 		snprintf(err, errlen, "out of memory");

@@ -1,9 +1,9 @@
 /*
- * Philox4x32-10 on AVX-512 in C, the instructions arrjit's random kernels
- * use (jit/random.c: words in 64-bit lanes, two vpmuludq, two shifts and
+ * Philox4x32-10 on AVX-512 in C, the instructions arrjit's random draws
+ * use (lib/philox.c: words in 64-bit lanes, two vpmuludq, two shifts and
  * two three-way xors a round), with K independent sets of 8 blocks in
  * flight: how much of a draw's time is the rounds' latency chain (the
- * measurement behind emit.c's draw_unroll). Writes 2^20 float64 in [0, 1).
+ * measurement behind philox.c's SETS). Writes 2^20 float64 in [0, 1).
  *
  *   for k in 1 2 4; do gcc -O3 -march=native -DK=$k bench/micro/philox_ilp.c \
  *       -o /tmp/ph$k && /tmp/ph$k; done
