@@ -153,4 +153,38 @@ grep -q '"kind":"skip","system":"numba"' "$tmp/h.jsonl" ||
 grep '"kind":"anchor"' "$tmp/h.jsonl" | grep -q '"system":"numba' &&
 	fail "numba rows despite the skip"
 
+# 7. Two rounds (make bench's BENCH_ROUNDS): each system keeps its best.
+# Round 2 of axpy2: arrjit faster (its whole line, hand loop and % of bw
+# included, is taken), Numba slower (round 1 kept), NumPy faster; the
+# bandwidth references show both rounds'.
+cat "$fix/fixture-arrjit.jsonl" >"$tmp/r2-arrjit.jsonl"
+sed -e 's/"gbps":30.0/"gbps":33.0/' \
+	-e '/"name":"axpy2"/s/"median":1.2,/"median":1.0,/' \
+	-e '/"name":"axpy2"/s/"kind":"fused","median":1.1/"kind":"fused","median":0.9/' \
+	-e '/"name":"axpy2"/s/"bw_pct":91.0/"bw_pct":99.0/' \
+	"$fix/fixture-arrjit.jsonl" >>"$tmp/r2-arrjit.jsonl"
+cat "$fix/fixture-anchors.jsonl" >"$tmp/r2-anchors.jsonl"
+sed -e '/"name":"axpy2","system":"numba",/s/"median":2.0/"median":3.0/' \
+	-e '/"name":"axpy2","system":"numpy"/s/"median":4.2/"median":3.9/' \
+	"$fix/fixture-anchors.jsonl" >>"$tmp/r2-anchors.jsonl"
+"$py" "$src/bench/report.py" --arrjit "$tmp/r2-arrjit.jsonl" \
+	--anchors "$tmp/r2-anchors.jsonl" --results "$tmp/R2.md" --png "" \
+	--command "report_tool rounds" --date "2000-01-01 00:00 UTC" \
+	>/dev/null 2>"$tmp/stderr" || fail "report.py on two rounds: $(cat "$tmp/stderr")"
+"$py" - "$tmp/R2.md" <<'EOF2' || fail "check 7 (see above)"
+import sys
+sec = open(sys.argv[1]).read()
+row = [l for l in sec.splitlines() if l.startswith("| axpy2 ")][0]
+cells = [c.strip().strip("*") for c in row.strip("|").split("|")]
+head = [l for l in sec.splitlines() if l.startswith("| workload")][0]
+col = {c.strip(): i for i, c in enumerate(head.strip("|").split("|"))}
+assert cells[col["arrjit"]] == "1.00", cells
+assert cells[col["hand C"]] == "0.900", cells
+assert cells[col["% of bw (ref)"]] == "99% triad", cells
+assert cells[col["Numba"]] == "2.00" and cells[col["NumPy"]] == "3.90", cells
+assert cells[col["arrjit / best"]] == "%.2f" % (1.0 / 2.0), cells
+assert "2 rounds" in sec and "triad 30.0 / 33.0 GB/s" in sec, sec
+assert sec.count("numexpr skipped") == 1, "one note per skip, not per round"
+EOF2
+
 echo "report_tool: ok"
