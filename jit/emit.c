@@ -1382,6 +1382,46 @@ static void emit_nt_inner(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 	E->row_end = NULL;
 }
 
+/*
+ * A kernel whose one output is a random value of its dtype, positions
+ * running along the contiguous inner loop (H = random(), rows of a shaped
+ * leaf): a row is one call of aj_rt_draw straight into the output, with
+ * no buffer between the draws and the stores (`out = random()` over 1e6
+ * float64 on one thread: 0.58 ns a value through the buffer, see
+ * bench/RESULTS.md session 10). Not when output 0 stores non-temporally:
+ * aj_rt_draw's stores go through the caches.
+ */
+static bool fills_with_draws(const aj_emitter *E)
+{
+	const aj_kdesc *k = E->k;
+	if (k->red != AJ_NOP || k->compress || k->nout != 1 || E->nt ||
+	    E->cls[0] != AJ_SC_CONTIG)
+		return false;
+	const aj_kval *v = &k->val[k->out_val[0]];
+	return aj_is_random((aj_op)v->op) && v->dtype == k->op_dtype[0] &&
+	       aj_random_ascending(E, v->arg[0]);
+}
+
+static void emit_draw_row(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
+			  LLVMValueRef end)
+{
+	const aj_kdesc *k = E->k;
+	const aj_kval *v = &k->val[k->out_val[0]], *pos = &k->val[v->arg[0]];
+	aj_emit_hoisted(E, base);
+	LLVMValueRef first = NULL;
+	if (pos->op == AJ_OP_ADD) { /* positions from a leaf's first */
+		first = E->hoisted[pos->arg[1]];
+		pos = &k->val[pos->arg[0]];
+	}
+	int o = (int)pos->arg[0];
+	LLVMValueRef k0 = index_values(E, o, base[o], start, 1);
+	if (first)
+		k0 = LLVMBuildAdd(E->B, k0, first, "");
+	aj_emit_draw_call(E, v, elem_addr(E, 0, base[0], start), LLVMConstNull(E->ptr), k0,
+			  LLVMBuildSub(E->B, end, start, ""), E->hoisted[v->arg[1]],
+			  E->hoisted[v->arg[2]]);
+}
+
 /* The innermost loop over [start, end). */
 static void emit_inner(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 		       LLVMValueRef end, LLVMValueRef *cur)
@@ -1391,6 +1431,10 @@ static void emit_inner(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 			emit_arg_inner(E, base, start, end, cur);
 		else
 			emit_reduce_inner(E, base, start, end, cur);
+		return;
+	}
+	if (fills_with_draws(E)) {
+		emit_draw_row(E, base, start, end);
 		return;
 	}
 	strided_use u = scan_strided(E->k);

@@ -147,6 +147,11 @@ LLVMValueRef aj_combine_complex(aj_emitter *E, aj_op red, aj_dtype t,
 LLVMValueRef aj_combine(aj_emitter *E, aj_op red, aj_dtype t, LLVMValueRef acc,
 			LLVMValueRef v);
 
+/* random.c: whether positions value p runs consecutively along the inner
+ * loop; the call aj_rt_draw(out, pos, k0, n, seed, stream, v's kind). */
+bool aj_random_ascending(const aj_emitter *E, uint32_t p);
+void aj_emit_draw_call(aj_emitter *E, const aj_kval *v, LLVMValueRef out, LLVMValueRef pos,
+		       LLVMValueRef k0, LLVMValueRef n, LLVMValueRef seed, LLVMValueRef stream);
 /* random.c: random value v (AJ_OP_RANDOM, AJ_OP_NORMAL) at width w from
  * its position, seed and stream x[0..2]. */
 LLVMValueRef aj_lower_random(aj_emitter *E, const aj_kval *v, int w,

@@ -39,7 +39,7 @@ static int32_t draw_kind(const aj_kval *v)
 
 /* Whether positions value p gives consecutive ascending lanes: an index
  * operand addressed CONTIG, or one plus an invariant (a leaf's first). */
-static bool ascending(const aj_emitter *E, uint32_t p)
+bool aj_random_ascending(const aj_emitter *E, uint32_t p)
 {
 	const aj_kval *v = &E->k->val[p];
 	if (v->op == AJ_OP_ADD && E->inv[v->arg[1]] && !E->inv[v->arg[0]])
@@ -74,10 +74,8 @@ static LLVMValueRef entry_var(aj_emitter *E, LLVMTypeRef t, const char *name,
 	return a;
 }
 
-/* aj_rt_draw(out, pos, k0, n, seed, stream, kind of v). */
-static void call_draw(aj_emitter *E, const aj_kval *v, LLVMValueRef out, LLVMValueRef pos,
-		      LLVMValueRef k0, LLVMValueRef n, LLVMValueRef seed,
-		      LLVMValueRef stream)
+void aj_emit_draw_call(aj_emitter *E, const aj_kval *v, LLVMValueRef out, LLVMValueRef pos,
+		       LLVMValueRef k0, LLVMValueRef n, LLVMValueRef seed, LLVMValueRef stream)
 {
 	LLVMTypeRef params[7] = {E->ptr, E->ptr, E->i64, E->i64, E->i64, E->i64, E->i32};
 	LLVMTypeRef fty;
@@ -124,7 +122,7 @@ static LLVMValueRef from_run(aj_emitter *E, const aj_kval *v, uint32_t id, int w
 		cnt = LLVMBuildSelect(E->B, LLVMBuildICmp(E->B, LLVMIntSLT, left, run, ""), left,
 				      run, "");
 	}
-	call_draw(E, v, E->draw_buf[id], LLVMConstNull(E->ptr), k0, cnt, seed, stream);
+	aj_emit_draw_call(E, v, E->draw_buf[id], LLVMConstNull(E->ptr), k0, cnt, seed, stream);
 	LLVMBuildStore(E->B, k0, E->draw_at[id]);
 	LLVMBuildStore(E->B, cnt, E->draw_n[id]);
 	LLVMBuildBr(E->B, have);
@@ -145,7 +143,7 @@ static LLVMValueRef from_lanes(aj_emitter *E, const aj_kval *v, int w, LLVMValue
 		E->draw_out = aj_entry_alloca(E, LLVMArrayType2(E->i64, 64), "draw_out");
 	}
 	LLVMSetAlignment(LLVMBuildStore(E->B, x, E->draw_pos), 8);
-	call_draw(E, v, E->draw_out, E->draw_pos, LLVMConstInt(E->i64, 0, 0),
+	aj_emit_draw_call(E, v, E->draw_out, E->draw_pos, LLVMConstInt(E->i64, 0, 0),
 		  LLVMConstInt(E->i64, (unsigned long long)w, 0), seed, stream);
 	return aj_load_elem(E, v->dtype, w, E->draw_out);
 }
@@ -153,7 +151,7 @@ static LLVMValueRef from_lanes(aj_emitter *E, const aj_kval *v, int w, LLVMValue
 LLVMValueRef aj_lower_random(aj_emitter *E, const aj_kval *v, int w, LLVMValueRef *x)
 {
 	LLVMValueRef seed = lane0(E, x[1]), stream = lane0(E, x[2]);
-	if (ascending(E, v->arg[0]))
+	if (aj_random_ascending(E, v->arg[0]))
 		return from_run(E, v, (uint32_t)(v - E->k->val), w, lane0(E, x[0]), seed, stream);
 	return from_lanes(E, v, w, x[0], seed, stream);
 }
