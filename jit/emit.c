@@ -585,7 +585,6 @@ void aj_emit_hoisted(aj_emitter *E, LLVMValueRef *base)
 	}
 }
 
-/* The kernel's value at inner index i, at width w (loads and ops). */
 static void set_host_attrs(aj_emitter *E, LLVMValueRef fn);
 
 /* Whether value j comes from outside the step's ops: a load, positions,
@@ -602,10 +601,10 @@ static bool from_outside(const aj_emitter *E, int j)
  * per width. emit_buffered's paths (stride-2 pairs, then buffers) each
  * hold a vector body and a scalar one; calling one function from each
  * halves the code LLVM selects instructions for, at a call a step, which
- * only kernels with costly ops take (outlines). An invariant
- * inside is lane 0 of its parameter, so lowerings that want it hoisted
- * (lower.c's invariant powers) still find it. Returns false, with nothing
- * built, when out of memory.
+ * only kernels with costly ops take (outlines). An invariant inside is
+ * lane 0 of its parameter, so lowerings that want it hoisted (lower.c's
+ * invariant powers) still find it. Returns false, with nothing built,
+ * when out of memory.
  */
 static bool make_body(aj_emitter *E, int w, const LLVMValueRef *cur)
 {
@@ -641,12 +640,16 @@ static bool make_body(aj_emitter *E, int w, const LLVMValueRef *cur)
 	LLVMPositionBuilderAtEnd(E->B, LLVMAppendBasicBlockInContext(E->C, fn, "entry"));
 	for (int j = 0, p = 0; j < k->nval; j++) {
 		held[j] = E->hoisted[j];
-		if (!from_outside(E, j))
+		if (!from_outside(E, j)) {
 			in[j] = aj_lower(E, &k->val[j], w);
-		else if ((in[j] = LLVMGetParam(fn, (unsigned)p++)) && E->inv[j])
-			E->hoisted[j] = w > 1 ? LLVMBuildExtractElement(
-							E->B, in[j], LLVMConstInt(E->i32, 0, 0), "")
-					      : in[j];
+			continue;
+		}
+		in[j] = LLVMGetParam(fn, (unsigned)p++);
+		if (E->inv[j] && w > 1)
+			E->hoisted[j] = LLVMBuildExtractElement(E->B, in[j],
+								LLVMConstInt(E->i32, 0, 0), "");
+		else if (E->inv[j])
+			E->hoisted[j] = in[j];
 	}
 	LLVMValueRef r = in[k->out_val[0]];
 	if (k->nout > 1) {
@@ -687,6 +690,7 @@ static bool call_body(aj_emitter *E, int w, LLVMValueRef *cur)
 	return true;
 }
 
+/* The kernel's value at inner index i, at width w (loads and ops). */
 static LLVMValueRef emit_values(aj_emitter *E, LLVMValueRef *base, LLVMValueRef i,
 				int w, LLVMValueRef *cur)
 {

@@ -12,7 +12,9 @@
  * positions fall outside it, with as many as are left in the row. The
  * buffer's first position and count live in allocas that SROA makes
  * registers. Other positions (hoisted values, transposed outputs) ask for
- * their lanes one call a step.
+ * their lanes one call a step. A kernel storing a random value alone
+ * (H = random()) skips the buffer: one call a row fills the output
+ * (emit.c emit_draw_row).
  *
  * Values depend only on (seed, stream, position), so every path gives the
  * same bits: the vector body, the tail, strided loops, hoisted values.
@@ -61,16 +63,14 @@ static LLVMValueRef entry_var(aj_emitter *E, LLVMTypeRef t, const char *name,
 			      LLVMValueRef init)
 {
 	LLVMValueRef a = aj_entry_alloca(E, t, name);
-	if (init) {
-		LLVMBuilderRef b = LLVMCreateBuilderInContext(E->C);
-		LLVMValueRef next = LLVMGetNextInstruction(a);
-		if (next)
-			LLVMPositionBuilderBefore(b, next);
-		else
-			LLVMPositionBuilderAtEnd(b, LLVMGetInstructionParent(a));
-		LLVMBuildStore(b, init, a);
-		LLVMDisposeBuilder(b);
-	}
+	LLVMBuilderRef b = LLVMCreateBuilderInContext(E->C);
+	LLVMValueRef next = LLVMGetNextInstruction(a);
+	if (next)
+		LLVMPositionBuilderBefore(b, next);
+	else
+		LLVMPositionBuilderAtEnd(b, LLVMGetInstructionParent(a));
+	LLVMBuildStore(b, init, a);
+	LLVMDisposeBuilder(b);
 	return a;
 }
 
