@@ -92,6 +92,15 @@ LLVMValueRef aj_cx_im(aj_emitter *E, LLVMValueRef z)
 	return LLVMBuildExtractValue(E->B, z, 1, "im");
 }
 
+LLVMValueRef aj_ir_lane0(aj_emitter *E, LLVMValueRef v)
+{
+	if (aj_ir_is_cx(v))
+		return aj_cx(E, aj_ir_lane0(E, aj_cx_re(E, v)), aj_ir_lane0(E, aj_cx_im(E, v)));
+	if (LLVMGetTypeKind(LLVMTypeOf(v)) != LLVMVectorTypeKind)
+		return v;
+	return LLVMBuildExtractElement(E->B, v, LLVMConstInt(E->i32, 0, 0), "");
+}
+
 bool aj_ir_is_cx(LLVMValueRef v)
 {
 	return LLVMGetTypeKind(LLVMTypeOf(v)) == LLVMStructTypeKind;
@@ -645,11 +654,8 @@ static bool make_body(aj_emitter *E, int w, const LLVMValueRef *cur)
 			continue;
 		}
 		in[j] = LLVMGetParam(fn, (unsigned)p++);
-		if (E->inv[j] && w > 1)
-			E->hoisted[j] = LLVMBuildExtractElement(E->B, in[j],
-								LLVMConstInt(E->i32, 0, 0), "");
-		else if (E->inv[j])
-			E->hoisted[j] = in[j];
+		if (E->inv[j])
+			E->hoisted[j] = aj_ir_lane0(E, in[j]);
 	}
 	LLVMValueRef r = in[k->out_val[0]];
 	if (k->nout > 1) {
@@ -990,22 +996,13 @@ static LLVMValueRef block_steps(aj_emitter *E, racc *R, LLVMValueRef *base,
 	return combine(E, combine(E, a[0], a[1]), combine(E, a[2], a[3]));
 }
 
-/* Lane 0 of a 1-lane vector (of each part, for complex). */
-static LLVMValueRef lane0(aj_emitter *E, LLVMValueRef v)
-{
-	if (aj_ir_is_cx(v))
-		return aj_cx(E, lane0(E, aj_cx_re(E, v)), lane0(E, aj_cx_im(E, v)));
-	if (LLVMGetTypeKind(LLVMTypeOf(v)) != LLVMVectorTypeKind)
-		return v;
-	return LLVMBuildExtractElement(E->B, v, LLVMConstInt(E->i32, 0, 0), "");
-}
 
 /* The w lanes of v reduced to one by halving: (a + b) of the halves. */
 static LLVMValueRef horizontal(aj_emitter *E, LLVMValueRef v, int w)
 {
 	for (; w > 1; w /= 2)
 		v = combine(E, aj_ir_lanes(E, v, 0, w / 2), aj_ir_lanes(E, v, w / 2, w / 2));
-	return lane0(E, v);
+	return aj_ir_lane0(E, v);
 }
 
 static bool inputs_contiguous(const aj_kdesc *k)
@@ -1104,8 +1101,8 @@ static void emit_arg_inner(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start
 	}
 	LLVMValueRef b1 = aj_entry_alloca(E, aj_ir_type(E, t, 1, false), "best1");
 	LLVMValueRef p1 = aj_entry_alloca(E, E->i64, "pos1");
-	LLVMBuildStore(E->B, lane0(E, best), b1);
-	LLVMBuildStore(E->B, lane0(E, pos), p1);
+	LLVMBuildStore(E->B, aj_ir_lane0(E, best), b1);
+	LLVMBuildStore(E->B, aj_ir_lane0(E, pos), p1);
 	aj_loop T;
 	aj_loop_begin(E, &T, vend, end, "argtail");
 	pos_v = emit_values(E, base, T.i, 1, cur);

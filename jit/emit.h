@@ -117,6 +117,8 @@ LLVMValueRef aj_cx(aj_emitter *E, LLVMValueRef re, LLVMValueRef im);
 LLVMValueRef aj_cx_re(aj_emitter *E, LLVMValueRef z);
 LLVMValueRef aj_cx_im(aj_emitter *E, LLVMValueRef z);
 bool aj_ir_is_cx(LLVMValueRef v);
+/* Lane 0 of v (of each part, for complex), or v when it is a scalar. */
+LLVMValueRef aj_ir_lane0(aj_emitter *E, LLVMValueRef v);
 
 /* A SLEEF call computing op at width w on float dtype t (lower.c). */
 LLVMValueRef aj_emit_sleef(aj_emitter *E, aj_op op, aj_dtype t, int w,

@@ -49,15 +49,6 @@ bool aj_random_ascending(const aj_emitter *E, uint32_t p)
 	return v->op == AJ_OP_INDEX && !E->inv[p] && E->cls[v->arg[0]] == AJ_SC_CONTIG;
 }
 
-/* Lane 0 of x, or x when it is a scalar (invariants are splatted into a
- * body's width, or not). */
-static LLVMValueRef lane0(aj_emitter *E, LLVMValueRef x)
-{
-	if (LLVMGetTypeKind(LLVMTypeOf(x)) != LLVMVectorTypeKind)
-		return x;
-	return LLVMBuildExtractElement(E->B, x, LLVMConstInt(E->i32, 0, 0), "");
-}
-
 /* An alloca of t in the entry block, holding init from the start. */
 static LLVMValueRef entry_var(aj_emitter *E, LLVMTypeRef t, const char *name,
 			      LLVMValueRef init)
@@ -150,8 +141,8 @@ static LLVMValueRef from_lanes(aj_emitter *E, const aj_kval *v, int w, LLVMValue
 
 LLVMValueRef aj_lower_random(aj_emitter *E, const aj_kval *v, int w, LLVMValueRef *x)
 {
-	LLVMValueRef seed = lane0(E, x[1]), stream = lane0(E, x[2]);
+	LLVMValueRef seed = aj_ir_lane0(E, x[1]), stream = aj_ir_lane0(E, x[2]);
 	if (aj_random_ascending(E, v->arg[0]))
-		return from_run(E, v, (uint32_t)(v - E->k->val), w, lane0(E, x[0]), seed, stream);
+		return from_run(E, v, (uint32_t)(v - E->k->val), w, aj_ir_lane0(E, x[0]), seed, stream);
 	return from_lanes(E, v, w, x[0], seed, stream);
 }

@@ -371,7 +371,9 @@ typedef struct fenced {
  * and a[::3], lengths around the vector widths and the 256-element
  * blocks, an integer exponent (double-double) and a fractional one
  * (SLEEF's pow), every ISA: c within 1 ULP of pow each side (2 in all),
- * d exactly c + b; and the vector kernel's IR calls @aj_body_vec.
+ * d exactly c + b, q = c + (1+2j) (a complex invariant inside the
+ * function: once a crash) exactly; and the vector kernel's IR calls
+ * @aj_body_vec.
  * (Without make_body the values are the same: this checks the calls
  * compute them right, and the IR that they are there.)
  */
@@ -392,7 +394,7 @@ static void test_outlined_power(void **state)
 				for (size_t x = 0; x < sizeof exps / sizeof *exps; x++) {
 					int64_t n = lens[l], nsrc = n * step;
 					aj_slice by = {AJ_DEFAULT, AJ_DEFAULT, step};
-					aj_array *a, *b, *av, *bv, *c, *d;
+					aj_array *a, *b, *av, *bv, *c, *d, *q;
 					REF_OK_CTX(ctx, aj_array_new(ctx, AJ_FLOAT64, 1, &nsrc, &a));
 					REF_OK_CTX(ctx, aj_array_new(ctx, AJ_FLOAT64, 1, &nsrc, &b));
 					double *pa = aj_array_data(a), *pb = aj_array_data(b);
@@ -404,6 +406,7 @@ static void test_outlined_power(void **state)
 					REF_OK_CTX(ctx, aj_view_slice(ctx, b, &by, &bv));
 					REF_OK_CTX(ctx, aj_array_new(ctx, AJ_FLOAT64, 1, &n, &c));
 					REF_OK_CTX(ctx, aj_array_new(ctx, AJ_FLOAT64, 1, &n, &d));
+					REF_OK_CTX(ctx, aj_array_new(ctx, AJ_COMPLEX128, 1, &n, &q));
 					aj_expr pw = aj_binary(p, AJ_OP_POW, aj_leaf(p, av),
 							       aj_scalar_f64(p, exps[x]));
 					if (isas[i] != AJ_ISA_SCALAR && n == 1000 && x == 0) {
@@ -415,14 +418,18 @@ static void test_outlined_power(void **state)
 					}
 					REF_OK_PROG(p, aj_assign(p, c, pw));
 					REF_OK_PROG(p, aj_assign(p, d, aj_add(p, pw, aj_leaf(p, bv))));
+					REF_OK_PROG(p, aj_assign(p, q, aj_add(p, pw, aj_scalar_complex(
+										     p, AJ_COMPLEX128, 1, 2))));
 					REF_OK_PROG(p, aj_sync(p));
 					const double *pc = aj_array_data(c), *pd = aj_array_data(d);
+					const double *pq = aj_array_data(q);
 					for (int64_t k = 0; k < n; k++) {
 						double want = pow(pa[k * step], exps[x]);
 						/* valgrind's FMA rounds twice: ULPs
 						 * only where the FPU is exact */
 						if ((ref_exact_fp() && ref_ulp64(pc[k], want) > 2) ||
-						    pd[k] != pc[k] + pb[k * step])
+						    pd[k] != pc[k] + pb[k * step] ||
+						    pq[2 * k] != pc[k] + 1 || pq[2 * k + 1] != 2)
 							fail_msg("isa %d a[::%d] n %d e %g element %d: %.17g "
 								 "%.17g, want %.17g",
 								 (int)isas[i], (int)step, (int)n, exps[x],
@@ -434,6 +441,7 @@ static void test_outlined_power(void **state)
 					aj_array_free(b);
 					aj_array_free(c);
 					aj_array_free(d);
+					aj_array_free(q);
 				}
 	}
 	REF_OK_CTX(ctx, aj_ctx_set_isa(ctx, host));
