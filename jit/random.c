@@ -23,20 +23,23 @@
 #include "emit.h"
 #include "philox.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+
 enum { RUN = 256 }; /* values a buffer holds */
 
-/* What aj_rt_draw makes for random value v. */
+/* What aj_rt_draw makes for random value v (its dist and dtype were
+ * checked when the leaf was built). */
 static int32_t draw_kind(const aj_kval *v)
 {
-	bool f64 = v->dtype == AJ_FLOAT64;
-	if (v->op == AJ_OP_NORMAL)
-		return f64 ? AJ_DRAW_N64 : AJ_DRAW_N32;
-	switch (v->dtype) {
-	case AJ_UINT64: return AJ_DRAW_U64;
-	case AJ_UINT32: return AJ_DRAW_U32;
-	case AJ_FLOAT32: return AJ_DRAW_F32;
-	default: return AJ_DRAW_F64;
-	}
+	aj_dist d = v->op == AJ_OP_NORMAL ? AJ_DIST_NORMAL : AJ_DIST_UNIFORM;
+#define X(name, kind_dist, kind_dtype, shares, size)        \
+	if (d == (kind_dist) && v->dtype == (kind_dtype)) \
+		return AJ_DRAW_##name;
+	AJ_DRAW_KINDS(X)
+#undef X
+	fprintf(stderr, "%s:%d: a random value of no draw kind\n", __FILE__, __LINE__);
+	abort();
 }
 
 /* Whether positions value p gives consecutive ascending lanes: an index

@@ -296,8 +296,12 @@ INLINE void put_normal32(char *out, const vu64 *c, const vu64 *d)
 	put(out, &v);
 }
 
-static const int shares[AJ_DRAW_NKINDS] = {2, 2, 4, 4, 1, 1};
-static const int size_of[AJ_DRAW_NKINDS] = {8, 8, 4, 4, 8, 4};
+#define X(name, dist, dtype, m, bytes) m,
+static const int shares[AJ_DRAW_NKINDS] = {AJ_DRAW_KINDS(X)};
+#undef X
+#define X(name, dist, dtype, m, bytes) bytes,
+static const int size_of[AJ_DRAW_NKINDS] = {AJ_DRAW_KINDS(X)};
+#undef X
 
 /* The W counters of positions pos[0 .. n-1], padded with the last (n >= 1),
  * rounded down to multiples of m; their shares into *q. */

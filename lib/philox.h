@@ -8,16 +8,28 @@
 #ifndef AJ_PHILOX_H
 #define AJ_PHILOX_H
 
+#include "arrjit.h"
+
 #include <stdint.h>
 
-/* What a draw makes: a distribution and a dtype (arrjit.h). */
+/*
+ * What a draw makes, one row per kind: its distribution and dtype
+ * (arrjit.h), the values a Philox block gives (shares) and the bytes of
+ * one. The enum, philox.c's tables, jit/random.c's choice of kind and the
+ * tests all expand this list.
+ */
+#define AJ_DRAW_KINDS(X)                           \
+	X(U64, AJ_DIST_UNIFORM, AJ_UINT64, 2, 8)   \
+	X(F64, AJ_DIST_UNIFORM, AJ_FLOAT64, 2, 8)  \
+	X(U32, AJ_DIST_UNIFORM, AJ_UINT32, 4, 4)   \
+	X(F32, AJ_DIST_UNIFORM, AJ_FLOAT32, 4, 4)  \
+	X(N64, AJ_DIST_NORMAL, AJ_FLOAT64, 1, 8)   \
+	X(N32, AJ_DIST_NORMAL, AJ_FLOAT32, 1, 4)
+
 typedef enum aj_draw_kind {
-	AJ_DRAW_U64,    /* uniform uint64 */
-	AJ_DRAW_F64,    /* uniform float64 in [0, 1) */
-	AJ_DRAW_U32,    /* uniform uint32 */
-	AJ_DRAW_F32,    /* uniform float32 in [0, 1) */
-	AJ_DRAW_N64,    /* normal float64 */
-	AJ_DRAW_N32,    /* normal float32 */
+#define X(name, dist, dtype, shares, size) AJ_DRAW_##name,
+	AJ_DRAW_KINDS(X)
+#undef X
 	AJ_DRAW_NKINDS
 } aj_draw_kind;
 

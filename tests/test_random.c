@@ -858,11 +858,12 @@ static void test_draw_impls(void **state)
 {
 	(void)state;
 	enum { MAXN = 300 };
-	static const aj_dist dist[AJ_DRAW_NKINDS] = {
-		AJ_DIST_UNIFORM, AJ_DIST_UNIFORM, AJ_DIST_UNIFORM,
-		AJ_DIST_UNIFORM, AJ_DIST_NORMAL,  AJ_DIST_NORMAL};
-	static const aj_dtype dtype[AJ_DRAW_NKINDS] = {AJ_UINT64,  AJ_FLOAT64, AJ_UINT32,
-						       AJ_FLOAT32, AJ_FLOAT64, AJ_FLOAT32};
+#define X(name, d, t, shares, size) d,
+	static const aj_dist dist[AJ_DRAW_NKINDS] = {AJ_DRAW_KINDS(X)};
+#undef X
+#define X(name, d, t, shares, size) t,
+	static const aj_dtype dtype[AJ_DRAW_NKINDS] = {AJ_DRAW_KINDS(X)};
+#undef X
 	const uint64_t seed = 0x123456789abcdefu, stream = 0xfedcba987u;
 	uint64_t pos[MAXN];
 	_Alignas(64) char run[MAXN * 8], lanes[MAXN * 8];
