@@ -30,7 +30,10 @@
  * under way on its thread (a host that uses LLVM itself) prints a message
  * and aborts rather than exit(1) in silence; a host with its own handler
  * should install it after creating its first context. LLVM's own
- * out-of-memory handler, which C cannot replace, still aborts.
+ * out-of-memory handler, which C cannot replace, still aborts. The first
+ * context also turns off LLVM's loop strength reduction, for compile
+ * time, through LLVM's process-wide option -disable-lsr: a host that
+ * compiles with the same libLLVM gets that too (its code stays correct).
  *
  * Lifetimes. Arrays passed to aj_leaf() must stay alive, and their memory
  * unchanged by others, until the aj_sync() that runs the work using them.
