@@ -491,8 +491,40 @@ static LLVMValueRef lower_math(aj_emitter *E, aj_op op, aj_dtype t, int w,
 
 /* ---- binary ---- */
 
+/* C's fname(x) (its float dtype t) for one lane. */
+static LLVMValueRef libm_call(aj_emitter *E, const char *fname, aj_dtype t, LLVMValueRef *x,
+			      int nargs)
+{
+	LLVMTypeRef et = aj_ir_type(E, t, 1, false), params[2] = {et, et}, fty;
+	LLVMValueRef f = aj_ir_declare(E, fname, et, params, nargs, &fty);
+	aj_ir_mark_pure(E, f);
+	return LLVMBuildCall2(E->B, fty, f, x, (unsigned)nargs, "");
+}
+
+/* C's fname over the w lanes of x: the vectors through the stack to
+ * runtime.c's aj_rt_<fname>_lanes, one call where a call per lane would
+ * cost the compile a millisecond or more (LIBM_LANES there). */
+static LLVMValueRef libm_lanes(aj_emitter *E, const char *fname, int w, LLVMValueRef *x,
+			       int nargs, LLVMTypeRef vt)
+{
+	char name[48];
+	snprintf(name, sizeof name, "aj_rt_%s_lanes", fname);
+	LLVMValueRef args[4];
+	for (int j = 0; j < 2; j++) {
+		args[j] = aj_entry_alloca(E, vt, "lanes");
+		LLVMBuildStore(E->B, x[j < nargs ? j : 0], args[j]);
+	}
+	args[2] = aj_entry_alloca(E, vt, "lanes");
+	args[3] = LLVMConstInt(E->i64, (unsigned long long)w, 0);
+	LLVMTypeRef params[4] = {E->ptr, E->ptr, E->ptr, E->i64}, fty;
+	LLVMValueRef f = aj_ir_declare(E, name, LLVMVoidTypeInContext(E->C), params, 4, &fty);
+	aj_ir_fn_attr(E, f, "nounwind", 0);
+	LLVMBuildCall2(E->B, fty, f, args, 4, "");
+	return LLVMBuildLoad2(E->B, vt, args[2], "");
+}
+
 /*
- * Redoes r = op(x) with libm, lane by lane, when any lane of `bad` is set:
+ * Redoes r = op(x) with libm, for every lane, when any lane of `bad` is set:
  * a branch ordinary data never takes, for the few inputs where SLEEF 3.5
  * departs from C's functions. libm's name is the op's SLEEF family (the
  * op table's "fmod", "pow_u10", "log1p_u10": fmod, pow, log1p), with an
@@ -513,11 +545,8 @@ static LLVMValueRef libm_fallback(aj_emitter *E, aj_op op, aj_dtype t, int w,
 	char fname[32];
 	snprintf(fname, sizeof fname, "%.*s%s", (int)strcspn(fam, "_"), fam,
 		 t == AJ_FLOAT32 ? "f" : "");
-	LLVMTypeRef et = aj_ir_type(E, t, 1, false), params[2] = {et, et}, fty;
-	LLVMValueRef f = aj_ir_declare(E, fname, et, params, nargs, &fty);
-	aj_ir_mark_pure(E, f);
-	LLVMValueRef exact = w == 1 ? LLVMBuildCall2(E->B, fty, f, x, (unsigned)nargs, "")
-				    : per_lane(E, f, fty, x, nargs, w, LLVMTypeOf(r));
+	LLVMValueRef exact = w == 1 ? libm_call(E, fname, t, x, nargs)
+				    : libm_lanes(E, fname, w, x, nargs, LLVMTypeOf(r));
 	LLVMBuildBr(E->B, join);
 	LLVMPositionBuilderAtEnd(E->B, join);
 	return aj_ir_phi2(E, r, fast, exact, slow, fname);

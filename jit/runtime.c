@@ -13,6 +13,7 @@
 #include <complex.h>
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* glibc defines CMPLX and CMPLXF only for GCC >= 4.7 by version number;
  * clang (the fuzz build) has the same builtin. */
@@ -136,9 +137,44 @@ const char *aj_runtime_complex_name(aj_op op)
 	}
 }
 
+/*
+ * C's functions over the lanes of a vector, for the few inputs where
+ * SLEEF departs from them (lower.c's libm_fallback): r[i] = f(x[i]) or
+ * f(x[i], y[i]) for i < n, the vectors passed through memory, so that
+ * a kernel makes one call there where a call per lane would cost its
+ * compile a millisecond or more. The functions are those of the ops
+ * with a fallback: SLEEF's family names, float64 then float32.
+ */
+#define LIBM_LANES(X)                                                         \
+	X(pow, 2) X(fmod, 2) X(sinh, 1) X(cosh, 1) X(log1p, 1) X(asinh, 1)    \
+	X(acosh, 1)
+#define ARGS_1(f, i) f(x[i])
+#define ARGS_2(f, i) f(x[i], y[i])
+#define X(fn, nargs)                                                          \
+	static void aj_rt_##fn##_lanes(const double *x, const double *y,      \
+				       double *r, int64_t n)                  \
+	{                                                                     \
+		(void)y;                                                      \
+		for (int64_t i = 0; i < n; i++)                               \
+			r[i] = ARGS_##nargs(fn, i);                           \
+	}                                                                     \
+	static void aj_rt_##fn##f_lanes(const float *x, const float *y,       \
+					float *r, int64_t n)                  \
+	{                                                                     \
+		(void)y;                                                      \
+		for (int64_t i = 0; i < n; i++)                               \
+			r[i] = ARGS_##nargs(fn##f, i);                        \
+	}
+LIBM_LANES(X)
+#undef X
+
 const aj_runtime_sym aj_runtime_syms[] = {
 #define X(id, fn) {#fn, (void *)fn}, {#fn "f", (void *)fn##f},
 	COMPLEX_FUNCTIONS(X)
+#undef X
+#define X(fn, nargs) {"aj_rt_" #fn "_lanes", (void *)aj_rt_##fn##_lanes}, \
+	{"aj_rt_" #fn "f_lanes", (void *)aj_rt_##fn##f_lanes},
+	LIBM_LANES(X)
 #undef X
 	{"aj_rt_draw", (void *)aj_rt_draw}, /* random values (jit/random.c) */
 };
