@@ -691,6 +691,8 @@ typedef struct result {
 	double bytes;	 /* that must move per run */
 	int ref;	 /* REF_*: the stream line it is measured against */
 	double ref_gbps; /* and that line's GB/s */
+	uint64_t kernels; /* compiled for this workload (not cache hits) */
+	double compile_ms; /* and the time that took */
 	bool ok;
 } result;
 
@@ -849,6 +851,8 @@ static void print_json(const options *o, const bench *b, const result *r)
 		printf("%.4g", aj->med / r->t[SIDE_HAND].med);
 	else
 		printf("null");
+	printf(",\"kernels\":%llu,\"compile_ms\":%.3f",
+	       (unsigned long long)r->kernels, r->compile_ms);
 	printf(",\"check\":\"%s\"", r->ok ? "ok" : "FAIL");
 	if (!r->ok) {
 		printf(",\"error\":");
@@ -981,6 +985,8 @@ static bool run_workload(const options *o, aj_ctx *ctx, team *tm,
 		   .n = o->quick ? w->nquick : w->n,
 		   .esize = w->f32 ? 4 : 8};
 	result r = {.ok = false};
+	aj_stats s0, s1;
+	aj_ctx_stats(ctx, &s0);
 	while (b.nhand < MAXHAND && w->hand[b.nhand])
 		b.nhand++;
 	if (!setup_sides(&b)) {
@@ -993,6 +999,9 @@ static bool run_workload(const options *o, aj_ctx *ctx, team *tm,
 	aj_ctx_set_accuracy(ctx, w->fast ? AJ_ACCURACY_FAST : AJ_ACCURACY_ULP1);
 	b.nparts = w->serial || traffic(&b) < SMALL_BYTES ? 1 : team_size(tm);
 	time_sides(&b, o->reps, ns, r.t);
+	aj_ctx_stats(ctx, &s1);
+	r.kernels = s1.kernels_compiled - s0.kernels_compiled;
+	r.compile_ms = (double)(s1.compile_ns - s0.compile_ns) / 1e6;
 	r.ok = check_sides(&b);
 	aj_ctx_set_accuracy(ctx, AJ_ACCURACY_ULP1);
 	r.unit = w->lay == L_SEED ? (double)b.n : 1e6;

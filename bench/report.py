@@ -122,6 +122,7 @@ class Data:
         self.py = {}        # (workload, system) -> line
         self.skips = []     # skip lines
         self.stats = None   # the harness's kind stats line
+        self.compile = {}   # workload -> (kernels, ms), the first round's
         self.order = []     # workload names, C harness first
         self.notes = []
         for o in c_lines:
@@ -135,6 +136,9 @@ class Data:
             elif o["kind"] == "workload" and o.get("name"):
                 if o["name"] not in self.c:
                     self.order.append(o["name"])
+                k, ms = num(o.get("kernels")), num(o.get("compile_ms"))
+                if k and ms is not None and o["name"] not in self.compile:
+                    self.compile[o["name"]] = (k, ms)
                 if faster(o, self.c.get(o["name"]), lambda x: med(x.get("arrjit"))):
                     self.c[o["name"]] = o
         for o in py_lines:
@@ -310,6 +314,11 @@ def section(data, rows, args, png_note):
                          if num(st.get("disk_hits")) else "",
                          num(st.get("replays")) or 0,
                          num(st.get("texts_unparsed")) or 0))
+    slow = sorted(data.compile.items(), key=lambda kv: -kv[1][1] / kv[1][0])
+    if slow:
+        lines.append("Longest per kernel, by workload: " + ", ".join(
+            "%s %s ms%s" % (w, fmt(ms / k), " (%d kernels)" % k if k > 1 else "")
+            for w, (k, ms) in slow[:5]) + ".")
     if comp:
         lines.append("")
         lines.append("Numba compile time (first call less the steady-state "

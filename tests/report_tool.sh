@@ -76,6 +76,9 @@ assert cell("seed_prepared", "arrjit / best") == "%.2f" % (60 / 150.0)
 assert cell("exp_mix", "arrjit") == "1.50 FAIL"
 assert cell("exp_mix", "hand vec") == "1.40", rows["exp_mix"]
 assert "arrjit compile time: 4 kernels compiled, 5.00 ms each" in sec, sec
+# per kernel, slowest first; a workload without the fields is left out
+assert ("Longest per kernel, by workload: seed 8.00 ms, norm 6.00 ms "
+        "(2 kernels), axpy2 3.00 ms.") in sec, sec
 assert cell("axpy2", "hand vec") == "—", rows["axpy2"]
 assert cell("axpy2", "% of bw (ref)") == "91% triad"
 assert cell("norm", "% of bw (ref)") == "67% read"
@@ -156,12 +159,13 @@ grep '"kind":"anchor"' "$tmp/h.jsonl" | grep -q '"system":"numba' &&
 # 7. Two rounds (make bench's BENCH_ROUNDS): each system keeps its best.
 # Round 2 of axpy2: arrjit faster (its whole line, hand loop and % of bw
 # included, is taken), Numba slower (round 1 kept), NumPy faster; the
-# bandwidth references show both rounds'.
+# bandwidth references show both rounds'; compile times stay round 1's.
 cat "$fix/fixture-arrjit.jsonl" >"$tmp/r2-arrjit.jsonl"
 sed -e 's/"gbps":30.0/"gbps":33.0/' \
 	-e '/"name":"axpy2"/s/"median":1.2,/"median":1.0,/' \
 	-e '/"name":"axpy2"/s/"kind":"fused","median":1.1/"kind":"fused","median":0.9/' \
 	-e '/"name":"axpy2"/s/"bw_pct":91.0/"bw_pct":99.0/' \
+	-e '/"name":"axpy2"/s/"compile_ms":3.0/"compile_ms":20.0/' \
 	"$fix/fixture-arrjit.jsonl" >>"$tmp/r2-arrjit.jsonl"
 cat "$fix/fixture-anchors.jsonl" >"$tmp/r2-anchors.jsonl"
 sed -e '/"name":"axpy2","system":"numba",/s/"median":2.0/"median":3.0/' \
@@ -185,6 +189,8 @@ assert cells[col["Numba"]] == "2.00" and cells[col["NumPy"]] == "3.90", cells
 assert cells[col["arrjit / best"]] == "%.2f" % (1.0 / 2.0), cells
 assert "2 rounds" in sec and "triad 30.0 / 33.0 GB/s" in sec, sec
 assert sec.count("numexpr skipped") == 1, "one note per skip, not per round"
+# compile times are the first round's, as the stats line is
+assert "norm 6.00 ms (2 kernels), axpy2 3.00 ms." in sec, sec
 EOF2
 
 echo "report_tool: ok"
