@@ -65,25 +65,26 @@ fuzz-build: deps
 fuzz: fuzz-build
 	sh tests/fuzz/run.sh $(FUZZ) $(FUZZ_SECONDS)
 
-# BENCH_ROUNDS rounds of arrjit-bench, then the Python anchors (NumPy,
-# numexpr, Numba), then the report: bench/RESULTS.md's marked section and
-# bench/results.png, each system at its best round (bench/report.py). A
-# wrong result in arrjit-bench (exit 1) fails here; the anchors never do
-# (a missing Python package only leaves its columns out).
+# BENCH_ROUNDS rounds of every workload, arrjit-bench and the Python
+# anchors (NumPy, numexpr, Numba) timed back to back per workload
+# (bench/interleave.py drives both as servers), then the report:
+# bench/RESULTS.md's marked section and bench/results.png, each system at
+# its best round (bench/report.py). A wrong result in arrjit-bench fails
+# here; the anchors never do (a missing Python package only leaves its
+# columns out).
 PY           ?= /usr/bin/python3
 BENCH_ARGS   ?= --quick
 BENCH_ROUNDS ?= 2
 bench: build
 	@sh tools/deps.sh bench || echo "bench: going on; the missing packages' columns are left out"
 	rm -f $(BUILD)/bench-arrjit.jsonl $(BUILD)/bench-anchors.jsonl
-	for r in $$(seq $(BENCH_ROUNDS)); do \
-		AJ_CACHE=off $(BUILD)/bin/arrjit-bench $(BENCH_ARGS) --json >> $(BUILD)/bench-arrjit.jsonl || exit 1; \
-		$(PY) bench/anchors.py $(BENCH_ARGS) >> $(BUILD)/bench-anchors.jsonl || \
-			echo "bench: anchors.py exited $$?; the report uses what it wrote"; \
-	done
+	AJ_CACHE=off $(PY) bench/interleave.py --bench $(BUILD)/bin/arrjit-bench \
+		--anchors bench/anchors.py --python $(PY) --rounds $(BENCH_ROUNDS) \
+		--arrjit-out $(BUILD)/bench-arrjit.jsonl \
+		--anchors-out $(BUILD)/bench-anchors.jsonl -- $(BENCH_ARGS)
 	$(PY) bench/report.py --arrjit $(BUILD)/bench-arrjit.jsonl \
 		--anchors $(BUILD)/bench-anchors.jsonl \
-		--command "make bench ($(BENCH_ROUNDS) rounds of arrjit-bench $(BENCH_ARGS) --json; anchors.py $(BENCH_ARGS))"
+		--command "make bench ($(BENCH_ROUNDS) rounds, each workload's arrjit-bench $(BENCH_ARGS) and anchors.py $(BENCH_ARGS) back to back: bench/interleave.py)"
 
 # Reference docs of include/arrjit.h (Doxygen, docs/Doxyfile): open
 # $(BUILD)/docs/html/index.html. Fails on any Doxygen warning, such as an

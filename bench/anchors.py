@@ -464,6 +464,10 @@ def main(argv=None):
     ap.add_argument("--min-sample-ms", type=float, default=1.0,
                     help="repeat a short run within one sample until it "
                     "lasts this long (default %(default)s)")
+    ap.add_argument("--serve", action="store_true",
+                    help="run the workloads stdin names, one per line, "
+                    "each answer ending with a done line "
+                    "(bench/interleave.py)")
     args = ap.parse_args(argv)
     if args.threads < 1 or args.reps < 0:
         ap.error("--threads must be >= 1 and --reps >= 0")
@@ -496,6 +500,9 @@ def main(argv=None):
         env.threads = env.numba.config.NUMBA_NUM_THREADS
         say("numba allows %d threads; using that" % env.threads)
 
+    if args.serve:
+        return serve(env, args, reps)
+
     chosen = []
     for name, full, quick in SIZES:
         names = [a for a in ALIASES.get(name, [name]) if args.filter in a]
@@ -509,19 +516,41 @@ def main(argv=None):
     failed = False
     t_all = time.perf_counter()
     for name, n, names in chosen:
-        t0 = time.perf_counter()
-        lines, bad = run_workload(env, name, n, reps,
-                                  args.min_sample_ms / 1e3)
-        failed = failed or bool(bad)
-        for alias in names:
-            for line in lines:
-                emit(dict(line, name=alias))
-        summary = ", ".join("%s %.4g" % (l["system"], l["median"])
-                            for l in lines)
-        say("%-14s n=%-9d %s %s  (%.1f s)" % (
-            name, n, lines[0]["unit"] if lines else "", summary,
-            time.perf_counter() - t0))
+        failed = run_and_emit(env, name, n, names, reps, args) or failed
     say("done in %.1f s" % (time.perf_counter() - t_all))
+    return 1 if failed else 0
+
+
+def run_and_emit(env, name, n, names, reps, args):
+    """Runs one workload and prints its lines under each of its names;
+    True if some system failed."""
+    t0 = time.perf_counter()
+    lines, bad = run_workload(env, name, n, reps, args.min_sample_ms / 1e3)
+    for alias in names:
+        for line in lines:
+            emit(dict(line, name=alias))
+    summary = ", ".join("%s %.4g" % (l["system"], l["median"])
+                        for l in lines)
+    say("%-14s n=%-9d %s %s  (%.1f s)" % (
+        name, n, lines[0]["unit"] if lines else "", summary,
+        time.perf_counter() - t0))
+    return bool(bad)
+
+
+def serve(env, args, reps):
+    """--serve: for each name on stdin, the workload that has it among its
+    names (its lines under all of them; nothing for a name no workload
+    has), then {"kind":"done"}. Exit status as without --serve."""
+    failed = False
+    for req in sys.stdin:
+        req = req.strip()
+        for name, full, quick in SIZES:
+            names = ALIASES.get(name, [name])
+            if req in names:
+                n = quick if args.quick else full
+                failed = run_and_emit(env, name, n, names, reps, args) or failed
+                break
+        emit({"kind": "done"})
     return 1 if failed else 0
 
 

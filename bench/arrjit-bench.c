@@ -191,7 +191,7 @@ static const workload workloads[] = {
 #define NWORKLOAD ((int)(sizeof(workloads) / sizeof(workloads[0])))
 
 typedef struct options {
-	bool quick, json, crossover;
+	bool quick, json, crossover, serve, list;
 	int reps;
 	int threads; /* arrjit's and the hand loops' */
 	const char *filter;
@@ -1093,9 +1093,13 @@ static int run_crossover(aj_ctx *ctx)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: arrjit-bench [--quick] [--filter SUBSTR] [--json] "
-		   "[--reps N] [--threads N] [--crossover]\n"
+		   "[--reps N] [--threads N] [--crossover] [--serve] [--list]\n"
 		   "  --threads N  threads of arrjit, the hand loops and stream "
 		   "(default: all online CPUs)\n"
+		   "  --serve      JSON; runs what stdin names, line by line: "
+		   "stream, stats or a workload\n"
+		   "  --list       the selected workloads' names, one per line, "
+		   "then exit\n"
 		   "  --crossover  where splitting a kernel across all threads "
 		   "pays, then exit\nworkloads:");
 	for (int i = 0; i < NWORKLOAD; i++)
@@ -1116,6 +1120,10 @@ static bool parse_args(int argc, char **argv, options *o)
 			o->json = true;
 		} else if (!strcmp(a, "--crossover")) {
 			o->crossover = true;
+		} else if (!strcmp(a, "--serve")) {
+			o->serve = o->json = true;
+		} else if (!strcmp(a, "--list")) {
+			o->list = true;
 		} else if (!strcmp(a, "--threads") && i + 1 < argc) {
 			long v = strtol(argv[++i], &end, 10);
 			if (*end || v < 1 || v > HL_MAXPART)
@@ -1186,6 +1194,61 @@ static int run_all(const options *o, aj_ctx *ctx, team *tm, int nrun)
 	return nfail ? 1 : 0;
 }
 
+/*
+ * --serve: commands on stdin, one per line, answers in JSON lines on
+ * stdout, each answer ending with {"kind":"done"}: "stream" measures the
+ * bandwidth references (their lines), a workload's name runs it against
+ * the last ones measured (its line), "stats" prints the context's
+ * statistics. bench/interleave.py drives this and anchors.py --serve
+ * workload by workload, so that arrjit and its peers are timed seconds
+ * apart rather than a whole run apart. Kernels stay compiled from one
+ * round to the next, as in a process that calls them again. Returns 1 if
+ * a workload failed.
+ */
+static int serve(const options *o, aj_ctx *ctx, team *tm)
+{
+	double gbps[NREF] = {0};
+	double *ns = malloc((size_t)o->reps * NSIDE * sizeof(double));
+	if (!ns) {
+		fprintf(stderr, "arrjit-bench: out of memory\n");
+		return 1;
+	}
+	char line[256];
+	int nfail = 0;
+	bool measured = false;
+	while (fgets(line, sizeof line, stdin)) {
+		line[strcspn(line, "\r\n")] = '\0';
+		const workload *w = NULL;
+		for (int i = 0; i < NWORKLOAD && !w; i++)
+			if (!strcmp(line, workloads[i].name))
+				w = &workloads[i];
+		if (!strcmp(line, "stream") || (w && !measured)) {
+			if (!run_stream(o, tm, gbps)) {
+				fprintf(stderr, "arrjit-bench: out of memory\n");
+				break;
+			}
+			fprintf(stderr, "\r%40s\r", "");
+			print_header(o, ctx, gbps, 0);
+			measured = true;
+		}
+		if (w) {
+			nfail += !run_workload(o, ctx, tm, w, gbps, ns);
+		} else if (!strcmp(line, "stats")) {
+			print_stats_json(ctx);
+		} else if (strcmp(line, "stream")) {
+			printf("{\"kind\":\"error\",\"error\":");
+			json_string("no such command or workload");
+			printf(",\"command\":");
+			json_string(line);
+			printf("}\n");
+		}
+		printf("{\"kind\":\"done\"}\n");
+		fflush(stdout);
+	}
+	free(ns);
+	return nfail ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	options o = {0};
@@ -1199,6 +1262,12 @@ int main(int argc, char **argv)
 			o.filter);
 		usage(stderr);
 		return 2;
+	}
+	if (o.list) {
+		for (int i = 0; i < NWORKLOAD; i++)
+			if (selected(&o, &workloads[i]))
+				printf("%s\n", workloads[i].name);
+		return 0;
 	}
 	aj_ctx *ctx;
 	if (aj_ctx_new(&ctx) != AJ_OK) {
@@ -1214,7 +1283,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "arrjit-bench: cannot start %d threads\n",
 			o.threads);
 	} else {
-		rc = run_all(&o, ctx, tm, nrun);
+		rc = o.serve ? serve(&o, ctx, tm) : run_all(&o, ctx, tm, nrun);
 	}
 	team_free(tm);
 	aj_ctx_free(ctx);

@@ -193,4 +193,72 @@ assert sec.count("numexpr skipped") == 1, "one note per skip, not per round"
 assert "norm 6.00 ms (2 kernels), axpy2 3.00 ms." in sec, sec
 EOF2
 
+# 8. bench/interleave.py against stub servers: each round asks for the
+# stream references, then each workload of one harness and then the other
+# (rounds alternate which first); a name an anchor line already answered
+# is not asked again; arrjit's FAIL is exit status 1; anchors.py dying
+# costs only its answers.
+cat >"$tmp/stub.py" <<'EOF3'
+import json, os, sys
+who = "aj" if sys.argv[1] == "aj" else "py"  # py: run as anchors.py
+if "--list" in sys.argv:
+    print("w1\nw2\nw3")
+    sys.exit(0)
+log = open(os.environ["STUB_LOG"], "a")
+for cmd in sys.stdin:
+    cmd = cmd.strip()
+    log.write("%s %s\n" % (who, cmd)); log.flush()
+    if who == "py" and cmd == os.environ.get("STUB_DIE"):
+        sys.exit(3)
+    out = []
+    if who == "aj" and cmd == "stream":
+        out.append({"kind": "stream", "name": "triad", "gbps": 1.0})
+    elif who == "aj" and cmd == "stats":
+        out.append({"kind": "stats", "kernels_compiled": 3})
+    elif who == "aj":
+        out.append({"kind": "workload", "name": cmd, "check":
+                    "FAIL" if cmd == os.environ.get("STUB_FAIL") else "ok"})
+    elif cmd == "w1":  # an anchor workload known by two names
+        out += [{"kind": "anchor", "name": n, "system": "numpy"}
+                for n in ("w1", "w2")]
+    elif cmd == "w3":
+        out.append({"kind": "anchor", "name": "w3", "system": "numpy"})
+    for o in out + [{"kind": "done"}]:
+        print(json.dumps(o), flush=True)
+EOF3
+printf '#!/bin/sh\nexec %s %s aj "$@"\n' "$py" "$tmp/stub.py" >"$tmp/aj"
+chmod +x "$tmp/aj"
+interleave() { # exit status of interleave.py with the stubs
+	STUB_LOG=$tmp/log "$py" "$src/bench/interleave.py" --bench "$tmp/aj" \
+		--anchors "$tmp/stub.py" --python "$py" --rounds 2 \
+		--arrjit-out "$tmp/ia" --anchors-out "$tmp/ip" -- --quick \
+		2>"$tmp/stderr" || return $?
+}
+: >"$tmp/log"
+interleave || fail "interleave.py exited $? with stubs: $(cat "$tmp/stderr")"
+want="aj stream
+aj w1
+py w1
+aj w2
+aj w3
+py w3
+aj stream
+py w1
+aj w1
+aj w2
+py w3
+aj w3
+aj stats"
+[ "$(cat "$tmp/log")" = "$want" ] || fail "check 8: order $(cat "$tmp/log")"
+[ "$(grep -c '"kind": "stream"' "$tmp/ia")" = 2 ] || fail "check 8: streams"
+[ "$(grep -c '"kind": "anchor"' "$tmp/ip")" = 6 ] || fail "check 8: anchors"
+: >"$tmp/log"
+rc=0; STUB_FAIL=w2 interleave || rc=$?
+[ $rc = 1 ] || fail "check 8: a FAIL line gave exit status $rc, not 1"
+: >"$tmp/log"
+rc=0; STUB_DIE=w3 interleave || rc=$?
+[ $rc = 0 ] || fail "check 8: anchors.py dying gave exit status $rc"
+[ "$(grep -c '^aj w' "$tmp/log")" = 6 ] || fail "check 8: arrjit stopped with anchors.py"
+[ "$(grep -c '"kind": "anchor"' "$tmp/ip")" = 2 ] || fail "check 8: anchors' lines before dying"
+
 echo "report_tool: ok"
