@@ -596,106 +596,6 @@ void aj_emit_hoisted(aj_emitter *E, LLVMValueRef *base)
 
 static void set_host_attrs(aj_emitter *E, LLVMValueRef fn);
 
-/* Whether value j comes from outside the step's ops: a load, positions,
- * a gather, or an invariant (hoisted, splatted). */
-static bool from_outside(const aj_emitter *E, int j)
-{
-	aj_op op = (aj_op)E->k->val[j].op;
-	return E->inv[j] || op == AJ_OP_ARRAY || op == AJ_OP_INDEX || op == AJ_OP_TAKE;
-}
-
-/*
- * The step's ops as an internal function of the values from outside
- * (from_outside, in value order) returning the outputs' values, made once
- * per width. emit_buffered's paths (stride-2 pairs, then buffers) each
- * hold a vector body and a scalar one; calling one function from each
- * halves the code LLVM selects instructions for, at a call a step, which
- * only kernels with costly ops take (outlines). An invariant inside is
- * lane 0 of its parameter, so lowerings that want it hoisted (lower.c's
- * invariant powers) still find it. Returns false, with nothing built,
- * when out of memory.
- */
-static bool make_body(aj_emitter *E, int w, const LLVMValueRef *cur)
-{
-	const aj_kdesc *k = E->k;
-	int slot = w > 1, np = 0;
-	LLVMValueRef *in = aj_calloc((size_t)k->nval, sizeof *in);
-	LLVMValueRef *held = aj_calloc((size_t)k->nval, sizeof *held);
-	LLVMTypeRef *pt = aj_calloc((size_t)k->nval, sizeof *pt);
-	if (!in || !held || !pt) {
-		aj_free(in);
-		aj_free(held);
-		aj_free(pt);
-		return false;
-	}
-	for (int j = 0; j < k->nval; j++)
-		if (from_outside(E, j))
-			pt[np++] = LLVMTypeOf(cur[j]);
-	LLVMTypeRef rt[k->nout];
-	for (int o = 0; o < k->nout; o++)
-		rt[o] = aj_ir_type(E, k->val[k->out_val[o]].dtype, w, false);
-	LLVMTypeRef ret = k->nout == 1 ? rt[0]
-				       : LLVMStructTypeInContext(E->C, rt, (unsigned)k->nout, 0);
-	LLVMTypeRef fty = LLVMFunctionType(ret, pt, (unsigned)np, 0);
-	LLVMValueRef fn = LLVMAddFunction(E->M, w > 1 ? "aj_body_vec" : "aj_body_1", fty);
-	LLVMSetLinkage(fn, LLVMInternalLinkage);
-	LLVMSetFunctionCallConv(fn, LLVMFastCallConv);
-	set_host_attrs(E, fn);
-	aj_ir_fn_attr(E, fn, "noinline", 0);
-	LLVMBasicBlockRef at = LLVMGetInsertBlock(E->B);
-	LLVMValueRef kernel = E->fn, *kernel_cur = E->cur;
-	E->fn = fn;
-	E->cur = in;
-	LLVMPositionBuilderAtEnd(E->B, LLVMAppendBasicBlockInContext(E->C, fn, "entry"));
-	for (int j = 0, p = 0; j < k->nval; j++) {
-		held[j] = E->hoisted[j];
-		if (!from_outside(E, j)) {
-			in[j] = aj_lower(E, &k->val[j], w);
-			continue;
-		}
-		in[j] = LLVMGetParam(fn, (unsigned)p++);
-		if (E->inv[j])
-			E->hoisted[j] = aj_ir_lane0(E, in[j]);
-	}
-	LLVMValueRef r = in[k->out_val[0]];
-	if (k->nout > 1) {
-		r = LLVMGetPoison(ret);
-		for (int o = 0; o < k->nout; o++)
-			r = LLVMBuildInsertValue(E->B, r, in[k->out_val[o]], (unsigned)o, "");
-	}
-	LLVMBuildRet(E->B, r);
-	memcpy(E->hoisted, held, (size_t)k->nval * sizeof *held);
-	E->fn = kernel;
-	E->cur = kernel_cur;
-	LLVMPositionBuilderAtEnd(E->B, at);
-	E->body_fn[slot] = fn;
-	E->body_fty[slot] = fty;
-	aj_free(in);
-	aj_free(held);
-	aj_free(pt);
-	return true;
-}
-
-/* The outputs' values from a call of the body function: false when it
- * cannot be made (then the caller lowers the ops in place). */
-static bool call_body(aj_emitter *E, int w, LLVMValueRef *cur)
-{
-	const aj_kdesc *k = E->k;
-	int slot = w > 1, np = 0;
-	if (!E->body_fn[slot] && !make_body(E, w, cur))
-		return false;
-	LLVMValueRef args[LLVMCountParamTypes(E->body_fty[slot]) + 1];
-	for (int j = 0; j < k->nval; j++)
-		if (from_outside(E, j))
-			args[np++] = cur[j];
-	LLVMValueRef r = LLVMBuildCall2(E->B, E->body_fty[slot], E->body_fn[slot], args,
-					(unsigned)np, "");
-	LLVMSetInstructionCallConv(r, LLVMFastCallConv);
-	for (int o = 0; o < k->nout; o++)
-		cur[k->out_val[o]] = k->nout == 1 ? r : LLVMBuildExtractValue(E->B, r, (unsigned)o, "");
-	return true;
-}
-
 /* The kernel's value at inner index i, at width w (loads and ops). */
 static LLVMValueRef emit_values(aj_emitter *E, LLVMValueRef *base, LLVMValueRef i,
 				int w, LLVMValueRef *cur)
@@ -714,13 +614,9 @@ static LLVMValueRef emit_values(aj_emitter *E, LLVMValueRef *base, LLVMValueRef 
 			cur[j] = index_values(E, (int)v->arg[0], base[v->arg[0]], i, w);
 		else if (v->op == AJ_OP_TAKE)
 			cur[j] = take_values(E, v, base[v->arg[0]], i, w);
-		else if (!E->outline)
+		else
 			cur[j] = aj_lower(E, v, w);
 	}
-	if (E->outline && !call_body(E, w, cur))
-		for (int j = 0; j < k->nval; j++)
-			if (!from_outside(E, j))
-				cur[j] = aj_lower(E, &k->val[j], w);
 	return cur[k->out_val[0]];
 }
 
@@ -1267,28 +1163,6 @@ static LLVMBasicBlockRef emit_pairs(aj_emitter *E, LLVMValueRef *base, LLVMValue
 	return done;
 }
 
-/*
- * Whether emit_buffered's steps call body functions (make_body): when the
- * ops hold a float power, whose lowering (lower.c: integer powers in
- * double-double, else SLEEF's pow) is most of the kernel's code and hides
- * a call's cost. With only other vector math the functions cost more
- * compile time than they save (`AJ_CACHE=off`, one kernel a process, 1e6
- * float64 from a[::2], b[::2], bench/RESULTS.md session 10). Not with
- * gathers, whose positions may come from the ops, nor with random values,
- * whose buffers live in the kernel's frame.
- */
-static bool outlines(const aj_kdesc *k)
-{
-	bool power = false;
-	for (int j = 0; j < k->nval; j++) {
-		const aj_kval *v = &k->val[j];
-		if (v->op == AJ_OP_TAKE || aj_is_random((aj_op)v->op))
-			return false;
-		power |= v->op == AJ_OP_POW && aj_is_float(v->dtype);
-	}
-	return power;
-}
-
 static void emit_buffered(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 			  LLVMValueRef end, LLVMValueRef *cur)
 {
@@ -1303,7 +1177,6 @@ static void emit_buffered(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 			LLVMSetAlignment(buf[o], 64);
 	}
 	aj_emit_hoisted(E, base);
-	E->outline = outlines(k);
 	LLVMBasicBlockRef done = emit_pairs(E, base, start, end, cur);
 	aj_loop B;
 	aj_loop_begin(E, &B, start, end, "block");
@@ -1330,7 +1203,6 @@ static void emit_buffered(aj_emitter *E, LLVMValueRef *base, LLVMValueRef start,
 		LLVMBuildBr(E->B, done);
 		LLVMPositionBuilderAtEnd(E->B, done);
 	}
-	E->outline = false;
 }
 
 /*

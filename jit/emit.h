@@ -48,10 +48,6 @@ typedef struct aj_emitter {
 				 and count (random.c), or NULL */
 	LLVMValueRef draw_pos, draw_out; /* scratch for random values of
 				 other positions, or NULL */
-	bool outline;         /* steps call the body functions (emit.c) */
-	LLVMValueRef body_fn[2]; /* the step's ops as a function, scalar
-				 and vector, once made */
-	LLVMTypeRef body_fty[2];
 } aj_emitter;
 
 /* for (i = start; i < end; i += step) (emit.c): aj_loop_begin leaves the

@@ -228,12 +228,13 @@ static LLVMValueRef ipow_fn(aj_emitter *E, aj_dtype dt, LLVMTypeRef *fty)
 	return f;
 }
 
-static LLVMValueRef lower_fpow(aj_emitter *E, aj_dtype t, int w, LLVMValueRef *x);
+static LLVMValueRef lower_fpow(aj_emitter *E, aj_dtype t, int w, LLVMValueRef *x,
+			       LLVMValueRef y);
 
 static LLVMValueRef emit_pow(aj_emitter *E, aj_dtype t, int w, LLVMValueRef *x)
 {
 	if (aj_is_float(t))
-		return lower_fpow(E, t, w, x);
+		return lower_fpow(E, t, w, x, NULL);
 	LLVMTypeRef fty;
 	LLVMValueRef f = ipow_fn(E, t, &fty);
 	if (w == 1)
@@ -568,10 +569,29 @@ static LLVMValueRef lower_fmod(aj_emitter *E, aj_dtype t, int w, LLVMValueRef *x
 	return libm_fallback(E, AJ_OP_FMOD, t, w, x, r, bad);
 }
 
-/* pow, within 1 ULP. SLEEF's overflows to inf a little early, for results
- * near the largest double (pow(DBL_MAX, 1)): an inf from finite operands
- * goes to libm. */
-static LLVMValueRef lower_fpow(aj_emitter *E, aj_dtype t, int w, LLVMValueRef *x)
+/* ---- float powers ----
+ *
+ * Vector lanes go to lib/fpow.c, one call where the same code written
+ * into the kernel cost its compile milliseconds: aj_rt_pow_<t>x<w> for an
+ * exponent per lane, aj_rt_powi_<t>x<w> for one the same for every
+ * element (a scalar: `(a+1)**50`; integers by powering in double-double),
+ * each given the kernel's pow at its width (SLEEF's or, in the fast
+ * accuracy mode, libmvec's). Widths with no such function split in
+ * halves; a scalar, and what is left, is pow itself (below).
+ */
+
+/* Whether lib/fpow.c has the functions for w lanes of t in a kernel of isa. */
+static bool has_fpow(aj_dtype t, int w, aj_isa isa)
+{
+	int bits = w * (int)aj_dtypes[t].size * 8;
+	return (bits == 512 && isa == AJ_ISA_AVX512) || (bits == 256 && isa >= AJ_ISA_AVX2) ||
+	       (bits == 128 && t == AJ_FLOAT32 && isa >= AJ_ISA_AVX2);
+}
+
+/* pow, within 1 ULP, inline. SLEEF's overflows to inf a little early, for
+ * results near the largest double (pow(DBL_MAX, 1)): an inf from finite
+ * operands goes to libm. */
+static LLVMValueRef inline_fpow(aj_emitter *E, aj_dtype t, int w, LLVMValueRef *x)
 {
 	LLVMValueRef r = aj_emit_sleef(E, AJ_OP_POW, t, w, x);
 	LLVMValueRef bad = LLVMBuildAnd(E->B,
@@ -580,165 +600,34 @@ static LLVMValueRef lower_fpow(aj_emitter *E, aj_dtype t, int w, LLVMValueRef *x
 	return libm_fallback(E, AJ_OP_POW, t, w, x, r, bad);
 }
 
-/* ---- x ** n for an integer exponent known for the whole loop ----
- *
- * pow(x, y) with y the same for every element (a scalar: `(a+1)**50`)
- * and, at run time, an integer with |y| <= POWI_MAX: binary powering,
- * each product in double-double (a value as hi + lo, the products' errors
- * kept exactly with FMA: Dekker's product as in Joldes, Muller and
- * Popescu, "Tight and rigorous error bounds for basic building blocks of
- * double-word arithmetic", 2017, error <= 5u^2 per product). Within 2
- * log2 |y| products the error stays below 100u^2, so the rounded hi + lo
- * is within 0.5 ULP + 2^-90 relative: as accurate as the pow row promises
- * (1 ULP), at a fraction of SLEEF pow's work. Every intermediate lies
- * between 1 and |x|^|y|, so when that lies in [2^-960, 2^960] no part
- * under- or overflows; a vector with a lane outside (0, inf, NaN, huge or
- * tiny results) takes SLEEF pow instead, which knows its special cases,
- * in the same code as other exponents (one copy: compile time). float32 powers
- * in double, whose error is far below float32's half ULP, with no special
- * case (double's range holds any float32 power). Other exponents take
- * pow for every element, as before.
- */
-enum { POWI_MAX = 1024 };
-
-typedef struct dd {
-	LLVMValueRef hi, lo;
-} dd;
-
-static LLVMValueRef fma_(aj_emitter *E, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c)
+/* x[0] ** x[1] for the w float lanes of t; y, when not NULL, is the
+ * exponent as a scalar (x[1] its splat). */
+static LLVMValueRef lower_fpow(aj_emitter *E, aj_dtype t, int w, LLVMValueRef *x,
+			       LLVMValueRef y)
 {
-	LLVMValueRef x[3] = {a, b, c};
-	return intrinsic(E, "llvm.fma", LLVMTypeOf(a), x, 3);
-}
-
-/* a * b in double-double (DWTimesDW with FMA). */
-static dd dd_mul(aj_emitter *E, dd a, dd b)
-{
-	LLVMValueRef p = LLVMBuildFMul(E->B, a.hi, b.hi, "");
-	LLVMValueRef e = fma_(E, a.hi, b.hi, LLVMBuildFNeg(E->B, p, ""));
-	e = fma_(E, a.hi, b.lo, e);
-	e = fma_(E, a.lo, b.hi, e);
-	LLVMValueRef h = LLVMBuildFAdd(E->B, p, e, "");
-	return (dd){h, LLVMBuildFSub(E->B, e, LLVMBuildFSub(E->B, h, p, ""), "")};
-}
-
-/* r * b, in double-double when twice, else plainly (lo NULL). */
-static dd times(aj_emitter *E, dd r, dd b, bool twice)
-{
-	return twice ? dd_mul(E, r, b) : (dd){LLVMBuildFMul(E->B, r.hi, b.hi, ""), NULL};
-}
-
-/* Branches to a new block `name` when c, which computes `then`
- * (times(a, b)), else keeps a: the phi's of the result. */
-static dd times_if(aj_emitter *E, LLVMValueRef c, dd a, dd b, bool twice, const char *name)
-{
-	LLVMBasicBlockRef from = LLVMGetInsertBlock(E->B);
-	LLVMBasicBlockRef yes = LLVMAppendBasicBlockInContext(E->C, E->fn, name);
-	LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(E->C, E->fn, "");
-	LLVMBuildCondBr(E->B, c, yes, join);
-	LLVMPositionBuilderAtEnd(E->B, yes);
-	dd t = times(E, a, b, twice);
-	LLVMBasicBlockRef yes_end = LLVMGetInsertBlock(E->B);
-	LLVMBuildBr(E->B, join);
-	LLVMPositionBuilderAtEnd(E->B, join);
-	return (dd){aj_ir_phi2(E, t.hi, yes_end, a.hi, from, ""),
-		    twice ? aj_ir_phi2(E, t.lo, yes_end, a.lo, from, "") : NULL};
-}
-
-/* x ** m for m >= 0 (i32) by binary powering: x, x^2, x^4, ... as a loop
- * over m's bits, multiplying only for the bits set and squaring only
- * while bits remain (m is the same for every lane, so the branches are);
- * in double-double for float64 (lo starts at 0), plainly for the float64
- * x of a float32 (lo stays NULL). */
-static dd power_loop(aj_emitter *E, LLVMValueRef x, LLVMValueRef m, bool twice)
-{
-	LLVMValueRef one = aj_ir_fconst(x, 1, LLVMGetVectorSize(LLVMTypeOf(x)));
-	LLVMValueRef zero = LLVMConstNull(LLVMTypeOf(x)), izero = LLVMConstInt(E->i32, 0, 0);
-	LLVMBasicBlockRef pre = LLVMGetInsertBlock(E->B);
-	LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(E->C, E->fn, "powi");
-	LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(E->C, E->fn, "powi.bit");
-	LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(E->C, E->fn, "powi.done");
-	LLVMBuildBr(E->B, head);
-	LLVMPositionBuilderAtEnd(E->B, head);
-	LLVMTypeRef vt = LLVMTypeOf(x);
-	LLVMValueRef k = LLVMBuildPhi(E->B, E->i32, "k");
-	dd r = {LLVMBuildPhi(E->B, vt, "rh"), twice ? LLVMBuildPhi(E->B, vt, "rl") : NULL};
-	dd b = {LLVMBuildPhi(E->B, vt, "bh"), twice ? LLVMBuildPhi(E->B, vt, "bl") : NULL};
-	LLVMBuildCondBr(E->B, LLVMBuildICmp(E->B, LLVMIntNE, k, izero, ""), body, exit);
-	LLVMPositionBuilderAtEnd(E->B, body);
-	dd nr = times_if(E, LLVMBuildTrunc(E->B, k, E->i1, ""), r, b, twice, "powi.mul");
-	LLVMValueRef nk = LLVMBuildLShr(E->B, k, LLVMConstInt(E->i32, 1, 0), "");
-	dd nb = times_if(E, LLVMBuildICmp(E->B, LLVMIntNE, nk, izero, ""), b, b, twice,
-			 "powi.square");
-	LLVMBasicBlockRef end = LLVMGetInsertBlock(E->B);
-	LLVMBuildBr(E->B, head);
-	LLVMBasicBlockRef from[2] = {pre, end};
-	LLVMAddIncoming(k, (LLVMValueRef[]){m, nk}, from, 2);
-	LLVMAddIncoming(r.hi, (LLVMValueRef[]){one, nr.hi}, from, 2);
-	LLVMAddIncoming(b.hi, (LLVMValueRef[]){x, nb.hi}, from, 2);
-	if (twice) {
-		LLVMAddIncoming(r.lo, (LLVMValueRef[]){zero, nr.lo}, from, 2);
-		LLVMAddIncoming(b.lo, (LLVMValueRef[]){zero, nb.lo}, from, 2);
+	if (!has_fpow(t, w, E->k->isa)) {
+		if (w % 2 || w * (int)aj_dtypes[t].size * 8 <= 128)
+			return inline_fpow(E, t, w, x);
+		LLVMValueRef lo[2], hi[2];
+		for (int j = 0; j < 2; j++) {
+			lo[j] = aj_ir_lanes(E, x[j], 0, w / 2);
+			hi[j] = aj_ir_lanes(E, x[j], w / 2, w / 2);
+		}
+		return concat(E, lower_fpow(E, t, w / 2, lo, y), lower_fpow(E, t, w / 2, hi, y),
+			      w / 2);
 	}
-	LLVMPositionBuilderAtEnd(E->B, exit);
-	return r;
-}
-
-/* x ** y for the w lanes of x, y the scalar exponent (float dtype t),
- * |y| <= POWI_MAX an integer (the caller's branch): see above. *bad gets
- * whether some lane's power lies outside the range it is exact in. */
-static LLVMValueRef powi(aj_emitter *E, aj_dtype t, int w, LLVMValueRef x, LLVMValueRef y,
-			 LLVMValueRef *bad)
-{
-	LLVMValueRef n = LLVMBuildFPToSI(E->B, y, E->i32, "n");
-	LLVMValueRef neg = LLVMBuildICmp(E->B, LLVMIntSLT, n, LLVMConstInt(E->i32, 0, 0), "");
-	LLVMValueRef m = sel(E, neg, LLVMBuildNeg(E->B, n, ""), n);
-	if (t == AJ_FLOAT32) {
-		LLVMTypeRef dt = aj_ir_type(E, AJ_FLOAT64, w, false);
-		dd r = power_loop(E, LLVMBuildFPExt(E->B, x, dt, ""), m, false);
-		LLVMValueRef inv = LLVMBuildFDiv(E->B, aj_ir_fconst(r.hi, 1, w), r.hi, "");
-		*bad = LLVMConstInt(E->i1, 0, 0);
-		return LLVMBuildFPTrunc(E->B, sel(E, neg, inv, r.hi), LLVMTypeOf(x), "");
-	}
-	dd r = power_loop(E, x, m, true);
-	LLVMValueRef q = LLVMBuildFDiv(E->B, aj_ir_fconst(r.hi, 1, w), r.hi, "");
-	LLVMValueRef e = fma_(E, LLVMBuildFNeg(E->B, q, ""), r.hi, aj_ir_fconst(q, 1, w));
-	e = fma_(E, LLVMBuildFNeg(E->B, q, ""), r.lo, e); /* 1 - q (hi + lo) */
-	LLVMValueRef res = sel(E, neg, fma_(E, q, e, q), LLVMBuildFAdd(E->B, r.hi, r.lo, ""));
-	LLVMValueRef a = aj_ir_call1(E, "llvm.fabs", r.hi);
-	LLVMValueRef ok = LLVMBuildAnd(E->B, fcmp(E, LLVMRealOGE, a, aj_ir_fconst(a, 0x1p-960, w)),
-				       fcmp(E, LLVMRealOLE, a, aj_ir_fconst(a, 0x1p960, w)), "");
-	LLVMValueRef out = LLVMBuildNot(E->B, ok, "");
-	*bad = intrinsic(E, "llvm.vector.reduce.or", LLVMTypeOf(out), &out, 1);
-	return res;
-}
-
-/* pow of float lanes x[0] by the invariant exponent y (x[1] is its
- * splat): the powering above when y is an integer in range and every
- * lane's power is in its range; else (a vector with 0, inf, NaN, a huge
- * or tiny power) pow, which knows the special cases, for the vector. */
-static LLVMValueRef lower_fpow_invariant(aj_emitter *E, aj_dtype t, int w, LLVMValueRef *x,
-					 LLVMValueRef y)
-{
-	LLVMValueRef ay = aj_ir_call1(E, "llvm.fabs", y);
-	LLVMValueRef small = fcmp(E, LLVMRealOLE, ay, aj_ir_fconst(ay, POWI_MAX, 1));
-	LLVMValueRef ys = sel(E, small, y, aj_ir_fconst(y, 0.5, 1)); /* fptosi in range */
-	LLVMValueRef whole = fcmp(E, LLVMRealOEQ, ys, aj_ir_call1(E, "llvm.trunc", ys));
-	LLVMValueRef ok = LLVMBuildAnd(E->B, small, whole, "");
-	LLVMBasicBlockRef yes = LLVMAppendBasicBlockInContext(E->C, E->fn, "pow.int");
-	LLVMBasicBlockRef no = LLVMAppendBasicBlockInContext(E->C, E->fn, "pow.any");
-	LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(E->C, E->fn, "pow.done");
-	LLVMBuildCondBr(E->B, ok, yes, no);
-	LLVMPositionBuilderAtEnd(E->B, yes);
-	LLVMValueRef bad, a = powi(E, t, w, x[0], ys, &bad);
-	LLVMBasicBlockRef yes_end = LLVMGetInsertBlock(E->B);
-	LLVMBuildCondBr(E->B, bad, no, join);
-	LLVMPositionBuilderAtEnd(E->B, no);
-	LLVMValueRef b = lower_fpow(E, t, w, x);
-	LLVMBasicBlockRef no_end = LLVMGetInsertBlock(E->B);
-	LLVMBuildBr(E->B, join);
-	LLVMPositionBuilderAtEnd(E->B, join);
-	return aj_ir_phi2(E, a, yes_end, b, no_end, "pow");
+	char name[32], vname[64];
+	snprintf(name, sizeof name, "aj_rt_pow%s_f%dx%d", y ? "i" : "",
+		 t == AJ_FLOAT32 ? 32 : 64, w);
+	aj_sleef_name(AJ_OP_POW, t, w, E->k->isa, E->k->fast, vname, sizeof vname);
+	LLVMTypeRef vt = LLVMTypeOf(x[0]), vparams[2] = {vt, vt}, vfty;
+	LLVMValueRef vpow = aj_ir_declare(E, vname, vt, vparams, 2, &vfty);
+	aj_ir_mark_pure(E, vpow);
+	LLVMTypeRef params[3] = {vt, y ? LLVMTypeOf(y) : vt, E->ptr}, fty;
+	LLVMValueRef f = aj_ir_declare(E, name, vt, params, 3, &fty);
+	aj_ir_mark_pure(E, f);
+	LLVMValueRef args[3] = {x[0], y ? y : x[1], vpow};
+	return LLVMBuildCall2(E->B, fty, f, args, 3, "pow");
 }
 
 /*
@@ -950,7 +839,7 @@ LLVMValueRef aj_lower(aj_emitter *E, const aj_kval *v, int w)
 		return aj_lower_random(E, v, w, x);
 	aj_opkind kind = aj_ops[op].kind;
 	if (op == AJ_OP_POW && aj_is_float(t) && w > 1 && E->inv[v->arg[1]] && E->hoisted[v->arg[1]])
-		return lower_fpow_invariant(E, t, w, x, E->hoisted[v->arg[1]]);
+		return lower_fpow(E, t, w, x, E->hoisted[v->arg[1]]);
 	bool cx = aj_is_complex(t) || (aj_ops[op].nin && aj_is_complex(t0));
 	if (cx && kind != AJ_KIND_CAST && kind != AJ_KIND_SELECT)
 		return aj_lower_complex(E, v, w, x);

@@ -8,6 +8,7 @@
  * match.
  */
 #include "runtime.h"
+#include "fpow.h"
 #include "philox.h"
 
 #include <complex.h>
@@ -177,5 +178,9 @@ const aj_runtime_sym aj_runtime_syms[] = {
 	LIBM_LANES(X)
 #undef X
 	{"aj_rt_draw", (void *)aj_rt_draw}, /* random values (jit/random.c) */
+	/* float powers (lib/fpow.c) */
+#define X(w) {"aj_rt_pow_f" #w, (void *)aj_rt_pow_f##w}, {"aj_rt_powi_f" #w, (void *)aj_rt_powi_f##w},
+	X(64x8) X(32x16) X(64x4) X(32x8) X(32x4)
+#undef X
 };
 const int aj_nruntime_syms = sizeof aj_runtime_syms / sizeof aj_runtime_syms[0];
