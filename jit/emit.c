@@ -877,15 +877,17 @@ static LLVMValueRef block_steps(aj_emitter *E, racc *R, LLVMValueRef *base,
 {
 	for (int u = 0; u < UNROLL; u++)
 		LLVMBuildStore(E->B, R->id, R->acc[u]);
+	/* the loop counts elements: the loads' addresses then need no
+	 * multiply a step (LLVM's strength reduction is off, target.c) */
+	LLVMValueRef step = LLVMConstInt(E->i64, (unsigned long long)(UNROLL * R->w), 0);
 	aj_loop S;
-	aj_loop_begin(E, &S, LLVMConstInt(E->i64, 0, 0), nsteps, "steps");
-	LLVMValueRef i0 = LLVMBuildAdd(E->B, first, LLVMBuildMul(E->B, S.i,
-		LLVMConstInt(E->i64, (unsigned long long)(UNROLL * R->w), 0), ""), "");
+	aj_loop_begin(E, &S, first, LLVMBuildAdd(E->B, first, LLVMBuildMul(E->B, nsteps, step, ""), ""),
+		      "steps");
 	for (int u = 0; u < UNROLL; u++) {
-		LLVMValueRef i = LLVMBuildAdd(E->B, i0, LLVMConstInt(E->i64, (unsigned long long)(u * R->w), 0), "");
+		LLVMValueRef i = LLVMBuildAdd(E->B, S.i, LLVMConstInt(E->i64, (unsigned long long)(u * R->w), 0), "");
 		accumulate(E, R->vt, R->acc[u], emit_values(E, base, i, R->w, cur));
 	}
-	aj_loop_end(E, &S, 1);
+	aj_loop_end(E, &S, UNROLL * R->w);
 	LLVMValueRef a[UNROLL];
 	for (int u = 0; u < UNROLL; u++)
 		a[u] = LLVMBuildLoad2(E->B, R->vt, R->acc[u], "");
