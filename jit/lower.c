@@ -492,36 +492,39 @@ static LLVMValueRef lower_math(aj_emitter *E, aj_op op, aj_dtype t, int w,
 
 /* ---- binary ---- */
 
-/* C's fname(x) (its float dtype t) for one lane. */
-static LLVMValueRef libm_call(aj_emitter *E, const char *fname, aj_dtype t, LLVMValueRef *x,
-			      int nargs)
+/* C's function fname (of float dtype t: f for float32), declared. */
+static LLVMValueRef libm_fn(aj_emitter *E, const char *fname, aj_dtype t, int nargs,
+			    LLVMTypeRef *fty)
 {
-	LLVMTypeRef et = aj_ir_type(E, t, 1, false), params[2] = {et, et}, fty;
-	LLVMValueRef f = aj_ir_declare(E, fname, et, params, nargs, &fty);
+	LLVMTypeRef et = aj_ir_type(E, t, 1, false), params[2] = {et, et};
+	LLVMValueRef f = aj_ir_declare(E, fname, et, params, nargs, fty);
 	aj_ir_mark_pure(E, f);
-	return LLVMBuildCall2(E->B, fty, f, x, (unsigned)nargs, "");
+	return f;
 }
 
-/* C's fname over the w lanes of x: the vectors through the stack to
- * runtime.c's aj_rt_<fname>_lanes, one call where a call per lane would
- * cost the compile a millisecond or more (LIBM_LANES there). */
-static LLVMValueRef libm_lanes(aj_emitter *E, const char *fname, int w, LLVMValueRef *x,
-			       int nargs, LLVMTypeRef vt)
+/* C's function f (libm_fn's) over the w lanes of x: the vectors through
+ * the stack to runtime.c's aj_rt_lanes<nargs>_<t>, which calls f for each
+ * lane: one call where a call per lane would cost the compile a
+ * millisecond or more. */
+static LLVMValueRef libm_lanes(aj_emitter *E, LLVMValueRef f, aj_dtype t, int w,
+			       LLVMValueRef *x, int nargs, LLVMTypeRef vt)
 {
-	char name[48];
-	snprintf(name, sizeof name, "aj_rt_%s_lanes", fname);
-	LLVMValueRef args[4];
-	for (int j = 0; j < 2; j++) {
-		args[j] = aj_entry_alloca(E, vt, "lanes");
-		LLVMBuildStore(E->B, x[j < nargs ? j : 0], args[j]);
+	char name[32];
+	snprintf(name, sizeof name, "aj_rt_lanes%d_%s", nargs, t == AJ_FLOAT32 ? "f32" : "f64");
+	LLVMValueRef args[5] = {f};
+	for (int j = 0; j < nargs; j++) {
+		args[1 + j] = aj_entry_alloca(E, vt, "lanes");
+		LLVMBuildStore(E->B, x[j], args[1 + j]);
 	}
-	args[2] = aj_entry_alloca(E, vt, "lanes");
-	args[3] = LLVMConstInt(E->i64, (unsigned long long)w, 0);
-	LLVMTypeRef params[4] = {E->ptr, E->ptr, E->ptr, E->i64}, fty;
-	LLVMValueRef f = aj_ir_declare(E, name, LLVMVoidTypeInContext(E->C), params, 4, &fty);
-	aj_ir_fn_attr(E, f, "nounwind", 0);
-	LLVMBuildCall2(E->B, fty, f, args, 4, "");
-	return LLVMBuildLoad2(E->B, vt, args[2], "");
+	LLVMValueRef r = args[1 + nargs] = aj_entry_alloca(E, vt, "lanes");
+	args[2 + nargs] = LLVMConstInt(E->i64, (unsigned long long)w, 0);
+	LLVMTypeRef params[5] = {E->ptr, E->ptr, E->ptr, E->ptr, E->i64}, fty;
+	params[2 + nargs] = E->i64;
+	LLVMValueRef h = aj_ir_declare(E, name, LLVMVoidTypeInContext(E->C), params,
+				       3 + nargs, &fty);
+	aj_ir_fn_attr(E, h, "nounwind", 0);
+	LLVMBuildCall2(E->B, fty, h, args, (unsigned)(3 + nargs), "");
+	return LLVMBuildLoad2(E->B, vt, r, "");
 }
 
 /*
@@ -546,8 +549,10 @@ static LLVMValueRef libm_fallback(aj_emitter *E, aj_op op, aj_dtype t, int w,
 	char fname[32];
 	snprintf(fname, sizeof fname, "%.*s%s", (int)strcspn(fam, "_"), fam,
 		 t == AJ_FLOAT32 ? "f" : "");
-	LLVMValueRef exact = w == 1 ? libm_call(E, fname, t, x, nargs)
-				    : libm_lanes(E, fname, w, x, nargs, LLVMTypeOf(r));
+	LLVMTypeRef fty;
+	LLVMValueRef f = libm_fn(E, fname, t, nargs, &fty);
+	LLVMValueRef exact = w == 1 ? LLVMBuildCall2(E->B, fty, f, x, (unsigned)nargs, "")
+				    : libm_lanes(E, f, t, w, x, nargs, LLVMTypeOf(r));
 	LLVMBuildBr(E->B, join);
 	LLVMPositionBuilderAtEnd(E->B, join);
 	return aj_ir_phi2(E, r, fast, exact, slow, fname);

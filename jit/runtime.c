@@ -139,44 +139,46 @@ const char *aj_runtime_complex_name(aj_op op)
 }
 
 /*
- * C's functions over the lanes of a vector, for the few inputs where
- * SLEEF departs from them (lower.c's libm_fallback): r[i] = f(x[i]) or
- * f(x[i], y[i]) for i < n, the vectors passed through memory, so that
- * a kernel makes one call there where a call per lane would cost its
- * compile a millisecond or more. The functions are those of the ops
- * with a fallback: SLEEF's family names, float64 then float32.
+ * C's function f over the lanes of a vector, for the few inputs where
+ * SLEEF departs from C's functions (lower.c's libm_fallback): r[i] =
+ * f(x[i]) or f(x[i], y[i]) for i < n, the vectors passed through memory,
+ * so that a kernel makes one call there where a call per lane would cost
+ * its compile a millisecond or more.
  */
-#define LIBM_LANES(X)                                                         \
-	X(pow, 2) X(fmod, 2) X(sinh, 1) X(cosh, 1) X(log1p, 1) X(asinh, 1)    \
-	X(acosh, 1)
-#define ARGS_1(f, i) f(x[i])
-#define ARGS_2(f, i) f(x[i], y[i])
-#define X(fn, nargs)                                                          \
-	static void aj_rt_##fn##_lanes(const double *x, const double *y,      \
-				       double *r, int64_t n)                  \
-	{                                                                     \
-		(void)y;                                                      \
-		for (int64_t i = 0; i < n; i++)                               \
-			r[i] = ARGS_##nargs(fn, i);                           \
-	}                                                                     \
-	static void aj_rt_##fn##f_lanes(const float *x, const float *y,       \
-					float *r, int64_t n)                  \
-	{                                                                     \
-		(void)y;                                                      \
-		for (int64_t i = 0; i < n; i++)                               \
-			r[i] = ARGS_##nargs(fn##f, i);                        \
-	}
-LIBM_LANES(X)
-#undef X
+static void aj_rt_lanes1_f64(double (*f)(double), const double *x, double *r, int64_t n)
+{
+	for (int64_t i = 0; i < n; i++)
+		r[i] = f(x[i]);
+}
+
+static void aj_rt_lanes2_f64(double (*f)(double, double), const double *x, const double *y,
+			     double *r, int64_t n)
+{
+	for (int64_t i = 0; i < n; i++)
+		r[i] = f(x[i], y[i]);
+}
+
+static void aj_rt_lanes1_f32(float (*f)(float), const float *x, float *r, int64_t n)
+{
+	for (int64_t i = 0; i < n; i++)
+		r[i] = f(x[i]);
+}
+
+static void aj_rt_lanes2_f32(float (*f)(float, float), const float *x, const float *y,
+			     float *r, int64_t n)
+{
+	for (int64_t i = 0; i < n; i++)
+		r[i] = f(x[i], y[i]);
+}
 
 const aj_runtime_sym aj_runtime_syms[] = {
 #define X(id, fn) {#fn, (void *)fn}, {#fn "f", (void *)fn##f},
 	COMPLEX_FUNCTIONS(X)
 #undef X
-#define X(fn, nargs) {"aj_rt_" #fn "_lanes", (void *)aj_rt_##fn##_lanes}, \
-	{"aj_rt_" #fn "f_lanes", (void *)aj_rt_##fn##f_lanes},
-	LIBM_LANES(X)
-#undef X
+	{"aj_rt_lanes1_f64", (void *)aj_rt_lanes1_f64},
+	{"aj_rt_lanes2_f64", (void *)aj_rt_lanes2_f64},
+	{"aj_rt_lanes1_f32", (void *)aj_rt_lanes1_f32},
+	{"aj_rt_lanes2_f32", (void *)aj_rt_lanes2_f32},
 	{"aj_rt_draw", (void *)aj_rt_draw}, /* random values (jit/random.c) */
 	/* float powers (lib/fpow.c) */
 #define X(w) {"aj_rt_pow_f" #w, (void *)aj_rt_pow_f##w}, {"aj_rt_powi_f" #w, (void *)aj_rt_powi_f##w},
