@@ -415,12 +415,17 @@ def run_workload(env, name, n, reps, min_sample):
         dt = time.perf_counter() - t0
         inner[s] = max(1, math.ceil(min_sample / max(dt, 1e-9)))
 
-    # Rounds interleave the systems, spreading a noisy machine's drift.
+    # Rounds interleave the systems, spreading a noisy machine's drift;
+    # a sample's worth of untimed calls first finds the system's threads
+    # and CPUs awake and its arrays cached, as a loop calling it would
+    # (arrjit-bench does the same: see its time_sides).
     times = {s: [] for s in order}
     for _ in range(reps):
         for s in order:
             fn, k = systems[s], inner[s]
             setup(s)
+            for _ in range(k):
+                fn()
             t0 = time.perf_counter()
             for _ in range(k):
                 fn()

@@ -547,17 +547,21 @@ static timing summarize(double *ns, int reps)
 }
 
 /*
- * A round runs every side in turn: once untimed, which brings that side's
- * arrays into the cache as a loop calling the same operation would find
- * them, then one timed sample of `inner` runs back to back. Interleaving
- * the sides spreads a noisy machine's drift evenly over them. The first
- * round is a warm-up (arrjit compiles its kernel there) and also sets
- * inner: enough runs for the fastest side's sample to last MIN_SAMPLE_NS,
- * as anchors.py repeats a short run within its samples. Timing single
- * runs of 0.1 ms instead measured thread wake-up more than the kernel,
- * for arrjit's pool and the hand loops' team alike, while the anchors'
- * back-to-back runs found their threads awake. Every side runs the same
- * number of times, so in-place workloads end equal.
+ * A round runs every side in turn: `inner` runs untimed, which bring that
+ * side's arrays into the cache and its threads and CPUs awake as a loop
+ * calling the same operation would find them, then one timed sample of
+ * `inner` runs back to back. Interleaving the sides spreads a noisy
+ * machine's drift evenly over them. The first round is a warm-up (arrjit
+ * compiles its kernel there) and also sets inner: enough runs for the
+ * fastest side's sample to last MIN_SAMPLE_NS, as anchors.py repeats a
+ * short run within its samples. Timing single runs of 0.1 ms instead
+ * measured thread wake-up more than the kernel, for arrjit's pool and the
+ * hand loops' team alike. One untimed run was not enough either: after
+ * the other sides, the first millisecond of a side's runs stays slow on
+ * this VM (`a *= 2` on 16 MB, two threads: arrjit 0.16-0.20 ms a run
+ * after one untimed run, 0.10-0.12 after a sample's worth, 0.08-0.10
+ * with no other side; bench/RESULTS.md, session 11). Every side runs the
+ * same number of times, so in-place workloads end equal.
  * ns has room for NSIDE * reps values; a failed arrjit run turns its side
  * off and the others go on.
  */
@@ -572,7 +576,9 @@ static void time_sides(bench *b, int reps, double *ns, timing *t)
 		for (int side = 0; side < nside; side++) {
 			if (side == SIDE_AJ && !b->aj_ok)
 				continue;
-			bool ok = run_side(b, side);
+			bool ok = true;
+			for (int k = 0; k < inner && ok; k++)
+				ok = run_side(b, side);
 			double t0 = now_ns();
 			for (int k = 0; k < inner && ok; k++)
 				ok = run_side(b, side);
