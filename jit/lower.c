@@ -138,6 +138,16 @@ static LLVMValueRef concat(aj_emitter *E, LLVMValueRef a, LLVMValueRef b, int n)
 	return LLVMBuildShuffleVector(E->B, a, b, LLVMConstVector(idx, (unsigned)(2 * n)), "");
 }
 
+/* The low and high halves of the w lanes of x[0 .. nargs-1]. */
+static void halves(aj_emitter *E, LLVMValueRef *x, int nargs, int w, LLVMValueRef *lo,
+		   LLVMValueRef *hi)
+{
+	for (int j = 0; j < nargs; j++) {
+		lo[j] = aj_ir_lanes(E, x[j], 0, w / 2);
+		hi[j] = aj_ir_lanes(E, x[j], w / 2, w / 2);
+	}
+}
+
 /* A SLEEF call at width w; where SLEEF has no function that wide (16 x f64
  * on AVX-512), two calls on the halves; lane by lane only as a last
  * resort. */
@@ -149,10 +159,7 @@ LLVMValueRef aj_emit_sleef(aj_emitter *E, aj_op op, aj_dtype t, int w,
 	if (w > 1 && !aj_sleef_name(op, t, w, E->k->isa, E->k->fast, name, sizeof name) &&
 	    w % 2 == 0) {
 		LLVMValueRef lo[2], hi[2];
-		for (int j = 0; j < nargs; j++) {
-			lo[j] = aj_ir_lanes(E, x[j], 0, w / 2);
-			hi[j] = aj_ir_lanes(E, x[j], w / 2, w / 2);
-		}
+		halves(E, x, nargs, w, lo, hi);
 		return concat(E, aj_emit_sleef(E, op, t, w / 2, lo),
 			      aj_emit_sleef(E, op, t, w / 2, hi), w / 2);
 	}
@@ -614,10 +621,7 @@ static LLVMValueRef lower_fpow(aj_emitter *E, aj_dtype t, int w, LLVMValueRef *x
 		if (w % 2 || w * (int)aj_dtypes[t].size * 8 <= 128)
 			return inline_fpow(E, t, w, x);
 		LLVMValueRef lo[2], hi[2];
-		for (int j = 0; j < 2; j++) {
-			lo[j] = aj_ir_lanes(E, x[j], 0, w / 2);
-			hi[j] = aj_ir_lanes(E, x[j], w / 2, w / 2);
-		}
+		halves(E, x, 2, w, lo, hi);
 		return concat(E, lower_fpow(E, t, w / 2, lo, y), lower_fpow(E, t, w / 2, hi, y),
 			      w / 2);
 	}

@@ -145,31 +145,21 @@ const char *aj_runtime_complex_name(aj_op op)
  * so that a kernel makes one call there where a call per lane would cost
  * its compile a millisecond or more.
  */
-static void aj_rt_lanes1_f64(double (*f)(double), const double *x, double *r, int64_t n)
-{
-	for (int64_t i = 0; i < n; i++)
-		r[i] = f(x[i]);
-}
-
-static void aj_rt_lanes2_f64(double (*f)(double, double), const double *x, const double *y,
-			     double *r, int64_t n)
-{
-	for (int64_t i = 0; i < n; i++)
-		r[i] = f(x[i], y[i]);
-}
-
-static void aj_rt_lanes1_f32(float (*f)(float), const float *x, float *r, int64_t n)
-{
-	for (int64_t i = 0; i < n; i++)
-		r[i] = f(x[i]);
-}
-
-static void aj_rt_lanes2_f32(float (*f)(float, float), const float *x, const float *y,
-			     float *r, int64_t n)
-{
-	for (int64_t i = 0; i < n; i++)
-		r[i] = f(x[i], y[i]);
-}
+#define DEFINE_LANES(T, SUF)                                                  \
+	static void aj_rt_lanes1_##SUF(T (*f)(T), const T *x, T *r, int64_t n) \
+	{                                                                     \
+		for (int64_t i = 0; i < n; i++)                               \
+			r[i] = f(x[i]);                                       \
+	}                                                                     \
+	static void aj_rt_lanes2_##SUF(T (*f)(T, T), const T *x, const T *y,  \
+				       T *r, int64_t n)                       \
+	{                                                                     \
+		for (int64_t i = 0; i < n; i++)                               \
+			r[i] = f(x[i], y[i]);                                 \
+	}
+DEFINE_LANES(double, f64)
+DEFINE_LANES(float, f32)
+#undef DEFINE_LANES
 
 const aj_runtime_sym aj_runtime_syms[] = {
 #define X(id, fn) {#fn, (void *)fn}, {#fn "f", (void *)fn##f},
